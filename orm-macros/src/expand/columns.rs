@@ -1,0 +1,71 @@
+//! The column handles: a module named after the struct in snake case, with
+//! one unit struct per field, and their `Column` impls.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+
+use crate::internals::ast::Container;
+use crate::internals::case::snake_case;
+
+/// The name of the columns module: `OrderLine` -> `order_line`. A keyword
+/// (`Type` -> `type`) becomes a raw identifier; the ones that cannot be raw
+/// were refused by `check`.
+pub fn module_ident(cont: &Container) -> syn::Ident {
+    let name = snake_case(&cont.ident.to_string());
+    let span = cont.ident.span();
+    if syn::parse_str::<syn::Ident>(&name).is_ok() {
+        syn::Ident::new(&name, span)
+    } else {
+        syn::Ident::new_raw(&name, span)
+    }
+}
+
+/// The module of unit structs. Emitted even when the attributes had errors,
+/// so that uses of the columns do not add errors of their own.
+pub fn expand(cont: &Container, vis: &syn::Visibility) -> TokenStream {
+    let module = module_ident(cont);
+    let model = cont.ident;
+    let module_doc =
+        format!("Column handles of [`{model}`], for queries: `{module}::<column>.eq(...)`.");
+    let handles = cont.fields.iter().map(|field| {
+        let ident = field.ident;
+        let doc = format!(
+            "The `{}` column of [`{model}`](super::{model}).",
+            field.column
+        );
+        quote! {
+            #[doc = #doc]
+            #[derive(Clone, Copy, Debug, Default)]
+            pub struct #ident;
+        }
+    });
+    quote! {
+        #[doc = #module_doc]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis mod #module {
+            #(#handles)*
+        }
+    }
+}
+
+/// `impl Column for <module>::<field>` for every field.
+pub fn impls(cont: &Container) -> TokenStream {
+    let module = module_ident(cont);
+    let model = cont.ident;
+    let impls = cont.fields.iter().enumerate().map(|(index, field)| {
+        let ident = field.ident;
+        let ty = field.ty;
+        let name = &field.column;
+        let field_ty = quote_spanned!(field.ty_span()=> #ty);
+        quote! {
+            #[automatically_derived]
+            impl ::orm::Column for #module::#ident {
+                type Model = #model;
+                type Type = #field_ty;
+                const NAME: &'static str = #name;
+                const INDEX: usize = #index;
+            }
+        }
+    });
+    quote!(#(#impls)*)
+}

@@ -1,0 +1,244 @@
+//! The `Model` impl: the schema as constants, row decoding by position,
+//! parameter binding, and (unless read-only) `WritableModel`.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+
+use super::columns;
+use crate::internals::ast::{Container, Field};
+use crate::internals::attr::Default;
+use crate::internals::case::table_name;
+
+pub fn expand(cont: &Container) -> TokenStream {
+    let model = cont.ident;
+    let model_name = model.to_string();
+    let table = match &cont.attrs.table {
+        Some(t) => t.value.clone(),
+        None => table_name(&model_name),
+    };
+    let connection = match &cont.attrs.connection {
+        Some(c) => {
+            let path = &c.value;
+            quote!(#path)
+        }
+        None => quote!(::orm::DefaultConnection),
+    };
+    let key_index = cont
+        .fields
+        .iter()
+        .position(|f| f.attrs.primary_key.is_some())
+        .unwrap_or_default();
+    let key = &cont.fields[key_index];
+    let key_ident = key.ident;
+    let key_ty = field_type(key);
+
+    let column_schemas = cont.fields.iter().map(column_schema);
+    let decode = cont.fields.iter().enumerate().map(|(i, f)| {
+        let ident = f.ident;
+        let ty = field_type(f);
+        quote!(#ident: <#ty as ::orm::__private::FieldType>::decode(row, offset + #i)?)
+    });
+    let bind_insert = cont
+        .fields
+        .iter()
+        .filter(|f| f.attrs.auto.is_none())
+        .map(bind);
+
+    let bind_update = cont
+        .fields
+        .iter()
+        .filter(|f| f.attrs.primary_key.is_none())
+        .map(bind);
+    let check_types = cont.fields.iter().map(|f| {
+        let ty = field_type(f);
+        let column = &f.column;
+        quote! {
+            if !<#ty as ::orm::__private::FieldType>::supported_by(backend) {
+                return ::orm::__private::Result::Err((#column, <#ty as ::orm::__private::FieldType>::RUST_NAME));
+            }
+        }
+    });
+    let column_impls = columns::impls(cont);
+    let assertions = cont.fields.iter().map(assertions);
+
+    quote! {
+        const _: () = {
+            static __ORM_SQL: ::orm::__private::SqlCache = ::orm::__private::SqlCache::new();
+            const __ORM_COLUMNS: &[::orm::__private::ColumnSchema] = &[#(#column_schemas),*];
+
+            #[automatically_derived]
+            impl ::orm::Model for #model {
+                type Connection = #connection;
+                type Key = #key_ty;
+                const NAME: &'static str = #model_name;
+                const SCHEMA: &'static ::orm::__private::TableSchema = &::orm::__private::TableSchema {
+                    name: #table,
+                    columns: __ORM_COLUMNS,
+                    primary_key: #key_index,
+                };
+
+                fn __sql_cache() -> &'static ::orm::__private::SqlCache {
+                    &__ORM_SQL
+                }
+
+                fn __decode(
+                    row: ::orm::__private::RowRef<'_>,
+                    offset: usize,
+                ) -> ::orm::__private::Result<Self, ::orm::__private::Error> {
+                    ::orm::__private::Result::Ok(Self { #(#decode),* })
+                }
+
+                fn __bind_insert(
+                    &self,
+                    args: &mut ::orm::__private::Args,
+                ) -> ::orm::__private::Result<(), ::orm::__private::Error> {
+                    #(#bind_insert)*
+                    ::orm::__private::Result::Ok(())
+                }
+
+                fn __bind_update(
+                    &self,
+                    args: &mut ::orm::__private::Args,
+                ) -> ::orm::__private::Result<(), ::orm::__private::Error> {
+                    #(#bind_update)*
+                    ::orm::__private::Result::Ok(())
+                }
+
+                fn __bind_key(
+                    &self,
+                    args: &mut ::orm::__private::Args,
+                ) -> ::orm::__private::Result<(), ::orm::__private::Error> {
+                    <#key_ty as ::orm::__private::FieldType>::bind(&self.#key_ident, args)
+                }
+
+                fn __check_types(
+                    backend: ::orm::__private::Backend,
+                ) -> ::orm::__private::Result<(), (&'static str, &'static str)> {
+                    #(#check_types)*
+                    ::orm::__private::Result::Ok(())
+                }
+
+                fn __key_value(&self) -> ::orm::__private::Value {
+                    <#key_ty as ::orm::__private::FieldType>::into_value(::core::clone::Clone::clone(&self.#key_ident))
+                }
+            }
+
+            #[automatically_derived]
+            impl ::orm::WritableModel for #model {}
+
+            #column_impls
+            #(#assertions)*
+        };
+    }
+}
+
+/// Binds the field of `self` as the next parameter.
+fn bind(f: &Field) -> TokenStream {
+    let ident = f.ident;
+    let ty = field_type(f);
+    quote!(<#ty as ::orm::__private::FieldType>::bind(&self.#ident, args)?;)
+}
+
+/// The field's type, carrying the field type's span: an unsupported type is
+/// then reported once, on the user's type.
+fn field_type(f: &Field) -> TokenStream {
+    let ty = f.ty;
+    quote_spanned!(f.ty_span()=> #ty)
+}
+
+fn column_schema(f: &Field) -> TokenStream {
+    let ty = field_type(f);
+    let name = &f.column;
+    let field = f.ident.to_string();
+    let field = field.trim_start_matches("r#");
+    let a = &f.attrs;
+    let primary_key = a.primary_key.is_some();
+    let auto = a.auto.is_some();
+    let unique = a.unique.is_some();
+    let indexed = a.index.is_some();
+    let max_length = match &a.max_length {
+        Some(n) => {
+            let n = n.value;
+            quote!(::core::option::Option::Some(#n))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let default = match a.default.as_ref().map(|d| &d.value) {
+        None => quote!(::core::option::Option::None),
+        Some(Default::Int(n)) => {
+            quote!(::core::option::Option::Some(::orm::__private::DefaultValue::Int(#n)))
+        }
+        Some(Default::Float(x)) => {
+            quote!(::core::option::Option::Some(::orm::__private::DefaultValue::Float(#x)))
+        }
+        Some(Default::Bool(b)) => {
+            quote!(::core::option::Option::Some(::orm::__private::DefaultValue::Bool(#b)))
+        }
+        Some(Default::Text(s)) => {
+            quote!(::core::option::Option::Some(::orm::__private::DefaultValue::Text(#s)))
+        }
+    };
+    quote! {
+        ::orm::__private::ColumnSchema {
+            name: #name,
+            field: #field,
+            sql_type: <#ty as ::orm::__private::FieldType>::SQL_TYPE,
+            rust_type: <#ty as ::orm::__private::FieldType>::RUST_NAME,
+            nullable: <#ty as ::orm::__private::FieldType>::NULLABLE,
+            primary_key: #primary_key,
+            auto_increment: #auto,
+            unique: #unique,
+            indexed: #indexed,
+            max_length: #max_length,
+            default: #default,
+        }
+    }
+}
+
+/// Type rules of attributes, checked by the compiler on the user's tokens:
+/// `auto` needs an integer, `max_length` a text type, `default` a literal of
+/// the field's type.
+fn assertions(f: &Field) -> TokenStream {
+    let ty = f.ty;
+    let mut out = TokenStream::new();
+    if let Some(auto) = &f.attrs.auto {
+        let span = auto
+            .tokens
+            .clone()
+            .into_iter()
+            .next()
+            .map(|t| t.span())
+            .unwrap_or_else(|| f.ty_span());
+        out.extend(quote_spanned! {span=>
+            const _: fn() = || {
+                fn auto_key<T: ::orm::__private::AutoKey>() {}
+                auto_key::<#ty>();
+            };
+        });
+    }
+    if let Some(max) = &f.attrs.max_length {
+        let span = max
+            .tokens
+            .clone()
+            .into_iter()
+            .next()
+            .map(|t| t.span())
+            .unwrap_or_else(|| f.ty_span());
+        out.extend(quote_spanned! {span=>
+            const _: fn() = || {
+                fn text<T: ::orm::__private::TextType>() {}
+                text::<#ty>();
+            };
+        });
+    }
+    if let Some(expr) = &f.attrs.default_expr {
+        let span = syn::spanned::Spanned::span(expr);
+        out.extend(quote_spanned! {span=>
+            const _: fn() = || {
+                fn default_of<T, V: ::orm::ValueOf<T>>(_: V) {}
+                default_of::<#ty, _>(#expr);
+            };
+        });
+    }
+    out
+}

@@ -1,0 +1,317 @@
+//! Parsing of `#[orm::model(...)]` (the container) and `#[orm(...)]` (fields).
+//!
+//! Each accepted syntax is written as a comment over its branch. Unknown keys,
+//! duplicates and malformed values are errors on their own tokens; parsing
+//! goes on after an error so that every mistake is reported in one pass.
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::meta::ParseNestedMeta;
+use syn::parse::Parser;
+
+use super::ctxt::Ctxt;
+use super::symbol::*;
+
+/// One attribute value with the tokens it came from, for error spans.
+pub struct Attr<'c, T> {
+    cx: &'c Ctxt,
+    name: Symbol,
+    tokens: TokenStream,
+    value: Option<T>,
+}
+
+impl<'c, T> Attr<'c, T> {
+    fn none(cx: &'c Ctxt, name: Symbol) -> Self {
+        Attr {
+            cx,
+            name,
+            tokens: TokenStream::new(),
+            value: None,
+        }
+    }
+
+    fn set<A: ToTokens>(&mut self, obj: A, value: T) {
+        let tokens = obj.into_token_stream();
+        if self.value.is_some() {
+            self.cx
+                .error_spanned_by(tokens, format!("duplicate orm attribute `{}`", self.name));
+        } else {
+            self.tokens = tokens;
+            self.value = Some(value);
+        }
+    }
+
+    fn get(self) -> Option<Spanned<T>> {
+        let tokens = self.tokens;
+        self.value.map(|value| Spanned { value, tokens })
+    }
+}
+
+/// A value and the tokens that set it.
+#[derive(Clone)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub tokens: TokenStream,
+}
+
+impl<T> ToTokens for Spanned<T> {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        self.tokens.to_tokens(tokens);
+    }
+}
+
+/// What `#[orm::model(...)]` says.
+pub struct Container {
+    pub table: Option<Spanned<String>>,
+    pub connection: Option<Spanned<syn::Path>>,
+}
+
+/// A column default: a literal of the field's type.
+#[derive(Clone)]
+pub enum Default {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Text(String),
+}
+
+/// What `#[orm(...)]` on one field says.
+pub struct Field {
+    pub primary_key: Option<Spanned<()>>,
+    pub auto: Option<Spanned<()>>,
+    pub column: Option<Spanned<String>>,
+    pub unique: Option<Spanned<()>>,
+    pub index: Option<Spanned<()>>,
+    pub default: Option<Spanned<Default>>,
+    /// The literal as written, for a type check in the generated code.
+    pub default_expr: Option<syn::Expr>,
+    pub max_length: Option<Spanned<u32>>,
+}
+
+/// The error for a key nobody accepts, with the closest accepted key if any.
+fn unknown_key(cx: &Ctxt, path: &syn::Path, accepted: &[Symbol], place: &str) {
+    let name = path.to_token_stream().to_string().replace(' ', "");
+    let closest = accepted
+        .iter()
+        .map(|s| (strsim::jaro_winkler(&name, s.0), s))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, s)| *s);
+    let list = accepted
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let msg = match closest {
+        Some(s) => format!("unknown orm attribute `{name}`; did you mean `{s}`?"),
+        None => format!("unknown orm attribute `{name}`; {place} accepts {list}"),
+    };
+    cx.error_spanned_by(path, msg);
+}
+
+/// Consumes whatever follows an unknown key (`= value` or `(...)`), so that
+/// parsing can go on with the next key.
+fn skip_value(meta: &ParseNestedMeta) -> syn::Result<()> {
+    if meta.input.peek(syn::Token![=]) {
+        meta.value()?.parse::<syn::Expr>()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        meta.parse_nested_meta(|inner| skip_value(&inner))?;
+    }
+    Ok(())
+}
+
+/// A flag must stand alone: `unique`, not `unique = true`.
+fn flag(cx: &Ctxt, meta: &ParseNestedMeta, name: Symbol) -> syn::Result<()> {
+    if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
+        cx.error_spanned_by(
+            &meta.path,
+            format!("orm attribute `{name}` takes no value; write `{name}` alone"),
+        );
+        skip_value(meta)?;
+    }
+    Ok(())
+}
+
+/// `key = "text"`: a non-empty string literal.
+fn string(cx: &Ctxt, meta: &ParseNestedMeta, name: Symbol) -> syn::Result<Option<String>> {
+    let expr: syn::Expr = meta.value()?.parse()?;
+    match &expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) if !s.value().is_empty() => Ok(Some(s.value())),
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(_),
+            ..
+        }) => {
+            cx.error_spanned_by(&expr, format!("orm attribute `{name}` cannot be empty"));
+            Ok(None)
+        }
+        _ => {
+            cx.error_spanned_by(
+                &expr,
+                format!("orm attribute `{name}` takes a string: `{name} = \"...\"`"),
+            );
+            Ok(None)
+        }
+    }
+}
+
+impl Container {
+    /// Parses the arguments of `#[orm::model(...)]`.
+    pub fn from_args(cx: &Ctxt, args: TokenStream) -> Container {
+        let mut table = Attr::none(cx, TABLE);
+        let mut connection = Attr::none(cx, CONNECTION);
+
+        let parser = syn::meta::parser(|meta| {
+            if meta.path == TABLE {
+                // #[orm::model(table = "orders")]
+                if let Some(name) = string(cx, &meta, TABLE)? {
+                    table.set(&meta.path, name);
+                }
+            } else if meta.path == CONNECTION {
+                // #[orm::model(connection = Essentials)]
+                match meta.value()?.parse::<syn::Expr>()? {
+                    syn::Expr::Path(p) if p.qself.is_none() => connection.set(&p, p.path.clone()),
+                    other => cx.error_spanned_by(
+                        other,
+                        "orm attribute `connection` takes a connection type: `connection = Essentials`",
+                    ),
+                }
+            } else {
+                unknown_key(cx, &meta.path, CONTAINER_KEYS, "`#[orm::model(...)]`");
+                skip_value(&meta)?;
+            }
+            Ok(())
+        });
+        if let Err(err) = parser.parse2(args) {
+            cx.syn_error(err);
+        }
+
+        Container {
+            table: table.get(),
+            connection: connection.get(),
+        }
+    }
+}
+
+impl Field {
+    /// Parses every `#[orm(...)]` on one field.
+    pub fn from_ast(cx: &Ctxt, field: &syn::Field) -> Field {
+        let mut primary_key = Attr::none(cx, PRIMARY_KEY);
+        let mut auto = Attr::none(cx, AUTO);
+        let mut column = Attr::none(cx, COLUMN);
+        let mut unique = Attr::none(cx, UNIQUE);
+        let mut index = Attr::none(cx, INDEX);
+        let mut default = Attr::none(cx, DEFAULT);
+        let mut default_expr = None;
+        let mut max_length = Attr::none(cx, MAX_LENGTH);
+
+        for attr in field.attrs.iter().filter(|a| a.path() == ORM) {
+            if let syn::Meta::Path(_) = attr.meta {
+                cx.error_spanned_by(
+                    attr,
+                    "expected `#[orm(...)]` with attributes inside the parentheses",
+                );
+                continue;
+            }
+            let result = attr.parse_nested_meta(|meta| {
+                if meta.path == PRIMARY_KEY {
+                    // #[orm(primary_key)]
+                    flag(cx, &meta, PRIMARY_KEY)?;
+                    primary_key.set(&meta.path, ());
+                } else if meta.path == AUTO {
+                    // #[orm(auto)]
+                    flag(cx, &meta, AUTO)?;
+                    auto.set(&meta.path, ());
+                } else if meta.path == UNIQUE {
+                    // #[orm(unique)]
+                    flag(cx, &meta, UNIQUE)?;
+                    unique.set(&meta.path, ());
+                } else if meta.path == INDEX {
+                    // #[orm(index)]
+                    flag(cx, &meta, INDEX)?;
+                    index.set(&meta.path, ());
+                } else if meta.path == COLUMN {
+                    // #[orm(column = "name")]
+                    if let Some(name) = string(cx, &meta, COLUMN)? {
+                        column.set(&meta.path, name);
+                    }
+                } else if meta.path == MAX_LENGTH {
+                    // #[orm(max_length = 120)]
+                    let expr: syn::Expr = meta.value()?.parse()?;
+                    match &expr {
+                        syn::Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Int(n),
+                            ..
+                        }) => match n.base10_parse::<u32>() {
+                            Ok(n) if n > 0 => max_length.set(&meta.path, n),
+                            _ => cx.error_spanned_by(
+                                n,
+                                "orm attribute `max_length` must be a whole number from 1 to 4294967295",
+                            ),
+                        },
+                        _ => cx.error_spanned_by(
+                            &expr,
+                            "orm attribute `max_length` takes a number: `max_length = 120`",
+                        ),
+                    }
+                } else if meta.path == DEFAULT {
+                    // #[orm(default = 0)], default = -1.5, default = true, default = "text"
+                    let expr: syn::Expr = meta.value()?.parse()?;
+                    match default_literal(&expr) {
+                        Some(value) => {
+                            default.set(&meta.path, value);
+                            default_expr = Some(expr);
+                        }
+                        None => cx.error_spanned_by(
+                            &expr,
+                            "orm attribute `default` takes a literal: a number, `true`/`false` or a string",
+                        ),
+                    }
+                } else {
+                    unknown_key(cx, &meta.path, FIELD_KEYS, "`#[orm(...)]` on a field");
+                    skip_value(&meta)?;
+                }
+                Ok(())
+            });
+            if let Err(err) = result {
+                cx.syn_error(err);
+            }
+        }
+
+        Field {
+            primary_key: primary_key.get(),
+            auto: auto.get(),
+            column: column.get(),
+            unique: unique.get(),
+            index: index.get(),
+            default: default.get(),
+            default_expr,
+            max_length: max_length.get(),
+        }
+    }
+}
+
+fn default_literal(expr: &syn::Expr) -> Option<Default> {
+    match expr {
+        syn::Expr::Lit(syn::ExprLit { lit, .. }) => match lit {
+            syn::Lit::Int(n) => n.base10_parse::<i64>().ok().map(Default::Int),
+            syn::Lit::Float(f) => f.base10_parse::<f64>().ok().map(Default::Float),
+            syn::Lit::Bool(b) => Some(Default::Bool(b.value)),
+            syn::Lit::Str(s) => Some(Default::Text(s.value())),
+            _ => None,
+        },
+        syn::Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => match default_literal(expr)? {
+            Default::Int(n) => Some(Default::Int(-n)),
+            Default::Float(f) => Some(Default::Float(-f)),
+            _ => None,
+        },
+        syn::Expr::Group(g) => default_literal(&g.expr),
+        _ => None,
+    }
+}

@@ -1,0 +1,67 @@
+//! Attribute names, as constants: no attribute key is spelled anywhere else.
+
+use std::fmt::{self, Display};
+use syn::{Ident, Path};
+
+#[derive(Copy, Clone, PartialEq, Eq)]
+pub struct Symbol(pub &'static str);
+
+/// The helper attribute on fields: `#[orm(...)]`.
+pub const ORM: Symbol = Symbol("orm");
+
+// Container keys, in `#[orm::model(...)]`.
+pub const TABLE: Symbol = Symbol("table");
+pub const CONNECTION: Symbol = Symbol("connection");
+
+// Field keys, in `#[orm(...)]`.
+pub const PRIMARY_KEY: Symbol = Symbol("primary_key");
+pub const AUTO: Symbol = Symbol("auto");
+pub const COLUMN: Symbol = Symbol("column");
+pub const UNIQUE: Symbol = Symbol("unique");
+pub const INDEX: Symbol = Symbol("index");
+pub const DEFAULT: Symbol = Symbol("default");
+pub const MAX_LENGTH: Symbol = Symbol("max_length");
+
+/// Every key accepted on the container, for did-you-mean suggestions.
+pub const CONTAINER_KEYS: &[Symbol] = &[TABLE, CONNECTION];
+
+/// Every key accepted on a field, for did-you-mean suggestions.
+pub const FIELD_KEYS: &[Symbol] = &[
+    PRIMARY_KEY,
+    AUTO,
+    COLUMN,
+    UNIQUE,
+    INDEX,
+    DEFAULT,
+    MAX_LENGTH,
+];
+
+impl PartialEq<Symbol> for Ident {
+    fn eq(&self, word: &Symbol) -> bool {
+        self == word.0
+    }
+}
+
+impl PartialEq<Symbol> for &Ident {
+    fn eq(&self, word: &Symbol) -> bool {
+        *self == word.0
+    }
+}
+
+impl PartialEq<Symbol> for Path {
+    fn eq(&self, word: &Symbol) -> bool {
+        self.is_ident(word.0)
+    }
+}
+
+impl PartialEq<Symbol> for &Path {
+    fn eq(&self, word: &Symbol) -> bool {
+        self.is_ident(word.0)
+    }
+}
+
+impl Display for Symbol {
+    fn fmt(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str(self.0)
+    }
+}

@@ -1,0 +1,243 @@
+//! The fixed operations every model has: find, insert, update, delete by key.
+//!
+//! Generic over the model; the provided methods of [`Model`] and
+//! [`WritableModel`] call these. The SQL comes from the model's per-backend
+//! cache, so it is built once per process.
+
+use std::future::Future;
+
+use crate::backend::Backend;
+use crate::conn::{sql_owned, sql_static};
+use crate::driver::Args;
+use crate::error::{Error, Result};
+use crate::executor::Executor;
+use crate::model::{Model, ModelSql, WritableModel};
+use crate::pool::PooledConn;
+use crate::query::render::{insert_head, insert_row, Writer};
+use crate::types::{FieldType, Value};
+
+fn sql_of<M: Model>(backend: Backend) -> &'static ModelSql {
+    M::__sql_cache().get(backend, M::SCHEMA)
+}
+
+pub(crate) fn find<'e, M, E>(
+    exec: E,
+    key: Value,
+) -> impl Future<Output = Result<Option<M>>> + Send + 'e
+where
+    M: Model,
+    E: Executor<'e, M::Connection> + 'e,
+{
+    async move {
+        let mut conn = exec.__acquire().await?;
+        find_on::<M>(&mut conn, &key).await
+    }
+}
+
+async fn find_on<M: Model>(conn: &mut PooledConn, key: &Value) -> Result<Option<M>> {
+    let backend = conn.backend();
+    let mut args = Args::new(backend);
+    key.bind(&mut args)?;
+    conn.fetch_optional(sql_static(&sql_of::<M>(backend).find), args, |row| {
+        M::__decode(row, 0)
+    })
+    .await
+}
+
+pub(crate) fn get<'e, M, E>(exec: E, key: Value) -> impl Future<Output = Result<M>> + Send + 'e
+where
+    M: Model,
+    E: Executor<'e, M::Connection> + 'e,
+{
+    async move {
+        find::<M, E>(exec, key)
+            .await?
+            .ok_or(Error::NotFound { model: M::NAME })
+    }
+}
+
+pub(crate) async fn insert<'e, M, E>(row: &'e M, exec: E) -> Result<M>
+where
+    M: WritableModel,
+    E: Executor<'e, M::Connection> + 'e,
+{
+    let mut conn = exec.__acquire().await?;
+    insert_on(row, &mut conn).await
+}
+
+async fn insert_on<M: WritableModel>(row: &M, conn: &mut PooledConn) -> Result<M> {
+    let backend = conn.backend();
+    let sql = sql_of::<M>(backend);
+    let mut args = Args::new(backend);
+    row.__bind_insert(&mut args)?;
+    if backend.insert_returning() {
+        return conn
+            .fetch_optional(sql_static(&sql.insert), args, |r| M::__decode(r, 0))
+            .await?
+            .ok_or(Error::NotFound { model: M::NAME });
+    }
+    // MySQL has no RETURNING: read the row back by its key on the same connection.
+    let done = conn.execute(sql_static(&sql.insert), args).await?;
+    let key = match (M::SCHEMA.primary_key().auto_increment, done.last_insert_id) {
+        (true, Some(id)) => Value::I64(id),
+        _ => row.__key_value(),
+    };
+    find_on::<M>(conn, &key)
+        .await?
+        .ok_or(Error::NotFound { model: M::NAME })
+}
+
+pub(crate) async fn create<'e, M, E>(row: M, exec: E) -> Result<M>
+where
+    M: WritableModel,
+    E: Executor<'e, M::Connection> + 'e,
+{
+    let mut conn = exec.__acquire().await?;
+    insert_on(&row, &mut conn).await
+}
+
+pub(crate) async fn insert_many<'e, M, E>(rows: &'e [M], exec: E) -> Result<u64>
+where
+    M: WritableModel,
+    E: Executor<'e, M::Connection> + 'e,
+{
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut conn = exec.__acquire().await?;
+    let backend = conn.backend();
+    let width = sql_of::<M>(backend).insert_row_width;
+    let per_statement = match width {
+        0 => 1,
+        w => (backend.max_params() / w).max(1),
+    };
+    let chunks: Vec<&[M]> = rows.chunks(per_statement).collect();
+    // More than one statement: all of them or none (a savepoint inside a transaction).
+    let atomic = chunks.len() > 1;
+    if atomic {
+        conn.begin().await?;
+    }
+    let mut inserted = 0;
+    for chunk in chunks {
+        match insert_chunk::<M>(&mut conn, backend, width, chunk).await {
+            Ok(n) => inserted += n,
+            Err(e) => {
+                if atomic {
+                    conn.rollback().await?;
+                }
+                return Err(e);
+            }
+        }
+    }
+    if atomic {
+        conn.commit().await?;
+    }
+    Ok(inserted)
+}
+
+async fn insert_chunk<M: WritableModel>(
+    conn: &mut PooledConn,
+    backend: Backend,
+    width: usize,
+    rows: &[M],
+) -> Result<u64> {
+    let mut w = Writer::new(backend);
+    if width == 0 {
+        // Only an auto key: one `DEFAULT VALUES` insert per row.
+        let mut n = 0;
+        for _ in rows {
+            n += conn
+                .execute(sql_static(&sql_of::<M>(backend).insert), Args::new(backend))
+                .await?
+                .rows_affected;
+        }
+        return Ok(n);
+    }
+    insert_head(&mut w, M::SCHEMA);
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            w.push(", ");
+        }
+        insert_row(&mut w, width);
+        row.__bind_insert(&mut w.args)?;
+    }
+    let (sql, args) = w.finish();
+    Ok(conn.execute(sql_owned(sql), args).await?.rows_affected)
+}
+
+pub(crate) async fn update<'e, M, E>(row: &'e M, exec: E) -> Result<()>
+where
+    M: WritableModel,
+    E: Executor<'e, M::Connection> + 'e,
+{
+    let mut conn = exec.__acquire().await?;
+    let backend = conn.backend();
+    if M::SCHEMA.columns.len() == 1 {
+        // Nothing but the key: the row is already what it would be written as.
+        return match find_on::<M>(&mut conn, &row.__key_value()).await? {
+            Some(_) => Ok(()),
+            None => Err(Error::NotFound { model: M::NAME }),
+        };
+    }
+    let mut args = Args::new(backend);
+    row.__bind_update(&mut args)?;
+    row.__bind_key(&mut args)?;
+    let done = conn
+        .execute(sql_static(&sql_of::<M>(backend).update), args)
+        .await?;
+    match done.rows_affected {
+        0 => Err(Error::NotFound { model: M::NAME }),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) async fn delete<'e, M, E>(row: &'e M, exec: E) -> Result<()>
+where
+    M: WritableModel,
+    E: Executor<'e, M::Connection> + 'e,
+{
+    match delete_by_key::<M, E>(exec, row.__key_value()).await? {
+        true => Ok(()),
+        false => Err(Error::NotFound { model: M::NAME }),
+    }
+}
+
+pub(crate) fn delete_by_key<'e, M, E>(
+    exec: E,
+    key: Value,
+) -> impl Future<Output = Result<bool>> + Send + 'e
+where
+    M: WritableModel,
+    E: Executor<'e, M::Connection> + 'e,
+{
+    async move {
+        let mut conn = exec.__acquire().await?;
+        let backend = conn.backend();
+        let mut args = Args::new(backend);
+        key.bind(&mut args)?;
+        let done = conn
+            .execute(sql_static(&sql_of::<M>(backend).delete), args)
+            .await?;
+        Ok(done.rows_affected > 0)
+    }
+}
+
+/// Whether a table called `name` exists in the connection's current schema.
+pub(crate) async fn table_exists(conn: &mut PooledConn, name: &str) -> Result<bool> {
+    let backend = conn.backend();
+    let sql = match backend {
+        Backend::Sqlite => "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+        Backend::Postgres => {
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1"
+        }
+        Backend::MySql => {
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
+        }
+    };
+    let mut args = Args::new(backend);
+    name.to_owned().bind(&mut args)?;
+    Ok(conn
+        .fetch_optional(sql_static(sql), args, |_| Ok(()))
+        .await?
+        .is_some())
+}

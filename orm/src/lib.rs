@@ -1,0 +1,106 @@
+//! A compile-time, derive-macro ORM for Rust on sqlx and tokio.
+//!
+//! Annotate a plain struct with [`#[orm::model]`](macro@model) and it becomes
+//! a model: it knows its table and columns, decodes rows by position, and has
+//! typed queries and CRUD. Comparing a column with a value of the wrong type,
+//! or filtering one model's query with another model's column, is a compile
+//! error.
+//!
+//! ```
+//! use orm::prelude::*;
+//!
+//! #[orm::model(table = "users")]
+//! pub struct User {
+//!     #[orm(primary_key, auto)]
+//!     pub uid: i64,
+//!     #[orm(unique, max_length = 120)]
+//!     pub email: String,
+//!     pub nickname: Option<String>,
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> orm::Result<()> {
+//! let db = orm::Database::connect("sqlite::memory:").await?;
+//! db.create_table::<User>().await?;
+//!
+//! let ada = User::create(&db, User { uid: 0, email: "ada@example.com".into(), nickname: None }).await?;
+//! assert_eq!(ada.uid, 1); // the generated key
+//!
+//! let found = User::query()
+//!     .filter(user::email.ends_with("@example.com").and(user::nickname.is_null()))
+//!     .all(&db)
+//!     .await?;
+//! assert_eq!(found, vec![ada]);
+//! # Ok(()) }
+//! ```
+//!
+//! The column handles live in a module named after the struct in snake case
+//! (`user::email` above), so they never collide with methods on the struct.
+//!
+//! # Backends and types
+//!
+//! SQLite (feature `sqlite`, default), PostgreSQL (`postgres`) and
+//! MySQL/MariaDB (`mysql`), chosen per connection by URL at run time. Field
+//! types: `i16`, `i32`, `i64`, `f32`, `f64`, `bool`, `String`, `Vec<u8>`,
+//! `rust_decimal::Decimal` (`decimal`), chrono's `NaiveDate`, `NaiveTime`,
+//! `NaiveDateTime` and `DateTime<Utc>` (`chrono`), `uuid::Uuid` (`uuid`),
+//! `serde_json::Value` and [`Json<T>`] (`json`), and `Option` of each. A type
+//! a backend cannot hold (a decimal on SQLite) is refused with
+//! [`Error::UnsupportedType`].
+#![warn(missing_docs)]
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+compile_error!("enable at least one backend feature of `orm`: sqlite, postgres or mysql");
+
+mod backend;
+mod conn;
+mod crud;
+mod database;
+mod driver;
+mod error;
+mod executor;
+mod model;
+mod pool;
+pub mod query;
+pub mod schema;
+mod transaction;
+mod types;
+
+pub use backend::Backend;
+pub use conn::Done;
+pub use database::{Database, DatabaseBuilder};
+pub use error::{Error, Result};
+pub use executor::Executor;
+pub use model::{Column, ConnectionName, DefaultConnection, Model, WritableModel};
+pub use pool::{PoolOptions, PooledConn};
+pub use query::{count_all, not, Condition, Expr, ExprOps, Select, Selection, Update};
+pub use transaction::Transaction;
+#[cfg(feature = "json")]
+pub use types::Json;
+pub use types::{AutoKey, FieldType, Nullable, Numeric, SqlType, TextType, Value, ValueOf};
+
+/// Turns a struct into a model. See the crate documentation.
+///
+/// Container attributes: `table = "name"` (default: the struct's name in
+/// snake case, plus `s`), `connection = Type` (default:
+/// [`DefaultConnection`]). Field attributes inside `#[orm(...)]`:
+/// `primary_key`, `auto`, `column = "name"`, `unique`, `index`,
+/// `max_length = N`, `default = literal`.
+pub use orm_macros::model;
+
+/// Everything a module that uses models needs: `use orm::prelude::*;`.
+pub mod prelude {
+    pub use crate::query::{count_all, ExprOps};
+    pub use crate::{Database, Model, Transaction, WritableModel};
+}
+
+/// Items the generated code refers to. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::driver::{Args, RowRef};
+    pub use crate::model::SqlCache;
+    pub use crate::schema::{ColumnSchema, DefaultValue, TableSchema};
+    pub use crate::types::{AutoKey, FieldType, SqlType, TextType, Value};
+    pub use crate::Backend;
+    pub use crate::Error;
+    pub use core::result::Result;
+}

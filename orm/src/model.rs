@@ -1,0 +1,237 @@
+//! The traits the macro implements for each model and its columns.
+//!
+//! `#[orm::model]` implements [`Model`] (the schema as data, row decoding,
+//! parameter binding) and, unless the model is read-only, [`WritableModel`].
+//! Everything a model *does* (find, insert, query, ...) is a provided method
+//! here, generic over the model, so each model adds little code of its own.
+
+use std::future::Future;
+use std::sync::OnceLock;
+
+use crate::backend::Backend;
+use crate::crud;
+use crate::driver::{Args, RowRef};
+use crate::error::Result;
+
+use crate::executor::Executor;
+use crate::query::Select;
+use crate::schema::TableSchema;
+use crate::types::{FieldType, ValueOf};
+
+/// A named database connection that models live on.
+///
+/// Models without a `connection` attribute live on [`DefaultConnection`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a declared connection",
+    label = "not a connection",
+    note = "name a connection type (`DefaultConnection`, or one you declared)"
+)]
+pub trait ConnectionName: Send + Sync + 'static {
+    /// The connection's name, as configured on the [`Database`](crate::Database).
+    const NAME: &'static str;
+}
+
+/// The connection models use unless they name another: `"db"`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DefaultConnection;
+
+impl ConnectionName for DefaultConnection {
+    const NAME: &'static str = "db";
+}
+
+/// A struct annotated with `#[orm::model]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a model",
+    label = "not a model",
+    note = "annotate the struct with `#[orm::model]`"
+)]
+pub trait Model: Sized + Send + Sync + Unpin + 'static {
+    /// The connection the model's table lives on.
+    type Connection: ConnectionName;
+    /// The primary key's type.
+    type Key: FieldType;
+    /// The struct's name.
+    const NAME: &'static str;
+    /// The table, its columns and keys.
+    const SCHEMA: &'static TableSchema;
+
+    #[doc(hidden)]
+    fn __sql_cache() -> &'static SqlCache;
+    /// Decodes the model from `row`, its columns starting at `offset`.
+    #[doc(hidden)]
+    fn __decode(row: RowRef<'_>, offset: usize) -> Result<Self>;
+    /// Binds every column an insert writes (all but an `auto` key), in order.
+    #[doc(hidden)]
+    fn __bind_insert(&self, args: &mut Args) -> Result<()>;
+    /// Binds every column but the key, in order.
+    #[doc(hidden)]
+    fn __bind_update(&self, args: &mut Args) -> Result<()>;
+    /// Binds the primary key.
+    #[doc(hidden)]
+    fn __bind_key(&self, args: &mut Args) -> Result<()>;
+    /// The first column whose type `backend` cannot store, as (column, Rust type).
+    #[doc(hidden)]
+    fn __check_types(backend: Backend) -> Result<(), (&'static str, &'static str)>;
+    /// The primary key, as a value usable in insert-then-select (MySQL).
+    #[doc(hidden)]
+    fn __key_value(&self) -> crate::types::Value;
+
+    /// A query over the model's table; see [`Select`].
+    fn query() -> Select<Self> {
+        Select::new()
+    }
+
+    /// The row with this primary key, if there is one.
+    fn find<'e, E>(
+        exec: E,
+        key: impl ValueOf<Self::Key>,
+    ) -> impl Future<Output = Result<Option<Self>>> + Send + 'e
+    where
+        E: Executor<'e, Self::Connection> + 'e,
+    {
+        crud::find::<Self, E>(exec, key.into_value())
+    }
+
+    /// The row with this primary key, or [`Error::NotFound`](crate::Error::NotFound).
+    fn get<'e, E>(
+        exec: E,
+        key: impl ValueOf<Self::Key>,
+    ) -> impl Future<Output = Result<Self>> + Send + 'e
+    where
+        E: Executor<'e, Self::Connection> + 'e,
+    {
+        crud::get::<Self, E>(exec, key.into_value())
+    }
+
+    /// Every row of the table, in primary key order.
+    fn all<'e, E>(exec: E) -> impl Future<Output = Result<Vec<Self>>> + Send + 'e
+    where
+        E: Executor<'e, Self::Connection> + 'e,
+    {
+        Self::query()
+            .order_by(crate::query::Ordering::<Self>::key_of())
+            .all(exec)
+    }
+
+    /// The number of rows in the table.
+    fn count<'e, E>(exec: E) -> impl Future<Output = Result<i64>> + Send + 'e
+    where
+        E: Executor<'e, Self::Connection> + 'e,
+    {
+        Self::query().count(exec)
+    }
+}
+
+/// A model that may be written: every model that is not read-only.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is read-only, so it cannot be inserted, updated or deleted",
+    label = "write to a read-only model",
+    note = "remove `read_only` from the model (and its connection) if it should be writable, or write through a writable model"
+)]
+pub trait WritableModel: Model {
+    /// Inserts the row and returns it as stored: with its generated key and
+    /// database defaults. An `auto` key's value in `self` is ignored.
+    fn insert<'e, E>(&'e self, exec: E) -> impl Future<Output = Result<Self>> + Send + 'e
+    where
+        E: Executor<'e, Self::Connection> + 'e,
+    {
+        crud::insert(self, exec)
+    }
+
+    /// Inserts the row (taken by value) and returns it as stored; see [`insert`](Self::insert).
+    fn create<'e, E>(exec: E, row: Self) -> impl Future<Output = Result<Self>> + Send + 'e
+    where
+        E: Executor<'e, Self::Connection> + 'e,
+    {
+        crud::create(row, exec)
+    }
+
+    /// Inserts many rows with as few statements as the backend's parameter
+    /// limit allows, all or none; returns how many were inserted.
+    fn insert_many<'e, E>(
+        exec: E,
+        rows: &'e [Self],
+    ) -> impl Future<Output = Result<u64>> + Send + 'e
+    where
+        E: Executor<'e, Self::Connection> + 'e,
+    {
+        crud::insert_many(rows, exec)
+    }
+
+    /// Writes every column of the row with this row's key;
+    /// [`Error::NotFound`](crate::Error::NotFound) if there is no such row.
+    fn update<'e, E>(&'e self, exec: E) -> impl Future<Output = Result<()>> + Send + 'e
+    where
+        E: Executor<'e, Self::Connection> + 'e,
+    {
+        crud::update(self, exec)
+    }
+
+    /// Deletes the row with this row's key;
+    /// [`Error::NotFound`](crate::Error::NotFound) if there is no such row.
+    fn delete<'e, E>(&'e self, exec: E) -> impl Future<Output = Result<()>> + Send + 'e
+    where
+        E: Executor<'e, Self::Connection> + 'e,
+    {
+        crud::delete(self, exec)
+    }
+
+    /// Deletes the row with this key; returns whether there was one.
+    fn delete_by_key<'e, E>(
+        exec: E,
+        key: impl ValueOf<Self::Key>,
+    ) -> impl Future<Output = Result<bool>> + Send + 'e
+    where
+        E: Executor<'e, Self::Connection> + 'e,
+    {
+        crud::delete_by_key::<Self, E>(exec, key.into_value())
+    }
+}
+
+/// A column of a model: implemented by the unit structs the macro generates.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a column",
+    label = "expected a column such as `order::id`",
+    note = "columns are the unit structs `#[orm::model]` generates in the module named after the struct"
+)]
+pub trait Column: Copy + Send + Sync + 'static {
+    /// The model the column belongs to.
+    type Model: Model;
+    /// The field's Rust type.
+    type Type: FieldType;
+    /// The column's name in the database.
+    const NAME: &'static str;
+    /// The column's position among the model's columns.
+    const INDEX: usize;
+}
+
+/// The fixed statements of one model for one backend, rendered once.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct ModelSql {
+    /// `... WHERE <key> = ?`
+    pub find: String,
+    /// `INSERT INTO <table> (...) VALUES (...)` (with `RETURNING` where supported).
+    pub insert: String,
+    /// The `(?, ?, ...)` group of one row, for multi-row inserts.
+    pub insert_row_width: usize,
+    /// `UPDATE <table> SET ... WHERE <key> = ?`
+    pub update: String,
+    /// `DELETE FROM <table> WHERE <key> = ?`
+    pub delete: String,
+}
+
+/// Per-backend cache of a model's fixed statements; one static per model.
+#[doc(hidden)]
+pub struct SqlCache([OnceLock<ModelSql>; 3]);
+
+impl SqlCache {
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        SqlCache([OnceLock::new(), OnceLock::new(), OnceLock::new()])
+    }
+
+    pub(crate) fn get(&'static self, backend: Backend, schema: &TableSchema) -> &'static ModelSql {
+        self.0[backend.index()].get_or_init(|| crate::query::render::model_sql(backend, schema))
+    }
+}

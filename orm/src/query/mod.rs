@@ -1,0 +1,344 @@
+//! The query builder.
+//!
+//! A query starts from a model (`Order::query()`), is narrowed with
+//! [`filter`](Select::filter), sorted, limited, grouped, and ends in an
+//! operation that runs it ([`all`](Select::all), [`first`](Select::first),
+//! [`count`](Select::count), [`update`](Select::update), ...). Values are always
+//! bound as parameters and identifiers always quoted.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> orm::Result<()> {
+//! use orm::prelude::*;
+//!
+//! #[orm::model(table = "orders")]
+//! pub struct Order {
+//!     #[orm(primary_key, auto)]
+//!     pub id: i64,
+//!     pub status: String,
+//!     pub total: f64,
+//! }
+//!
+//! let db = orm::Database::connect("sqlite::memory:").await?;
+//! db.create_table::<Order>().await?;
+//! Order::create(&db, Order { id: 0, status: "pending".into(), total: 12.5 }).await?;
+//! Order::create(&db, Order { id: 0, status: "shipped".into(), total: 30.0 }).await?;
+//!
+//! let pending = Order::query()
+//!     .filter(order::status.eq("pending").and(order::total.gt(10.0)))
+//!     .order_by(order::id.desc())
+//!     .all(&db)
+//!     .await?;
+//! assert_eq!(pending.len(), 1);
+//!
+//! let (n, sum) = Order::query()
+//!     .select((order::id.count(), order::total.sum()))
+//!     .one(&db)
+//!     .await?;
+//! assert_eq!((n, sum), (2, Some(42.5)));
+//! # Ok(()) }
+//! ```
+
+mod expr;
+pub(crate) mod render;
+
+use std::marker::PhantomData;
+
+pub use expr::{count_all, not, Condition, Expr, ExprOps, Filter, IntoOrdering, Operand, Ordering};
+#[doc(hidden)]
+pub use expr::{AggregateFn, CompareOp, Node};
+
+use crate::conn::sql_owned;
+use crate::driver::RowRef;
+use crate::error::{Error, Result};
+use crate::executor::Executor;
+use crate::model::{Column, Model, WritableModel};
+use crate::types::{FieldType, Value, ValueOf};
+
+/// What a query selects, and how each row of it decodes.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be selected in a query on `{M}`",
+    label = "not a column or expression of `{M}`",
+    note = "select columns of the queried model, aggregates of them, or a tuple of those (up to 8)"
+)]
+pub trait Selection<M> {
+    /// The Rust value of one row.
+    type Output: Send + 'static;
+    #[doc(hidden)]
+    fn push_nodes(self, nodes: &mut Vec<Node>);
+    #[doc(hidden)]
+    fn decode(row: RowRef<'_>, index: &mut usize) -> Result<Self::Output>;
+}
+
+impl<C: Column> Selection<C::Model> for C {
+    type Output = C::Type;
+    fn push_nodes(self, nodes: &mut Vec<Node>) {
+        nodes.push(Operand::into_node(self));
+    }
+    fn decode(row: RowRef<'_>, index: &mut usize) -> Result<C::Type> {
+        *index += 1;
+        C::Type::decode(row, *index - 1)
+    }
+}
+
+impl<M, T: FieldType> Selection<M> for Expr<M, T> {
+    type Output = T;
+    fn push_nodes(self, nodes: &mut Vec<Node>) {
+        nodes.push(self.node);
+    }
+    fn decode(row: RowRef<'_>, index: &mut usize) -> Result<T> {
+        *index += 1;
+        T::decode(row, *index - 1)
+    }
+}
+
+macro_rules! tuple_selection {
+    ($($name:ident),+) => {
+        impl<M, $($name: Selection<M>),+> Selection<M> for ($($name,)+) {
+            type Output = ($($name::Output,)+);
+            #[allow(non_snake_case)]
+            fn push_nodes(self, nodes: &mut Vec<Node>) {
+                let ($($name,)+) = self;
+                $($name.push_nodes(nodes);)+
+            }
+            fn decode(row: RowRef<'_>, index: &mut usize) -> Result<Self::Output> {
+                Ok(($($name::decode(row, index)?,)+))
+            }
+        }
+    };
+}
+tuple_selection!(A);
+tuple_selection!(A, B);
+tuple_selection!(A, B, C);
+tuple_selection!(A, B, C, D);
+tuple_selection!(A, B, C, D, E);
+tuple_selection!(A, B, C, D, E, F);
+tuple_selection!(A, B, C, D, E, F, G);
+tuple_selection!(A, B, C, D, E, F, G, H);
+
+fn decode_model<M: Model>(row: RowRef<'_>) -> Result<M> {
+    M::__decode(row, 0)
+}
+
+fn decode_selection<M, S: Selection<M>>(row: RowRef<'_>) -> Result<S::Output> {
+    S::decode(row, &mut 0)
+}
+
+/// The parts of a `SELECT` (also the `WHERE` of updates and deletes).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Parts {
+    pub(crate) columns: Option<Vec<Node>>,
+    pub(crate) filter: Option<Node>,
+    pub(crate) group_by: Vec<Node>,
+    pub(crate) having: Option<Node>,
+    pub(crate) order: Vec<(Node, bool)>,
+    pub(crate) limit: Option<u64>,
+    pub(crate) offset: Option<u64>,
+}
+
+fn and(existing: Option<Node>, next: Node) -> Option<Node> {
+    Some(match existing {
+        Some(prev) => Node::And(Box::new(prev), Box::new(next)),
+        None => next,
+    })
+}
+
+/// A query on model `M` whose rows decode to `O` (the model itself, until
+/// [`select`](Select::select) picks columns).
+#[must_use = "a query does nothing until it is run with `all`, `first`, `count`, ..."]
+pub struct Select<M: Model, O = M> {
+    parts: Parts,
+    decode: fn(RowRef<'_>) -> Result<O>,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M: Model, O> Clone for Select<M, O> {
+    fn clone(&self) -> Self {
+        Select {
+            parts: self.parts.clone(),
+            decode: self.decode,
+            _model: PhantomData,
+        }
+    }
+}
+
+impl<M: Model> Select<M> {
+    pub(crate) fn new() -> Self {
+        Select {
+            parts: Parts::default(),
+            decode: decode_model::<M>,
+            _model: PhantomData,
+        }
+    }
+}
+
+impl<M: Model, O: Send + 'static> Select<M, O> {
+    /// Keeps the rows where `condition` holds (several calls combine with AND).
+    pub fn filter<F: Filter<M>>(mut self, condition: F) -> Self {
+        self.parts.filter = and(self.parts.filter, condition.into_node());
+        self
+    }
+
+    /// Sorts by `key` (a column sorts ascending; use `.desc()` to reverse).
+    /// Several calls sort by each key in turn.
+    pub fn order_by<K: IntoOrdering<M>>(mut self, key: K) -> Self {
+        let ordering = key.into_ordering();
+        self.parts.order.push((ordering.node, ordering.descending));
+        self
+    }
+
+    /// Returns at most `n` rows.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.parts.limit = Some(n);
+        self
+    }
+
+    /// Skips the first `n` rows.
+    pub fn offset(mut self, n: u64) -> Self {
+        self.parts.offset = Some(n);
+        self
+    }
+
+    /// Groups rows by `key` (several calls group by each key).
+    pub fn group_by<K: Operand<Model = M>>(mut self, key: K) -> Self {
+        self.parts.group_by.push(key.into_node());
+        self
+    }
+
+    /// Keeps the groups where `condition` holds.
+    pub fn having<F: Filter<M>>(mut self, condition: F) -> Self {
+        self.parts.having = and(self.parts.having, condition.into_node());
+        self
+    }
+
+    /// Selects columns or aggregates instead of whole models: a single one
+    /// decodes to its type, a tuple to a tuple.
+    pub fn select<S: Selection<M>>(self, selection: S) -> Select<M, S::Output> {
+        let mut columns = Vec::new();
+        selection.push_nodes(&mut columns);
+        Select {
+            parts: Parts {
+                columns: Some(columns),
+                ..self.parts
+            },
+            decode: decode_selection::<M, S>,
+            _model: PhantomData,
+        }
+    }
+
+    /// Runs the query and returns every row.
+    pub async fn all<'e, E>(self, exec: E) -> Result<Vec<O>>
+    where
+        E: Executor<'e, M::Connection> + 'e,
+    {
+        let mut conn = exec.__acquire().await?;
+        let (sql, args) = render::select::<M>(conn.backend(), &self.parts)?;
+        conn.fetch_all(sql_owned(sql), args, self.decode).await
+    }
+
+    /// Runs the query and returns its first row, if any.
+    pub async fn first<'e, E>(mut self, exec: E) -> Result<Option<O>>
+    where
+        E: Executor<'e, M::Connection> + 'e,
+    {
+        self.parts.limit = Some(1);
+        let mut conn = exec.__acquire().await?;
+        let (sql, args) = render::select::<M>(conn.backend(), &self.parts)?;
+        conn.fetch_optional(sql_owned(sql), args, self.decode).await
+    }
+
+    /// Runs the query and returns its first row, or [`Error::NotFound`].
+    pub async fn one<'e, E>(self, exec: E) -> Result<O>
+    where
+        E: Executor<'e, M::Connection> + 'e,
+    {
+        self.first(exec)
+            .await?
+            .ok_or(Error::NotFound { model: M::NAME })
+    }
+
+    /// Counts the rows the query would return.
+    pub async fn count<'e, E>(self, exec: E) -> Result<i64>
+    where
+        E: Executor<'e, M::Connection> + 'e,
+    {
+        let mut conn = exec.__acquire().await?;
+        let (sql, args) = render::count::<M>(conn.backend(), &self.parts)?;
+        conn.fetch_optional(sql_owned(sql), args, |row| i64::decode(row, 0))
+            .await
+            .map(|n| n.unwrap_or(0))
+    }
+
+    /// Whether the query returns at least one row.
+    pub async fn exists<'e, E>(mut self, exec: E) -> Result<bool>
+    where
+        E: Executor<'e, M::Connection> + 'e,
+    {
+        self.parts.limit = Some(1);
+        let mut conn = exec.__acquire().await?;
+        let (sql, args) = render::exists::<M>(conn.backend(), &self.parts)?;
+        conn.fetch_optional(sql_owned(sql), args, |_| Ok(()))
+            .await
+            .map(|row| row.is_some())
+    }
+}
+
+impl<M: WritableModel, O: Send + 'static> Select<M, O> {
+    /// Turns the query into an `UPDATE` of the rows it matches.
+    pub fn update(self) -> Update<M> {
+        Update {
+            filter: self.parts.filter,
+            assignments: Vec::new(),
+            _model: PhantomData,
+        }
+    }
+
+    /// Deletes the rows the query matches; returns how many.
+    pub async fn delete<'e, E>(self, exec: E) -> Result<u64>
+    where
+        E: Executor<'e, M::Connection> + 'e,
+    {
+        let mut conn = exec.__acquire().await?;
+        let (sql, args) = render::delete::<M>(conn.backend(), self.parts.filter.as_ref())?;
+        Ok(conn.execute(sql_owned(sql), args).await?.rows_affected)
+    }
+}
+
+/// An `UPDATE` of the rows a query matched; see [`Select::update`].
+#[must_use = "an update does nothing until `execute` runs it"]
+pub struct Update<M: WritableModel> {
+    filter: Option<Node>,
+    assignments: Vec<(&'static str, Value)>,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M: WritableModel> Update<M> {
+    /// Sets `column` to `value` in every matched row.
+    pub fn set<C, V>(mut self, column: C, value: V) -> Self
+    where
+        C: Column<Model = M>,
+        V: ValueOf<C::Type>,
+    {
+        let _ = column;
+        self.assignments.push((C::NAME, value.into_value()));
+        self
+    }
+
+    /// Runs the update; returns how many rows matched.
+    pub async fn execute<'e, E>(self, exec: E) -> Result<u64>
+    where
+        E: Executor<'e, M::Connection> + 'e,
+    {
+        if self.assignments.is_empty() {
+            return Err(Error::InvalidQuery {
+                message: format!(
+                    "an update of `{}` sets no column: call `.set(column, value)` first",
+                    M::NAME
+                ),
+            });
+        }
+        let mut conn = exec.__acquire().await?;
+        let (sql, args) =
+            render::update::<M>(conn.backend(), &self.assignments, self.filter.as_ref())?;
+        Ok(conn.execute(sql_owned(sql), args).await?.rows_affected)
+    }
+}

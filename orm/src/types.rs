@@ -1,0 +1,482 @@
+//! Which Rust types a model field may have, and how each is stored.
+//!
+//! [`FieldType`] is implemented for every supported type and for `Option` of
+//! each. It binds a value as a statement parameter and decodes it from a row
+//! by position, per backend, without boxing. [`Value`] is the owned form of a
+//! value in a query filter; [`ValueOf`] says which Rust values may be compared
+//! with a column of a given type.
+
+use crate::backend::Backend;
+use crate::driver::{add, get, Args, RowRef};
+use crate::error::{Error, Result};
+
+/// The storage class of a column, from which each backend's type is chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SqlType {
+    /// 16-bit integer.
+    SmallInt,
+    /// 32-bit integer.
+    Int,
+    /// 64-bit integer.
+    BigInt,
+    /// 32-bit float.
+    Float,
+    /// 64-bit float.
+    Double,
+    /// Boolean.
+    Bool,
+    /// Text (bounded by `max_length` when given).
+    Text,
+    /// Bytes.
+    Bytes,
+    /// Exact decimal.
+    Decimal,
+    /// Calendar date.
+    Date,
+    /// Time of day.
+    Time,
+    /// Date and time without a zone.
+    DateTime,
+    /// An instant, stored in UTC.
+    DateTimeUtc,
+    /// UUID.
+    Uuid,
+    /// JSON document.
+    Json,
+}
+
+/// A Rust type that can be a model field.
+///
+/// Implemented by the crate for each supported type and `Option` of it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a supported model field type",
+    label = "unsupported field type",
+    note = "supported: i16, i32, i64, f32, f64, bool, String, Vec<u8>, rust_decimal::Decimal (feature `decimal`), chrono::{{NaiveDate, NaiveTime, NaiveDateTime, DateTime<Utc>}} (feature `chrono`), uuid::Uuid (feature `uuid`), serde_json::Value and orm::Json<T> (feature `json`), and Option of each"
+)]
+pub trait FieldType: Sized + Send + Sync + 'static {
+    /// The column's storage class.
+    const SQL_TYPE: SqlType;
+    /// Whether the column accepts NULL (true for `Option`).
+    const NULLABLE: bool = false;
+    /// The Rust type's name, for messages.
+    const RUST_NAME: &'static str;
+
+    /// Whether `backend` can store this type.
+    fn supported_by(backend: Backend) -> bool;
+    /// Binds `self` as the next parameter.
+    #[doc(hidden)]
+    fn bind(&self, args: &mut Args) -> Result<()>;
+    /// Decodes column `index` of `row`.
+    #[doc(hidden)]
+    fn decode(row: RowRef<'_>, index: usize) -> Result<Self>;
+    /// The owned filter value.
+    fn into_value(self) -> Value;
+}
+
+/// A type without NULL, of which `Option<Self>` is the nullable field type.
+#[doc(hidden)]
+pub trait ScalarType: FieldType {
+    fn bind_null(args: &mut Args) -> Result<()>;
+    fn decode_option(row: RowRef<'_>, index: usize) -> Result<Option<Self>>;
+}
+
+fn unsupported(backend: Backend, rust_type: &'static str) -> Error {
+    Error::UnsupportedType {
+        backend: backend.name(),
+        rust_type,
+        context: String::new(),
+    }
+}
+
+/// Implements [`FieldType`] and [`ScalarType`] for a Rust type. The arms of
+/// `sqlite`, `postgres` and `mysql` are `yes` where the driver stores the type
+/// and `no` where that backend cannot hold it (a typed error, never a guess).
+macro_rules! scalar {
+    ($ty:ty, $name:expr, $sql:ident, $variant:ident, sqlite: $s:ident, postgres: $p:ident, mysql: $m:ident) => {
+        impl FieldType for $ty {
+            const SQL_TYPE: SqlType = SqlType::$sql;
+            const RUST_NAME: &'static str = $name;
+
+            fn supported_by(backend: Backend) -> bool {
+                match backend {
+                    Backend::Sqlite => scalar!(@flag $s),
+                    Backend::Postgres => scalar!(@flag $p),
+                    Backend::MySql => scalar!(@flag $m),
+                }
+            }
+
+            fn bind(&self, args: &mut Args) -> Result<()> {
+                match args {
+                    #[cfg(feature = "sqlite")]
+                    Args::Sqlite(a) => scalar!(@bind $s, Sqlite, a, self, $name),
+                    #[cfg(feature = "postgres")]
+                    Args::Postgres(a) => scalar!(@bind $p, Postgres, a, self, $name),
+                    #[cfg(feature = "mysql")]
+                    Args::MySql(a) => scalar!(@bind $m, MySql, a, self, $name),
+                }
+            }
+
+            fn decode(row: RowRef<'_>, index: usize) -> Result<Self> {
+                match row {
+                    #[cfg(feature = "sqlite")]
+                    RowRef::Sqlite(r) => scalar!(@get $s, Sqlite, r, index, $ty, $name),
+                    #[cfg(feature = "postgres")]
+                    RowRef::Postgres(r) => scalar!(@get $p, Postgres, r, index, $ty, $name),
+                    #[cfg(feature = "mysql")]
+                    RowRef::MySql(r) => scalar!(@get $m, MySql, r, index, $ty, $name),
+                }
+            }
+
+            fn into_value(self) -> Value {
+                Value::$variant(self)
+            }
+        }
+
+        impl Scalar for $ty {
+            type Scalar = $ty;
+        }
+
+        impl ScalarType for $ty {
+            fn bind_null(args: &mut Args) -> Result<()> {
+                match args {
+                    #[cfg(feature = "sqlite")]
+                    Args::Sqlite(a) => scalar!(@bind $s, Sqlite, a, None::<$ty>, $name),
+                    #[cfg(feature = "postgres")]
+                    Args::Postgres(a) => scalar!(@bind $p, Postgres, a, None::<$ty>, $name),
+                    #[cfg(feature = "mysql")]
+                    Args::MySql(a) => scalar!(@bind $m, MySql, a, None::<$ty>, $name),
+                }
+            }
+
+            fn decode_option(row: RowRef<'_>, index: usize) -> Result<Option<Self>> {
+                match row {
+                    #[cfg(feature = "sqlite")]
+                    RowRef::Sqlite(r) => scalar!(@get $s, Sqlite, r, index, Option<$ty>, $name),
+                    #[cfg(feature = "postgres")]
+                    RowRef::Postgres(r) => scalar!(@get $p, Postgres, r, index, Option<$ty>, $name),
+                    #[cfg(feature = "mysql")]
+                    RowRef::MySql(r) => scalar!(@get $m, MySql, r, index, Option<$ty>, $name),
+                }
+            }
+        }
+    };
+    (@flag yes) => { true };
+    (@flag no) => { false };
+    (@bind yes, $backend:ident, $a:ident, $value:expr, $name:expr) => { add($a, $value, $name) };
+    (@bind no, $backend:ident, $a:ident, $value:expr, $name:expr) => {{
+        let _ = $a;
+        Err(unsupported(Backend::$backend, $name))
+    }};
+    (@get yes, $backend:ident, $r:ident, $index:ident, $ty:ty, $name:expr) => { get::<_, $ty>($r, $index, $name) };
+    (@get no, $backend:ident, $r:ident, $index:ident, $ty:ty, $name:expr) => {{
+        let _ = ($r, $index);
+        Err(unsupported(Backend::$backend, $name))
+    }};
+}
+
+scalar!(i16, "i16", SmallInt, I16, sqlite: yes, postgres: yes, mysql: yes);
+scalar!(i32, "i32", Int, I32, sqlite: yes, postgres: yes, mysql: yes);
+scalar!(i64, "i64", BigInt, I64, sqlite: yes, postgres: yes, mysql: yes);
+scalar!(f32, "f32", Float, F32, sqlite: yes, postgres: yes, mysql: yes);
+scalar!(f64, "f64", Double, F64, sqlite: yes, postgres: yes, mysql: yes);
+scalar!(bool, "bool", Bool, Bool, sqlite: yes, postgres: yes, mysql: yes);
+scalar!(String, "String", Text, Text, sqlite: yes, postgres: yes, mysql: yes);
+scalar!(Vec<u8>, "Vec<u8>", Bytes, Bytes, sqlite: yes, postgres: yes, mysql: yes);
+// SQLite has no exact decimal type: storing one as REAL would lose digits and
+// as TEXT would sort and sum wrongly, so it is refused.
+#[cfg(feature = "decimal")]
+scalar!(rust_decimal::Decimal, "Decimal", Decimal, Decimal, sqlite: no, postgres: yes, mysql: yes);
+#[cfg(feature = "chrono")]
+scalar!(chrono::NaiveDate, "NaiveDate", Date, Date, sqlite: yes, postgres: yes, mysql: yes);
+#[cfg(feature = "chrono")]
+scalar!(chrono::NaiveTime, "NaiveTime", Time, Time, sqlite: yes, postgres: yes, mysql: yes);
+#[cfg(feature = "chrono")]
+scalar!(chrono::NaiveDateTime, "NaiveDateTime", DateTime, DateTime, sqlite: yes, postgres: yes, mysql: yes);
+#[cfg(feature = "chrono")]
+scalar!(chrono::DateTime<chrono::Utc>, "DateTime<Utc>", DateTimeUtc, DateTimeUtc, sqlite: yes, postgres: yes, mysql: yes);
+#[cfg(feature = "uuid")]
+scalar!(uuid::Uuid, "Uuid", Uuid, Uuid, sqlite: yes, postgres: yes, mysql: yes);
+#[cfg(feature = "json")]
+scalar!(serde_json::Value, "serde_json::Value", Json, Json, sqlite: yes, postgres: yes, mysql: yes);
+
+impl<T: ScalarType> FieldType for Option<T> {
+    const SQL_TYPE: SqlType = T::SQL_TYPE;
+    const NULLABLE: bool = true;
+    const RUST_NAME: &'static str = T::RUST_NAME;
+
+    fn supported_by(backend: Backend) -> bool {
+        T::supported_by(backend)
+    }
+
+    fn bind(&self, args: &mut Args) -> Result<()> {
+        match self {
+            Some(v) => v.bind(args),
+            None => T::bind_null(args),
+        }
+    }
+
+    fn decode(row: RowRef<'_>, index: usize) -> Result<Self> {
+        T::decode_option(row, index)
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            Some(v) => v.into_value(),
+            None => Value::Null(T::bind_null),
+        }
+    }
+}
+
+/// A JSON column holding any serde type, stored as the backend's JSON type.
+#[cfg(feature = "json")]
+pub use sqlx::types::Json;
+
+#[cfg(feature = "json")]
+impl<T> FieldType for Json<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    const SQL_TYPE: SqlType = SqlType::Json;
+    const RUST_NAME: &'static str = "Json<T>";
+
+    fn supported_by(_: Backend) -> bool {
+        true
+    }
+
+    fn bind(&self, args: &mut Args) -> Result<()> {
+        crate::driver::each_backend!(args, Args, a => add(a, self, "Json<T>"))
+    }
+
+    fn decode(row: RowRef<'_>, index: usize) -> Result<Self> {
+        crate::driver::each_backend!(row, RowRef, r => get::<_, Json<T>>(r, index, "Json<T>"))
+    }
+
+    fn into_value(self) -> Value {
+        match serde_json::to_value(&self.0) {
+            Ok(v) => Value::Json(v),
+            Err(e) => Value::Invalid(e.to_string()),
+        }
+    }
+}
+
+#[cfg(feature = "json")]
+impl<T> Scalar for Json<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    type Scalar = Json<T>;
+}
+
+#[cfg(feature = "json")]
+impl<T> ScalarType for Json<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    fn bind_null(args: &mut Args) -> Result<()> {
+        crate::driver::each_backend!(args, Args, a => add(a, None::<Json<T>>, "Json<T>"))
+    }
+
+    fn decode_option(row: RowRef<'_>, index: usize) -> Result<Option<Self>> {
+        crate::driver::each_backend!(row, RowRef, r => get::<_, Option<Json<T>>>(r, index, "Json<T>"))
+    }
+}
+
+/// An owned value in a query: a filter operand or an assignment.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub enum Value {
+    /// A typed NULL: the function binds NULL with the column's type.
+    Null(fn(&mut Args) -> Result<()>),
+    Bool(bool),
+    I16(i16),
+    I32(i32),
+    I64(i64),
+    F32(f32),
+    F64(f64),
+    Text(String),
+    Bytes(Vec<u8>),
+    #[cfg(feature = "decimal")]
+    Decimal(rust_decimal::Decimal),
+    #[cfg(feature = "chrono")]
+    Date(chrono::NaiveDate),
+    #[cfg(feature = "chrono")]
+    Time(chrono::NaiveTime),
+    #[cfg(feature = "chrono")]
+    DateTime(chrono::NaiveDateTime),
+    #[cfg(feature = "chrono")]
+    DateTimeUtc(chrono::DateTime<chrono::Utc>),
+    #[cfg(feature = "uuid")]
+    Uuid(uuid::Uuid),
+    #[cfg(feature = "json")]
+    Json(serde_json::Value),
+    /// A value that could not be converted; binding it reports the message.
+    #[doc(hidden)]
+    Invalid(String),
+}
+
+impl Value {
+    /// Binds the value as the next parameter of `args`.
+    pub(crate) fn bind(&self, args: &mut Args) -> Result<()> {
+        match self {
+            Value::Null(bind_null) => bind_null(args),
+            Value::Bool(v) => v.bind(args),
+            Value::I16(v) => v.bind(args),
+            Value::I32(v) => v.bind(args),
+            Value::I64(v) => v.bind(args),
+            Value::F32(v) => v.bind(args),
+            Value::F64(v) => v.bind(args),
+            Value::Text(v) => v.bind(args),
+            Value::Bytes(v) => v.bind(args),
+            #[cfg(feature = "decimal")]
+            Value::Decimal(v) => v.bind(args),
+            #[cfg(feature = "chrono")]
+            Value::Date(v) => v.bind(args),
+            #[cfg(feature = "chrono")]
+            Value::Time(v) => v.bind(args),
+            #[cfg(feature = "chrono")]
+            Value::DateTime(v) => v.bind(args),
+            #[cfg(feature = "chrono")]
+            Value::DateTimeUtc(v) => v.bind(args),
+            #[cfg(feature = "uuid")]
+            Value::Uuid(v) => v.bind(args),
+            #[cfg(feature = "json")]
+            Value::Json(v) => v.bind(args),
+            Value::Invalid(message) => Err(Error::Encode {
+                rust_type: "value",
+                message: message.clone(),
+            }),
+        }
+    }
+}
+
+/// A Rust value that may be compared with, or assigned to, a column of type `T`.
+///
+/// `T` itself, a reference to it, `&str` for `String` columns, `&[u8]` for
+/// byte columns, and a plain value for an `Option` column.
+#[diagnostic::on_unimplemented(
+    message = "a column of type `{T}` cannot be compared with or set to a `{Self}`",
+    label = "expected a value of type `{T}` here",
+    note = "use a value of the column's type (or a reference to one); for an `Option` column a plain value or `None` also works"
+)]
+pub trait ValueOf<T> {
+    /// The owned query value.
+    fn into_value(self) -> Value;
+}
+
+impl<T: FieldType> ValueOf<T> for T {
+    fn into_value(self) -> Value {
+        FieldType::into_value(self)
+    }
+}
+
+impl<T: FieldType + Clone> ValueOf<T> for &T {
+    fn into_value(self) -> Value {
+        FieldType::into_value(self.clone())
+    }
+}
+
+impl<T: ScalarType> ValueOf<Option<T>> for T {
+    fn into_value(self) -> Value {
+        FieldType::into_value(self)
+    }
+}
+
+impl<T: ScalarType + Clone> ValueOf<Option<T>> for &T {
+    fn into_value(self) -> Value {
+        FieldType::into_value(self.clone())
+    }
+}
+
+impl ValueOf<String> for &str {
+    fn into_value(self) -> Value {
+        Value::Text(self.to_owned())
+    }
+}
+
+impl ValueOf<Option<String>> for &str {
+    fn into_value(self) -> Value {
+        Value::Text(self.to_owned())
+    }
+}
+
+impl ValueOf<Vec<u8>> for &[u8] {
+    fn into_value(self) -> Value {
+        Value::Bytes(self.to_vec())
+    }
+}
+
+impl ValueOf<Option<Vec<u8>>> for &[u8] {
+    fn into_value(self) -> Value {
+        Value::Bytes(self.to_vec())
+    }
+}
+
+/// Integer types: the only ones that may be an `auto` (generated) key.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an auto-generated key",
+    label = "`auto` needs an integer field",
+    note = "make the field i16, i32 or i64, or remove `auto` and supply the key yourself"
+)]
+pub trait AutoKey: FieldType {}
+impl AutoKey for i16 {}
+impl AutoKey for i32 {}
+impl AutoKey for i64 {}
+
+/// Text types: the only ones `max_length`, `like` and `contains` apply to.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a text type",
+    label = "expected a `String` or `Option<String>` column",
+    note = "`max_length`, `like`, `contains`, `starts_with` and `ends_with` apply to text columns only"
+)]
+pub trait TextType: FieldType {}
+impl TextType for String {}
+impl TextType for Option<String> {}
+
+/// Nullable types: the only ones that may be compared with NULL.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not nullable, so it is never NULL",
+    label = "`is_null` and `is_not_null` need an `Option` column",
+    note = "declare the field as `Option<{Self}>` if the column may be NULL"
+)]
+pub trait Nullable: FieldType {}
+impl<T: ScalarType> Nullable for Option<T> {}
+
+/// Numeric types that `sum` and `avg` apply to, with the types of their results.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not numeric",
+    label = "`sum` and `avg` need a numeric column",
+    note = "numeric column types are i16, i32, i64, f32, f64 and Decimal (or Option of each)"
+)]
+pub trait Numeric: FieldType {
+    /// What `SUM` of this type decodes to.
+    type Sum: ScalarType;
+    /// What `AVG` of this type decodes to.
+    type Avg: ScalarType;
+}
+
+macro_rules! numeric {
+    ($($ty:ty => $sum:ty, $avg:ty;)*) => {$(
+        impl Numeric for $ty { type Sum = $sum; type Avg = $avg; }
+        impl Numeric for Option<$ty> { type Sum = $sum; type Avg = $avg; }
+    )*};
+}
+numeric! {
+    i16 => i64, f64;
+    i32 => i64, f64;
+    i64 => i64, f64;
+    f32 => f64, f64;
+    f64 => f64, f64;
+}
+#[cfg(feature = "decimal")]
+numeric! { rust_decimal::Decimal => rust_decimal::Decimal, rust_decimal::Decimal; }
+
+/// The column type without its `Option`: what `min` and `max` decode to (as `Option`).
+#[doc(hidden)]
+pub trait Scalar: FieldType {
+    type Scalar: ScalarType;
+}
+impl<T: ScalarType> Scalar for Option<T> {
+    type Scalar = T;
+}

@@ -1,0 +1,15 @@
+//! The suite on MySQL/MariaDB: runs when `ORM_TEST_MYSQL_URL` is set, each
+//! test in its own database.
+
+use orm_tests::{Kind, TestDb};
+
+pub const KIND: Kind = Kind::MySql;
+
+pub async fn db() -> Option<TestDb> {
+    TestDb::mysql().await
+}
+
+mod crud;
+mod query;
+mod transactions;
+mod types;

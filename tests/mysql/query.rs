@@ -1,0 +1,1 @@
+include!("../suite/query.rs");

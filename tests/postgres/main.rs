@@ -1,0 +1,15 @@
+//! The suite on PostgreSQL: runs when `ORM_TEST_POSTGRES_URL` is set, each
+//! test in its own schema.
+
+use orm_tests::{Kind, TestDb};
+
+pub const KIND: Kind = Kind::Postgres;
+
+pub async fn db() -> Option<TestDb> {
+    TestDb::postgres().await
+}
+
+mod crud;
+mod query;
+mod transactions;
+mod types;

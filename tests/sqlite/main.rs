@@ -1,0 +1,14 @@
+//! The suite on SQLite: always runs, each test on its own temporary file.
+
+use orm_tests::{Kind, TestDb};
+
+pub const KIND: Kind = Kind::Sqlite;
+
+pub async fn db() -> Option<TestDb> {
+    Some(TestDb::sqlite().await)
+}
+
+mod crud;
+mod query;
+mod transactions;
+mod types;

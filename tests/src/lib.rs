@@ -1,0 +1,222 @@
+//! Shared helpers of the integration tests: one isolated database per test on
+//! each backend, and the models the suites use.
+//!
+//! Each backend's test binary (`sqlite/`, `postgres/`, `mysql/`) includes the
+//! same suite files from `suite/`; only the way a test database is made
+//! differs. PostgreSQL and MySQL run when `ORM_TEST_POSTGRES_URL` and
+//! `ORM_TEST_MYSQL_URL` are set; with `ORM_TEST_REQUIRE_ALL=1` (as CI sets)
+//! a missing variable fails the test instead of skipping it.
+
+pub mod models;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use orm::Database;
+
+/// The variable naming the PostgreSQL server for the tests.
+pub const POSTGRES_VAR: &str = "ORM_TEST_POSTGRES_URL";
+/// The variable naming the MySQL/MariaDB server for the tests.
+pub const MYSQL_VAR: &str = "ORM_TEST_MYSQL_URL";
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A name no other test (in this or another process) uses.
+fn unique_name() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("orm_t_{}_{n}_{nanos}", std::process::id())
+}
+
+/// Which backend a test database is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+/// A database of its own for one test, dropped when the test ends (also when
+/// it panics).
+pub struct TestDb {
+    pub db: Database,
+    pub kind: Kind,
+    /// The URL the test database is reachable at.
+    pub url: String,
+    cleanup: Option<Cleanup>,
+}
+
+enum Cleanup {
+    File(std::path::PathBuf),
+    Postgres { admin_url: String, schema: String },
+    MySql { admin_url: String, database: String },
+}
+
+fn server_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if std::env::var("ORM_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1") {
+                panic!(
+                    "{var} is not set, and ORM_TEST_REQUIRE_ALL=1 forbids skipping this backend"
+                );
+            }
+            eprintln!("skipped: set {var} to run this test on that backend");
+            None
+        }
+    }
+}
+
+impl TestDb {
+    /// A fresh SQLite database in a temporary file.
+    pub async fn sqlite() -> TestDb {
+        let path = std::env::temp_dir().join(format!("{}.db", unique_name()));
+        let url = format!("sqlite://{}", path.display());
+        let db = Database::connect(&url).await.expect("open sqlite");
+        TestDb {
+            db,
+            kind: Kind::Sqlite,
+            url,
+            cleanup: Some(Cleanup::File(path)),
+        }
+    }
+
+    /// A fresh schema on the PostgreSQL server, or `None` when none is configured.
+    pub async fn postgres() -> Option<TestDb> {
+        let admin_url = server_url(POSTGRES_VAR)?;
+        let schema = unique_name();
+        let mut admin = connect_pg(&admin_url).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
+            .execute(&mut admin)
+            .await
+            .expect("create schema");
+        let sep = if admin_url.contains('?') { '&' } else { '?' };
+        let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+        let db = Database::connect(&url).await.expect("connect postgres");
+        Some(TestDb {
+            db,
+            kind: Kind::Postgres,
+            url,
+            cleanup: Some(Cleanup::Postgres { admin_url, schema }),
+        })
+    }
+
+    /// A fresh database on the MySQL server, or `None` when none is configured.
+    pub async fn mysql() -> Option<TestDb> {
+        let admin_url = server_url(MYSQL_VAR)?;
+        let database = unique_name();
+        let mut admin = connect_mysql(&admin_url).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{database}`")))
+            .execute(&mut admin)
+            .await
+            .expect("create database");
+        let url = replace_database(&admin_url, &database);
+        let db = Database::connect(&url).await.expect("connect mysql");
+        Some(TestDb {
+            db,
+            kind: Kind::MySql,
+            url,
+            cleanup: Some(Cleanup::MySql {
+                admin_url,
+                database,
+            }),
+        })
+    }
+}
+
+async fn connect_pg(url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {url}: {e}"))
+}
+
+async fn connect_mysql(url: &str) -> sqlx::MySqlConnection {
+    use sqlx::Connection;
+    sqlx::MySqlConnection::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach MySQL at {url}: {e}"))
+}
+
+/// `mysql://u@h:p/test?x` -> `mysql://u@h:p/<database>?x`
+fn replace_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_end = base[after_scheme..]
+        .find('/')
+        .map(|i| i + after_scheme)
+        .unwrap_or(base.len());
+    let mut out = format!("{}/{database}", &base[..host_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        self.db.close();
+        let Some(cleanup) = self.cleanup.take() else {
+            return;
+        };
+        // Drop cannot await: clean up on a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                match cleanup {
+                    Cleanup::File(path) => {
+                        for suffix in ["", "-wal", "-shm", "-journal"] {
+                            let mut p = path.clone().into_os_string();
+                            p.push(suffix);
+                            let _ = std::fs::remove_file(p);
+                        }
+                    }
+                    Cleanup::Postgres { admin_url, schema } => {
+                        let mut c = connect_pg(&admin_url).await;
+                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+                        )))
+                        .execute(&mut c)
+                        .await;
+                    }
+                    Cleanup::MySql {
+                        admin_url,
+                        database,
+                    } => {
+                        let mut c = connect_mysql(&admin_url).await;
+                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS `{database}`"
+                        )))
+                        .execute(&mut c)
+                        .await;
+                    }
+                }
+            });
+        })
+        .join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn replaces_the_database_of_a_mysql_url() {
+        assert_eq!(
+            super::replace_database("mysql://root@127.0.0.1:3306/test", "x"),
+            "mysql://root@127.0.0.1:3306/x"
+        );
+        assert_eq!(
+            super::replace_database("mysql://root@h/test?ssl-mode=disabled", "x"),
+            "mysql://root@h/x?ssl-mode=disabled"
+        );
+    }
+}

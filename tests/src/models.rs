@@ -1,0 +1,122 @@
+//! The models the suites use: a key that is not `id`, a supplied string key,
+//! renamed columns, defaults, nullable columns, and every supported type.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[orm::model(table = "customers")]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Customer {
+    #[orm(primary_key, auto)]
+    pub customer_id: i64,
+    #[orm(unique, max_length = 200)]
+    pub email: String,
+    pub name: String,
+    #[orm(column = "nick_name")]
+    pub nickname: Option<String>,
+    #[orm(default = true)]
+    pub active: bool,
+    #[orm(index)]
+    pub score: i32,
+}
+
+impl Customer {
+    /// A customer with everything but the email defaulted.
+    pub fn new(email: &str, name: &str, score: i32) -> Customer {
+        Customer {
+            customer_id: 0,
+            email: email.to_owned(),
+            name: name.to_owned(),
+            nickname: None,
+            active: true,
+            score,
+        }
+    }
+}
+
+#[orm::model]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Order {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    #[orm(index)]
+    pub customer_id: i64,
+    #[orm(default = "pending", max_length = 20)]
+    pub status: String,
+    pub total: f64,
+    pub quantity: i16,
+    pub note: Option<String>,
+}
+
+impl Order {
+    pub fn new(customer_id: i64, status: &str, total: f64, quantity: i16) -> Order {
+        Order {
+            id: 0,
+            customer_id,
+            status: status.to_owned(),
+            total,
+            quantity,
+            note: None,
+        }
+    }
+}
+
+/// A key the application supplies.
+#[orm::model(table = "tags")]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tag {
+    #[orm(primary_key, max_length = 64)]
+    pub code: String,
+    pub label: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub theme: String,
+    pub size: u32,
+}
+
+/// One column of every supported type SQLite can hold, plus nullable twins.
+#[orm::model(table = "all_types")]
+#[derive(Clone, Debug, PartialEq)]
+pub struct AllTypes {
+    #[orm(primary_key, auto)]
+    pub id: i32,
+    pub small: i16,
+    pub int: i32,
+    pub big: i64,
+    pub float: f32,
+    pub double: f64,
+    pub flag: bool,
+    pub text: String,
+    pub bytes: Vec<u8>,
+    pub date: NaiveDate,
+    pub time: NaiveTime,
+    pub local: NaiveDateTime,
+    pub instant: DateTime<Utc>,
+    pub uuid: Uuid,
+    pub json: serde_json::Value,
+    pub settings: orm::Json<Settings>,
+    pub opt_small: Option<i16>,
+    pub opt_big: Option<i64>,
+    pub opt_double: Option<f64>,
+    pub opt_flag: Option<bool>,
+    pub opt_text: Option<String>,
+    pub opt_bytes: Option<Vec<u8>>,
+    pub opt_date: Option<NaiveDate>,
+    pub opt_instant: Option<DateTime<Utc>>,
+    pub opt_uuid: Option<Uuid>,
+    pub opt_json: Option<serde_json::Value>,
+}
+
+/// Exact decimals: PostgreSQL and MySQL only.
+#[orm::model(table = "prices")]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Price {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    pub amount: Decimal,
+    pub discount: Option<Decimal>,
+}
