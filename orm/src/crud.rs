@@ -4,8 +4,6 @@
 //! [`WritableModel`] call these. The SQL comes from the model's per-backend
 //! cache, so it is built once per process.
 
-use std::future::Future;
-
 use crate::backend::Backend;
 use crate::conn::{sql_owned, sql_static};
 use crate::driver::Args;
@@ -20,18 +18,13 @@ fn sql_of<M: Model>(backend: Backend) -> &'static ModelSql {
     M::__sql_cache().get(backend, M::SCHEMA)
 }
 
-pub(crate) fn find<'e, M, E>(
-    exec: E,
-    key: Value,
-) -> impl Future<Output = Result<Option<M>>> + Send + 'e
+pub(crate) async fn find<'e, M, E>(exec: E, key: Value) -> Result<Option<M>>
 where
     M: Model,
     E: Executor<'e, M::Connection> + 'e,
 {
-    async move {
-        let mut conn = exec.__acquire().await?;
-        find_on::<M>(&mut conn, &key).await
-    }
+    let mut conn = exec.__acquire().await?;
+    find_on::<M>(&mut conn, &key).await
 }
 
 async fn find_on<M: Model>(conn: &mut PooledConn, key: &Value) -> Result<Option<M>> {
@@ -44,16 +37,14 @@ async fn find_on<M: Model>(conn: &mut PooledConn, key: &Value) -> Result<Option<
     .await
 }
 
-pub(crate) fn get<'e, M, E>(exec: E, key: Value) -> impl Future<Output = Result<M>> + Send + 'e
+pub(crate) async fn get<'e, M, E>(exec: E, key: Value) -> Result<M>
 where
     M: Model,
     E: Executor<'e, M::Connection> + 'e,
 {
-    async move {
-        find::<M, E>(exec, key)
-            .await?
-            .ok_or(Error::NotFound { model: M::NAME })
-    }
+    find::<M, E>(exec, key)
+        .await?
+        .ok_or(Error::NotFound { model: M::NAME })
 }
 
 pub(crate) async fn insert<'e, M, E>(row: &'e M, exec: E) -> Result<M>
@@ -202,24 +193,19 @@ where
     }
 }
 
-pub(crate) fn delete_by_key<'e, M, E>(
-    exec: E,
-    key: Value,
-) -> impl Future<Output = Result<bool>> + Send + 'e
+pub(crate) async fn delete_by_key<'e, M, E>(exec: E, key: Value) -> Result<bool>
 where
     M: WritableModel,
     E: Executor<'e, M::Connection> + 'e,
 {
-    async move {
-        let mut conn = exec.__acquire().await?;
-        let backend = conn.backend();
-        let mut args = Args::new(backend);
-        key.bind(&mut args)?;
-        let done = conn
-            .execute(sql_static(&sql_of::<M>(backend).delete), args)
-            .await?;
-        Ok(done.rows_affected > 0)
-    }
+    let mut conn = exec.__acquire().await?;
+    let backend = conn.backend();
+    let mut args = Args::new(backend);
+    key.bind(&mut args)?;
+    let done = conn
+        .execute(sql_static(&sql_of::<M>(backend).delete), args)
+        .await?;
+    Ok(done.rows_affected > 0)
 }
 
 /// Whether a table called `name` exists in the connection's current schema.

@@ -23,14 +23,14 @@ pub trait Executor<'e, C: ConnectionName>: Send + Sized {
 }
 
 impl<'e, C: ConnectionName> Executor<'e, C> for &'e Database {
-    fn __acquire(self) -> impl Future<Output = Result<ConnRef<'e>>> + Send + 'e {
-        async move { Ok(ConnRef::Owned(self.pool(C::NAME)?.acquire().await?)) }
+    async fn __acquire(self) -> Result<ConnRef<'e>> {
+        Ok(ConnRef::Owned(self.pool(C::NAME)?.acquire().await?))
     }
 }
 
 impl<'e, C: ConnectionName> Executor<'e, C> for &'e mut Transaction<C> {
-    fn __acquire(self) -> impl Future<Output = Result<ConnRef<'e>>> + Send + 'e {
-        async move { Ok(ConnRef::Borrowed(self.conn_mut()?)) }
+    async fn __acquire(self) -> Result<ConnRef<'e>> {
+        Ok(ConnRef::Borrowed(self.conn_mut()?))
     }
 }
 

@@ -10,6 +10,7 @@
 //! use orm::prelude::*;
 //!
 //! #[orm::model(table = "users")]
+//! #[derive(Debug, PartialEq)]
 //! pub struct User {
 //!     #[orm(primary_key, auto)]
 //!     pub uid: i64,

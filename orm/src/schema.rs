@@ -122,6 +122,8 @@ impl ColumnSchema {
             (Backend::Sqlite, _) => "TEXT".to_owned(),
             (_, Some(n)) => format!("VARCHAR({n})"),
             (Backend::MySql, None) if keyed => "VARCHAR(255)".to_owned(),
+            // A Rust `String` has no length limit; MySQL's TEXT stops at 64 KiB.
+            (Backend::MySql, None) => "LONGTEXT".to_owned(),
             (_, None) => "TEXT".to_owned(),
         };
         let name = match (backend, self.sql_type) {

@@ -1,0 +1,337 @@
+// The typed query DSL on every backend: comparisons, IN, BETWEEN, LIKE with
+// escaping, NULL checks, and/or/not, ordering, limit/offset, selections,
+// aggregates, group by/having, updates and deletes by query.
+
+use orm::prelude::*;
+use orm::{count_all, not, Error};
+use orm_tests::models::{customer, order, Customer, Order};
+
+/// Orders: (customer, status, total, quantity)
+const ORDERS: &[(i64, &str, f64, i16)] = &[
+    (1, "pending", 10.0, 1),
+    (1, "shipped", 25.5, 2),
+    (2, "pending", 40.0, 4),
+    (2, "cancelled", 5.0, 1),
+    (3, "shipped", 100.0, 10),
+];
+
+async fn setup() -> Option<orm_tests::TestDb> {
+    let t = crate::db().await?;
+    t.db.create_table::<Customer>().await.unwrap();
+    t.db.create_table::<Order>().await.unwrap();
+    let rows: Vec<Order> = ORDERS
+        .iter()
+        .map(|&(c, s, t, q)| Order::new(c, s, t, q))
+        .collect();
+    Order::insert_many(&t.db, &rows).await.unwrap();
+    Some(t)
+}
+
+fn totals(orders: &[Order]) -> Vec<f64> {
+    orders.iter().map(|o| o.total).collect()
+}
+
+#[tokio::test]
+async fn comparisons() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    let q = || Order::query().order_by(order::id);
+    assert_eq!(totals(&q().filter(order::status.eq("pending")).all(db).await.unwrap()), [10.0, 40.0]);
+    assert_eq!(totals(&q().filter(order::status.ne("pending")).all(db).await.unwrap()), [25.5, 5.0, 100.0]);
+    assert_eq!(totals(&q().filter(order::total.lt(25.5)).all(db).await.unwrap()), [10.0, 5.0]);
+    assert_eq!(totals(&q().filter(order::total.le(25.5)).all(db).await.unwrap()), [10.0, 25.5, 5.0]);
+    assert_eq!(totals(&q().filter(order::total.gt(40.0)).all(db).await.unwrap()), [100.0]);
+    assert_eq!(totals(&q().filter(order::total.ge(40.0)).all(db).await.unwrap()), [40.0, 100.0]);
+    let status = String::from("shipped");
+    assert_eq!(totals(&q().filter(order::status.eq(&status)).all(db).await.unwrap()), [25.5, 100.0]);
+}
+
+#[tokio::test]
+async fn in_between_and_boolean_logic() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    let q = || Order::query().order_by(order::id);
+    let got = q().filter(order::customer_id.is_in([1, 3])).all(db).await.unwrap();
+    assert_eq!(totals(&got), [10.0, 25.5, 100.0]);
+    let got = q().filter(order::customer_id.is_not_in(vec![1, 3])).all(db).await.unwrap();
+    assert_eq!(totals(&got), [40.0, 5.0]);
+    assert!(q().filter(order::customer_id.is_in(Vec::<i64>::new())).all(db).await.unwrap().is_empty());
+    assert_eq!(q().filter(order::customer_id.is_not_in(Vec::<i64>::new())).count(db).await.unwrap(), 5);
+    let got = q().filter(order::total.between(10.0, 40.0)).all(db).await.unwrap();
+    assert_eq!(totals(&got), [10.0, 25.5, 40.0]);
+    let got = q()
+        .filter(order::status.eq("pending").or(order::quantity.ge(10)))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(totals(&got), [10.0, 40.0, 100.0]);
+    let got = q()
+        .filter(not(order::status.eq("pending")).and(order::customer_id.eq(2)))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(totals(&got), [5.0]);
+    // Several filters combine with AND.
+    let got = q().filter(order::customer_id.eq(1)).filter(!order::status.eq("pending")).all(db).await.unwrap();
+    assert_eq!(totals(&got), [25.5]);
+}
+
+#[tokio::test]
+async fn null_checks() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    Order::query()
+        .filter(order::total.gt(30.0))
+        .update()
+        .set(order::note, "big")
+        .execute(db)
+        .await
+        .unwrap();
+    assert_eq!(Order::query().filter(order::note.is_null()).count(db).await.unwrap(), 3);
+    let big = Order::query().filter(order::note.is_not_null()).order_by(order::id).all(db).await.unwrap();
+    assert_eq!(totals(&big), [40.0, 100.0]);
+    assert_eq!(Order::query().filter(order::note.eq("big")).count(db).await.unwrap(), 2);
+    // Setting a nullable column back to NULL.
+    Order::query().update().set(order::note, None::<String>).execute(db).await.unwrap();
+    assert_eq!(Order::query().filter(order::note.is_null()).count(db).await.unwrap(), 5);
+}
+
+#[tokio::test]
+async fn like_contains_and_prefixes_escape_wildcards() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    for (i, name) in ["50% off", "50 percent", "a_b", "axb", "back\\slash", "bang!", "it's"].iter().enumerate() {
+        Customer::new(&format!("{i}@x.org"), name, i as i32).insert(db).await.unwrap();
+    }
+    let names = |rows: Vec<Customer>| rows.into_iter().map(|c| c.name).collect::<Vec<_>>();
+    let q = || Customer::query().order_by(customer::customer_id);
+    assert_eq!(names(q().filter(customer::name.contains("%")).all(db).await.unwrap()), ["50% off"]);
+    assert_eq!(names(q().filter(customer::name.starts_with("50%")).all(db).await.unwrap()), ["50% off"]);
+    assert_eq!(names(q().filter(customer::name.contains("_")).all(db).await.unwrap()), ["a_b"]);
+    assert_eq!(names(q().filter(customer::name.ends_with("!")).all(db).await.unwrap()), ["bang!"]);
+    assert_eq!(names(q().filter(customer::name.contains("\\")).all(db).await.unwrap()), ["back\\slash"]);
+    assert_eq!(names(q().filter(customer::name.contains("'")).all(db).await.unwrap()), ["it's"]);
+    // `like` keeps the caller's wildcards.
+    assert_eq!(names(q().filter(customer::name.like("a_b")).all(db).await.unwrap()), ["a_b", "axb"]);
+    assert_eq!(names(q().filter(customer::name.like("50%")).all(db).await.unwrap()), ["50% off", "50 percent"]);
+}
+
+#[tokio::test]
+async fn ordering_limit_offset_and_first() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    let by_status_then_total = Order::query()
+        .order_by(order::status)
+        .order_by(order::total.desc())
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(totals(&by_status_then_total), [5.0, 40.0, 10.0, 100.0, 25.5]);
+    let page = Order::query().order_by(order::total.asc()).limit(2).offset(1).all(db).await.unwrap();
+    assert_eq!(totals(&page), [10.0, 25.5]);
+    let rest = Order::query().order_by(order::total).offset(3).all(db).await.unwrap();
+    assert_eq!(totals(&rest), [40.0, 100.0]);
+    let top = Order::query().order_by(order::total.desc()).first(db).await.unwrap().unwrap();
+    assert_eq!(top.total, 100.0);
+    assert!(Order::query().filter(order::total.gt(1000.0)).first(db).await.unwrap().is_none());
+    let err = Order::query().filter(order::total.gt(1000.0)).one(db).await.unwrap_err();
+    assert!(matches!(err, Error::NotFound { model: "Order" }), "{err:?}");
+    assert_eq!(Order::query().limit(2).count(db).await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn selecting_columns_into_tuples() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    let rows: Vec<(String, f64)> = Order::query()
+        .select((order::status, order::total))
+        .filter(order::customer_id.eq(1))
+        .order_by(order::id)
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(rows, [("pending".to_owned(), 10.0), ("shipped".to_owned(), 25.5)]);
+    let ids: Vec<i64> = Order::query().select(order::customer_id).order_by(order::id).all(db).await.unwrap();
+    assert_eq!(ids, [1, 1, 2, 2, 3]);
+    let one: (i64, i16, Option<String>) = Order::query()
+        .select((order::id, order::quantity, order::note))
+        .order_by(order::id.desc())
+        .one(db)
+        .await
+        .unwrap();
+    assert_eq!((one.1, one.2), (10, None));
+}
+
+#[tokio::test]
+async fn aggregates_have_typed_results() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    let (n, rows, total, quantity, avg, min, max) = Order::query()
+        .select((
+            order::id.count(),
+            count_all(),
+            order::total.sum(),
+            order::quantity.sum(),
+            order::quantity.avg(),
+            order::total.min(),
+            order::status.max(),
+        ))
+        .one(db)
+        .await
+        .unwrap();
+    assert_eq!((n, rows), (5, 5));
+    assert_eq!(total, Some(180.5));
+    assert_eq!(quantity, Some(18_i64));
+    assert_eq!(avg, Some(3.6));
+    assert_eq!(min, Some(5.0));
+    assert_eq!(max.as_deref(), Some("shipped"));
+    // Over no rows: counts are zero, the rest NULL.
+    let (n, sum, min) = Order::query()
+        .filter(order::total.gt(1e9))
+        .select((order::id.count(), order::total.sum(), order::quantity.min()))
+        .one(db)
+        .await
+        .unwrap();
+    assert_eq!((n, sum, min), (0, None, None));
+}
+
+#[tokio::test]
+async fn group_by_and_having() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    let per_status: Vec<(String, i64, Option<f64>)> = Order::query()
+        .select((order::status, count_all(), order::total.sum()))
+        .group_by(order::status)
+        .order_by(order::status)
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(
+        per_status,
+        [
+            ("cancelled".to_owned(), 1, Some(5.0)),
+            ("pending".to_owned(), 2, Some(50.0)),
+            ("shipped".to_owned(), 2, Some(125.5)),
+        ]
+    );
+    let busy: Vec<i64> = Order::query()
+        .select(order::customer_id)
+        .group_by(order::customer_id)
+        .having(count_all().ge(2).and(order::total.sum().gt(Some(40.0))))
+        .order_by(order::customer_id)
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(busy, [2]);
+    assert_eq!(Order::query().group_by(order::customer_id).count(db).await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn update_and_delete_by_query() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    let n = Order::query()
+        .filter(order::status.eq("pending"))
+        .update()
+        .set(order::status, "paid")
+        .set(order::quantity, 7)
+        .execute(db)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    let paid: Vec<(f64, i16)> = Order::query()
+        .select((order::total, order::quantity))
+        .filter(order::status.eq("paid"))
+        .order_by(order::id)
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(paid, [(10.0, 7), (40.0, 7)]);
+    assert_eq!(Order::query().filter(order::status.eq("shipped")).count(db).await.unwrap(), 2);
+
+    let err = Order::query().update().execute(db).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidQuery { .. }), "{err:?}");
+
+    let gone = Order::query().filter(order::total.lt(20.0)).delete(db).await.unwrap();
+    assert_eq!(gone, 2);
+    assert_eq!(Order::count(db).await.unwrap(), 3);
+    assert_eq!(Order::query().delete(db).await.unwrap(), 3);
+    assert_eq!(Order::count(db).await.unwrap(), 0);
+}
+
+/// Strings that break SQL built by concatenation: each must be stored and
+/// found exactly, through every path a value takes (insert, update by key,
+/// update by query, filters, insert many).
+const HOSTILE: &[&str] = &[
+    "O'Reilly",
+    "'; DROP TABLE customers; --",
+    "\"double\" `back` quotes",
+    "semi;colon -- comment /* block */",
+    "100% _under_score_ !bang \\back\\slash",
+    "unicode: ünïcødé 日本語 🦀 \u{200b}zero-width",
+    "$1 ? :name @p1",
+    "line\nbreak\ttab\r",
+];
+
+/// The first 100 characters: emails are `max_length = 200`.
+fn short(s: &str) -> String {
+    s.chars().take(100).collect()
+}
+
+#[tokio::test]
+async fn hostile_strings_are_stored_and_found_exactly() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    let long = "x'y\"z;".repeat(20_000);
+    let mut all: Vec<String> = HOSTILE.iter().map(|s| s.to_string()).collect();
+    all.push(long);
+    for (i, text) in all.iter().enumerate() {
+        let c = Customer {
+            customer_id: 0,
+            email: format!("h{i}@x.org"),
+            name: text.clone(),
+            nickname: Some(text.clone()),
+            active: true,
+            score: i as i32,
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        assert_eq!(&c.name, text);
+        let found = Customer::query().filter(customer::name.eq(text)).all(db).await.unwrap();
+        assert_eq!(found.len(), 1, "filter by {text:?}");
+        assert_eq!(found[0].nickname.as_ref(), Some(text));
+        // SQLite refuses LIKE patterns over 50,000 bytes (SQLITE_MAX_LIKE_PATTERN_LENGTH).
+        if text.len() < 50_000 || crate::KIND != orm_tests::Kind::Sqlite {
+            assert_eq!(Customer::query().filter(customer::name.contains(text)).count(db).await.unwrap(), 1);
+            assert_eq!(Customer::query().filter(customer::name.starts_with(text)).count(db).await.unwrap(), 1);
+        }
+        // Update by key and by query with the value reversed.
+        let reversed: String = text.chars().rev().collect();
+        let mut c = c;
+        c.nickname = Some(reversed.clone());
+        c.update(db).await.unwrap();
+        assert_eq!(Customer::get(db, c.customer_id).await.unwrap().nickname, Some(reversed.clone()));
+        Customer::query()
+            .filter(customer::nickname.eq(&reversed))
+            .update()
+            .set(customer::name, &reversed)
+            .execute(db)
+            .await
+            .unwrap();
+        assert_eq!(Customer::get(db, c.customer_id).await.unwrap().name, reversed);
+    }
+    assert_eq!(Customer::count(db).await.unwrap(), all.len() as i64);
+    // The table is still there and whole.
+    let many: Vec<Customer> = all
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Customer::new(&format!("{}{i}", short(s)), s, 0))
+        .collect();
+    Customer::insert_many(db, &many).await.unwrap();
+    for (i, s) in all.iter().enumerate() {
+        let email = format!("{}{i}", short(s));
+        let c = Customer::query().filter(customer::email.eq(&email)).one(db).await.unwrap();
+        assert_eq!(&c.name, s);
+    }
+}

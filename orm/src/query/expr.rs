@@ -133,6 +133,8 @@ fn escape_like(text: &str) -> String {
 /// Comparisons, pattern matches and aggregates on columns and expressions.
 ///
 /// In scope through `orm::prelude::*`.
+// `is_in` and `is_null` build conditions; they do not test `self`.
+#[allow(clippy::wrong_self_convention)]
 pub trait ExprOps: Operand {
     /// `self = value`
     fn eq<V: ValueOf<Self::Type>>(self, value: V) -> Condition<Self::Model> {
