@@ -21,6 +21,7 @@ macro_rules! each_backend {
         }
     };
 }
+#[allow(unused_imports)] // used only with some type features
 pub(crate) use each_backend;
 
 /// Parameters bound to one statement, for the backend it will run on.

@@ -71,7 +71,7 @@ pub use conn::Done;
 pub use database::{Database, DatabaseBuilder};
 pub use error::{Error, Result};
 pub use executor::Executor;
-pub use model::{Column, ConnectionName, DefaultConnection, Model, WritableModel};
+pub use model::{Column, ColumnOf, ConnectionName, DefaultConnection, Model, WritableModel};
 pub use pool::{PoolOptions, PooledConn};
 pub use query::{count_all, not, Condition, Expr, ExprOps, Select, Selection, Update};
 pub use transaction::Transaction;

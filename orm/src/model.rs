@@ -205,6 +205,15 @@ pub trait Column: Copy + Send + Sync + 'static {
     const INDEX: usize;
 }
 
+/// A column of model `M`: what `order_by`, `group_by` and `set` accept.
+/// Implemented by the macro for each column of each model.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a column of `{M}`",
+    label = "expected a column of `{M}`",
+    note = "use the columns of the model being queried, from the module named after it in snake case"
+)]
+pub trait ColumnOf<M>: Column {}
+
 /// The fixed statements of one model for one backend, rendered once.
 #[doc(hidden)]
 #[derive(Debug)]

@@ -81,6 +81,7 @@ pub trait ScalarType: FieldType {
     fn decode_option(row: RowRef<'_>, index: usize) -> Result<Option<Self>>;
 }
 
+#[cfg_attr(not(feature = "decimal"), allow(dead_code))]
 fn unsupported(backend: Backend, rust_type: &'static str) -> Error {
     Error::UnsupportedType {
         backend: backend.name(),

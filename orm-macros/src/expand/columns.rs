@@ -65,6 +65,9 @@ pub fn impls(cont: &Container) -> TokenStream {
                 const NAME: &'static str = #name;
                 const INDEX: usize = #index;
             }
+
+            #[automatically_derived]
+            impl ::orm::ColumnOf<#model> for #module::#ident {}
         }
     });
     quote!(#(#impls)*)

@@ -8,7 +8,7 @@
 
 use std::marker::PhantomData;
 
-use crate::model::{Column, Model};
+use crate::model::{Column, ColumnOf, Model};
 use crate::types::{FieldType, Nullable, Numeric, Scalar, SqlType, TextType, Value, ValueOf};
 
 /// The untyped expression tree.
@@ -400,7 +400,8 @@ impl<M> Filter<M> for Condition<M> {
     }
 }
 
-impl<C: Column<Type = bool>> Filter<C::Model> for C {
+/// A `bool` column is a condition by itself: `filter(order::paid)`.
+impl<M, C: ColumnOf<M> + Column<Type = bool>> Filter<M> for C {
     fn into_node(self) -> Node {
         Operand::into_node(self)
     }
@@ -423,8 +424,8 @@ impl<M> IntoOrdering<M> for Ordering<M> {
     }
 }
 
-impl<C: Column> IntoOrdering<C::Model> for C {
-    fn into_ordering(self) -> Ordering<C::Model> {
+impl<M, C: ColumnOf<M>> IntoOrdering<M> for C {
+    fn into_ordering(self) -> Ordering<M> {
         Ordering::new(Operand::into_node(self), false)
     }
 }

@@ -51,7 +51,7 @@ use crate::conn::sql_owned;
 use crate::driver::RowRef;
 use crate::error::{Error, Result};
 use crate::executor::Executor;
-use crate::model::{Column, Model, WritableModel};
+use crate::model::{Column, ColumnOf, Model, WritableModel};
 use crate::types::{FieldType, Value, ValueOf};
 
 /// What a query selects, and how each row of it decodes.
@@ -199,8 +199,8 @@ impl<M: Model, O: Send + 'static> Select<M, O> {
     }
 
     /// Groups rows by `key` (several calls group by each key).
-    pub fn group_by<K: Operand<Model = M>>(mut self, key: K) -> Self {
-        self.parts.group_by.push(key.into_node());
+    pub fn group_by<C: ColumnOf<M>>(mut self, column: C) -> Self {
+        self.parts.group_by.push(Operand::into_node(column));
         self
     }
 
@@ -315,7 +315,7 @@ impl<M: WritableModel> Update<M> {
     /// Sets `column` to `value` in every matched row.
     pub fn set<C, V>(mut self, column: C, value: V) -> Self
     where
-        C: Column<Model = M>,
+        C: ColumnOf<M>,
         V: ValueOf<C::Type>,
     {
         let _ = column;

@@ -1,0 +1,7 @@
+#[orm::model]
+pub struct Order {
+    pub id: i64,
+    pub status: String,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[orm::model]
+pub struct Order {
+    #[orm(primary_key)]
+    pub id: Option<i64>,
+}
+
+fn main() {}

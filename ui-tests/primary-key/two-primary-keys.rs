@@ -1,0 +1,9 @@
+#[orm::model]
+pub struct Membership {
+    #[orm(primary_key)]
+    pub user_id: i64,
+    #[orm(primary_key)]
+    pub group_id: i64,
+}
+
+fn main() {}

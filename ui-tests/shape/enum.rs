@@ -1,0 +1,7 @@
+#[orm::model]
+pub enum Status {
+    Pending,
+    Shipped,
+}
+
+fn main() {}

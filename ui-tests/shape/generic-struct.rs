@@ -1,0 +1,8 @@
+#[orm::model]
+pub struct Wrapper<T> {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub value: T,
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[orm::model]
+fn order() {}
+
+fn main() {}

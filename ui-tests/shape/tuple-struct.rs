@@ -1,0 +1,4 @@
+#[orm::model]
+pub struct Point(i64, i64);
+
+fn main() {}

@@ -1,0 +1,9 @@
+#[orm::model]
+pub struct Order {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    #[orm(serialize_with = "x")]
+    pub name: String,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[orm::model]
+pub struct Order {
+    #[orm(primary_key, auto)]
+    pub code: String,
+}
+
+fn main() {}

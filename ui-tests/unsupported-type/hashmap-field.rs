@@ -1,0 +1,10 @@
+use std::collections::HashMap;
+
+#[orm::model]
+pub struct Order {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    pub attributes: HashMap<String, String>,
+}
+
+fn main() {}
