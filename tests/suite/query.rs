@@ -301,6 +301,10 @@ async fn hostile_strings_are_stored_and_found_exactly() {
         let found = Customer::query().filter(customer::name.eq(text)).all(db).await.unwrap();
         assert_eq!(found.len(), 1, "filter by {text:?}");
         assert_eq!(found[0].nickname.as_ref(), Some(text));
+        let by_list = Customer::query().filter(customer::name.is_in([text, "other"])).count(db);
+        assert_eq!(by_list.await.unwrap(), 1);
+        let by_range = Customer::query().filter(customer::name.between(text, text)).count(db);
+        assert_eq!(by_range.await.unwrap(), 1);
         // SQLite refuses LIKE patterns over 50,000 bytes (SQLITE_MAX_LIKE_PATTERN_LENGTH).
         if text.len() < 50_000 || crate::KIND != orm_tests::Kind::Sqlite {
             assert_eq!(Customer::query().filter(customer::name.contains(text)).count(db).await.unwrap(), 1);
