@@ -17,3 +17,9 @@ use proc_macro::TokenStream;
 pub fn model(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::model(args.into(), input.into()).into()
 }
+
+/// Declares named connections. See the `orm` crate.
+#[proc_macro]
+pub fn connections(input: TokenStream) -> TokenStream {
+    expand::connections::expand(input.into()).into()
+}

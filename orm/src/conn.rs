@@ -7,6 +7,7 @@
 //! [`Error`]s that name the connection and carry the SQL.
 
 use std::str::FromStr;
+use std::sync::atomic::Ordering;
 
 use futures_util::TryStreamExt;
 use sqlx::SqlStr;
@@ -23,8 +24,10 @@ pub(crate) enum ConnectOptions {
     Sqlite(sqlx::sqlite::SqliteConnectOptions, bool),
     #[cfg(feature = "postgres")]
     Postgres(sqlx::postgres::PgConnectOptions),
+    /// MySQL has no connect-time option for it: `true` runs
+    /// `SET SESSION TRANSACTION READ ONLY` on each new connection.
     #[cfg(feature = "mysql")]
-    MySql(sqlx::mysql::MySqlConnectOptions),
+    MySql(sqlx::mysql::MySqlConnectOptions, bool),
 }
 
 /// The URL with its password replaced, for messages.
@@ -43,8 +46,9 @@ pub(crate) fn redact(url: &str) -> String {
 }
 
 impl ConnectOptions {
-    /// Parses `url` for the connection called `name`.
-    pub(crate) fn parse(name: &str, url: &str) -> Result<ConnectOptions> {
+    /// Parses `url` for the connection called `name`. A `read_only`
+    /// connection opens sessions in which the database itself refuses writes.
+    pub(crate) fn parse(name: &str, url: &str, read_only: bool) -> Result<ConnectOptions> {
         let invalid = |reason: String| Error::InvalidUrl {
             connection: name.to_owned(),
             url: redact(url),
@@ -61,14 +65,27 @@ impl ConnectOptions {
                 let memory = url.contains(":memory:") || url.contains("mode=memory");
                 let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
                     .map_err(|e| invalid(e.to_string()))?
-                    .create_if_missing(true)
                     .foreign_keys(true);
+                // A read-only database is opened read-only, and must exist.
+                let options = if read_only {
+                    options.read_only(true).create_if_missing(false)
+                } else {
+                    options.create_if_missing(true)
+                };
                 Ok(ConnectOptions::Sqlite(options, memory))
             }
             #[cfg(feature = "postgres")]
-            Backend::Postgres => sqlx::postgres::PgConnectOptions::from_str(url)
-                .map(ConnectOptions::Postgres)
-                .map_err(|e| invalid(e.to_string())),
+            Backend::Postgres => {
+                let options = sqlx::postgres::PgConnectOptions::from_str(url)
+                    .map_err(|e| invalid(e.to_string()))?;
+                // Sent in the startup packet: no extra round trip.
+                let options = if read_only {
+                    options.options([("default_transaction_read_only", "on")])
+                } else {
+                    options
+                };
+                Ok(ConnectOptions::Postgres(options))
+            }
             #[cfg(feature = "mysql")]
             Backend::MySql => {
                 let url = url
@@ -76,7 +93,7 @@ impl ConnectOptions {
                     .map(|rest| format!("mysql{rest}"))
                     .unwrap_or_else(|| url.to_owned());
                 sqlx::mysql::MySqlConnectOptions::from_str(&url)
-                    .map(ConnectOptions::MySql)
+                    .map(|o| ConnectOptions::MySql(o, read_only))
                     .map_err(|e| invalid(e.to_string()))
             }
             #[allow(unreachable_patterns)]
@@ -95,7 +112,7 @@ impl ConnectOptions {
             #[cfg(feature = "postgres")]
             ConnectOptions::Postgres(_) => Backend::Postgres,
             #[cfg(feature = "mysql")]
-            ConnectOptions::MySql(_) => Backend::MySql,
+            ConnectOptions::MySql(..) => Backend::MySql,
         }
     }
 
@@ -129,7 +146,14 @@ impl RawConn {
             #[cfg(feature = "postgres")]
             ConnectOptions::Postgres(o) => RawConn::Postgres(o.connect().await?),
             #[cfg(feature = "mysql")]
-            ConnectOptions::MySql(o) => RawConn::MySql(o.connect().await?),
+            ConnectOptions::MySql(o, read_only) => {
+                let mut conn = o.connect().await?;
+                if *read_only {
+                    use sqlx::Executor as _;
+                    conn.execute("SET SESSION TRANSACTION READ ONLY").await?;
+                }
+                RawConn::MySql(conn)
+            }
         })
     }
 }
@@ -246,6 +270,11 @@ impl PooledConn {
     /// error discards the connection so that the pool never reuses it.
     fn finish<T>(&mut self, sql: &SqlStr, result: Result<T, Fail>) -> Result<T> {
         self.busy = false;
+        let counters = self.counters();
+        counters.queries.fetch_add(1, Ordering::Relaxed);
+        if result.is_err() {
+            counters.errors.fetch_add(1, Ordering::Relaxed);
+        }
         match result {
             Ok(v) => Ok(v),
             Err(Fail::Decode(e)) => Err(e),

@@ -10,6 +10,7 @@ use crate::driver::Args;
 use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::model::{Model, ModelSql, WritableModel};
+
 use crate::pool::PooledConn;
 use crate::query::render::{insert_head, insert_row, Writer};
 use crate::types::{FieldType, Value};
@@ -87,6 +88,22 @@ where
     insert_on(&row, &mut conn).await
 }
 
+pub(crate) async fn save<'e, M, E>(row: &'e mut M, exec: E) -> Result<()>
+where
+    M: WritableModel,
+    E: Executor<'e, M::Connection> + 'e,
+{
+    let mut conn = exec.__acquire().await?;
+    if !row.__is_new() {
+        match update_on(&*row, &mut conn).await {
+            Err(Error::NotFound { .. }) => {}
+            other => return other,
+        }
+    }
+    *row = insert_on(&*row, &mut conn).await?;
+    Ok(())
+}
+
 pub(crate) async fn insert_many<'e, M, E>(rows: &'e [M], exec: E) -> Result<u64>
 where
     M: WritableModel,
@@ -162,10 +179,14 @@ where
     E: Executor<'e, M::Connection> + 'e,
 {
     let mut conn = exec.__acquire().await?;
+    update_on(row, &mut conn).await
+}
+
+async fn update_on<M: WritableModel>(row: &M, conn: &mut PooledConn) -> Result<()> {
     let backend = conn.backend();
     if M::SCHEMA.columns.len() == 1 {
         // Nothing but the key: the row is already what it would be written as.
-        return match find_on::<M>(&mut conn, &row.__key_value()).await? {
+        return match find_on::<M>(conn, &row.__key_value()).await? {
             Some(_) => Ok(()),
             None => Err(Error::NotFound { model: M::NAME }),
         };

@@ -43,6 +43,19 @@ pub enum Error {
         reason: String,
     },
 
+    /// A configuration variable has a value that cannot be used.
+    #[error("connection `{connection}`: {variable}={value:?} is invalid: expected {expected}")]
+    InvalidConfig {
+        /// The connection's name.
+        connection: String,
+        /// The variable.
+        variable: String,
+        /// Its value.
+        value: String,
+        /// What it should be.
+        expected: String,
+    },
+
     /// The URL names a backend whose cargo feature is not enabled.
     #[error("connection `{connection}` uses {backend}, but the `{feature}` feature of `orm` is not enabled")]
     BackendNotEnabled {

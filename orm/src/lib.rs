@@ -62,6 +62,8 @@ mod executor;
 mod model;
 mod pool;
 pub mod query;
+pub mod raw;
+mod registry;
 pub mod schema;
 mod transaction;
 mod types;
@@ -71,19 +73,41 @@ pub use conn::Done;
 pub use database::{Database, DatabaseBuilder};
 pub use error::{Error, Result};
 pub use executor::Executor;
-pub use model::{Column, ColumnOf, ConnectionName, DefaultConnection, Model, WritableModel};
-pub use pool::{PoolOptions, PooledConn};
+pub use model::{
+    Column, ColumnOf, ConnectionName, DefaultConnection, Model, NotReadOnly, WritableConnection,
+    WritableModel, WriteOps,
+};
+pub use pool::{PoolMetrics, PoolOptions, PooledConn};
 pub use query::{count_all, not, Condition, Expr, ExprOps, Select, Selection, Update};
+pub use raw::{raw, FromRow, Raw};
+pub use registry::env_prefix;
 pub use transaction::Transaction;
 #[cfg(feature = "json")]
 pub use types::Json;
 pub use types::{AutoKey, FieldType, Nullable, Numeric, SqlType, TextType, Value, ValueOf};
 
+/// Declares the application's named connections, once:
+///
+/// ```
+/// orm::connections! {
+///     pub Main = "db";                      // the default connection
+///     pub Essentials = "essentials";
+///     pub Legacy = "legacy", read_only;     // never written
+/// }
+/// ```
+///
+/// Each line makes a type to name in `#[orm::model(connection = ...)]` and in
+/// [`Database::begin_on`]. `"db"` is [`DefaultConnection`], the connection of
+/// models that name none. A model on a `read_only` connection has no write
+/// operations, and the connection opens read-only sessions.
+pub use orm_macros::connections;
+
 /// Turns a struct into a model. See the crate documentation.
 ///
 /// Container attributes: `table = "name"` (default: the struct's name in
 /// snake case, plus `s`), `connection = Type` (default:
-/// [`DefaultConnection`]). Field attributes inside `#[orm(...)]`:
+/// [`DefaultConnection`]), `read_only` (no write operations). Field
+/// attributes inside `#[orm(...)]`:
 /// `primary_key`, `auto`, `column = "name"`, `unique`, `index`,
 /// `max_length = N`, `default = literal`.
 pub use orm_macros::model;
@@ -91,7 +115,7 @@ pub use orm_macros::model;
 /// Everything a module that uses models needs: `use orm::prelude::*;`.
 pub mod prelude {
     pub use crate::query::{count_all, ExprOps};
-    pub use crate::{Database, Model, Transaction, WritableModel};
+    pub use crate::{Database, Model, Transaction, WriteOps};
 }
 
 /// Items the generated code refers to. Not a public API.
@@ -99,9 +123,11 @@ pub mod prelude {
 pub mod __private {
     pub use crate::driver::{Args, RowRef};
     pub use crate::model::SqlCache;
+    pub use crate::registry::{ConnectionEntry, ModelEntry};
     pub use crate::schema::{ColumnSchema, DefaultValue, TableSchema};
-    pub use crate::types::{AutoKey, FieldType, SqlType, TextType, Value};
+    pub use crate::types::{is_unset_key, AutoKey, FieldType, SqlType, TextType, Value};
     pub use crate::Backend;
     pub use crate::Error;
     pub use core::result::Result;
+    pub use inventory;
 }

@@ -29,6 +29,8 @@ use crate::types::{FieldType, ValueOf};
 pub trait ConnectionName: Send + Sync + 'static {
     /// The connection's name, as configured on the [`Database`](crate::Database).
     const NAME: &'static str;
+    /// Whether the connection was declared `read_only`.
+    const READ_ONLY: bool = false;
 }
 
 /// The connection models use unless they name another: `"db"`.
@@ -72,6 +74,9 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// The first column whose type `backend` cannot store, as (column, Rust type).
     #[doc(hidden)]
     fn __check_types(backend: Backend) -> Result<(), (&'static str, &'static str)>;
+    /// Whether the row has not been inserted yet: its `auto` key is still 0.
+    #[doc(hidden)]
+    fn __is_new(&self) -> bool;
     /// The primary key, as a value usable in insert-then-select (MySQL).
     #[doc(hidden)]
     fn __key_value(&self) -> crate::types::Value;
@@ -122,17 +127,49 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     }
 }
 
-/// A model that may be written: every model that is not read-only.
+/// Model connections that may be written: every connection not declared
+/// `read_only`. Implemented by `orm::connections!`.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is read-only, so it cannot be inserted, updated or deleted",
-    label = "write to a read-only model",
-    note = "remove `read_only` from the model (and its connection) if it should be writable, or write through a writable model"
+    message = "connection `{Self}` is read-only",
+    label = "declared `read_only`",
+    note = "models on a read-only connection cannot be written; remove `read_only` from the connection if it should be"
 )]
-pub trait WritableModel: Model {
+pub trait WritableConnection: ConnectionName {}
+
+impl WritableConnection for DefaultConnection {}
+
+/// Models not marked `read_only`; implemented by `#[orm::model]`.
+#[diagnostic::on_unimplemented(
+    message = "model `{Self}` is marked `read_only`",
+    label = "read-only model",
+    note = "remove `read_only` from `#[orm::model(...)]` if the model should be written"
+)]
+pub trait NotReadOnly: Model {}
+
+/// A model that may be written: not `read_only`, on a connection that is not
+/// `read_only`. The write operations of [`WriteOps`] require it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is read-only: it cannot be inserted, updated, saved or deleted",
+    label = "write to a read-only model",
+    note = "the model is marked `read_only` or lives on a connection declared `read_only`; read it here and write through a writable model, or remove `read_only` where it was declared"
+)]
+pub trait WritableModel: Model {}
+
+impl<M> WritableModel for M
+where
+    M: NotReadOnly,
+    M::Connection: WritableConnection,
+{
+}
+
+/// Inserts, updates and deletes by key. Every model has these methods; they
+/// compile only for a [`WritableModel`].
+pub trait WriteOps: Model {
     /// Inserts the row and returns it as stored: with its generated key and
     /// database defaults. An `auto` key's value in `self` is ignored.
     fn insert<'e, E>(&'e self, exec: E) -> impl Future<Output = Result<Self>> + Send + 'e
     where
+        Self: WritableModel,
         E: Executor<'e, Self::Connection> + 'e,
     {
         crud::insert(self, exec)
@@ -141,6 +178,7 @@ pub trait WritableModel: Model {
     /// Inserts the row (taken by value) and returns it as stored; see [`insert`](Self::insert).
     fn create<'e, E>(exec: E, row: Self) -> impl Future<Output = Result<Self>> + Send + 'e
     where
+        Self: WritableModel,
         E: Executor<'e, Self::Connection> + 'e,
     {
         crud::create(row, exec)
@@ -153,6 +191,7 @@ pub trait WritableModel: Model {
         rows: &'e [Self],
     ) -> impl Future<Output = Result<u64>> + Send + 'e
     where
+        Self: WritableModel,
         E: Executor<'e, Self::Connection> + 'e,
     {
         crud::insert_many(rows, exec)
@@ -162,15 +201,27 @@ pub trait WritableModel: Model {
     /// [`Error::NotFound`](crate::Error::NotFound) if there is no such row.
     fn update<'e, E>(&'e self, exec: E) -> impl Future<Output = Result<()>> + Send + 'e
     where
+        Self: WritableModel,
         E: Executor<'e, Self::Connection> + 'e,
     {
         crud::update(self, exec)
+    }
+
+    /// Inserts the row if it is new (an `auto` key still 0) or no longer in
+    /// the table, else updates it; afterwards `self` is the row as stored.
+    fn save<'e, E>(&'e mut self, exec: E) -> impl Future<Output = Result<()>> + Send + 'e
+    where
+        Self: WritableModel,
+        E: Executor<'e, Self::Connection> + 'e,
+    {
+        crud::save(self, exec)
     }
 
     /// Deletes the row with this row's key;
     /// [`Error::NotFound`](crate::Error::NotFound) if there is no such row.
     fn delete<'e, E>(&'e self, exec: E) -> impl Future<Output = Result<()>> + Send + 'e
     where
+        Self: WritableModel,
         E: Executor<'e, Self::Connection> + 'e,
     {
         crud::delete(self, exec)
@@ -182,11 +233,14 @@ pub trait WritableModel: Model {
         key: impl ValueOf<Self::Key>,
     ) -> impl Future<Output = Result<bool>> + Send + 'e
     where
+        Self: WritableModel,
         E: Executor<'e, Self::Connection> + 'e,
     {
         crud::delete_by_key::<Self, E>(exec, key.into_value())
     }
 }
+
+impl<M: Model> WriteOps for M {}
 
 /// A column of a model: implemented by the unit structs the macro generates.
 #[diagnostic::on_unimplemented(

@@ -8,7 +8,7 @@
 //! connection error is closed instead of being handed to the next caller.
 //! Connections past their idle timeout or lifetime are closed when met.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -73,6 +73,61 @@ struct Idle {
     raw: RawConn,
     created: Instant,
     since: Instant,
+    _open: Open,
+}
+
+/// Counters behind [`PoolMetrics`]; updated with relaxed atomics, read together.
+#[derive(Default)]
+pub(crate) struct Counters {
+    open: AtomicU64,
+    waiting: AtomicU64,
+    acquisitions: AtomicU64,
+    acquire_nanos: AtomicU64,
+    timeouts: AtomicU64,
+    pub(crate) queries: AtomicU64,
+    pub(crate) errors: AtomicU64,
+}
+
+/// Counts one open connection for as long as it lives.
+struct Open(Arc<PoolInner>);
+
+impl Open {
+    fn new(pool: &Arc<PoolInner>) -> Open {
+        pool.counters.open.fetch_add(1, Ordering::Relaxed);
+        Open(pool.clone())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.counters.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A snapshot of one connection's pool, from [`Database::metrics`](crate::Database::metrics).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolMetrics {
+    /// The most connections the pool opens.
+    pub max_connections: u32,
+    /// Connections open now (idle and in use).
+    pub size: u64,
+    /// Open connections waiting in the pool.
+    pub idle: u64,
+    /// Connections checked out now.
+    pub in_use: u64,
+    /// Callers waiting for a connection now.
+    pub waiting: u64,
+    /// Connections handed out since start.
+    pub acquisitions: u64,
+    /// Total time callers spent waiting for a connection (including connecting).
+    pub acquire_time: Duration,
+    /// Acquisitions that gave up after the acquire timeout.
+    pub timeouts: u64,
+    /// Statements run.
+    pub queries: u64,
+    /// Statements that failed.
+    pub errors: u64,
 }
 
 pub(crate) struct PoolInner {
@@ -83,6 +138,8 @@ pub(crate) struct PoolInner {
     permits: Arc<Semaphore>,
     idle: Mutex<Vec<Idle>>,
     closed: AtomicBool,
+    pub(crate) counters: Counters,
+    read_only: bool,
 }
 
 /// The pool of one named connection. Cheap to clone.
@@ -90,7 +147,12 @@ pub(crate) struct PoolInner {
 pub(crate) struct Pool(Arc<PoolInner>);
 
 impl Pool {
-    pub(crate) fn new(name: &str, connect: ConnectOptions, mut options: PoolOptions) -> Pool {
+    pub(crate) fn new(
+        name: &str,
+        connect: ConnectOptions,
+        mut options: PoolOptions,
+        read_only: bool,
+    ) -> Pool {
         if connect.is_memory() {
             // Every connection to `sqlite::memory:` is a separate, empty
             // database: keep exactly one, forever.
@@ -106,6 +168,8 @@ impl Pool {
             options,
             idle: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
+            counters: Counters::default(),
+            read_only,
         }))
     }
 
@@ -117,6 +181,10 @@ impl Pool {
         self.0.backend
     }
 
+    pub(crate) fn read_only(&self) -> bool {
+        self.0.read_only
+    }
+
     /// Takes an idle connection or opens a new one, waiting at most the acquire timeout.
     pub(crate) async fn acquire(&self) -> Result<PooledConn> {
         let inner = &self.0;
@@ -126,12 +194,15 @@ impl Pool {
             });
         }
         let started = Instant::now();
-        let permit = match tokio::time::timeout(
+        let counters = &inner.counters;
+        counters.waiting.fetch_add(1, Ordering::Relaxed);
+        let permit = tokio::time::timeout(
             inner.options.acquire_timeout,
             inner.permits.clone().acquire_owned(),
         )
-        .await
-        {
+        .await;
+        counters.waiting.fetch_sub(1, Ordering::Relaxed);
+        let permit = match permit {
             Ok(Ok(permit)) => permit,
             Ok(Err(_)) => {
                 return Err(Error::PoolClosed {
@@ -139,11 +210,12 @@ impl Pool {
                 })
             }
             Err(_) => {
+                counters.timeouts.fetch_add(1, Ordering::Relaxed);
                 return Err(Error::PoolTimeout {
                     connection: inner.name.clone(),
                     waited: started.elapsed(),
                     cause: None,
-                })
+                });
             }
         };
         let now = Instant::now();
@@ -151,11 +223,12 @@ impl Pool {
             let idle = inner.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let Some(idle) = idle else { break };
             if self.expired(idle.created, idle.since, now) {
-                drop(idle.raw);
                 continue;
             }
+            self.count_acquisition(started);
             return Ok(PooledConn {
                 raw: Some(idle.raw),
+                open: Some(idle._open),
                 created: idle.created,
                 busy: false,
                 pool: self.0.clone(),
@@ -169,13 +242,41 @@ impl Pool {
                     connection: inner.name.clone(),
                     source,
                 })?;
+        self.count_acquisition(started);
         Ok(PooledConn {
             raw: Some(raw),
+            open: Some(Open::new(&self.0)),
             created: Instant::now(),
             busy: false,
             pool: self.0.clone(),
             _permit: permit,
         })
+    }
+
+    fn count_acquisition(&self, started: Instant) {
+        let c = &self.0.counters;
+        c.acquisitions.fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        c.acquire_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// A snapshot of the pool's state and counters.
+    pub(crate) fn metrics(&self) -> PoolMetrics {
+        let c = &self.0.counters;
+        let size = c.open.load(Ordering::Relaxed);
+        let idle = self.idle_count() as u64;
+        PoolMetrics {
+            max_connections: self.0.options.max_connections,
+            size,
+            idle,
+            in_use: size.saturating_sub(idle),
+            waiting: c.waiting.load(Ordering::Relaxed),
+            acquisitions: c.acquisitions.load(Ordering::Relaxed),
+            acquire_time: Duration::from_nanos(c.acquire_nanos.load(Ordering::Relaxed)),
+            timeouts: c.timeouts.load(Ordering::Relaxed),
+            queries: c.queries.load(Ordering::Relaxed),
+            errors: c.errors.load(Ordering::Relaxed),
+        }
     }
 
     fn expired(&self, created: Instant, since: Instant, now: Instant) -> bool {
@@ -204,6 +305,7 @@ impl Pool {
 /// A connection checked out of a pool; it goes back when dropped.
 pub struct PooledConn {
     raw: Option<RawConn>,
+    open: Option<Open>,
     created: Instant,
     /// Set while a statement or transaction is in flight: a guard dropped in
     /// that state is closed, never reused.
@@ -221,6 +323,10 @@ impl PooledConn {
         &self.pool.name
     }
 
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.pool.counters
+    }
+
     pub(crate) fn raw(&mut self) -> &mut RawConn {
         // `raw` is only taken in `drop`.
         self.raw.as_mut().expect("connection used after release")
@@ -234,7 +340,9 @@ impl PooledConn {
 
 impl Drop for PooledConn {
     fn drop(&mut self) {
-        let Some(raw) = self.raw.take() else { return };
+        let (Some(raw), Some(open)) = (self.raw.take(), self.open.take()) else {
+            return;
+        };
         if self.busy || self.pool.closed.load(Ordering::Acquire) {
             return;
         }
@@ -255,6 +363,7 @@ impl Drop for PooledConn {
                 raw,
                 created: self.created,
                 since: now,
+                _open: open,
             });
     }
 }

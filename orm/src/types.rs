@@ -481,3 +481,12 @@ pub trait Scalar: FieldType {
 impl<T: ScalarType> Scalar for Option<T> {
     type Scalar = T;
 }
+
+/// Whether an `auto` key still holds 0, the value of a row not inserted yet.
+#[doc(hidden)]
+pub fn is_unset_key<T: FieldType + Clone>(key: &T) -> bool {
+    matches!(
+        key.clone().into_value(),
+        Value::I16(0) | Value::I32(0) | Value::I64(0)
+    )
+}

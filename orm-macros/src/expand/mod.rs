@@ -2,6 +2,7 @@
 //! cannot fail; each file generates one part of the model.
 
 mod columns;
+pub mod connections;
 mod model;
 
 use proc_macro2::TokenStream;

@@ -1,5 +1,6 @@
 //! The `Model` impl: the schema as constants, row decoding by position,
-//! parameter binding, and (unless read-only) `WritableModel`.
+//! parameter binding, `NotReadOnly` unless the model is read-only, and its
+//! entry in the registry that start-up validation reads.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -59,6 +60,17 @@ pub fn expand(cont: &Container) -> TokenStream {
         }
     });
     let column_impls = columns::impls(cont);
+    let is_new = match &key.attrs.auto {
+        Some(_) => quote!(::orm::__private::is_unset_key(&self.#key_ident)),
+        None => quote!(false),
+    };
+    let writable = match &cont.attrs.read_only {
+        Some(_) => quote!(),
+        None => quote! {
+            #[automatically_derived]
+            impl ::orm::NotReadOnly for #model {}
+        },
+    };
     let assertions = cont.fields.iter().map(assertions);
 
     quote! {
@@ -118,13 +130,25 @@ pub fn expand(cont: &Container) -> TokenStream {
                     ::orm::__private::Result::Ok(())
                 }
 
+                fn __is_new(&self) -> bool {
+                    #is_new
+                }
+
                 fn __key_value(&self) -> ::orm::__private::Value {
                     <#key_ty as ::orm::__private::FieldType>::into_value(::core::clone::Clone::clone(&self.#key_ident))
                 }
             }
 
-            #[automatically_derived]
-            impl ::orm::WritableModel for #model {}
+            #writable
+
+            ::orm::__private::inventory::submit! {
+                ::orm::__private::ModelEntry {
+                    model: #model_name,
+                    table: #table,
+                    connection: <#connection as ::orm::ConnectionName>::NAME,
+                    check_types: <#model as ::orm::Model>::__check_types,
+                }
+            }
 
             #column_impls
             #(#assertions)*

@@ -64,6 +64,7 @@ impl<T> ToTokens for Spanned<T> {
 pub struct Container {
     pub table: Option<Spanned<String>>,
     pub connection: Option<Spanned<syn::Path>>,
+    pub read_only: Option<Spanned<()>>,
 }
 
 /// A column default: a literal of the field's type.
@@ -133,7 +134,7 @@ fn flag(cx: &Ctxt, meta: &ParseNestedMeta, name: Symbol) -> syn::Result<()> {
 }
 
 /// `key = "text"`: a non-empty string literal.
-fn string(cx: &Ctxt, meta: &ParseNestedMeta, name: Symbol) -> syn::Result<Option<String>> {
+pub fn string(cx: &Ctxt, meta: &ParseNestedMeta, name: Symbol) -> syn::Result<Option<String>> {
     let expr: syn::Expr = meta.value()?.parse()?;
     match &expr {
         syn::Expr::Lit(syn::ExprLit {
@@ -162,6 +163,7 @@ impl Container {
     pub fn from_args(cx: &Ctxt, args: TokenStream) -> Container {
         let mut table = Attr::none(cx, TABLE);
         let mut connection = Attr::none(cx, CONNECTION);
+        let mut read_only = Attr::none(cx, READ_ONLY);
 
         let parser = syn::meta::parser(|meta| {
             if meta.path == TABLE {
@@ -178,6 +180,10 @@ impl Container {
                         "orm attribute `connection` takes a connection type: `connection = Essentials`",
                     ),
                 }
+            } else if meta.path == READ_ONLY {
+                // #[orm::model(read_only)]
+                flag(cx, &meta, READ_ONLY)?;
+                read_only.set(&meta.path, ());
             } else {
                 unknown_key(cx, &meta.path, CONTAINER_KEYS, "`#[orm::model(...)]`");
                 skip_value(&meta)?;
@@ -191,6 +197,7 @@ impl Container {
         Container {
             table: table.get(),
             connection: connection.get(),
+            read_only: read_only.get(),
         }
     }
 }

@@ -12,6 +12,7 @@ pub const ORM: Symbol = Symbol("orm");
 // Container keys, in `#[orm::model(...)]`.
 pub const TABLE: Symbol = Symbol("table");
 pub const CONNECTION: Symbol = Symbol("connection");
+pub const READ_ONLY: Symbol = Symbol("read_only");
 
 // Field keys, in `#[orm(...)]`.
 pub const PRIMARY_KEY: Symbol = Symbol("primary_key");
@@ -23,7 +24,7 @@ pub const DEFAULT: Symbol = Symbol("default");
 pub const MAX_LENGTH: Symbol = Symbol("max_length");
 
 /// Every key accepted on the container, for did-you-mean suggestions.
-pub const CONTAINER_KEYS: &[Symbol] = &[TABLE, CONNECTION];
+pub const CONTAINER_KEYS: &[Symbol] = &[TABLE, CONNECTION, READ_ONLY];
 
 /// Every key accepted on a field, for did-you-mean suggestions.
 pub const FIELD_KEYS: &[Symbol] = &[

@@ -282,9 +282,12 @@ impl<M: Model, O: Send + 'static> Select<M, O> {
     }
 }
 
-impl<M: WritableModel, O: Send + 'static> Select<M, O> {
+impl<M: Model, O: Send + 'static> Select<M, O> {
     /// Turns the query into an `UPDATE` of the rows it matches.
-    pub fn update(self) -> Update<M> {
+    pub fn update(self) -> Update<M>
+    where
+        M: WritableModel,
+    {
         Update {
             filter: self.parts.filter,
             assignments: Vec::new(),
@@ -295,6 +298,7 @@ impl<M: WritableModel, O: Send + 'static> Select<M, O> {
     /// Deletes the rows the query matches; returns how many.
     pub async fn delete<'e, E>(self, exec: E) -> Result<u64>
     where
+        M: WritableModel,
         E: Executor<'e, M::Connection> + 'e,
     {
         let mut conn = exec.__acquire().await?;
