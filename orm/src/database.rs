@@ -102,18 +102,21 @@ impl Database {
     /// its connection must be configured, and its backend must hold each of
     /// its column types. [`from_env`](Self::from_env) calls this.
     pub fn validate(&self) -> Result<()> {
+        // Missing connections first: they are the likelier mistake.
         for model in registry::models() {
-            let pool = self
-                .pool(model.connection)
-                .map_err(|_| Error::NotConfigured {
+            if self.pool(model.connection).is_err() {
+                return Err(Error::NotConfigured {
                     connection: model.connection.to_owned(),
                     hint: format!(
                         "set {}_URL, or add it to the builder (model `{}` lives there)",
                         env_prefix(model.connection),
                         model.model
                     ),
-                })?;
-            let backend = pool.backend();
+                });
+            }
+        }
+        for model in registry::models() {
+            let backend = self.pool(model.connection)?.backend();
             (model.check_types)(backend).map_err(|(column, rust_type)| Error::UnsupportedType {
                 backend: backend.name(),
                 rust_type,

@@ -9,6 +9,7 @@ pub async fn db() -> Option<TestDb> {
     TestDb::mysql().await
 }
 
+mod connections;
 mod crud;
 mod query;
 mod transactions;

@@ -9,6 +9,7 @@ pub async fn db() -> Option<TestDb> {
     TestDb::postgres().await
 }
 
+mod connections;
 mod crud;
 mod query;
 mod transactions;

@@ -8,6 +8,7 @@ pub async fn db() -> Option<TestDb> {
     Some(TestDb::sqlite().await)
 }
 
+mod connections;
 mod crud;
 mod query;
 mod transactions;

@@ -126,6 +126,57 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Runs `sql` on the test database directly with sqlx, bypassing the ORM.
+    pub async fn direct_execute(&self, sql: &str) {
+        use sqlx::Connection;
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self.kind {
+            Kind::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+            }
+            Kind::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+            }
+            Kind::MySql => {
+                let mut c = sqlx::MySqlConnection::connect(&self.url).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+            }
+        }
+    }
+
+    /// Rows in `table`, counted directly with sqlx; `None` when there is no such table.
+    pub async fn direct_count(&self, table: &str) -> Option<i64> {
+        use sqlx::Connection;
+        let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
+        match self.kind {
+            Kind::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar(sql).fetch_one(&mut c).await.ok()
+            }
+            Kind::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar(sql).fetch_one(&mut c).await.ok()
+            }
+            Kind::MySql => {
+                let mut c = sqlx::MySqlConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar(sql).fetch_one(&mut c).await.ok()
+            }
+        }
+    }
+
+    /// A fresh test database of the given backend.
+    pub async fn of(kind: Kind) -> Option<TestDb> {
+        match kind {
+            Kind::Sqlite => Some(TestDb::sqlite().await),
+            Kind::Postgres => TestDb::postgres().await,
+            Kind::MySql => TestDb::mysql().await,
+        }
+    }
+}
+
 async fn connect_pg(url: &str) -> sqlx::PgConnection {
     use sqlx::Connection;
     sqlx::PgConnection::connect(url)

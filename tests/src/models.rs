@@ -120,3 +120,47 @@ pub struct Price {
     pub amount: Decimal,
     pub discount: Option<Decimal>,
 }
+
+orm::connections! {
+    /// The default connection, under the name the application uses.
+    pub Main = "db";
+    /// Shared users and departments.
+    pub Essentials = "essentials";
+    /// The old system: read, never written.
+    pub Legacy = "legacy", read_only;
+}
+
+/// A user of the shared "essentials" database.
+#[orm::model(table = "auser", connection = Essentials)]
+#[derive(Clone, Debug, PartialEq)]
+pub struct User {
+    #[orm(primary_key, auto)]
+    pub uid: i64,
+    #[orm(unique, max_length = 120)]
+    pub email: String,
+    pub name: String,
+}
+
+/// A customer of the old system, on the read-only "legacy" connection.
+#[orm::model(table = "legacy_customers", connection = Legacy)]
+#[derive(Clone, Debug, PartialEq)]
+pub struct LegacyCustomer {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+}
+
+/// An archived invoice: on the default connection, but a read-only model.
+#[orm::model(table = "archived_invoices", read_only)]
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArchivedInvoice {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub total: f64,
+}
+
+/// The legacy table, created and filled directly (never through the ORM).
+pub const LEGACY_SCHEMA: &str =
+    "CREATE TABLE legacy_customers (id BIGINT NOT NULL PRIMARY KEY, name VARCHAR(100) NOT NULL)";
+pub const LEGACY_ROWS: &str =
+    "INSERT INTO legacy_customers (id, name) VALUES (1, 'Old Ada'), (2, 'Old Bob')";

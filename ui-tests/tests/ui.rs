@@ -14,6 +14,8 @@ fn ui() {
         "primary-key",
         "unsupported-type",
         "shape",
+        "read-only",
+        "connection",
     ] {
         t.compile_fail(format!("{class}/*.rs"));
     }

@@ -1,0 +1,9 @@
+pub struct Settings;
+
+#[orm::model(connection = Settings)]
+pub struct User {
+    #[orm(primary_key, auto)]
+    pub uid: i64,
+}
+
+fn main() {}

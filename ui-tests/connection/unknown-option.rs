@@ -1,0 +1,5 @@
+orm::connections! {
+    pub Legacy = "legacy", readonly;
+}
+
+fn main() {}
