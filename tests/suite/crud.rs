@@ -205,3 +205,24 @@ async fn count_and_exists() {
     assert!(Order::query().filter(order::status.eq("b")).exists(db).await.unwrap());
     assert!(!Order::query().filter(order::status.eq("c")).exists(db).await.unwrap());
 }
+
+#[tokio::test]
+async fn save_inserts_new_rows_and_updates_stored_ones() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    let mut c = Customer::new("s@x.org", "New", 1);
+    c.save(db).await.unwrap();
+    assert!(c.customer_id > 0, "the generated key is written back");
+    assert_eq!(Customer::count(db).await.unwrap(), 1);
+    c.name = "Saved again".into();
+    c.save(db).await.unwrap();
+    assert_eq!(Customer::count(db).await.unwrap(), 1);
+    assert_eq!(Customer::get(db, c.customer_id).await.unwrap().name, "Saved again");
+    // A supplied key not in the table is inserted; one in the table, updated.
+    let mut tag = Tag { code: "t1".into(), label: "One".into() };
+    tag.save(db).await.unwrap();
+    tag.label = "Uno".into();
+    tag.save(db).await.unwrap();
+    assert_eq!(Tag::get(db, "t1").await.unwrap().label, "Uno");
+    assert_eq!(Tag::count(db).await.unwrap(), 1);
+}
