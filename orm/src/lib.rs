@@ -64,6 +64,7 @@ mod pool;
 pub mod query;
 pub mod raw;
 mod registry;
+pub mod relations;
 pub mod schema;
 mod transaction;
 mod types;
@@ -81,6 +82,9 @@ pub use pool::{PoolMetrics, PoolOptions, PooledConn};
 pub use query::{count_all, not, Condition, Expr, ExprOps, Select, Selection, Update};
 pub use raw::{raw, FromRow, Raw};
 pub use registry::env_prefix;
+pub use relations::{
+    BelongsTo, ForeignKey, HasMany, HasOne, Joinable, KeyOf, ManyToMany, Relation, SameModel,
+};
 pub use transaction::Transaction;
 #[cfg(feature = "json")]
 pub use types::Json;
@@ -115,6 +119,7 @@ pub use orm_macros::model;
 /// Everything a module that uses models needs: `use orm::prelude::*;`.
 pub mod prelude {
     pub use crate::query::{count_all, ExprOps};
+    pub use crate::Relation;
     pub use crate::{Database, Model, Transaction, WriteOps};
 }
 
@@ -122,8 +127,10 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::driver::{Args, RowRef};
+    pub use crate::executor::ConnRef;
     pub use crate::model::SqlCache;
     pub use crate::registry::{ConnectionEntry, ModelEntry};
+    pub use crate::relations::relation;
     pub use crate::schema::{ColumnSchema, DefaultValue, TableSchema};
     pub use crate::types::{is_unset_key, AutoKey, FieldType, SqlType, TextType, Value};
     pub use crate::Backend;

@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::executor::Executor;
 use crate::query::Select;
 use crate::schema::TableSchema;
-use crate::types::{FieldType, ValueOf};
+use crate::types::{FieldType, ScalarType, ValueOf};
 
 /// A named database connection that models live on.
 ///
@@ -51,7 +51,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// The connection the model's table lives on.
     type Connection: ConnectionName;
     /// The primary key's type.
-    type Key: FieldType;
+    type Key: ScalarType + Clone;
     /// The struct's name.
     const NAME: &'static str;
     /// The table, its columns and keys.

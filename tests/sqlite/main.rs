@@ -11,5 +11,6 @@ pub async fn db() -> Option<TestDb> {
 mod connections;
 mod crud;
 mod query;
+mod relations;
 mod transactions;
 mod types;

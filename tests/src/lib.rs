@@ -7,6 +7,7 @@
 //! `ORM_TEST_MYSQL_URL` are set; with `ORM_TEST_REQUIRE_ALL=1` (as CI sets)
 //! a missing variable fails the test instead of skipping it.
 
+pub mod blog;
 pub mod models;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

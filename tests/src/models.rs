@@ -131,7 +131,7 @@ orm::connections! {
 }
 
 /// A user of the shared "essentials" database.
-#[orm::model(table = "auser", connection = Essentials)]
+#[orm::model(table = "auser", connection = Essentials, has_many(tickets = crate::blog::ticket::user_id))]
 #[derive(Clone, Debug, PartialEq)]
 pub struct User {
     #[orm(primary_key, auto)]

@@ -22,7 +22,7 @@ pub fn module_ident(cont: &Container) -> syn::Ident {
 
 /// The module of unit structs. Emitted even when the attributes had errors,
 /// so that uses of the columns do not add errors of their own.
-pub fn expand(cont: &Container, vis: &syn::Visibility) -> TokenStream {
+pub fn expand(cont: &Container, vis: &syn::Visibility, with_relations: bool) -> TokenStream {
     let module = module_ident(cont);
     let model = cont.ident;
     let module_doc =
@@ -39,11 +39,17 @@ pub fn expand(cont: &Container, vis: &syn::Visibility) -> TokenStream {
             pub struct #ident;
         }
     });
+    let relations = if with_relations {
+        super::relations::handles(cont)
+    } else {
+        TokenStream::new()
+    };
     quote! {
         #[doc = #module_doc]
         #[allow(non_camel_case_types, dead_code)]
         #vis mod #module {
             #(#handles)*
+            #relations
         }
     }
 }

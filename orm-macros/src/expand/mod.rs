@@ -4,6 +4,7 @@
 mod columns;
 pub mod connections;
 mod model;
+mod relations;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -31,19 +32,21 @@ pub fn model(args: TokenStream, input: TokenStream) -> TokenStream {
     }
     match (cx.check(), cont) {
         (Ok(()), Some(cont)) => {
-            let columns = columns::expand(&cont, &item.vis);
+            let columns = columns::expand(&cont, &item.vis, true);
             let model = model::expand(&cont);
+            let relations = relations::expand(&cont);
             quote! {
                 #stripped
                 #columns
                 #model
+                #relations
             }
         }
         (Err(err), cont) => {
             // The struct itself and its column handles still exist, so that
             // the only errors the user sees are the ones reported here.
             let err = err.to_compile_error();
-            let columns = cont.map(|c| columns::expand(&c, &item.vis));
+            let columns = cont.map(|c| columns::expand(&c, &item.vis, false));
             quote! {
                 #err
                 #stripped

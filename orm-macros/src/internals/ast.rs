@@ -119,3 +119,20 @@ pub fn strip_orm_attrs(item: &syn::DeriveInput) -> syn::DeriveInput {
     }
     item
 }
+
+impl Field<'_> {
+    /// The name of the relation a `belongs_to` field declares: `relation =
+    /// "..."`, else the field's name without its `_id` suffix.
+    pub fn relation_name(&self) -> Option<String> {
+        self.attrs.belongs_to.as_ref()?;
+        if let Some(name) = &self.attrs.relation {
+            return Some(name.value.clone());
+        }
+        let field = self.ident.to_string();
+        let field = field.trim_start_matches("r#");
+        field
+            .strip_suffix("_id")
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    }
+}

@@ -65,6 +65,26 @@ pub struct Container {
     pub table: Option<Spanned<String>>,
     pub connection: Option<Spanned<syn::Path>>,
     pub read_only: Option<Spanned<()>>,
+    pub relations: Vec<ParentRelation>,
+}
+
+/// What kind of relation a container declares.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ParentKind {
+    HasMany,
+    HasOne,
+    ManyToMany,
+}
+
+/// `has_many(name = child::fk)`, `has_one(name = child::fk)` or
+/// `many_to_many(name = join::fk_to_me -> join::fk_to_other)`.
+pub struct ParentRelation {
+    pub kind: ParentKind,
+    pub name: syn::Ident,
+    /// The foreign key that points at this model.
+    pub foreign_key: syn::Path,
+    /// For many-to-many: the foreign key of the join model to the other model.
+    pub other_key: Option<syn::Path>,
 }
 
 /// A column default: a literal of the field's type.
@@ -87,6 +107,8 @@ pub struct Field {
     /// The literal as written, for a type check in the generated code.
     pub default_expr: Option<syn::Expr>,
     pub max_length: Option<Spanned<u32>>,
+    pub belongs_to: Option<Spanned<syn::Path>>,
+    pub relation: Option<Spanned<String>>,
 }
 
 /// The error for a key nobody accepts, with the closest accepted key if any.
@@ -164,6 +186,7 @@ impl Container {
         let mut table = Attr::none(cx, TABLE);
         let mut connection = Attr::none(cx, CONNECTION);
         let mut read_only = Attr::none(cx, READ_ONLY);
+        let mut relations = Vec::new();
 
         let parser = syn::meta::parser(|meta| {
             if meta.path == TABLE {
@@ -179,6 +202,51 @@ impl Container {
                         other,
                         "orm attribute `connection` takes a connection type: `connection = Essentials`",
                     ),
+                }
+            } else if meta.path == HAS_MANY || meta.path == HAS_ONE || meta.path == MANY_TO_MANY {
+                // #[orm::model(has_many(orders = order::user_id, ...))]
+                // #[orm::model(has_one(profile = profile::user_id))]
+                // #[orm::model(many_to_many(tracks = playlist_track::playlist_id -> playlist_track::track_id))]
+                let kind = if meta.path == HAS_MANY {
+                    ParentKind::HasMany
+                } else if meta.path == HAS_ONE {
+                    ParentKind::HasOne
+                } else {
+                    ParentKind::ManyToMany
+                };
+                let result = meta.parse_nested_meta(|inner| {
+                    let Some(name) = inner.path.get_ident().cloned() else {
+                        cx.error_spanned_by(&inner.path, "a relation is named by a plain identifier: `orders = order::user_id`");
+                        return skip_value(&inner);
+                    };
+                    let input = inner.value()?;
+                    let foreign_key: syn::Path = input.parse()?;
+                    let other_key = if input.peek(syn::Token![->]) {
+                        input.parse::<syn::Token![->]>()?;
+                        Some(input.parse::<syn::Path>()?)
+                    } else {
+                        None
+                    };
+                    match (kind, &other_key) {
+                        (ParentKind::ManyToMany, None) => cx.error_spanned_by(
+                            &foreign_key,
+                            "`many_to_many` names both keys of the join model: `tracks = playlist_track::playlist_id -> playlist_track::track_id`",
+                        ),
+                        (ParentKind::HasMany | ParentKind::HasOne, Some(other)) => cx.error_spanned_by(
+                            other,
+                            "`has_many` and `has_one` name one foreign key: `orders = order::user_id`",
+                        ),
+                        _ => relations.push(ParentRelation {
+                            kind,
+                            name,
+                            foreign_key,
+                            other_key,
+                        }),
+                    }
+                    Ok(())
+                });
+                if let Err(err) = result {
+                    cx.syn_error(err);
                 }
             } else if meta.path == READ_ONLY {
                 // #[orm::model(read_only)]
@@ -198,6 +266,7 @@ impl Container {
             table: table.get(),
             connection: connection.get(),
             read_only: read_only.get(),
+            relations,
         }
     }
 }
@@ -213,6 +282,8 @@ impl Field {
         let mut default = Attr::none(cx, DEFAULT);
         let mut default_expr = None;
         let mut max_length = Attr::none(cx, MAX_LENGTH);
+        let mut belongs_to = Attr::none(cx, BELONGS_TO);
+        let mut relation = Attr::none(cx, RELATION);
 
         for attr in field.attrs.iter().filter(|a| a.path() == ORM) {
             if let syn::Meta::Path(_) = attr.meta {
@@ -263,6 +334,20 @@ impl Field {
                             "orm attribute `max_length` takes a number: `max_length = 120`",
                         ),
                     }
+                } else if meta.path == BELONGS_TO {
+                    // #[orm(belongs_to = User)]
+                    match meta.value()?.parse::<syn::Expr>()? {
+                        syn::Expr::Path(p) if p.qself.is_none() => belongs_to.set(&meta.path, p.path),
+                        other => cx.error_spanned_by(
+                            other,
+                            "orm attribute `belongs_to` takes a model type: `belongs_to = User`",
+                        ),
+                    }
+                } else if meta.path == RELATION {
+                    // #[orm(relation = "buyer")]
+                    if let Some(name) = string(cx, &meta, RELATION)? {
+                        relation.set(&meta.path, name);
+                    }
                 } else if meta.path == DEFAULT {
                     // #[orm(default = 0)], default = -1.5, default = true, default = "text"
                     let expr: syn::Expr = meta.value()?.parse()?;
@@ -296,6 +381,8 @@ impl Field {
             default: default.get(),
             default_expr,
             max_length: max_length.get(),
+            belongs_to: belongs_to.get(),
+            relation: relation.get(),
         }
     }
 }

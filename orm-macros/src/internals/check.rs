@@ -11,6 +11,7 @@ pub fn check(cx: &Ctxt, cont: &Container) {
     check_default(cx, cont);
     check_column_names(cx, cont);
     check_module_name(cx, cont);
+    check_relations(cx, cont);
 }
 
 /// A model has exactly one primary key, and it is not nullable.
@@ -120,5 +121,65 @@ fn check_module_name(cx: &Ctxt, cont: &Container) {
             cont.ident,
             format!("the columns module of `{}` would be called `{name}`, which Rust reserves; rename the struct", cont.ident),
         );
+    }
+}
+
+/// A `belongs_to` field names its relation (from `<name>_id`, or `relation =
+/// "..."`); `relation` needs `belongs_to`; relation names are identifiers,
+/// unique, and differ from field names (they share the columns module).
+fn check_relations(cx: &Ctxt, cont: &Container) {
+    let mut names: Vec<(String, proc_macro2::TokenStream)> = Vec::new();
+    for field in &cont.fields {
+        let a = &field.attrs;
+        if let (Some(relation), None) = (&a.relation, &a.belongs_to) {
+            cx.error_spanned_by(
+                relation,
+                "`relation` names a `belongs_to` relation: add `belongs_to = Model` or remove it",
+            );
+            continue;
+        }
+        let Some(belongs_to) = &a.belongs_to else {
+            continue;
+        };
+        match field.relation_name() {
+            Some(name) => {
+                let at = match &a.relation {
+                    Some(r) => r.tokens.clone(),
+                    None => belongs_to.tokens.clone(),
+                };
+                names.push((name, at));
+            }
+            None => cx.error_spanned_by(
+                belongs_to,
+                format!(
+                    "name this relation: the field `{}` does not end in `_id`, so add `relation = \"...\"`",
+                    field.ident
+                ),
+            ),
+        }
+    }
+    for relation in &cont.attrs.relations {
+        names.push((
+            relation.name.to_string(),
+            quote::ToTokens::to_token_stream(&relation.name),
+        ));
+    }
+    for (i, (name, at)) in names.iter().enumerate() {
+        if syn::parse_str::<syn::Ident>(name).is_err() {
+            cx.error_spanned_by(at, format!("relation name `{name}` is not an identifier"));
+        } else if names[..i].iter().any(|(n, _)| n == name) {
+            cx.error_spanned_by(
+                at,
+                format!("relation `{name}` is declared twice; give one another name"),
+            );
+        } else if let Some(f) = cont.fields.iter().find(|f| f.ident == name.as_str()) {
+            cx.error_spanned_by(
+                at,
+                format!(
+                    "relation `{name}` has the name of field `{}`; name the relation differently",
+                    f.ident
+                ),
+            );
+        }
     }
 }

@@ -13,6 +13,9 @@ pub const ORM: Symbol = Symbol("orm");
 pub const TABLE: Symbol = Symbol("table");
 pub const CONNECTION: Symbol = Symbol("connection");
 pub const READ_ONLY: Symbol = Symbol("read_only");
+pub const HAS_MANY: Symbol = Symbol("has_many");
+pub const HAS_ONE: Symbol = Symbol("has_one");
+pub const MANY_TO_MANY: Symbol = Symbol("many_to_many");
 
 // Field keys, in `#[orm(...)]`.
 pub const PRIMARY_KEY: Symbol = Symbol("primary_key");
@@ -22,9 +25,18 @@ pub const UNIQUE: Symbol = Symbol("unique");
 pub const INDEX: Symbol = Symbol("index");
 pub const DEFAULT: Symbol = Symbol("default");
 pub const MAX_LENGTH: Symbol = Symbol("max_length");
+pub const BELONGS_TO: Symbol = Symbol("belongs_to");
+pub const RELATION: Symbol = Symbol("relation");
 
 /// Every key accepted on the container, for did-you-mean suggestions.
-pub const CONTAINER_KEYS: &[Symbol] = &[TABLE, CONNECTION, READ_ONLY];
+pub const CONTAINER_KEYS: &[Symbol] = &[
+    TABLE,
+    CONNECTION,
+    READ_ONLY,
+    HAS_MANY,
+    HAS_ONE,
+    MANY_TO_MANY,
+];
 
 /// Every key accepted on a field, for did-you-mean suggestions.
 pub const FIELD_KEYS: &[Symbol] = &[

@@ -39,6 +39,7 @@
 //! ```
 
 mod expr;
+mod join;
 pub(crate) mod render;
 
 use std::marker::PhantomData;
@@ -46,6 +47,7 @@ use std::marker::PhantomData;
 pub use expr::{count_all, not, Condition, Expr, ExprOps, Filter, IntoOrdering, Operand, Ordering};
 #[doc(hidden)]
 pub use expr::{AggregateFn, CompareOp, Node};
+pub use join::{JoinFilter, JoinOrdering, JoinSelect, JoinSelection, Left, Right};
 
 use crate::conn::sql_owned;
 use crate::driver::RowRef;
@@ -127,6 +129,7 @@ fn decode_selection<M, S: Selection<M>>(row: RowRef<'_>) -> Result<S::Output> {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Parts {
     pub(crate) columns: Option<Vec<Node>>,
+    pub(crate) join: Option<JoinClause>,
     pub(crate) filter: Option<Node>,
     pub(crate) group_by: Vec<Node>,
     pub(crate) having: Option<Node>,
@@ -135,7 +138,15 @@ pub(crate) struct Parts {
     pub(crate) offset: Option<u64>,
 }
 
-fn and(existing: Option<Node>, next: Node) -> Option<Node> {
+/// `[LEFT] JOIN <table> ON <left> = <right>`
+#[derive(Clone, Debug)]
+pub(crate) struct JoinClause {
+    pub(crate) left_join: bool,
+    pub(crate) schema: &'static crate::schema::TableSchema,
+    pub(crate) on: (Node, Node),
+}
+
+pub(crate) fn and(existing: Option<Node>, next: Node) -> Option<Node> {
     Some(match existing {
         Some(prev) => Node::And(Box::new(prev), Box::new(next)),
         None => next,
@@ -172,6 +183,10 @@ impl<M: Model> Select<M> {
 }
 
 impl<M: Model, O: Send + 'static> Select<M, O> {
+    pub(crate) fn into_parts(self) -> Parts {
+        self.parts
+    }
+
     /// Keeps the rows where `condition` holds (several calls combine with AND).
     pub fn filter<F: Filter<M>>(mut self, condition: F) -> Self {
         self.parts.filter = and(self.parts.filter, condition.into_node());

@@ -175,6 +175,25 @@ impl Writer {
         Ok(())
     }
 
+    /// ` FROM <table>` and the join, if any.
+    fn from<M: Model>(&mut self, parts: &Parts) -> Result<()> {
+        self.push(" FROM ");
+        self.ident(M::SCHEMA.name);
+        if let Some(join) = &parts.join {
+            self.push(if join.left_join {
+                " LEFT JOIN "
+            } else {
+                " INNER JOIN "
+            });
+            self.ident(join.schema.name);
+            self.push(" ON ");
+            self.node(&join.on.0)?;
+            self.push(" = ");
+            self.node(&join.on.1)?;
+        }
+        Ok(())
+    }
+
     fn clauses(&mut self, parts: &Parts, with_order: bool) -> Result<()> {
         if let Some(filter) = &parts.filter {
             self.push(" WHERE ");
@@ -253,10 +272,15 @@ pub(crate) fn select<M: Model>(backend: Backend, parts: &Parts) -> Result<(Strin
     w.push("SELECT ");
     match &parts.columns {
         Some(columns) => w.list(columns)?,
-        None => select_columns(&mut w, M::SCHEMA),
+        None => {
+            select_columns(&mut w, M::SCHEMA);
+            if let Some(join) = &parts.join {
+                w.push(", ");
+                select_columns(&mut w, join.schema);
+            }
+        }
     }
-    w.push(" FROM ");
-    w.ident(M::SCHEMA.name);
+    w.from::<M>(parts)?;
     w.clauses(parts, true)?;
     Ok(w.finish())
 }
@@ -268,14 +292,13 @@ pub(crate) fn count<M: Model>(backend: Backend, parts: &Parts) -> Result<(String
     if nested {
         w.push("SELECT COUNT(*) FROM (SELECT 1 AS ");
         w.ident("one");
-        w.push(" FROM ");
-        w.ident(M::SCHEMA.name);
+        w.from::<M>(parts)?;
         w.clauses(parts, false)?;
         w.push(") AS ");
         w.ident("counted");
     } else {
-        w.push("SELECT COUNT(*) FROM ");
-        w.ident(M::SCHEMA.name);
+        w.push("SELECT COUNT(*)");
+        w.from::<M>(parts)?;
         w.clauses(parts, false)?;
     }
     Ok(w.finish())
@@ -284,8 +307,8 @@ pub(crate) fn count<M: Model>(backend: Backend, parts: &Parts) -> Result<(String
 /// `SELECT 1 ... LIMIT 1`
 pub(crate) fn exists<M: Model>(backend: Backend, parts: &Parts) -> Result<(String, Args)> {
     let mut w = Writer::new(backend);
-    w.push("SELECT 1 FROM ");
-    w.ident(M::SCHEMA.name);
+    w.push("SELECT 1");
+    w.from::<M>(parts)?;
     w.clauses(parts, false)?;
     Ok(w.finish())
 }

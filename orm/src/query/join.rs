@@ -1,0 +1,316 @@
+//! Queries over two models joined by a relation on one connection.
+//!
+//! `Order::query().join(order::user)` selects `(Order, User)` rows; filters,
+//! sort keys and selections may use the columns of either model (the `Left`
+//! and `Right` type parameters say which, and are inferred). `left_join`
+//! keeps rows without a match and gives `(Order, Option<User>)`.
+
+use std::marker::PhantomData;
+
+use super::expr::{Condition, Expr, Node, Operand, Ordering};
+use super::{and, render, JoinClause, Parts, Select};
+use crate::conn::sql_owned;
+use crate::driver::RowRef;
+use crate::error::{Error, Result};
+use crate::executor::Executor;
+use crate::model::{ColumnOf, ConnectionName, Model};
+use crate::relations::Joinable;
+use crate::types::FieldType;
+
+/// Marks what belongs to the first model of a join (inferred; never written).
+pub struct Left;
+/// Marks what belongs to the joined model (inferred; never written).
+pub struct Right;
+
+/// Models on connection `C`: an SQL join needs both models on one.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` lives on another connection than `{C}`: an SQL join cannot cross connections",
+    label = "joined model on another connection",
+    note = "load the relation instead (`relation.load(&rows, &db)`, or its accessor on one row): that runs a second query on the other model's connection"
+)]
+pub trait OnConnection<C: ConnectionName> {}
+
+impl<T: Model> OnConnection<T::Connection> for T {}
+
+/// A condition on either model of a join.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a condition on `{M}` or `{J}`",
+    label = "a condition on a model that is not part of this join",
+    note = "filter a joined query with conditions on the columns of the two joined models"
+)]
+pub trait JoinFilter<M, J, I> {
+    #[doc(hidden)]
+    fn into_node(self) -> Node;
+}
+
+impl<M, J> JoinFilter<M, J, Left> for Condition<M> {
+    fn into_node(self) -> Node {
+        self.node
+    }
+}
+
+impl<M, J> JoinFilter<M, J, Right> for Condition<J> {
+    fn into_node(self) -> Node {
+        self.node
+    }
+}
+
+/// A sort key on either model of a join.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot order a join of `{M}` and `{J}`",
+    label = "not a column or ordering of the joined models"
+)]
+pub trait JoinOrdering<M, J, I> {
+    #[doc(hidden)]
+    fn into_ordering(self) -> (Node, bool);
+}
+
+impl<M, J> JoinOrdering<M, J, Left> for Ordering<M> {
+    fn into_ordering(self) -> (Node, bool) {
+        (self.node, self.descending)
+    }
+}
+
+impl<M, J> JoinOrdering<M, J, Right> for Ordering<J> {
+    fn into_ordering(self) -> (Node, bool) {
+        (self.node, self.descending)
+    }
+}
+
+impl<M, J, C: ColumnOf<M>> JoinOrdering<M, J, Left> for C {
+    fn into_ordering(self) -> (Node, bool) {
+        (Operand::into_node(self), false)
+    }
+}
+
+impl<M, J, C: ColumnOf<J>> JoinOrdering<M, J, Right> for C {
+    fn into_ordering(self) -> (Node, bool) {
+        (Operand::into_node(self), false)
+    }
+}
+
+/// What a joined query selects: columns and expressions of either model, or tuples of them.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be selected from a join of `{M}` and `{J}`",
+    label = "not a column or expression of the joined models"
+)]
+pub trait JoinSelection<M, J, I> {
+    /// The Rust value of one row.
+    type Output: Send + 'static;
+    #[doc(hidden)]
+    fn push_nodes(self, nodes: &mut Vec<Node>);
+    #[doc(hidden)]
+    fn decode(row: RowRef<'_>, index: &mut usize) -> Result<Self::Output>;
+}
+
+macro_rules! side_selection {
+    ($side:ident, $model:ident) => {
+        impl<M, J, C: ColumnOf<$model>> JoinSelection<M, J, $side> for C {
+            type Output = C::Type;
+            fn push_nodes(self, nodes: &mut Vec<Node>) {
+                nodes.push(Operand::into_node(self));
+            }
+            fn decode(row: RowRef<'_>, index: &mut usize) -> Result<C::Type> {
+                *index += 1;
+                C::Type::decode(row, *index - 1)
+            }
+        }
+
+        impl<M, J, T: FieldType> JoinSelection<M, J, $side> for Expr<$model, T> {
+            type Output = T;
+            fn push_nodes(self, nodes: &mut Vec<Node>) {
+                nodes.push(self.node);
+            }
+            fn decode(row: RowRef<'_>, index: &mut usize) -> Result<T> {
+                *index += 1;
+                T::decode(row, *index - 1)
+            }
+        }
+    };
+}
+side_selection!(Left, M);
+side_selection!(Right, J);
+
+macro_rules! tuple_join_selection {
+    ($(($name:ident, $index:ident)),+) => {
+        impl<M, J, $($name, $index),+> JoinSelection<M, J, ($($index,)+)> for ($($name,)+)
+        where
+            $($name: JoinSelection<M, J, $index>),+
+        {
+            type Output = ($($name::Output,)+);
+            #[allow(non_snake_case)]
+            fn push_nodes(self, nodes: &mut Vec<Node>) {
+                let ($($name,)+) = self;
+                $($name.push_nodes(nodes);)+
+            }
+            fn decode(row: RowRef<'_>, index: &mut usize) -> Result<Self::Output> {
+                Ok(($($name::decode(row, index)?,)+))
+            }
+        }
+    };
+}
+tuple_join_selection!((A, IA));
+tuple_join_selection!((A, IA), (B, IB));
+tuple_join_selection!((A, IA), (B, IB), (C, IC));
+tuple_join_selection!((A, IA), (B, IB), (C, IC), (D, ID));
+tuple_join_selection!((A, IA), (B, IB), (C, IC), (D, ID), (E, IE));
+tuple_join_selection!((A, IA), (B, IB), (C, IC), (D, ID), (E, IE), (F, IF));
+
+fn decode_inner<M: Model, J: Model>(row: RowRef<'_>) -> Result<(M, J)> {
+    Ok((
+        M::__decode(row, 0)?,
+        J::__decode(row, M::SCHEMA.columns.len())?,
+    ))
+}
+
+fn decode_left<M: Model, J: Model>(row: RowRef<'_>) -> Result<(M, Option<J>)> {
+    let offset = M::SCHEMA.columns.len();
+    // No match: every column of the joined model is NULL, its key included.
+    let key = Option::<J::Key>::decode(row, offset + J::SCHEMA.primary_key)?;
+    let joined = match key {
+        Some(_) => Some(J::__decode(row, offset)?),
+        None => None,
+    };
+    Ok((M::__decode(row, 0)?, joined))
+}
+
+fn decode_join_selection<M, J, I, S: JoinSelection<M, J, I>>(row: RowRef<'_>) -> Result<S::Output> {
+    S::decode(row, &mut 0)
+}
+
+/// A query over model `M` joined with `J`; rows decode to `O`.
+#[must_use = "a query does nothing until it is run with `all`, `first`, `count`, ..."]
+pub struct JoinSelect<M: Model, J: Model, O> {
+    parts: Parts,
+    decode: fn(RowRef<'_>) -> Result<O>,
+    _models: PhantomData<fn() -> (M, J)>,
+}
+
+impl<M: Model, O: Send + 'static> Select<M, O> {
+    fn joined<R, P>(
+        self,
+        relation: R,
+        left_join: bool,
+        decode: fn(RowRef<'_>) -> Result<P>,
+    ) -> JoinSelect<M, R::To, P>
+    where
+        R: Joinable<From = M>,
+    {
+        let mut parts = self.into_parts();
+        parts.columns = None;
+        parts.join = Some(JoinClause {
+            left_join,
+            schema: <R::To as Model>::SCHEMA,
+            on: relation.__on(),
+        });
+        JoinSelect {
+            parts,
+            decode,
+            _models: PhantomData,
+        }
+    }
+
+    /// Joins the related model (`INNER JOIN`): rows are `(M, To)` pairs, and
+    /// filters, sort keys and selections may use the columns of both. Both
+    /// models must live on one connection.
+    pub fn join<R>(self, relation: R) -> JoinSelect<M, R::To, (M, R::To)>
+    where
+        R: Joinable<From = M>,
+        R::To: OnConnection<M::Connection>,
+    {
+        self.joined(relation, false, decode_inner::<M, R::To>)
+    }
+
+    /// Joins the related model keeping rows without a match (`LEFT JOIN`):
+    /// rows are `(M, Option<To>)`.
+    pub fn left_join<R>(self, relation: R) -> JoinSelect<M, R::To, (M, Option<R::To>)>
+    where
+        R: Joinable<From = M>,
+        R::To: OnConnection<M::Connection>,
+    {
+        self.joined(relation, true, decode_left::<M, R::To>)
+    }
+}
+
+impl<M: Model, J: Model, O: Send + 'static> JoinSelect<M, J, O> {
+    /// Keeps the rows where `condition` (on either model) holds.
+    pub fn filter<F: JoinFilter<M, J, I>, I>(mut self, condition: F) -> Self {
+        self.parts.filter = and(self.parts.filter, condition.into_node());
+        self
+    }
+
+    /// Sorts by a column or ordering of either model.
+    pub fn order_by<K: JoinOrdering<M, J, I>, I>(mut self, key: K) -> Self {
+        self.parts.order.push(key.into_ordering());
+        self
+    }
+
+    /// Returns at most `n` rows.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.parts.limit = Some(n);
+        self
+    }
+
+    /// Skips the first `n` rows.
+    pub fn offset(mut self, n: u64) -> Self {
+        self.parts.offset = Some(n);
+        self
+    }
+
+    /// Selects columns or expressions of either model instead of both models.
+    pub fn select<S: JoinSelection<M, J, I>, I>(self, selection: S) -> JoinSelect<M, J, S::Output> {
+        let mut columns = Vec::new();
+        selection.push_nodes(&mut columns);
+        JoinSelect {
+            parts: Parts {
+                columns: Some(columns),
+                ..self.parts
+            },
+            decode: decode_join_selection::<M, J, I, S>,
+            _models: PhantomData,
+        }
+    }
+
+    /// Runs the query and returns every row.
+    pub async fn all<'e, E>(self, exec: E) -> Result<Vec<O>>
+    where
+        E: Executor<'e, M::Connection> + 'e,
+    {
+        let mut conn = exec.__acquire().await?;
+        let (sql, args) = render::select::<M>(conn.backend(), &self.parts)?;
+        conn.fetch_all(sql_owned(sql), args, self.decode).await
+    }
+
+    /// Runs the query and returns its first row, if any.
+    pub async fn first<'e, E>(mut self, exec: E) -> Result<Option<O>>
+    where
+        E: Executor<'e, M::Connection> + 'e,
+    {
+        self.parts.limit = Some(1);
+        let mut conn = exec.__acquire().await?;
+        let (sql, args) = render::select::<M>(conn.backend(), &self.parts)?;
+        conn.fetch_optional(sql_owned(sql), args, self.decode).await
+    }
+
+    /// Runs the query and returns its first row, or [`Error::NotFound`].
+    pub async fn one<'e, E>(self, exec: E) -> Result<O>
+    where
+        E: Executor<'e, M::Connection> + 'e,
+    {
+        self.first(exec)
+            .await?
+            .ok_or(Error::NotFound { model: M::NAME })
+    }
+
+    /// Counts the rows the query would return.
+    pub async fn count<'e, E>(self, exec: E) -> Result<i64>
+    where
+        E: Executor<'e, M::Connection> + 'e,
+    {
+        let mut conn = exec.__acquire().await?;
+        let (sql, args) = render::count::<M>(conn.backend(), &self.parts)?;
+        conn.fetch_optional(sql_owned(sql), args, |row| i64::decode(row, 0))
+            .await
+            .map(|n| n.unwrap_or(0))
+    }
+}
