@@ -16,6 +16,7 @@ fn ui() {
         "shape",
         "read-only",
         "connection",
+        "relations",
     ] {
         t.compile_fail(format!("{class}/*.rs"));
     }

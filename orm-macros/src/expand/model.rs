@@ -143,6 +143,9 @@ pub fn expand(cont: &Container) -> TokenStream {
 
             #writable
 
+            #[automatically_derived]
+            impl ::orm::query::OnConnection<#connection> for #model {}
+
             ::orm::__private::inventory::submit! {
                 ::orm::__private::ModelEntry {
                     model: #model_name,

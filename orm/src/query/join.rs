@@ -23,14 +23,13 @@ pub struct Left;
 pub struct Right;
 
 /// Models on connection `C`: an SQL join needs both models on one.
+/// Implemented by `#[orm::model]` for the model's own connection.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` lives on another connection than `{C}`: an SQL join cannot cross connections",
     label = "joined model on another connection",
     note = "load the relation instead (`relation.load(&rows, &db)`, or its accessor on one row): that runs a second query on the other model's connection"
 )]
 pub trait OnConnection<C: ConnectionName> {}
-
-impl<T: Model> OnConnection<T::Connection> for T {}
 
 /// A condition on either model of a join.
 #[diagnostic::on_unimplemented(

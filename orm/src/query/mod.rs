@@ -47,7 +47,7 @@ use std::marker::PhantomData;
 pub use expr::{count_all, not, Condition, Expr, ExprOps, Filter, IntoOrdering, Operand, Ordering};
 #[doc(hidden)]
 pub use expr::{AggregateFn, CompareOp, Node};
-pub use join::{JoinFilter, JoinOrdering, JoinSelect, JoinSelection, Left, Right};
+pub use join::{JoinFilter, JoinOrdering, JoinSelect, JoinSelection, Left, OnConnection, Right};
 
 use crate::conn::sql_owned;
 use crate::driver::RowRef;

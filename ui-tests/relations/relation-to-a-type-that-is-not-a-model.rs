@@ -1,0 +1,13 @@
+pub struct Settings {
+    pub id: i64,
+}
+
+#[orm::model]
+pub struct Account {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    #[orm(belongs_to = Settings)]
+    pub settings_id: i64,
+}
+
+fn main() {}
