@@ -360,45 +360,43 @@ where
     type To = C::Target;
     type Loaded = <C::Type as KeyOf<<C::Target as Model>::Key>>::One<C::Target>;
 
-    fn __load<'e>(
+    async fn __load<'e>(
         self,
         parents: Vec<&'e C::Model>,
         mut conn: ConnRef<'e>,
-    ) -> impl Future<Output = Result<Vec<Self::Loaded>>> + Send + 'e {
-        async move {
-            let raw: Vec<Value> = parents.iter().map(|p| C::__value(p)).collect();
-            let keys: Vec<Option<KeyRepr>> = raw.iter().map(key_repr).collect();
-            let wanted = distinct(&keys, &raw);
-            let targets: Vec<C::Target> = if wanted.is_empty() {
-                Vec::new()
-            } else {
-                fetch_where_in::<C::Target, _>(
-                    &mut conn,
-                    key_node::<C::Target>(),
-                    None,
-                    &wanted,
-                    decode_model,
-                )
-                .await?
-            };
-            let by_key: HashMap<KeyRepr, C::Target> = targets
-                .into_iter()
-                .filter_map(|t| key_repr(&t.__key_value()).map(|k| (k, t)))
-                .collect();
-            keys.iter()
-                .map(|k| {
-                    let found = k.as_ref().and_then(|k| by_key.get(k)).cloned();
-                    // A key that is set but finds no row is an error even when
-                    // the key is optional: the data is inconsistent.
-                    if k.is_some() && found.is_none() {
-                        return Err(Error::NotFound {
-                            model: <C::Target as Model>::NAME,
-                        });
-                    }
-                    <C::Type as KeyOf<_>>::__one(found, <C::Target as Model>::NAME)
-                })
-                .collect()
-        }
+    ) -> Result<Vec<Self::Loaded>> {
+        let raw: Vec<Value> = parents.iter().map(|p| C::__value(p)).collect();
+        let keys: Vec<Option<KeyRepr>> = raw.iter().map(key_repr).collect();
+        let wanted = distinct(&keys, &raw);
+        let targets: Vec<C::Target> = if wanted.is_empty() {
+            Vec::new()
+        } else {
+            fetch_where_in::<C::Target, _>(
+                &mut conn,
+                key_node::<C::Target>(),
+                None,
+                &wanted,
+                decode_model,
+            )
+            .await?
+        };
+        let by_key: HashMap<KeyRepr, C::Target> = targets
+            .into_iter()
+            .filter_map(|t| key_repr(&t.__key_value()).map(|k| (k, t)))
+            .collect();
+        keys.iter()
+            .map(|k| {
+                let found = k.as_ref().and_then(|k| by_key.get(k)).cloned();
+                // A key that is set but finds no row is an error even when
+                // the key is optional: the data is inconsistent.
+                if k.is_some() && found.is_none() {
+                    return Err(Error::NotFound {
+                        model: <C::Target as Model>::NAME,
+                    });
+                }
+                <C::Type as KeyOf<_>>::__one(found, <C::Target as Model>::NAME)
+            })
+            .collect()
     }
 }
 
@@ -414,8 +412,8 @@ where
 }
 
 /// Children of each parent: one query for all, grouped by foreign key.
-async fn load_children<'e, C>(
-    parents: &[&'e C::Target],
+async fn load_children<C>(
+    parents: &[&C::Target],
     conn: &mut PooledConn,
 ) -> Result<(Vec<Option<KeyRepr>>, HashMap<KeyRepr, Vec<C::Model>>)>
 where
@@ -448,19 +446,17 @@ where
     type To = C::Model;
     type Loaded = Vec<C::Model>;
 
-    fn __load<'e>(
+    async fn __load<'e>(
         self,
         parents: Vec<&'e C::Target>,
         mut conn: ConnRef<'e>,
-    ) -> impl Future<Output = Result<Vec<Vec<C::Model>>>> + Send + 'e {
-        async move {
-            let (keys, mut groups) = load_children::<C>(&parents, &mut conn).await?;
-            let mut remaining = counts(&keys);
-            Ok(keys
-                .iter()
-                .map(|k| take_group(&mut groups, &mut remaining, k))
-                .collect())
-        }
+    ) -> Result<Vec<Vec<C::Model>>> {
+        let (keys, mut groups) = load_children::<C>(&parents, &mut conn).await?;
+        let mut remaining = counts(&keys);
+        Ok(keys
+            .iter()
+            .map(|k| take_group(&mut groups, &mut remaining, k))
+            .collect())
     }
 }
 
@@ -473,23 +469,21 @@ where
     type To = C::Model;
     type Loaded = Option<C::Model>;
 
-    fn __load<'e>(
+    async fn __load<'e>(
         self,
         parents: Vec<&'e C::Target>,
         mut conn: ConnRef<'e>,
-    ) -> impl Future<Output = Result<Vec<Option<C::Model>>>> + Send + 'e {
-        async move {
-            let (keys, mut groups) = load_children::<C>(&parents, &mut conn).await?;
-            let mut remaining = counts(&keys);
-            Ok(keys
-                .iter()
-                .map(|k| {
-                    take_group(&mut groups, &mut remaining, k)
-                        .into_iter()
-                        .next()
-                })
-                .collect())
-        }
+    ) -> Result<Vec<Option<C::Model>>> {
+        let (keys, mut groups) = load_children::<C>(&parents, &mut conn).await?;
+        let mut remaining = counts(&keys);
+        Ok(keys
+            .iter()
+            .map(|k| {
+                take_group(&mut groups, &mut remaining, k)
+                    .into_iter()
+                    .next()
+            })
+            .collect())
     }
 }
 
@@ -523,67 +517,65 @@ where
     type To = B::Target;
     type Loaded = Vec<B::Target>;
 
-    fn __load<'e>(
+    async fn __load<'e>(
         self,
         parents: Vec<&'e A::Target>,
         mut conn: ConnRef<'e>,
-    ) -> impl Future<Output = Result<Vec<Vec<B::Target>>>> + Send + 'e {
-        async move {
-            let raw: Vec<Value> = parents.iter().map(|p| p.__key_value()).collect();
-            let keys: Vec<Option<KeyRepr>> = raw.iter().map(key_repr).collect();
-            let wanted = distinct(&keys, &raw);
-            if wanted.is_empty() {
-                return Ok(parents.iter().map(|_| Vec::new()).collect());
-            }
-            // 1: the join rows, as (this side, other side) pairs.
-            let pairs: Vec<(Value, Value)> = fetch_where_in::<A::Model, _>(
-                &mut conn,
-                column_node::<A>(),
-                Some(vec![column_node::<A>(), column_node::<B>()]),
-                &wanted,
-                |row| {
-                    Ok((
-                        <A::Type as FieldType>::decode(row, 0)?.into_value(),
-                        <B::Type as FieldType>::decode(row, 1)?.into_value(),
-                    ))
-                },
-            )
-            .await?;
-            // 2: the related rows.
-            let other_raw: Vec<Value> = pairs.iter().map(|(_, b)| b.clone()).collect();
-            let other_keys: Vec<Option<KeyRepr>> = other_raw.iter().map(key_repr).collect();
-            let other_wanted = distinct(&other_keys, &other_raw);
-            let targets: Vec<B::Target> = if other_wanted.is_empty() {
-                Vec::new()
-            } else {
-                fetch_where_in::<B::Target, _>(
-                    &mut conn,
-                    key_node::<B::Target>(),
-                    None,
-                    &other_wanted,
-                    decode_model,
-                )
-                .await?
-            };
-            let by_key: HashMap<KeyRepr, B::Target> = targets
-                .into_iter()
-                .filter_map(|t| key_repr(&t.__key_value()).map(|k| (k, t)))
-                .collect();
-            let mut groups: HashMap<KeyRepr, Vec<B::Target>> = HashMap::new();
-            for ((a, _), b) in pairs.iter().zip(&other_keys) {
-                let (Some(a), Some(b)) = (key_repr(a), b) else {
-                    continue;
-                };
-                if let Some(t) = by_key.get(b) {
-                    groups.entry(a).or_default().push(t.clone());
-                }
-            }
-            let mut remaining = counts(&keys);
-            Ok(keys
-                .iter()
-                .map(|k| take_group(&mut groups, &mut remaining, k))
-                .collect())
+    ) -> Result<Vec<Vec<B::Target>>> {
+        let raw: Vec<Value> = parents.iter().map(|p| p.__key_value()).collect();
+        let keys: Vec<Option<KeyRepr>> = raw.iter().map(key_repr).collect();
+        let wanted = distinct(&keys, &raw);
+        if wanted.is_empty() {
+            return Ok(parents.iter().map(|_| Vec::new()).collect());
         }
+        // 1: the join rows, as (this side, other side) pairs.
+        let pairs: Vec<(Value, Value)> = fetch_where_in::<A::Model, _>(
+            &mut conn,
+            column_node::<A>(),
+            Some(vec![column_node::<A>(), column_node::<B>()]),
+            &wanted,
+            |row| {
+                Ok((
+                    <A::Type as FieldType>::decode(row, 0)?.into_value(),
+                    <B::Type as FieldType>::decode(row, 1)?.into_value(),
+                ))
+            },
+        )
+        .await?;
+        // 2: the related rows.
+        let other_raw: Vec<Value> = pairs.iter().map(|(_, b)| b.clone()).collect();
+        let other_keys: Vec<Option<KeyRepr>> = other_raw.iter().map(key_repr).collect();
+        let other_wanted = distinct(&other_keys, &other_raw);
+        let targets: Vec<B::Target> = if other_wanted.is_empty() {
+            Vec::new()
+        } else {
+            fetch_where_in::<B::Target, _>(
+                &mut conn,
+                key_node::<B::Target>(),
+                None,
+                &other_wanted,
+                decode_model,
+            )
+            .await?
+        };
+        let by_key: HashMap<KeyRepr, B::Target> = targets
+            .into_iter()
+            .filter_map(|t| key_repr(&t.__key_value()).map(|k| (k, t)))
+            .collect();
+        let mut groups: HashMap<KeyRepr, Vec<B::Target>> = HashMap::new();
+        for ((a, _), b) in pairs.iter().zip(&other_keys) {
+            let (Some(a), Some(b)) = (key_repr(a), b) else {
+                continue;
+            };
+            if let Some(t) = by_key.get(b) {
+                groups.entry(a).or_default().push(t.clone());
+            }
+        }
+        let mut remaining = counts(&keys);
+        Ok(keys
+            .iter()
+            .map(|k| take_group(&mut groups, &mut remaining, k))
+            .collect())
     }
 }
 
