@@ -272,6 +272,8 @@ pub trait ColumnOf<M>: Column {}
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct ModelSql {
+    /// `SELECT <columns> FROM <table>`: a query with no clauses.
+    pub select: String,
     /// `... WHERE <key> = ?`
     pub find: String,
     /// `INSERT INTO <table> (...) VALUES (...)` (with `RETURNING` where supported).

@@ -195,13 +195,22 @@ impl Pool {
         }
         let started = Instant::now();
         let counters = &inner.counters;
-        counters.waiting.fetch_add(1, Ordering::Relaxed);
-        let permit = tokio::time::timeout(
-            inner.options.acquire_timeout,
-            inner.permits.clone().acquire_owned(),
-        )
-        .await;
-        counters.waiting.fetch_sub(1, Ordering::Relaxed);
+        // Fast path: a free permit, without arming a timer.
+        let permit = match inner.permits.clone().try_acquire_owned() {
+            Ok(permit) => Ok(Ok(permit)),
+            Err(tokio::sync::TryAcquireError::Closed) => Ok(Err(())),
+            Err(tokio::sync::TryAcquireError::NoPermits) => {
+                counters.waiting.fetch_add(1, Ordering::Relaxed);
+                let waited = tokio::time::timeout(
+                    inner.options.acquire_timeout,
+                    inner.permits.clone().acquire_owned(),
+                )
+                .await
+                .map(|r| r.map_err(drop));
+                counters.waiting.fetch_sub(1, Ordering::Relaxed);
+                waited
+            }
+        };
         let permit = match permit {
             Ok(Ok(permit)) => permit,
             Ok(Err(_)) => {

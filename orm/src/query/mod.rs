@@ -138,6 +138,20 @@ pub(crate) struct Parts {
     pub(crate) offset: Option<u64>,
 }
 
+impl Parts {
+    /// No clause at all: `SELECT <model columns> FROM <table>`.
+    fn is_plain(&self) -> bool {
+        self.columns.is_none()
+            && self.join.is_none()
+            && self.filter.is_none()
+            && self.group_by.is_empty()
+            && self.having.is_none()
+            && self.order.is_empty()
+            && self.limit.is_none()
+            && self.offset.is_none()
+    }
+}
+
 /// `[LEFT] JOIN <table> ON <left> = <right>`
 #[derive(Clone, Debug)]
 pub(crate) struct JoinClause {
@@ -246,7 +260,16 @@ impl<M: Model, O: Send + 'static> Select<M, O> {
         E: Executor<'e, M::Connection> + 'e,
     {
         let mut conn = exec.__acquire().await?;
-        let (sql, args) = render::select::<M>(conn.backend(), &self.parts)?;
+        let backend = conn.backend();
+        if self.parts.is_plain() {
+            // Every row, every column: the statement rendered once per process.
+            let sql = &M::__sql_cache().get(backend, M::SCHEMA).select;
+            let args = crate::driver::Args::new(backend);
+            return conn
+                .fetch_all(crate::conn::sql_static(sql), args, self.decode)
+                .await;
+        }
+        let (sql, args) = render::select::<M>(backend, &self.parts)?;
         conn.fetch_all(sql_owned(sql), args, self.decode).await
     }
 

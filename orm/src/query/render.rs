@@ -392,6 +392,7 @@ pub(crate) fn model_sql(backend: Backend, schema: &TableSchema) -> ModelSql {
     select_columns(&mut w, schema);
     w.push(" FROM ");
     w.ident(schema.name);
+    let select = w.sql.clone();
     w.push(" WHERE ");
     w.column(schema.name, key.name);
     w.push(" = ");
@@ -451,6 +452,7 @@ pub(crate) fn model_sql(backend: Backend, schema: &TableSchema) -> ModelSql {
     let delete = w.sql;
 
     ModelSql {
+        select,
         find,
         insert,
         insert_row_width: width,

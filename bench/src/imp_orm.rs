@@ -1,0 +1,152 @@
+//! This ORM, through its public API and its own pool.
+
+use orm::prelude::*;
+
+use crate::common::{checksum, Bench, Loaded, NewUser, UserRow};
+
+#[orm::model(table = "users", has_many(posts = post::user_id))]
+#[derive(Clone, Debug)]
+pub struct User {
+    #[orm(primary_key, auto)]
+    pub id: i32,
+    pub name: String,
+    pub hair_color: Option<String>,
+}
+
+#[orm::model(table = "posts", has_many(comments = comment::post_id))]
+#[derive(Clone, Debug)]
+pub struct Post {
+    #[orm(primary_key, auto)]
+    pub id: i32,
+    #[orm(belongs_to = User)]
+    pub user_id: i32,
+    pub title: String,
+    pub body: Option<String>,
+}
+
+#[orm::model(table = "comments")]
+#[derive(Clone, Debug)]
+pub struct Comment {
+    #[orm(primary_key, auto)]
+    pub id: i32,
+    #[orm(belongs_to = Post)]
+    pub post_id: i32,
+    pub text: String,
+}
+
+pub struct Orm {
+    pub db: orm::Database,
+}
+
+impl Orm {
+    pub async fn connect(url: &str, pool_size: u32) -> Orm {
+        let db = orm::Database::builder()
+            .connection_with(
+                "db",
+                url,
+                orm::PoolOptions::new().max_connections(pool_size),
+            )
+            .build()
+            .await
+            .expect("orm connect");
+        Orm { db }
+    }
+}
+
+fn row(u: User) -> UserRow {
+    UserRow {
+        id: u.id,
+        name: u.name,
+        hair_color: u.hair_color,
+    }
+}
+
+impl Bench for Orm {
+    async fn trivial(&mut self) -> (usize, String) {
+        let users = User::query().all(&self.db).await.unwrap();
+        (
+            users.len(),
+            users.last().map(|u| u.name.clone()).unwrap_or_default(),
+        )
+    }
+
+    async fn medium(&mut self) -> (usize, usize) {
+        let rows = User::query()
+            .left_join(user::posts)
+            .filter(user::hair_color.eq("black"))
+            .all(&self.db)
+            .await
+            .unwrap();
+        (rows.len(), rows.iter().filter(|(_, p)| p.is_some()).count())
+    }
+
+    async fn insert(&mut self, users: &[NewUser]) -> usize {
+        let rows: Vec<User> = users
+            .iter()
+            .map(|u| User {
+                id: 0,
+                name: u.name.clone(),
+                hair_color: u.hair_color.clone(),
+            })
+            .collect();
+        User::insert_many(&self.db, &rows).await.unwrap() as usize
+    }
+
+    async fn associations(&mut self) -> Loaded {
+        let users = User::query()
+            .order_by(user::id)
+            .all(&self.db)
+            .await
+            .unwrap();
+        let posts = user::posts.load(&users, &self.db).await.unwrap();
+        let comments = post::comments.load_nested(&posts, &self.db).await.unwrap();
+        let shape: Vec<(i32, Vec<(i32, Vec<i32>)>)> = users
+            .iter()
+            .zip(&posts)
+            .zip(&comments)
+            .map(|((u, ps), cs)| {
+                let ps = ps
+                    .iter()
+                    .zip(cs)
+                    .map(|(p, cs)| (p.id, cs.iter().map(|c| c.id).collect()))
+                    .collect();
+                (u.id, ps)
+            })
+            .collect();
+        checksum(&shape)
+    }
+
+    async fn find(&mut self, id: i32) -> UserRow {
+        row(User::get(&self.db, id).await.unwrap())
+    }
+
+    async fn update(&mut self, id: i32, name: &str) {
+        User::query()
+            .filter(user::id.eq(id))
+            .update()
+            .set(user::name, name)
+            .execute(&self.db)
+            .await
+            .unwrap();
+    }
+
+    async fn transaction(&mut self, id: i32, name: &str) {
+        let mut tx = self.db.begin().await.unwrap();
+        User {
+            id: 0,
+            name: name.to_owned(),
+            hair_color: None,
+        }
+        .insert(&mut tx)
+        .await
+        .unwrap();
+        User::query()
+            .filter(user::id.eq(id))
+            .update()
+            .set(user::name, name)
+            .execute(&mut tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+}

@@ -1,0 +1,660 @@
+//! Runs this ORM and its peers side by side, interleaved, in one process,
+//! and reports medians and ratios to raw sqlx on a bare connection.
+//!
+//!     cargo run --release              # quick mode (under 3 minutes)
+//!     cargo run --release -- --full    # more rounds and sizes
+//!     cargo run --release -- --write   # also rewrite ../BENCHMARKS.md
+//!
+//! PostgreSQL: ORM_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test);
+//! the tables live in a schema `orm_bench` that the run recreates.
+
+mod common;
+mod imp_diesel;
+mod imp_orm;
+mod imp_seaorm;
+mod imp_sqlx;
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use common::{Bench, Db, Loaded, NewUser, UserRow};
+use sqlx::{AssertSqlSafe, Connection};
+
+/// One implementation, by value: the harness dispatches with a `match`.
+enum Imp {
+    Orm(imp_orm::Orm),
+    SqliteBare(imp_sqlx::SqliteBare),
+    SqlitePool(imp_sqlx::SqlitePool),
+    PgBare(imp_sqlx::PgBare),
+    PgPool(imp_sqlx::PgPool),
+    DieselSqlite(imp_diesel::Diesel<diesel::SqliteConnection>),
+    DieselPg(imp_diesel::Diesel<diesel::PgConnection>),
+    DieselAsync(imp_diesel::DieselAsync),
+    SeaOrm(imp_seaorm::SeaOrm),
+}
+
+macro_rules! on {
+    ($imp:expr, $b:ident => $e:expr) => {
+        match $imp {
+            Imp::Orm($b) => $e,
+            Imp::SqliteBare($b) => $e,
+            Imp::SqlitePool($b) => $e,
+            Imp::PgBare($b) => $e,
+            Imp::PgPool($b) => $e,
+            Imp::DieselSqlite($b) => $e,
+            Imp::DieselPg($b) => $e,
+            Imp::DieselAsync($b) => $e,
+            Imp::SeaOrm($b) => $e,
+        }
+    };
+}
+
+impl Imp {
+    fn name(&self) -> &'static str {
+        match self {
+            Imp::Orm(_) => "orm",
+            Imp::SqliteBare(_) | Imp::PgBare(_) => "sqlx (bare)",
+            Imp::SqlitePool(_) | Imp::PgPool(_) => "sqlx (pool)",
+            Imp::DieselSqlite(_) | Imp::DieselPg(_) => "diesel",
+            Imp::DieselAsync(_) => "diesel-async",
+            Imp::SeaOrm(_) => "sea-orm",
+        }
+    }
+}
+
+/// What one call of a workload returned, to compare implementations.
+#[derive(Debug, PartialEq)]
+enum Answer {
+    Trivial(usize, String),
+    Medium(usize, usize),
+    Count(usize),
+    Loaded(Loaded),
+    User(UserRow),
+    Done,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Trivial,
+    Medium,
+    Insert(usize),
+    Associations,
+    Find,
+    Update,
+    Transaction,
+}
+
+async fn run(imp: &mut Imp, op: Op, inserts: &[NewUser], i: usize) -> Answer {
+    let id = (i % 50) as i32 + 1;
+    on!(imp, b => match op {
+        Op::Trivial => {
+            let (n, last) = b.trivial().await;
+            Answer::Trivial(n, last)
+        }
+        Op::Medium => {
+            let (n, with) = b.medium().await;
+            Answer::Medium(n, with)
+        }
+        Op::Insert(n) => Answer::Count(b.insert(&inserts[..n]).await),
+        Op::Associations => Answer::Loaded(b.associations().await),
+        Op::Find => Answer::User(b.find(id).await),
+        Op::Update => {
+            b.update(id, "renamed").await;
+            Answer::Done
+        }
+        Op::Transaction => {
+            b.transaction(id, "tx").await;
+            Answer::Done
+        }
+    })
+}
+
+struct Config {
+    rounds: usize,
+    /// Target length of one timed sample.
+    sample: Duration,
+    sizes: Vec<usize>,
+    insert_sizes: Vec<usize>,
+    write: bool,
+}
+
+struct Cell {
+    workload: String,
+    /// Median time per operation of each implementation, by name.
+    medians: Vec<(&'static str, Duration)>,
+}
+
+/// The data of Diesel's suite: `n` users with alternating hair colors; for
+/// associations, 100 users x 10 posts x 10 comments.
+async fn reset(admin: &mut Admin, users: usize, with_posts: bool) {
+    admin.exec(&admin.schema()).await;
+    let mut sql = String::new();
+    for chunk in (0..users).collect::<Vec<_>>().chunks(500) {
+        sql.clear();
+        sql.push_str("INSERT INTO users (name, hair_color) VALUES ");
+        for (k, i) in chunk.iter().enumerate() {
+            let color = if i % 2 == 0 { "'black'" } else { "'brown'" };
+            let _ = write!(
+                sql,
+                "{}('User {i}', {color})",
+                if k > 0 { ", " } else { "" }
+            );
+        }
+        admin.exec(&sql).await;
+    }
+    if with_posts {
+        for u in 1..=users {
+            let mut sql = String::from("INSERT INTO posts (user_id, title, body) VALUES ");
+            for p in 0..10 {
+                let _ = write!(
+                    sql,
+                    "{}({u}, 'Post {p} by {u}', NULL)",
+                    if p > 0 { ", " } else { "" }
+                );
+            }
+            admin.exec(&sql).await;
+        }
+        let posts = users * 10;
+        for p in 1..=posts {
+            let mut sql = String::from("INSERT INTO comments (post_id, text) VALUES ");
+            for c in 0..10 {
+                let _ = write!(
+                    sql,
+                    "{}({p}, 'Comment {c} on {p}')",
+                    if c > 0 { ", " } else { "" }
+                );
+            }
+            admin.exec(&sql).await;
+        }
+    }
+}
+
+enum Admin {
+    Sqlite(sqlx::SqliteConnection),
+    Pg(sqlx::PgConnection),
+}
+
+impl Admin {
+    async fn exec(&mut self, sql: &str) {
+        let sql = AssertSqlSafe(sql.to_owned());
+        match self {
+            Admin::Sqlite(c) => sqlx::raw_sql(sql).execute(c).await.map(drop),
+            Admin::Pg(c) => sqlx::raw_sql(sql).execute(c).await.map(drop),
+        }
+        .expect("admin statement");
+    }
+
+    fn schema(&self) -> String {
+        let serial = match self {
+            Admin::Sqlite(_) => "INTEGER PRIMARY KEY AUTOINCREMENT",
+            Admin::Pg(_) => "SERIAL PRIMARY KEY",
+        };
+        format!(
+            "DROP TABLE IF EXISTS comments; DROP TABLE IF EXISTS posts; DROP TABLE IF EXISTS users;
+             CREATE TABLE users (id {serial}, name TEXT NOT NULL, hair_color TEXT);
+             CREATE TABLE posts (id {serial}, user_id INTEGER NOT NULL, title TEXT NOT NULL, body TEXT);
+             CREATE TABLE comments (id {serial}, post_id INTEGER NOT NULL, text TEXT NOT NULL);
+             CREATE INDEX posts_user_id ON posts (user_id);
+             CREATE INDEX comments_post_id ON comments (post_id);"
+        )
+    }
+}
+
+async fn implementations(db: Db, url: &str, sqlite_path: &str) -> Vec<Imp> {
+    let pool = 10;
+    match db {
+        Db::Sqlite => vec![
+            Imp::SqliteBare(imp_sqlx::sqlite_bare(url).await),
+            Imp::Orm(imp_orm::Orm::connect(url, pool).await),
+            Imp::SqlitePool(imp_sqlx::sqlite_pool(url, pool).await),
+            Imp::DieselSqlite(imp_diesel::sqlite(sqlite_path)),
+            Imp::SeaOrm(imp_seaorm::connect(url, pool).await),
+        ],
+        Db::Postgres => vec![
+            Imp::PgBare(imp_sqlx::pg_bare(url).await),
+            Imp::Orm(imp_orm::Orm::connect(url, pool).await),
+            Imp::PgPool(imp_sqlx::pg_pool(url, pool).await),
+            Imp::DieselPg(imp_diesel::postgres(url)),
+            Imp::DieselAsync(imp_diesel::postgres_async(url).await),
+            Imp::SeaOrm(imp_seaorm::connect(url, pool).await),
+        ],
+    }
+}
+
+/// The benchmark runs on CPU 0 (see `main`) and the PostgreSQL server
+/// processes on CPU 1: otherwise each connection's speed depends on which
+/// core its server process happened to land on, and the results on a
+/// two-core machine come out bimodal.
+async fn pin_server_processes() {
+    let Ok(out) = std::process::Command::new("pgrep")
+        .args(["-f", "postgres"])
+        .output()
+    else {
+        return;
+    };
+    for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+        let _ = std::process::Command::new("taskset")
+            .args(["-p", "-c", "1", pid])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Checks every implementation's answer against raw sqlx's, warms up, then
+/// times interleaved rounds; returns the median time per operation.
+async fn measure(
+    imps: &mut [Imp],
+    op: Op,
+    inserts: &[NewUser],
+    cfg: &Config,
+    label: String,
+) -> Cell {
+    let expected = run(&mut imps[0], op, inserts, 0).await;
+    for imp in imps.iter_mut().skip(1) {
+        let got = run(imp, op, inserts, 0).await;
+        if let Op::Insert(_) | Op::Update | Op::Transaction = op {
+            assert_eq!(
+                got,
+                expected,
+                "{} gave another answer for {label}",
+                imp.name()
+            );
+        } else {
+            assert_eq!(
+                got,
+                expected,
+                "{} gave another answer for {label}",
+                imp.name()
+            );
+        }
+    }
+    // Warm-up, and how many calls make one sample of about `cfg.sample`.
+    let mut iters = Vec::new();
+    for imp in imps.iter_mut() {
+        let t = Instant::now();
+        let mut n = 0;
+        while t.elapsed() < cfg.sample / 2 || n < 3 {
+            run(imp, op, inserts, n).await;
+            n += 1;
+        }
+        let per = t.elapsed() / n as u32;
+        iters.push(((cfg.sample.as_nanos() / per.as_nanos().max(1)) as usize).clamp(1, 10_000));
+    }
+    let mut samples: Vec<Vec<Duration>> = imps.iter().map(|_| Vec::new()).collect();
+    for round in 0..cfg.rounds {
+        pin_server_processes().await;
+        // Rotate the order so that no implementation always runs first.
+        for k in 0..imps.len() {
+            let i = (k + round) % imps.len();
+            let t = Instant::now();
+            for call in 0..iters[i] {
+                run(&mut imps[i], op, inserts, call).await;
+            }
+            samples[i].push(t.elapsed() / iters[i] as u32);
+        }
+    }
+    let medians = imps
+        .iter()
+        .zip(samples)
+        .map(|(imp, s)| (imp.name(), median(s)))
+        .collect();
+    eprintln!("  {label}: done");
+    Cell {
+        workload: label,
+        medians,
+    }
+}
+
+/// 1, 16 and 256 tasks sharing a pool of 10, each task finding users by key.
+async fn pool_contention(db: Db, url: &str, tasks: usize, cfg: &Config) -> Cell {
+    let per_task = 200 / tasks.min(200) + 4;
+    let orm = imp_orm::Orm::connect(url, 10).await;
+    let sea = imp_seaorm::connect(url, 10).await;
+    let (pg_pool, sqlite_pool) = match db {
+        Db::Postgres => (Some(imp_sqlx::pg_pool(url, 10).await.conn), None),
+        Db::Sqlite => (None, Some(imp_sqlx::sqlite_pool(url, 10).await.conn)),
+    };
+    let mut bare_pg = match db {
+        Db::Postgres => Some(imp_sqlx::pg_bare(url).await),
+        Db::Sqlite => None,
+    };
+    let mut bare_sqlite = match db {
+        Db::Sqlite => Some(imp_sqlx::sqlite_bare(url).await),
+        Db::Postgres => None,
+    };
+    let names = ["sqlx (bare)", "orm", "sqlx (pool)", "sea-orm"];
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
+    for round in 0..cfg.rounds.max(3) + 1 {
+        for (k, sample) in samples.iter_mut().enumerate() {
+            let t = Instant::now();
+            let mut set = tokio::task::JoinSet::new();
+            match k {
+                // The floor: the same number of finds, one after another on one bare connection.
+                0 => {
+                    for i in 0..tasks * per_task {
+                        let id = (i % 50) as i32 + 1;
+                        if let Some(b) = bare_pg.as_mut() {
+                            b.find(id).await;
+                        }
+                        if let Some(b) = bare_sqlite.as_mut() {
+                            b.find(id).await;
+                        }
+                    }
+                }
+                1 => {
+                    for task in 0..tasks {
+                        let db = orm.db.clone();
+                        set.spawn(async move {
+                            for i in 0..per_task {
+                                let id = ((task + i) % 50) as i32 + 1;
+                                use orm::prelude::*;
+                                imp_orm::User::get(&db, id).await.unwrap();
+                            }
+                        });
+                    }
+                }
+                2 => {
+                    for task in 0..tasks {
+                        let pg = pg_pool.clone();
+                        let lite = sqlite_pool.clone();
+                        set.spawn(async move {
+                            for i in 0..per_task {
+                                let id = ((task + i) % 50) as i32 + 1;
+                                if let Some(p) = &pg {
+                                    let _: (i32, String, Option<String>) = sqlx::query_as(
+                                        "SELECT id, name, hair_color FROM users WHERE id = $1",
+                                    )
+                                    .bind(id)
+                                    .fetch_one(p)
+                                    .await
+                                    .unwrap();
+                                }
+                                if let Some(p) = &lite {
+                                    let _: (i32, String, Option<String>) = sqlx::query_as(
+                                        "SELECT id, name, hair_color FROM users WHERE id = ?",
+                                    )
+                                    .bind(id)
+                                    .fetch_one(p)
+                                    .await
+                                    .unwrap();
+                                }
+                            }
+                        });
+                    }
+                }
+                _ => {
+                    for task in 0..tasks {
+                        let db = sea.db.clone();
+                        set.spawn(async move {
+                            use sea_orm::EntityTrait;
+                            for i in 0..per_task {
+                                let id = ((task + i) % 50) as i32 + 1;
+                                imp_seaorm::user::Entity::find_by_id(id)
+                                    .one(&db)
+                                    .await
+                                    .unwrap()
+                                    .unwrap();
+                            }
+                        });
+                    }
+                }
+            }
+            while let Some(done) = set.join_next().await {
+                done.expect("a task failed");
+            }
+            if round > 0 {
+                sample.push(t.elapsed() / (tasks * per_task) as u32);
+            }
+        }
+    }
+    // Every task finished; nothing is left checked out of our pool.
+    let m = orm.db.metrics("db").unwrap();
+    assert_eq!((m.in_use, m.waiting, m.timeouts), (0, 0, 0), "{m:?}");
+    assert!(m.size <= 10, "{m:?}");
+    eprintln!(
+        "  pool, {tasks} tasks: done ({} connections open, {} acquisitions)",
+        m.size, m.acquisitions
+    );
+    Cell {
+        workload: format!("pool: {tasks} tasks, 10 connections"),
+        medians: names
+            .iter()
+            .copied()
+            .zip(samples.into_iter().map(median))
+            .collect(),
+    }
+}
+
+fn fmt_time(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us >= 1000.0 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{us:.1} µs")
+    }
+}
+
+fn table(db: Db, cells: &[Cell]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for c in cells {
+        for (n, _) in &c.medians {
+            if !names.contains(n) {
+                names.push(n);
+            }
+        }
+    }
+    let mut out = format!("\n### {}\n\n| workload |", db.name());
+    for n in &names {
+        let _ = write!(out, " {n} |");
+    }
+    out.push_str("\n|---|");
+    for _ in &names {
+        out.push_str("---:|");
+    }
+    out.push('\n');
+    for c in cells {
+        let base = c
+            .medians
+            .iter()
+            .find(|(n, _)| *n == "sqlx (bare)")
+            .map(|(_, d)| *d);
+        let _ = write!(out, "| {} |", c.workload);
+        for n in &names {
+            match c.medians.iter().find(|(m, _)| m == n) {
+                Some((_, d)) => {
+                    let ratio = base
+                        .map(|b| d.as_secs_f64() / b.as_secs_f64())
+                        .unwrap_or(f64::NAN);
+                    let _ = write!(out, " {} ({ratio:.2}x) |", fmt_time(*d));
+                }
+                None => out.push_str(" - |"),
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+async fn bench_backend(db: Db, cfg: &Config) -> String {
+    let sqlite_path = std::env::temp_dir().join("orm-bench.db");
+    let (url, mut admin) = match db {
+        Db::Sqlite => {
+            let _ = std::fs::remove_file(&sqlite_path);
+            let url = format!("sqlite://{}?mode=rwc", sqlite_path.display());
+            let admin = Admin::Sqlite(sqlx::SqliteConnection::connect(&url).await.unwrap());
+            (url, admin)
+        }
+        Db::Postgres => {
+            let base = std::env::var("ORM_BENCH_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+            let mut c = sqlx::PgConnection::connect(&base)
+                .await
+                .expect("PostgreSQL for the benchmark");
+            sqlx::raw_sql("DROP SCHEMA IF EXISTS orm_bench CASCADE; CREATE SCHEMA orm_bench")
+                .execute(&mut c)
+                .await
+                .unwrap();
+            let sep = if base.contains('?') { '&' } else { '?' };
+            let url = format!("{base}{sep}options=-c%20search_path%3Dorm_bench");
+            (
+                url.clone(),
+                Admin::Pg(sqlx::PgConnection::connect(&url).await.unwrap()),
+            )
+        }
+    };
+    eprintln!("{}:", db.name());
+    let inserts: Vec<NewUser> = (0..100)
+        .map(|i| NewUser {
+            name: format!("New {i}"),
+            hair_color: if i % 2 == 0 {
+                Some("black".into())
+            } else {
+                None
+            },
+        })
+        .collect();
+    let mut cells = Vec::new();
+    for &n in &cfg.sizes {
+        reset(&mut admin, n, false).await;
+        let mut imps = implementations(db, &url, &sqlite_path.display().to_string()).await;
+        cells.push(
+            measure(
+                &mut imps,
+                Op::Trivial,
+                &inserts,
+                cfg,
+                format!("trivial query, {n} users"),
+            )
+            .await,
+        );
+        cells.push(
+            measure(
+                &mut imps,
+                Op::Medium,
+                &inserts,
+                cfg,
+                format!("medium query (left join), {n} users"),
+            )
+            .await,
+        );
+    }
+    reset(&mut admin, 100, true).await;
+    let mut imps = implementations(db, &url, &sqlite_path.display().to_string()).await;
+    cells.push(
+        measure(
+            &mut imps,
+            Op::Associations,
+            &inserts,
+            cfg,
+            "associations 100 x 10 x 10".into(),
+        )
+        .await,
+    );
+    cells.push(
+        measure(
+            &mut imps,
+            Op::Find,
+            &inserts,
+            cfg,
+            "find by primary key".into(),
+        )
+        .await,
+    );
+    cells.push(
+        measure(
+            &mut imps,
+            Op::Update,
+            &inserts,
+            cfg,
+            "update by primary key".into(),
+        )
+        .await,
+    );
+    cells.push(
+        measure(
+            &mut imps,
+            Op::Transaction,
+            &inserts,
+            cfg,
+            "transaction of two writes".into(),
+        )
+        .await,
+    );
+    for &n in &cfg.insert_sizes {
+        cells.push(
+            measure(
+                &mut imps,
+                Op::Insert(n),
+                &inserts,
+                cfg,
+                format!("insert {n} users"),
+            )
+            .await,
+        );
+    }
+    drop(imps);
+    reset(&mut admin, 100, false).await;
+    for tasks in [1, 16, 256] {
+        cells.push(pool_contention(db, &url, tasks, cfg).await);
+    }
+    table(db, &cells)
+}
+
+// One thread for the harness: on two cores, worker threads of the runtime
+// would compete with the SQLite driver's own threads and add noise.
+fn main() {
+    // Re-run pinned to CPU 0 (with its SQLite driver threads), leaving CPU 1
+    // to the database server; see `pin_server_processes`.
+    if std::env::var_os("ORM_BENCH_PINNED").is_none() {
+        let exe = std::env::current_exe().expect("own path");
+        let status = std::process::Command::new("taskset")
+            .arg("-c")
+            .arg("0")
+            .arg(exe)
+            .args(std::env::args().skip(1))
+            .env("ORM_BENCH_PINNED", "1")
+            .status();
+        match status {
+            Ok(s) => std::process::exit(s.code().unwrap_or(1)),
+            Err(e) => eprintln!("taskset unavailable ({e}): running unpinned"),
+        }
+    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(bench());
+}
+
+async fn bench() {
+    let args: Vec<String> = std::env::args().collect();
+    let full = args.iter().any(|a| a == "--full");
+    let cfg = Config {
+        rounds: if full { 31 } else { 15 },
+        sample: Duration::from_millis(if full { 40 } else { 12 }),
+        sizes: if full {
+            vec![1, 10, 100, 1000, 10_000]
+        } else {
+            vec![1, 10, 100, 1000, 10_000]
+        },
+        insert_sizes: vec![1, 10, 25, 50, 100],
+        write: args.iter().any(|a| a == "--write"),
+    };
+    let started = Instant::now();
+    let mut report = String::new();
+    for db in [Db::Sqlite, Db::Postgres] {
+        report.push_str(&bench_backend(db, &cfg).await);
+    }
+    println!("{report}");
+    eprintln!("finished in {:.0?}", started.elapsed());
+    if cfg.write {
+        std::fs::write("bench-results.md", &report).unwrap();
+        eprintln!("wrote bench/bench-results.md");
+    }
+}
