@@ -117,14 +117,16 @@ impl Database {
         }
         for model in registry::models() {
             let backend = self.pool(model.connection)?.backend();
-            (model.check_types)(backend).map_err(|(column, rust_type)| Error::UnsupportedType {
-                backend: backend.name(),
-                rust_type,
-                context: format!(
-                    " (column `{column}` of model `{}`, table `{}`)",
-                    model.model, model.table
-                ),
-            })?;
+            if let Some((column, rust_type)) = model.schema.unsupported_column(backend) {
+                return Err(Error::UnsupportedType {
+                    backend: backend.name(),
+                    rust_type,
+                    context: format!(
+                        " (column `{column}` of model `{}`, table `{}`)",
+                        model.model, model.table
+                    ),
+                });
+            }
         }
         Ok(())
     }
@@ -283,11 +285,14 @@ fn pool_options_from(
 
 /// Refuses a model whose column types the backend cannot store.
 pub(crate) fn check_types<M: Model>(backend: Backend) -> Result<()> {
-    M::__check_types(backend).map_err(|(column, rust_type)| Error::UnsupportedType {
-        backend: backend.name(),
-        rust_type,
-        context: format!(" (column `{column}` of model `{}`)", M::NAME),
-    })
+    match M::SCHEMA.unsupported_column(backend) {
+        Some((column, rust_type)) => Err(Error::UnsupportedType {
+            backend: backend.name(),
+            rust_type,
+            context: format!(" (column `{column}` of model `{}`)", M::NAME),
+        }),
+        None => Ok(()),
+    }
 }
 
 impl std::fmt::Debug for Database {

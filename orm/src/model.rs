@@ -71,9 +71,6 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// Binds the primary key.
     #[doc(hidden)]
     fn __bind_key(&self, args: &mut Args) -> Result<()>;
-    /// The first column whose type `backend` cannot store, as (column, Rust type).
-    #[doc(hidden)]
-    fn __check_types(backend: Backend) -> Result<(), (&'static str, &'static str)>;
     /// Whether the row has not been inserted yet: its `auto` key is still 0.
     #[doc(hidden)]
     fn __is_new(&self) -> bool;

@@ -70,7 +70,9 @@ impl PoolOptions {
 }
 
 struct Idle {
-    raw: RawConn,
+    // Boxed: a driver connection is large, and it moves in and out of the
+    // idle list on every acquisition.
+    raw: Box<RawConn>,
     created: Instant,
     since: Instant,
     _open: Open,
@@ -253,7 +255,7 @@ impl Pool {
                 })?;
         self.count_acquisition(started);
         Ok(PooledConn {
-            raw: Some(raw),
+            raw: Some(Box::new(raw)),
             open: Some(Open::new(&self.0)),
             created: Instant::now(),
             busy: false,
@@ -313,7 +315,7 @@ impl Pool {
 
 /// A connection checked out of a pool; it goes back when dropped.
 pub struct PooledConn {
-    raw: Option<RawConn>,
+    raw: Option<Box<RawConn>>,
     open: Option<Open>,
     created: Instant,
     /// Set while a statement or transaction is in flight: a guard dropped in

@@ -2,15 +2,13 @@
 //! link time (`inventory`), so that start-up can check that each connection a
 //! model uses is configured and can hold the model's column types.
 
-use crate::backend::Backend;
-
 /// One `#[orm::model]`.
 #[doc(hidden)]
 pub struct ModelEntry {
     pub model: &'static str,
     pub table: &'static str,
     pub connection: &'static str,
-    pub check_types: fn(Backend) -> Result<(), (&'static str, &'static str)>,
+    pub schema: &'static crate::schema::TableSchema,
 }
 
 /// One connection declared with `orm::connections!`.

@@ -59,6 +59,14 @@ pub enum DefaultValue {
 }
 
 impl TableSchema {
+    /// The first column `backend` cannot store, as (column, Rust type).
+    pub fn unsupported_column(&self, backend: Backend) -> Option<(&'static str, &'static str)> {
+        self.columns
+            .iter()
+            .find(|c| !c.sql_type.supported_by(backend))
+            .map(|c| (c.name, c.rust_type))
+    }
+
     /// The primary key column.
     pub fn primary_key(&self) -> &ColumnSchema {
         &self.columns[self.primary_key]

@@ -46,6 +46,15 @@ pub enum SqlType {
     Json,
 }
 
+impl SqlType {
+    /// Whether `backend` can store this type. SQLite has no exact decimal:
+    /// storing one as REAL would lose digits and as TEXT would sort and sum
+    /// wrongly, so it is refused.
+    pub fn supported_by(self, backend: Backend) -> bool {
+        !matches!((self, backend), (SqlType::Decimal, Backend::Sqlite))
+    }
+}
+
 /// A Rust type that can be a model field.
 ///
 /// Implemented by the crate for each supported type and `Option` of it.
@@ -62,8 +71,6 @@ pub trait FieldType: Sized + Send + Sync + 'static {
     /// The Rust type's name, for messages.
     const RUST_NAME: &'static str;
 
-    /// Whether `backend` can store this type.
-    fn supported_by(backend: Backend) -> bool;
     /// Binds `self` as the next parameter.
     #[doc(hidden)]
     fn bind(&self, args: &mut Args) -> Result<()>;
@@ -98,14 +105,6 @@ macro_rules! scalar {
         impl FieldType for $ty {
             const SQL_TYPE: SqlType = SqlType::$sql;
             const RUST_NAME: &'static str = $name;
-
-            fn supported_by(backend: Backend) -> bool {
-                match backend {
-                    Backend::Sqlite => scalar!(@flag $s),
-                    Backend::Postgres => scalar!(@flag $p),
-                    Backend::MySql => scalar!(@flag $m),
-                }
-            }
 
             fn bind(&self, args: &mut Args) -> Result<()> {
                 match args {
@@ -162,8 +161,6 @@ macro_rules! scalar {
             }
         }
     };
-    (@flag yes) => { true };
-    (@flag no) => { false };
     (@bind yes, $backend:ident, $a:ident, $value:expr, $name:expr) => { add($a, $value, $name) };
     (@bind no, $backend:ident, $a:ident, $value:expr, $name:expr) => {{
         let _ = $a;
@@ -206,10 +203,6 @@ impl<T: ScalarType> FieldType for Option<T> {
     const NULLABLE: bool = true;
     const RUST_NAME: &'static str = T::RUST_NAME;
 
-    fn supported_by(backend: Backend) -> bool {
-        T::supported_by(backend)
-    }
-
     fn bind(&self, args: &mut Args) -> Result<()> {
         match self {
             Some(v) => v.bind(args),
@@ -240,10 +233,6 @@ where
 {
     const SQL_TYPE: SqlType = SqlType::Json;
     const RUST_NAME: &'static str = "Json<T>";
-
-    fn supported_by(_: Backend) -> bool {
-        true
-    }
 
     fn bind(&self, args: &mut Args) -> Result<()> {
         crate::driver::each_backend!(args, Args, a => add(a, self, "Json<T>"))

@@ -35,7 +35,7 @@ pub fn expand(cont: &Container, vis: &syn::Visibility, with_relations: bool) -> 
         );
         quote! {
             #[doc = #doc]
-            #[derive(Clone, Copy, Debug, Default)]
+            #[derive(Clone, Copy)]
             pub struct #ident;
         }
     });

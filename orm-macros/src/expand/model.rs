@@ -50,15 +50,6 @@ pub fn expand(cont: &Container) -> TokenStream {
         .iter()
         .filter(|f| f.attrs.primary_key.is_none())
         .map(bind);
-    let check_types = cont.fields.iter().map(|f| {
-        let ty = field_type(f);
-        let column = &f.column;
-        quote! {
-            if !<#ty as ::orm::__private::FieldType>::supported_by(backend) {
-                return ::orm::__private::Result::Err((#column, <#ty as ::orm::__private::FieldType>::RUST_NAME));
-            }
-        }
-    });
     let column_impls = columns::impls(cont);
     let foreign_keys = super::relations::foreign_keys(cont);
     let relation_impls = super::relations::impls(cont);
@@ -125,13 +116,6 @@ pub fn expand(cont: &Container) -> TokenStream {
                     <#key_ty as ::orm::__private::FieldType>::bind(&self.#key_ident, args)
                 }
 
-                fn __check_types(
-                    backend: ::orm::__private::Backend,
-                ) -> ::orm::__private::Result<(), (&'static str, &'static str)> {
-                    #(#check_types)*
-                    ::orm::__private::Result::Ok(())
-                }
-
                 fn __is_new(&self) -> bool {
                     #is_new
                 }
@@ -151,7 +135,7 @@ pub fn expand(cont: &Container) -> TokenStream {
                     model: #model_name,
                     table: #table,
                     connection: <#connection as ::orm::ConnectionName>::NAME,
-                    check_types: <#model as ::orm::Model>::__check_types,
+                    schema: <#model as ::orm::Model>::SCHEMA,
                 }
             }
 

@@ -112,7 +112,7 @@ pub fn handles(cont: &Container) -> TokenStream {
         let doc = &rel.doc;
         quote! {
             #[doc = #doc]
-            #[derive(Clone, Copy, Debug, Default)]
+            #[derive(Clone, Copy)]
             pub struct #name;
         }
     });
