@@ -73,8 +73,12 @@ struct Idle {
     // Boxed: a driver connection is large, and it moves in and out of the
     // idle list on every acquisition.
     raw: Box<RawConn>,
-    created: Instant,
-    since: Instant,
+    /// When the connection reaches its lifetime, if it has one.
+    retire_at: Option<Instant>,
+    /// When it is closed unless taken first: the idle timeout or the
+    /// lifetime, whichever comes first. Deadlines are computed when a
+    /// connection is put back, so taking one costs a comparison.
+    expires_at: Option<Instant>,
     _open: Open,
 }
 
@@ -233,14 +237,14 @@ impl Pool {
         loop {
             let idle = inner.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let Some(idle) = idle else { break };
-            if self.expired(idle.created, idle.since, now) {
+            if idle.expires_at.is_some_and(|at| at <= now) {
                 continue;
             }
-            self.count_acquisition(started);
+            self.count_acquisition(started, now);
             return Ok(PooledConn {
                 raw: Some(idle.raw),
                 open: Some(idle._open),
-                created: idle.created,
+                retire_at: idle.retire_at,
                 busy: false,
                 pool: self.0.clone(),
                 _permit: permit,
@@ -253,21 +257,23 @@ impl Pool {
                     connection: inner.name.clone(),
                     source,
                 })?;
-        self.count_acquisition(started);
+        let connected = Instant::now();
+        self.count_acquisition(started, connected);
         Ok(PooledConn {
             raw: Some(Box::new(raw)),
             open: Some(Open::new(&self.0)),
-            created: Instant::now(),
+            retire_at: inner.options.max_lifetime.map(|t| connected + t),
             busy: false,
             pool: self.0.clone(),
             _permit: permit,
         })
     }
 
-    fn count_acquisition(&self, started: Instant) {
+    fn count_acquisition(&self, started: Instant, now: Instant) {
         let c = &self.0.counters;
         c.acquisitions.fetch_add(1, Ordering::Relaxed);
-        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let nanos =
+            u64::try_from(now.saturating_duration_since(started).as_nanos()).unwrap_or(u64::MAX);
         c.acquire_nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 
@@ -288,12 +294,6 @@ impl Pool {
             queries: c.queries.load(Ordering::Relaxed),
             errors: c.errors.load(Ordering::Relaxed),
         }
-    }
-
-    fn expired(&self, created: Instant, since: Instant, now: Instant) -> bool {
-        let o = &self.0.options;
-        o.idle_timeout.is_some_and(|t| now - since >= t)
-            || o.max_lifetime.is_some_and(|t| now - created >= t)
     }
 
     /// Closes idle connections and refuses further acquisitions.
@@ -317,10 +317,10 @@ impl Pool {
 pub struct PooledConn {
     raw: Option<Box<RawConn>>,
     open: Option<Open>,
-    created: Instant,
     /// Set while a statement or transaction is in flight: a guard dropped in
     /// that state is closed, never reused.
     pub(crate) busy: bool,
+    retire_at: Option<Instant>,
     pool: Arc<PoolInner>,
     _permit: OwnedSemaphorePermit,
 }
@@ -358,22 +358,22 @@ impl Drop for PooledConn {
             return;
         }
         let now = Instant::now();
-        if self
-            .pool
-            .options
-            .max_lifetime
-            .is_some_and(|t| now - self.created >= t)
-        {
+        if self.retire_at.is_some_and(|at| at <= now) {
             return;
         }
+        let idle_deadline = self.pool.options.idle_timeout.map(|t| now + t);
+        let expires_at = match (idle_deadline, self.retire_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         self.pool
             .idle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(Idle {
                 raw,
-                created: self.created,
-                since: now,
+                retire_at: self.retire_at,
+                expires_at,
                 _open: open,
             });
     }
