@@ -127,34 +127,51 @@ impl Raw {
     }
 
     /// Runs the statement and decodes every row.
-    pub async fn fetch_all<'e, T: FromRow>(self, on: impl RawExecutor<'e>) -> Result<Vec<T>> {
-        let mut conn = on.__acquire().await?;
-        let args = self.args(&conn)?;
-        conn.fetch_all(sql_owned(self.sql), args, T::from_row).await
+    pub fn fetch_all<'e, T: FromRow>(
+        self,
+        on: impl RawExecutor<'e> + 'e,
+    ) -> impl std::future::Future<Output = Result<Vec<T>>> + Send + 'e {
+        async move {
+            let mut conn = on.__acquire().await?;
+            let args = self.args(&conn)?;
+            conn.fetch_all(sql_owned(self.sql), args, T::from_row).await
+        }
     }
 
     /// Runs the statement and decodes its first row, if any.
-    pub async fn fetch_optional<'e, T: FromRow>(
+    pub fn fetch_optional<'e, T: FromRow>(
         self,
-        on: impl RawExecutor<'e>,
-    ) -> Result<Option<T>> {
-        let mut conn = on.__acquire().await?;
-        let args = self.args(&conn)?;
-        conn.fetch_optional(sql_owned(self.sql), args, T::from_row)
-            .await
+        on: impl RawExecutor<'e> + 'e,
+    ) -> impl std::future::Future<Output = Result<Option<T>>> + Send + 'e {
+        async move {
+            let mut conn = on.__acquire().await?;
+            let args = self.args(&conn)?;
+            conn.fetch_optional(sql_owned(self.sql), args, T::from_row)
+                .await
+        }
     }
 
     /// Runs the statement and decodes its first row, or [`Error::NotFound`].
-    pub async fn fetch_one<'e, T: FromRow>(self, on: impl RawExecutor<'e>) -> Result<T> {
-        self.fetch_optional(on)
-            .await?
-            .ok_or(Error::NotFound { model: "raw row" })
+    pub fn fetch_one<'e, T: FromRow>(
+        self,
+        on: impl RawExecutor<'e> + 'e,
+    ) -> impl std::future::Future<Output = Result<T>> + Send + 'e {
+        async move {
+            self.fetch_optional(on)
+                .await?
+                .ok_or(Error::NotFound { model: "raw row" })
+        }
     }
 
     /// Runs a statement that returns no rows.
-    pub async fn execute<'e>(self, on: impl RawExecutor<'e>) -> Result<Done> {
-        let mut conn = on.__acquire().await?;
-        let args = self.args(&conn)?;
-        conn.execute(sql_owned(self.sql), args).await
+    pub fn execute<'e>(
+        self,
+        on: impl RawExecutor<'e> + 'e,
+    ) -> impl std::future::Future<Output = Result<Done>> + Send + 'e {
+        async move {
+            let mut conn = on.__acquire().await?;
+            let args = self.args(&conn)?;
+            conn.execute(sql_owned(self.sql), args).await
+        }
     }
 }

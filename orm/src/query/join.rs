@@ -271,45 +271,59 @@ impl<M: Model, J: Model, O: Send + 'static> JoinSelect<M, J, O> {
     }
 
     /// Runs the query and returns every row.
-    pub async fn all<'e, E>(self, exec: E) -> Result<Vec<O>>
+    pub fn all<'e, E>(
+        self,
+        exec: E,
+    ) -> impl std::future::Future<Output = Result<Vec<O>>> + Send + 'e
     where
         E: Executor<'e, M::Connection> + 'e,
     {
-        let mut conn = exec.__acquire().await?;
-        let (sql, args) = render::select::<M>(conn.backend(), &self.parts)?;
-        conn.fetch_all(sql_owned(sql), args, self.decode).await
+        async move {
+            let mut conn = exec.__acquire().await?;
+            let (sql, args) = render::select::<M>(conn.backend(), &self.parts)?;
+            conn.fetch_all(sql_owned(sql), args, self.decode).await
+        }
     }
 
     /// Runs the query and returns its first row, if any.
-    pub async fn first<'e, E>(mut self, exec: E) -> Result<Option<O>>
+    pub fn first<'e, E>(
+        mut self,
+        exec: E,
+    ) -> impl std::future::Future<Output = Result<Option<O>>> + Send + 'e
     where
         E: Executor<'e, M::Connection> + 'e,
     {
-        self.parts.limit = Some(1);
-        let mut conn = exec.__acquire().await?;
-        let (sql, args) = render::select::<M>(conn.backend(), &self.parts)?;
-        conn.fetch_optional(sql_owned(sql), args, self.decode).await
+        async move {
+            self.parts.limit = Some(1);
+            let mut conn = exec.__acquire().await?;
+            let (sql, args) = render::select::<M>(conn.backend(), &self.parts)?;
+            conn.fetch_optional(sql_owned(sql), args, self.decode).await
+        }
     }
 
     /// Runs the query and returns its first row, or [`Error::NotFound`].
-    pub async fn one<'e, E>(self, exec: E) -> Result<O>
+    pub fn one<'e, E>(self, exec: E) -> impl std::future::Future<Output = Result<O>> + Send + 'e
     where
         E: Executor<'e, M::Connection> + 'e,
     {
-        self.first(exec)
-            .await?
-            .ok_or(Error::NotFound { model: M::NAME })
+        async move {
+            self.first(exec)
+                .await?
+                .ok_or(Error::NotFound { model: M::NAME })
+        }
     }
 
     /// Counts the rows the query would return.
-    pub async fn count<'e, E>(self, exec: E) -> Result<i64>
+    pub fn count<'e, E>(self, exec: E) -> impl std::future::Future<Output = Result<i64>> + Send + 'e
     where
         E: Executor<'e, M::Connection> + 'e,
     {
-        let mut conn = exec.__acquire().await?;
-        let (sql, args) = render::count::<M>(conn.backend(), &self.parts)?;
-        conn.fetch_optional(sql_owned(sql), args, |row| i64::decode(row, 0))
-            .await
-            .map(|n| n.unwrap_or(0))
+        async move {
+            let mut conn = exec.__acquire().await?;
+            let (sql, args) = render::count::<M>(conn.backend(), &self.parts)?;
+            conn.fetch_optional(sql_owned(sql), args, |row| i64::decode(row, 0))
+                .await
+                .map(|n| n.unwrap_or(0))
+        }
     }
 }

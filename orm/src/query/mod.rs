@@ -255,68 +255,87 @@ impl<M: Model, O: Send + 'static> Select<M, O> {
     }
 
     /// Runs the query and returns every row.
-    pub async fn all<'e, E>(self, exec: E) -> Result<Vec<O>>
+    pub fn all<'e, E>(
+        self,
+        exec: E,
+    ) -> impl std::future::Future<Output = Result<Vec<O>>> + Send + 'e
     where
         E: Executor<'e, M::Connection> + 'e,
     {
-        let mut conn = exec.__acquire().await?;
-        let backend = conn.backend();
-        if self.parts.is_plain() {
-            // Every row, every column: the statement rendered once per process.
-            let sql = &M::__sql_cache().get(backend, M::SCHEMA).select;
-            let args = crate::driver::Args::new(backend);
-            return conn
-                .fetch_all(crate::conn::sql_static(sql), args, self.decode)
-                .await;
+        async move {
+            let mut conn = exec.__acquire().await?;
+            let backend = conn.backend();
+            if self.parts.is_plain() {
+                // Every row, every column: the statement rendered once per process.
+                let sql = &M::__sql_cache().get(backend, M::SCHEMA).select;
+                let args = crate::driver::Args::new(backend);
+                return conn
+                    .fetch_all(crate::conn::sql_static(sql), args, self.decode)
+                    .await;
+            }
+            let (sql, args) = render::select::<M>(backend, &self.parts)?;
+            conn.fetch_all(sql_owned(sql), args, self.decode).await
         }
-        let (sql, args) = render::select::<M>(backend, &self.parts)?;
-        conn.fetch_all(sql_owned(sql), args, self.decode).await
     }
 
     /// Runs the query and returns its first row, if any.
-    pub async fn first<'e, E>(mut self, exec: E) -> Result<Option<O>>
+    pub fn first<'e, E>(
+        mut self,
+        exec: E,
+    ) -> impl std::future::Future<Output = Result<Option<O>>> + Send + 'e
     where
         E: Executor<'e, M::Connection> + 'e,
     {
-        self.parts.limit = Some(1);
-        let mut conn = exec.__acquire().await?;
-        let (sql, args) = render::select::<M>(conn.backend(), &self.parts)?;
-        conn.fetch_optional(sql_owned(sql), args, self.decode).await
+        async move {
+            self.parts.limit = Some(1);
+            let mut conn = exec.__acquire().await?;
+            let (sql, args) = render::select::<M>(conn.backend(), &self.parts)?;
+            conn.fetch_optional(sql_owned(sql), args, self.decode).await
+        }
     }
 
     /// Runs the query and returns its first row, or [`Error::NotFound`].
-    pub async fn one<'e, E>(self, exec: E) -> Result<O>
+    pub fn one<'e, E>(self, exec: E) -> impl std::future::Future<Output = Result<O>> + Send + 'e
     where
         E: Executor<'e, M::Connection> + 'e,
     {
-        self.first(exec)
-            .await?
-            .ok_or(Error::NotFound { model: M::NAME })
+        async move {
+            self.first(exec)
+                .await?
+                .ok_or(Error::NotFound { model: M::NAME })
+        }
     }
 
     /// Counts the rows the query would return.
-    pub async fn count<'e, E>(self, exec: E) -> Result<i64>
+    pub fn count<'e, E>(self, exec: E) -> impl std::future::Future<Output = Result<i64>> + Send + 'e
     where
         E: Executor<'e, M::Connection> + 'e,
     {
-        let mut conn = exec.__acquire().await?;
-        let (sql, args) = render::count::<M>(conn.backend(), &self.parts)?;
-        conn.fetch_optional(sql_owned(sql), args, |row| i64::decode(row, 0))
-            .await
-            .map(|n| n.unwrap_or(0))
+        async move {
+            let mut conn = exec.__acquire().await?;
+            let (sql, args) = render::count::<M>(conn.backend(), &self.parts)?;
+            conn.fetch_optional(sql_owned(sql), args, |row| i64::decode(row, 0))
+                .await
+                .map(|n| n.unwrap_or(0))
+        }
     }
 
     /// Whether the query returns at least one row.
-    pub async fn exists<'e, E>(mut self, exec: E) -> Result<bool>
+    pub fn exists<'e, E>(
+        mut self,
+        exec: E,
+    ) -> impl std::future::Future<Output = Result<bool>> + Send + 'e
     where
         E: Executor<'e, M::Connection> + 'e,
     {
-        self.parts.limit = Some(1);
-        let mut conn = exec.__acquire().await?;
-        let (sql, args) = render::exists::<M>(conn.backend(), &self.parts)?;
-        conn.fetch_optional(sql_owned(sql), args, |_| Ok(()))
-            .await
-            .map(|row| row.is_some())
+        async move {
+            self.parts.limit = Some(1);
+            let mut conn = exec.__acquire().await?;
+            let (sql, args) = render::exists::<M>(conn.backend(), &self.parts)?;
+            conn.fetch_optional(sql_owned(sql), args, |_| Ok(()))
+                .await
+                .map(|row| row.is_some())
+        }
     }
 }
 
@@ -334,14 +353,19 @@ impl<M: Model, O: Send + 'static> Select<M, O> {
     }
 
     /// Deletes the rows the query matches; returns how many.
-    pub async fn delete<'e, E>(self, exec: E) -> Result<u64>
+    pub fn delete<'e, E>(
+        self,
+        exec: E,
+    ) -> impl std::future::Future<Output = Result<u64>> + Send + 'e
     where
         M: WritableModel,
         E: Executor<'e, M::Connection> + 'e,
     {
-        let mut conn = exec.__acquire().await?;
-        let (sql, args) = render::delete::<M>(conn.backend(), self.parts.filter.as_ref())?;
-        Ok(conn.execute(sql_owned(sql), args).await?.rows_affected)
+        async move {
+            let mut conn = exec.__acquire().await?;
+            let (sql, args) = render::delete::<M>(conn.backend(), self.parts.filter.as_ref())?;
+            Ok(conn.execute(sql_owned(sql), args).await?.rows_affected)
+        }
     }
 }
 
@@ -366,21 +390,26 @@ impl<M: WritableModel> Update<M> {
     }
 
     /// Runs the update; returns how many rows matched.
-    pub async fn execute<'e, E>(self, exec: E) -> Result<u64>
+    pub fn execute<'e, E>(
+        self,
+        exec: E,
+    ) -> impl std::future::Future<Output = Result<u64>> + Send + 'e
     where
         E: Executor<'e, M::Connection> + 'e,
     {
-        if self.assignments.is_empty() {
-            return Err(Error::InvalidQuery {
-                message: format!(
-                    "an update of `{}` sets no column: call `.set(column, value)` first",
-                    M::NAME
-                ),
-            });
+        async move {
+            if self.assignments.is_empty() {
+                return Err(Error::InvalidQuery {
+                    message: format!(
+                        "an update of `{}` sets no column: call `.set(column, value)` first",
+                        M::NAME
+                    ),
+                });
+            }
+            let mut conn = exec.__acquire().await?;
+            let (sql, args) =
+                render::update::<M>(conn.backend(), &self.assignments, self.filter.as_ref())?;
+            Ok(conn.execute(sql_owned(sql), args).await?.rows_affected)
         }
-        let mut conn = exec.__acquire().await?;
-        let (sql, args) =
-            render::update::<M>(conn.backend(), &self.assignments, self.filter.as_ref())?;
-        Ok(conn.execute(sql_owned(sql), args).await?.rows_affected)
     }
 }
