@@ -17,6 +17,11 @@
 //! # Ok(()) }
 //! ```
 
+// The `async` methods here are written as `fn ... -> impl Future + Send`:
+// spelled out, `Send` lets callers spawn them; left to `async fn`, rustc
+// cannot prove it for futures that hold a generic executor.
+#![allow(clippy::manual_async_fn)]
+
 use std::future::Future;
 
 use crate::conn::{sql_owned, Done};

@@ -5,6 +5,11 @@
 //! and `Right` type parameters say which, and are inferred). `left_join`
 //! keeps rows without a match and gives `(Order, Option<User>)`.
 
+// The `async` methods here are written as `fn ... -> impl Future + Send`:
+// spelled out, `Send` lets callers spawn them; left to `async fn`, rustc
+// cannot prove it for futures that hold a generic executor.
+#![allow(clippy::manual_async_fn)]
+
 use std::marker::PhantomData;
 
 use super::expr::{Condition, Expr, Node, Operand, Ordering};
