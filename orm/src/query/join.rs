@@ -13,8 +13,7 @@
 use std::marker::PhantomData;
 
 use super::expr::{Condition, Expr, Node, Operand, Ordering};
-use super::{and, render, JoinClause, Parts, Select};
-use crate::conn::sql_owned;
+use super::{and, JoinClause, Parts, Select};
 use crate::driver::RowRef;
 use crate::error::{Error, Result};
 use crate::executor::Executor;
@@ -283,27 +282,18 @@ impl<M: Model, J: Model, O: Send + 'static> JoinSelect<M, J, O> {
     where
         E: Executor<'e, M::Connection> + 'e,
     {
-        async move {
-            let mut conn = exec.__acquire().await?;
-            let (sql, args) = render::select::<M>(conn.backend(), &self.parts)?;
-            conn.fetch_all(sql_owned(sql), args, self.decode).await
-        }
+        super::fetch_all::<M, O, E>(self.parts, self.decode, exec)
     }
 
     /// Runs the query and returns its first row, if any.
     pub fn first<'e, E>(
-        mut self,
+        self,
         exec: E,
     ) -> impl std::future::Future<Output = Result<Option<O>>> + Send + 'e
     where
         E: Executor<'e, M::Connection> + 'e,
     {
-        async move {
-            self.parts.limit = Some(1);
-            let mut conn = exec.__acquire().await?;
-            let (sql, args) = render::select::<M>(conn.backend(), &self.parts)?;
-            conn.fetch_optional(sql_owned(sql), args, self.decode).await
-        }
+        super::fetch_first::<M, O, E>(self.parts, self.decode, exec)
     }
 
     /// Runs the query and returns its first row, or [`Error::NotFound`].
@@ -323,12 +313,6 @@ impl<M: Model, J: Model, O: Send + 'static> JoinSelect<M, J, O> {
     where
         E: Executor<'e, M::Connection> + 'e,
     {
-        async move {
-            let mut conn = exec.__acquire().await?;
-            let (sql, args) = render::count::<M>(conn.backend(), &self.parts)?;
-            conn.fetch_optional(sql_owned(sql), args, |row| i64::decode(row, 0))
-                .await
-                .map(|n| n.unwrap_or(0))
-        }
+        super::count_rows::<M, E>(self.parts, exec)
     }
 }

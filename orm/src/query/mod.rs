@@ -267,36 +267,18 @@ impl<M: Model, O: Send + 'static> Select<M, O> {
     where
         E: Executor<'e, M::Connection> + 'e,
     {
-        async move {
-            let mut conn = exec.__acquire().await?;
-            let backend = conn.backend();
-            if self.parts.is_plain() {
-                // Every row, every column: the statement rendered once per process.
-                let sql = &M::__sql_cache().get(backend, M::SCHEMA).select;
-                let args = crate::driver::Args::new(backend);
-                return conn
-                    .fetch_all(crate::conn::sql_static(sql), args, self.decode)
-                    .await;
-            }
-            let (sql, args) = render::select::<M>(backend, &self.parts)?;
-            conn.fetch_all(sql_owned(sql), args, self.decode).await
-        }
+        fetch_all::<M, O, E>(self.parts, self.decode, exec)
     }
 
     /// Runs the query and returns its first row, if any.
     pub fn first<'e, E>(
-        mut self,
+        self,
         exec: E,
     ) -> impl std::future::Future<Output = Result<Option<O>>> + Send + 'e
     where
         E: Executor<'e, M::Connection> + 'e,
     {
-        async move {
-            self.parts.limit = Some(1);
-            let mut conn = exec.__acquire().await?;
-            let (sql, args) = render::select::<M>(conn.backend(), &self.parts)?;
-            conn.fetch_optional(sql_owned(sql), args, self.decode).await
-        }
+        fetch_first::<M, O, E>(self.parts, self.decode, exec)
     }
 
     /// Runs the query and returns its first row, or [`Error::NotFound`].
@@ -316,13 +298,7 @@ impl<M: Model, O: Send + 'static> Select<M, O> {
     where
         E: Executor<'e, M::Connection> + 'e,
     {
-        async move {
-            let mut conn = exec.__acquire().await?;
-            let (sql, args) = render::count::<M>(conn.backend(), &self.parts)?;
-            conn.fetch_optional(sql_owned(sql), args, |row| i64::decode(row, 0))
-                .await
-                .map(|n| n.unwrap_or(0))
-        }
+        count_rows::<M, E>(self.parts, exec)
     }
 
     /// Whether the query returns at least one row.
@@ -417,4 +393,60 @@ impl<M: WritableModel> Update<M> {
             Ok(conn.execute(sql_owned(sql), args).await?.rows_affected)
         }
     }
+}
+
+/// Runs a `SELECT` built from `parts` and decodes every row: what `all` of
+/// plain and joined queries share.
+pub(crate) async fn fetch_all<'e, M, O, E>(
+    parts: Parts,
+    decode: fn(RowRef<'_>) -> Result<O>,
+    exec: E,
+) -> Result<Vec<O>>
+where
+    M: Model,
+    O: Send + 'static,
+    E: Executor<'e, M::Connection> + 'e,
+{
+    let mut conn = exec.__acquire().await?;
+    let backend = conn.backend();
+    if parts.is_plain() {
+        // Every row, every column: the statement rendered once per process.
+        let sql = &M::__sql_cache().get(backend, M::SCHEMA).select;
+        let args = crate::driver::Args::new(backend);
+        return conn
+            .fetch_all(crate::conn::sql_static(sql), args, decode)
+            .await;
+    }
+    let (sql, args) = render::select::<M>(backend, &parts)?;
+    conn.fetch_all(sql_owned(sql), args, decode).await
+}
+
+/// The first row of a `SELECT` built from `parts`, if any.
+pub(crate) async fn fetch_first<'e, M, O, E>(
+    mut parts: Parts,
+    decode: fn(RowRef<'_>) -> Result<O>,
+    exec: E,
+) -> Result<Option<O>>
+where
+    M: Model,
+    O: Send + 'static,
+    E: Executor<'e, M::Connection> + 'e,
+{
+    parts.limit = Some(1);
+    let mut conn = exec.__acquire().await?;
+    let (sql, args) = render::select::<M>(conn.backend(), &parts)?;
+    conn.fetch_optional(sql_owned(sql), args, decode).await
+}
+
+/// How many rows a `SELECT` built from `parts` returns.
+pub(crate) async fn count_rows<'e, M, E>(parts: Parts, exec: E) -> Result<i64>
+where
+    M: Model,
+    E: Executor<'e, M::Connection> + 'e,
+{
+    let mut conn = exec.__acquire().await?;
+    let (sql, args) = render::count::<M>(conn.backend(), &parts)?;
+    conn.fetch_optional(sql_owned(sql), args, |row| i64::decode(row, 0))
+        .await
+        .map(|n| n.unwrap_or(0))
 }
