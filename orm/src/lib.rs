@@ -59,6 +59,7 @@ mod database;
 mod driver;
 mod error;
 mod executor;
+pub mod migrate;
 mod model;
 mod pool;
 pub mod query;

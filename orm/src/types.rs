@@ -11,7 +11,8 @@ use crate::driver::{add, get, Args, RowRef};
 use crate::error::{Error, Result};
 
 /// The storage class of a column, from which each backend's type is chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum SqlType {
     /// 16-bit integer.
