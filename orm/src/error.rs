@@ -162,6 +162,13 @@ pub enum Error {
         source: sqlx::Error,
     },
 
+    /// A migration cannot be generated, applied or rolled back.
+    #[error("migration: {message}")]
+    Migration {
+        /// What is wrong and how to repair it.
+        message: String,
+    },
+
     /// A query that cannot be run as built.
     #[error("invalid query: {message}")]
     InvalidQuery {

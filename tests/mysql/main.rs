@@ -11,6 +11,7 @@ pub async fn db() -> Option<TestDb> {
 
 mod connections;
 mod crud;
+mod migrate;
 mod pool;
 mod query;
 mod relations;

@@ -11,6 +11,8 @@
 //! `rollback`, `status`, `sql`, `check`, the lock and the applied-migrations
 //! table) and the command-line entry point are not built yet.
 
+mod render;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -403,4 +405,49 @@ mod tests {
         let back: Vec<Operation> = serde_json::from_str(&text).unwrap();
         assert_eq!(back, ops);
     }
+}
+
+/// Applies `operations` on the connection called `connection`, in order. On
+/// PostgreSQL and SQLite all of them run in one transaction: they apply
+/// together or not at all. MySQL commits each DDL statement, so a failure
+/// there leaves the earlier statements applied; the error says which step
+/// failed.
+pub async fn apply(
+    db: &crate::Database,
+    connection: &str,
+    operations: &[Operation],
+) -> crate::Result<()> {
+    let pool = db.pool(connection)?;
+    let backend = pool.backend();
+    let mut statements = Vec::new();
+    for op in operations {
+        statements.extend(op.sql(backend)?);
+    }
+    let mut conn = pool.acquire().await?;
+    let transactional = backend != crate::Backend::MySql;
+    if transactional {
+        conn.begin().await?;
+    }
+    for (i, sql) in statements.iter().enumerate() {
+        if let Err(e) = conn
+            .execute_script(crate::conn::sql_owned(sql.clone()))
+            .await
+        {
+            if transactional {
+                conn.rollback().await?;
+                return Err(e);
+            }
+            return Err(crate::Error::Migration {
+                message: format!(
+                    "step {} of {} failed on MySQL, where DDL commits as it goes: the steps before it are applied ({e})",
+                    i + 1,
+                    statements.len()
+                ),
+            });
+        }
+    }
+    if transactional {
+        conn.commit().await?;
+    }
+    Ok(())
 }
