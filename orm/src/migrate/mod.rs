@@ -243,6 +243,51 @@ fn diff_columns(before: &Table, after: &Table, up: &mut Vec<Operation>) {
     }
 }
 
+/// Applies `operations` on the connection called `connection`, in order. On
+/// PostgreSQL and SQLite all of them run in one transaction: they apply
+/// together or not at all. MySQL commits each DDL statement, so a failure
+/// there leaves the earlier statements applied; the error says which step
+/// failed.
+pub async fn apply(
+    db: &crate::Database,
+    connection: &str,
+    operations: &[Operation],
+) -> crate::Result<()> {
+    let pool = db.pool(connection)?;
+    let backend = pool.backend();
+    let mut statements = Vec::new();
+    for op in operations {
+        statements.extend(op.sql(backend)?);
+    }
+    let mut conn = pool.acquire().await?;
+    let transactional = backend != crate::Backend::MySql;
+    if transactional {
+        conn.begin().await?;
+    }
+    for (i, sql) in statements.iter().enumerate() {
+        if let Err(e) = conn
+            .execute_script(crate::conn::sql_owned(sql.clone()))
+            .await
+        {
+            if transactional {
+                conn.rollback().await?;
+                return Err(e);
+            }
+            return Err(crate::Error::Migration {
+                message: format!(
+                    "step {} of {} failed on MySQL, where DDL commits as it goes: the steps before it are applied ({e})",
+                    i + 1,
+                    statements.len()
+                ),
+            });
+        }
+    }
+    if transactional {
+        conn.commit().await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,49 +450,4 @@ mod tests {
         let back: Vec<Operation> = serde_json::from_str(&text).unwrap();
         assert_eq!(back, ops);
     }
-}
-
-/// Applies `operations` on the connection called `connection`, in order. On
-/// PostgreSQL and SQLite all of them run in one transaction: they apply
-/// together or not at all. MySQL commits each DDL statement, so a failure
-/// there leaves the earlier statements applied; the error says which step
-/// failed.
-pub async fn apply(
-    db: &crate::Database,
-    connection: &str,
-    operations: &[Operation],
-) -> crate::Result<()> {
-    let pool = db.pool(connection)?;
-    let backend = pool.backend();
-    let mut statements = Vec::new();
-    for op in operations {
-        statements.extend(op.sql(backend)?);
-    }
-    let mut conn = pool.acquire().await?;
-    let transactional = backend != crate::Backend::MySql;
-    if transactional {
-        conn.begin().await?;
-    }
-    for (i, sql) in statements.iter().enumerate() {
-        if let Err(e) = conn
-            .execute_script(crate::conn::sql_owned(sql.clone()))
-            .await
-        {
-            if transactional {
-                conn.rollback().await?;
-                return Err(e);
-            }
-            return Err(crate::Error::Migration {
-                message: format!(
-                    "step {} of {} failed on MySQL, where DDL commits as it goes: the steps before it are applied ({e})",
-                    i + 1,
-                    statements.len()
-                ),
-            });
-        }
-    }
-    if transactional {
-        conn.commit().await?;
-    }
-    Ok(())
 }
