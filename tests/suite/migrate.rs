@@ -111,3 +111,104 @@ async fn a_failing_step_leaves_nothing_behind_where_ddl_is_transactional() {
         _ => assert_eq!(t.direct_count("gadgets").await, None, "rolled back: {err:?}"),
     }
 }
+
+mod runner {
+    use super::*;
+    use orm::migrate::{rollback, run, status, Migration};
+
+    fn migrations() -> Vec<Migration> {
+        let v1 = snapshot(vec![column("name", SqlType::Text, false)]);
+        let mut v2_cols = vec![column("name", SqlType::Text, false)];
+        let mut sku = column("sku", SqlType::Text, true);
+        sku.unique = true;
+        sku.max_length = Some(32);
+        v2_cols.push(sku);
+        let v2 = snapshot(v2_cols);
+        let (up1, down1) = diff(&Snapshot::default(), &v1);
+        let (up2, down2) = diff(&v1, &v2);
+        vec![
+            Migration { name: "0001_create_gadgets".into(), up: up1, down: down1 },
+            Migration { name: "0002_add_sku".into(), up: up2, down: down2 },
+        ]
+    }
+
+    #[tokio::test]
+    async fn run_records_a_batch_and_rollback_undoes_it() {
+        let Some(t) = crate::db().await else { return };
+        let all = migrations();
+        assert_eq!(run(&t.db, "db", &all[..1]).await.unwrap(), ["0001_create_gadgets"]);
+        assert_eq!(run(&t.db, "db", &all).await.unwrap(), ["0002_add_sku"]);
+        assert!(run(&t.db, "db", &all).await.unwrap().is_empty(), "nothing pending");
+        let s = status(&t.db, "db").await.unwrap();
+        assert_eq!(s.iter().map(|a| (a.name.as_str(), a.batch)).collect::<Vec<_>>(), [("0001_create_gadgets", 1), ("0002_add_sku", 2)]);
+        assert!(works(&t, "INSERT INTO gadgets (name, sku) VALUES ('a', 'S')").await);
+        // The last batch only.
+        assert_eq!(rollback(&t.db, "db", &all, None).await.unwrap(), ["0002_add_sku"]);
+        assert!(!works(&t, "SELECT sku FROM gadgets").await);
+        assert_eq!(t.direct_count("gadgets").await, Some(1), "rows kept");
+        assert_eq!(run(&t.db, "db", &all).await.unwrap(), ["0002_add_sku"]);
+        assert_eq!(rollback(&t.db, "db", &all, Some(2)).await.unwrap(), ["0002_add_sku", "0001_create_gadgets"]);
+        assert_eq!(t.direct_count("gadgets").await, None);
+        assert!(status(&t.db, "db").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn edited_or_missing_applied_migrations_are_refused() {
+        let Some(t) = crate::db().await else { return };
+        let all = migrations();
+        run(&t.db, "db", &all).await.unwrap();
+        let mut edited = all.clone();
+        edited[0].up.pop();
+        edited[0].up.push(Operation::DropTable { table: Table { name: "x".into(), primary_key: "id".into(), columns: vec![] } });
+        let err = run(&t.db, "db", &edited).await.unwrap_err();
+        assert!(matches!(&err, Error::Migration { message } if message.contains("0001_create_gadgets") && message.contains("edited")), "{err:?}");
+        let err = run(&t.db, "db", &all[1..]).await.unwrap_err();
+        assert!(matches!(&err, Error::Migration { message } if message.contains("missing")), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_failing_migration_is_not_recorded_as_applied() {
+        let Some(t) = crate::db().await else { return };
+        let mut all = migrations();
+        // Its second statement fails: the table it names exists already.
+        t.db.create_table::<orm_tests::models::Tag>().await.unwrap();
+        all[1].up.push(Operation::CreateTable {
+            table: Table { name: "tags".into(), primary_key: "id".into(), columns: vec![column("id", SqlType::BigInt, false)] },
+        });
+        let err = run(&t.db, "db", &all).await.unwrap_err();
+        assert!(matches!(err, Error::Migration { .. }), "{err:?}");
+        let s = status(&t.db, "db").await.unwrap();
+        match crate::KIND {
+            orm_tests::Kind::MySql => {
+                // DDL committed as it went: marked failed, and the next run says how to repair.
+                assert!(s.iter().any(|a| a.name == "0002_add_sku" && a.failed));
+                let err = run(&t.db, "db", &all).await.unwrap_err();
+                assert!(matches!(&err, Error::Migration { message } if message.contains("repair")), "{err:?}");
+            }
+            _ => {
+                assert_eq!(s.len(), 1, "only the first migration is recorded");
+                assert!(!works(&t, "SELECT sku FROM gadgets").await, "the failed one left nothing");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn two_runners_at_once_apply_each_migration_exactly_once() {
+        let Some(t) = crate::db().await else { return };
+        let all = migrations();
+        let (a, b) = tokio::join!(run(&t.db, "db", &all), run(&t.db, "db", &all));
+        let applied: Vec<String> = [a, b].into_iter().filter_map(|r| r.ok()).flatten().collect();
+        let mut sorted = applied.clone();
+        sorted.sort();
+        assert_eq!(sorted, ["0001_create_gadgets", "0002_add_sku"], "{applied:?}");
+        assert_eq!(status(&t.db, "db").await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn read_only_connections_are_never_migrated() {
+        let Some(t) = crate::db().await else { return };
+        let db = orm::Database::builder().connection("archive", &t.url).read_only("archive").build().await.unwrap();
+        let err = run(&db, "archive", &migrations()).await.unwrap_err();
+        assert!(matches!(&err, Error::Migration { message } if message.contains("read-only")), "{err:?}");
+    }
+}

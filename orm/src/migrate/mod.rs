@@ -7,11 +7,14 @@
 //! data: a migration file stores them, and they are rendered to the live
 //! backend's SQL only when applied.
 //!
-//! This is the first part of issue 6: the file format, the runner (`run`,
-//! `rollback`, `status`, `sql`, `check`, the lock and the applied-migrations
-//! table) and the command-line entry point are not built yet.
+//! [`run`], [`rollback`] and [`status`] apply [`Migration`]s and record them
+//! per connection. Not built yet (issue 6): migration files on disk with
+//! `make`, `sql` and `check`, and the command-line entry point.
 
 mod render;
+mod runner;
+
+pub use runner::{rollback, run, status, Applied, Migration};
 
 use std::collections::BTreeMap;
 
