@@ -212,3 +212,35 @@ mod runner {
         assert!(matches!(&err, Error::Migration { message } if message.contains("read-only")), "{err:?}");
     }
 }
+
+mod files {
+    use super::*;
+    use orm::migrate::{files, rollback, run, status};
+
+    #[tokio::test]
+    async fn make_writes_the_next_migration_only_when_the_models_changed() {
+        let Some(t) = crate::db().await else { return };
+        let root = std::env::temp_dir().join(format!("orm-migrations-{}-{}", std::process::id(), crate::KIND as u8));
+        let _ = std::fs::remove_dir_all(&root);
+        // "essentials" holds one model in this program: `User` (table auser).
+        assert!(files::has_changes(&root, "essentials").unwrap());
+        let path = files::make(&root, "essentials", "create_users").unwrap().unwrap();
+        assert!(path.ends_with("essentials/0001_create_users.json"), "{path:?}");
+        assert_eq!(files::make(&root, "essentials", "again").unwrap(), None, "nothing to do");
+        assert!(!files::has_changes(&root, "essentials").unwrap());
+        let err = files::make(&root, "essentials", "Bad Name").unwrap_err();
+        assert!(matches!(err, Error::Migration { .. }));
+
+        let migrations = files::load(&root, "essentials").unwrap();
+        assert_eq!(migrations.len(), 1);
+        let db = orm::Database::builder().connection("essentials", &t.url).build().await.unwrap();
+        assert_eq!(run(&db, "essentials", &migrations).await.unwrap(), ["0001_create_users"]);
+        let user = orm_tests::models::User { uid: 0, email: "m@x.org".into(), name: "M".into() };
+        use orm::prelude::*;
+        assert_eq!(user.insert(&db).await.unwrap().email, "m@x.org");
+        assert_eq!(status(&db, "essentials").await.unwrap().len(), 1);
+        rollback(&db, "essentials", &migrations, None).await.unwrap();
+        assert_eq!(t.direct_count("auser").await, None);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}

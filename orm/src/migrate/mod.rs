@@ -8,13 +8,16 @@
 //! backend's SQL only when applied.
 //!
 //! [`run`], [`rollback`] and [`status`] apply [`Migration`]s and record them
-//! per connection. Not built yet (issue 6): migration files on disk with
-//! `make`, `sql` and `check`, and the command-line entry point.
+//! per connection; [`files`] writes and reads migration files; [`cli`] is the
+//! one-line command-line entry point (`make`, `run`, `rollback`, `status`,
+//! `sql`, `check`).
 
+pub mod cli;
+pub mod files;
 mod render;
 mod runner;
 
-pub use runner::{rollback, run, status, Applied, Migration};
+pub use runner::{pending_sql, rollback, run, run_reporting, status, Applied, Migration};
 
 use std::collections::BTreeMap;
 

@@ -236,9 +236,19 @@ fn check_history(connection: &str, done: &[Applied], migrations: &[Migration]) -
 /// Applies the pending migrations of `migrations` (sorted by name) on
 /// `connection` as one batch; returns the names applied.
 pub async fn run(db: &Database, connection: &str, migrations: &[Migration]) -> Result<Vec<String>> {
+    run_reporting(db, connection, migrations, &mut |_, _| {}).await
+}
+
+/// [`run`], calling `progress` with each migration's name and duration as it is applied.
+pub async fn run_reporting(
+    db: &Database,
+    connection: &str,
+    migrations: &[Migration],
+    progress: &mut (dyn FnMut(&str, std::time::Duration) + Send),
+) -> Result<Vec<String>> {
     let mut conn = writable_conn(db, connection).await?;
     lock(&mut conn).await?;
-    let result = run_locked(&mut conn, connection, migrations).await;
+    let result = run_locked(&mut conn, connection, migrations, progress).await;
     let unlocked = unlock(&mut conn).await;
     let applied = result?;
     unlocked?;
@@ -249,6 +259,7 @@ async fn run_locked(
     conn: &mut PooledConn,
     connection: &str,
     migrations: &[Migration],
+    progress: &mut (dyn FnMut(&str, std::time::Duration) + Send),
 ) -> Result<Vec<String>> {
     let done = applied(conn).await?;
     check_history(connection, &done, migrations)?;
@@ -261,6 +272,7 @@ async fn run_locked(
     let backend = conn.backend();
     let mut names = Vec::new();
     for m in pending {
+        let started = std::time::Instant::now();
         let mut statements = Vec::new();
         for op in &m.up {
             statements.extend(op.sql(backend)?);
@@ -297,9 +309,32 @@ async fn run_locked(
                 }
             }
         }
+        progress(&m.name, started.elapsed());
         names.push(m.name.clone());
     }
     Ok(names)
+}
+
+/// The SQL that [`run`] would send on `connection` for the pending migrations.
+pub async fn pending_sql(
+    db: &Database,
+    connection: &str,
+    migrations: &[Migration],
+) -> Result<Vec<(String, Vec<String>)>> {
+    let done = status(db, connection).await?;
+    let backend = db.backend(connection)?;
+    let mut out = Vec::new();
+    for m in migrations
+        .iter()
+        .filter(|m| !done.iter().any(|a| a.name == m.name))
+    {
+        let mut statements = Vec::new();
+        for op in &m.up {
+            statements.extend(op.sql(backend)?);
+        }
+        out.push((m.name.clone(), statements));
+    }
+    Ok(out)
 }
 
 /// Undoes the last batch (`steps: None`) or the last `steps` migrations;

@@ -1,0 +1,129 @@
+//! The command line a user's binary runs in one line:
+//!
+//! ```no_run
+//! # async fn demo() {
+//! // src/bin/migrate.rs — the binary links the models, so it knows them.
+//! std::process::exit(orm::migrate::cli::main("migrations", std::env::args().skip(1)).await);
+//! # }
+//! ```
+//!
+//! Commands: `make NAME`, `run`, `rollback [STEPS]`, `status`, `sql`,
+//! `check`. They act on every connection that has models (configured from
+//! the environment for the commands that talk to a database); read-only
+//! connections are never migrated.
+
+use std::path::Path;
+
+use super::{files, rollback, run_reporting, status};
+use crate::error::Result;
+use crate::Database;
+
+const USAGE: &str = "usage: migrate make NAME | run | rollback [STEPS] | status | sql | check";
+
+/// The connections that have models, sorted.
+fn connections() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = crate::registry::models().map(|m| m.connection).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Runs one command; returns the process exit code (0 on success).
+pub async fn main(root: impl AsRef<Path>, args: impl IntoIterator<Item = String>) -> i32 {
+    let args: Vec<String> = args.into_iter().collect();
+    match command(root.as_ref(), &args).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+async fn command(root: &Path, args: &[String]) -> Result<i32> {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["make", name] => {
+            for c in connections() {
+                match files::make(root, c, name)? {
+                    Some(path) => println!("{c}: wrote {}", path.display()),
+                    None => println!("{c}: nothing to do, the models match the last migration"),
+                }
+            }
+            Ok(0)
+        }
+        ["check"] => {
+            let mut changed = false;
+            for c in connections() {
+                if files::has_changes(root, c)? {
+                    println!(
+                        "{c}: the models differ from the last migration: run `migrate make NAME`"
+                    );
+                    changed = true;
+                }
+            }
+            Ok(i32::from(changed))
+        }
+        ["run"] | ["rollback"] | ["rollback", _] | ["status"] | ["sql"] => {
+            let db = Database::from_env().await?;
+            for c in connections() {
+                if db.is_read_only(c)? {
+                    println!("{c}: read-only, never migrated");
+                    continue;
+                }
+                let migrations = files::load(root, c)?;
+                match words[0] {
+                    "run" => {
+                        let applied = run_reporting(&db, c, &migrations, &mut |name, took| {
+                            println!("{c}: applied {name} in {took:.1?}");
+                        })
+                        .await?;
+                        if applied.is_empty() {
+                            println!("{c}: up to date");
+                        }
+                    }
+                    "rollback" => {
+                        let steps = match words.get(1) {
+                            Some(n) => {
+                                Some(n.parse::<usize>().map_err(|_| crate::Error::Migration {
+                                    message: format!("`{n}` is not a number of steps; {USAGE}"),
+                                })?)
+                            }
+                            None => None,
+                        };
+                        for name in rollback(&db, c, &migrations, steps).await? {
+                            println!("{c}: rolled back {name}");
+                        }
+                    }
+                    "status" => {
+                        let done = status(&db, c).await?;
+                        for m in &migrations {
+                            match done.iter().find(|a| a.name == m.name) {
+                                Some(a) => println!(
+                                    "{c}: applied {} (batch {}, {})",
+                                    m.name, a.batch, a.applied_at
+                                ),
+                                None => println!("{c}: pending {}", m.name),
+                            }
+                        }
+                    }
+                    _ => {
+                        for (name, statements) in
+                            super::runner::pending_sql(&db, c, &migrations).await?
+                        {
+                            println!("-- {c}: {name}");
+                            for sql in statements {
+                                println!("{sql};");
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(0)
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            Ok(2)
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Migration files: one folder per connection, reviewed in version control.
+//!
+//! ```text
+//! migrations/
+//!   db/
+//!     snapshot.json                 the schema the last migration leads to
+//!     0001_create_orders.json       {"name": ..., "up": [...], "down": [...]}
+//!     0002_add_status.json
+//!   essentials/
+//!     ...
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use super::{diff, Migration, Snapshot};
+use crate::error::{Error, Result};
+
+fn io(path: &Path, e: std::io::Error) -> Error {
+    Error::Migration {
+        message: format!("{}: {e}", path.display()),
+    }
+}
+
+fn folder(root: &Path, connection: &str) -> PathBuf {
+    root.join(connection)
+}
+
+/// The snapshot recorded for `connection`, or an empty one before the first migration.
+pub fn load_snapshot(root: &Path, connection: &str) -> Result<Snapshot> {
+    let path = folder(root, connection).join("snapshot.json");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| Error::Migration {
+            message: format!("{}: not a schema snapshot: {e}", path.display()),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Snapshot::default()),
+        Err(e) => Err(io(&path, e)),
+    }
+}
+
+/// The migrations of `connection`, in name order.
+pub fn load(root: &Path, connection: &str) -> Result<Vec<Migration>> {
+    let dir = folder(root, connection);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(&dir, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| io(&dir, e))?.path();
+        let is_migration = path.extension().is_some_and(|x| x == "json")
+            && path.file_name().is_some_and(|n| n != "snapshot.json");
+        if !is_migration {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+        let migration: Migration = serde_json::from_str(&text).map_err(|e| Error::Migration {
+            message: format!("{}: not a migration: {e}", path.display()),
+        })?;
+        out.push(migration);
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// Compares the models of `connection` with its last snapshot and writes
+/// the next migration and the new snapshot. `Ok(None)` when nothing changed:
+/// no file is written.
+pub fn make(root: &Path, connection: &str, name: &str) -> Result<Option<PathBuf>> {
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        return Err(Error::Migration {
+            message: format!("migration name `{name}`: use lower-case letters, digits and `_`"),
+        });
+    }
+    let old = load_snapshot(root, connection)?;
+    let new = Snapshot::of_connection(connection);
+    let (up, down) = diff(&old, &new);
+    if up.is_empty() {
+        return Ok(None);
+    }
+    let existing = load(root, connection)?;
+    let number = existing.len() + 1;
+    let migration = Migration {
+        name: format!("{number:04}_{name}"),
+        up,
+        down,
+    };
+    let dir = folder(root, connection);
+    std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+    let path = dir.join(format!("{}.json", migration.name));
+    let text = serde_json::to_string_pretty(&migration).map_err(|e| Error::Migration {
+        message: e.to_string(),
+    })?;
+    // The migration first: a snapshot without its migration would hide the change.
+    std::fs::write(&path, text + "\n").map_err(|e| io(&path, e))?;
+    let snapshot_path = dir.join("snapshot.json");
+    let snapshot = serde_json::to_string_pretty(&new).map_err(|e| Error::Migration {
+        message: e.to_string(),
+    })?;
+    std::fs::write(&snapshot_path, snapshot + "\n").map_err(|e| io(&snapshot_path, e))?;
+    Ok(Some(path))
+}
+
+/// Whether the models of `connection` differ from its last snapshot (a
+/// migration should be made).
+pub fn has_changes(root: &Path, connection: &str) -> Result<bool> {
+    let old = load_snapshot(root, connection)?;
+    Ok(!diff(&old, &Snapshot::of_connection(connection))
+        .0
+        .is_empty())
+}
