@@ -16,6 +16,8 @@ pub struct TableSchema {
     pub columns: &'static [ColumnSchema],
     /// Position of the primary key column in `columns`.
     pub primary_key: usize,
+    /// The table's previous name, when the model says it was renamed.
+    pub renamed_from: Option<&'static str>,
 }
 
 /// One column.
@@ -43,6 +45,8 @@ pub struct ColumnSchema {
     pub max_length: Option<u32>,
     /// The default the database fills in when an insert leaves the column out.
     pub default: Option<DefaultValue>,
+    /// The column's previous name, when the field says it was renamed.
+    pub renamed_from: Option<&'static str>,
 }
 
 /// A column default, as a literal.
@@ -117,6 +121,7 @@ mod tests {
             indexed: false,
             max_length: None,
             default: None,
+            renamed_from: None,
         },
         ColumnSchema {
             name: "status",
@@ -130,12 +135,14 @@ mod tests {
             indexed: true,
             max_length: None,
             default: Some(DefaultValue::Text("it's")),
+            renamed_from: None,
         },
     ];
     const TABLE: TableSchema = TableSchema {
         name: "orders",
         columns: COLUMNS,
         primary_key: 0,
+        renamed_from: None,
     };
 
     #[test]

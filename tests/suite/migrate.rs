@@ -14,6 +14,7 @@ fn column(name: &str, sql_type: SqlType, nullable: bool) -> Column {
         indexed: false,
         max_length: None,
         default: None,
+        renamed_from: None,
     }
 }
 
@@ -25,7 +26,7 @@ fn snapshot(columns: Vec<Column>) -> Snapshot {
     all.extend(columns);
     s.tables.insert(
         "gadgets".into(),
-        Table { name: "gadgets".into(), primary_key: "id".into(), columns: all },
+        Table { name: "gadgets".into(), primary_key: "id".into(), columns: all, renamed_from: None },
     );
     s
 }
@@ -100,7 +101,12 @@ async fn a_failing_step_leaves_nothing_behind_where_ddl_is_transactional() {
     t.db.create_table::<orm_tests::models::Tag>().await.unwrap();
     let mut ops = diff(&Snapshot::default(), &v1).0;
     ops.push(Operation::CreateTable {
-        table: Table { name: "tags".into(), primary_key: "id".into(), columns: vec![column("id", SqlType::BigInt, false)] },
+        table: Table {
+            name: "tags".into(),
+            primary_key: "id".into(),
+            columns: vec![column("id", SqlType::BigInt, false)],
+            renamed_from: None,
+        },
     });
     let err = apply(&t.db, "db", &ops).await.unwrap_err();
     match crate::KIND {
@@ -159,7 +165,9 @@ mod runner {
         run(&t.db, "db", &all).await.unwrap();
         let mut edited = all.clone();
         edited[0].up.pop();
-        edited[0].up.push(Operation::DropTable { table: Table { name: "x".into(), primary_key: "id".into(), columns: vec![] } });
+        edited[0].up.push(Operation::DropTable {
+            table: Table { name: "x".into(), primary_key: "id".into(), columns: vec![], renamed_from: None },
+        });
         let err = run(&t.db, "db", &edited).await.unwrap_err();
         assert!(matches!(&err, Error::Migration { message } if message.contains("0001_create_gadgets") && message.contains("edited")), "{err:?}");
         let err = run(&t.db, "db", &all[1..]).await.unwrap_err();
@@ -173,7 +181,12 @@ mod runner {
         // Its second statement fails: the table it names exists already.
         t.db.create_table::<orm_tests::models::Tag>().await.unwrap();
         all[1].up.push(Operation::CreateTable {
-            table: Table { name: "tags".into(), primary_key: "id".into(), columns: vec![column("id", SqlType::BigInt, false)] },
+            table: Table {
+            name: "tags".into(),
+            primary_key: "id".into(),
+            columns: vec![column("id", SqlType::BigInt, false)],
+            renamed_from: None,
+        },
         });
         let err = run(&t.db, "db", &all).await.unwrap_err();
         assert!(matches!(err, Error::Migration { .. }), "{err:?}");
@@ -243,4 +256,35 @@ mod files {
         assert_eq!(t.direct_count("auser").await, None);
         let _ = std::fs::remove_dir_all(&root);
     }
+}
+
+#[tokio::test]
+async fn renames_keep_the_rows_and_reverse() {
+    let Some(t) = crate::db().await else { return };
+    let mut name = column("name", SqlType::Text, false);
+    name.indexed = true;
+    let v1 = snapshot(vec![name]);
+    apply(&t.db, "db", &diff(&Snapshot::default(), &v1).0).await.unwrap();
+    assert!(works(&t, "INSERT INTO gadgets (name) VALUES ('kept')").await);
+
+    // The model now says: table `widgets`, formerly `gadgets`; field `title`, formerly `name`.
+    let mut v2 = snapshot(vec![]);
+    let mut table = v2.tables.remove("gadgets").unwrap();
+    table.name = "widgets".into();
+    table.renamed_from = Some("gadgets".into());
+    let mut title = column("title", SqlType::Text, false);
+    title.indexed = true;
+    title.renamed_from = Some("name".into());
+    table.columns.push(title);
+    v2.tables.insert("widgets".into(), table);
+
+    let (up, down) = diff(&v1, &v2);
+    assert!(matches!(&up[..], [Operation::RenameTable { .. }, Operation::RenameColumn { .. }]), "{up:?}");
+    apply(&t.db, "db", &up).await.unwrap();
+    let (title,): (String,) = orm::raw("SELECT title FROM widgets").fetch_one(t.db.connection("db").unwrap()).await.unwrap();
+    assert_eq!(title, "kept");
+    assert_eq!(t.direct_count("gadgets").await, None);
+    apply(&t.db, "db", &down).await.unwrap();
+    let (name,): (String,) = orm::raw("SELECT name FROM gadgets").fetch_one(t.db.connection("db").unwrap()).await.unwrap();
+    assert_eq!(name, "kept");
 }

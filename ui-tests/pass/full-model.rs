@@ -1,12 +1,12 @@
 // Everything the model attribute accepts, together, compiles.
 use orm::prelude::*;
 
-#[orm::model(table = "line_items", connection = orm::DefaultConnection)]
+#[orm::model(table = "line_items", connection = orm::DefaultConnection, renamed_from = "order_lines")]
 #[derive(Clone, Debug)]
 pub struct LineItem {
     #[orm(primary_key, auto)]
     pub id: i32,
-    #[orm(column = "sku_code", unique, max_length = 40)]
+    #[orm(column = "sku_code", unique, max_length = 40, renamed_from = "sku")]
     pub sku: String,
     #[orm(index, default = 1)]
     pub quantity: i16,
@@ -38,4 +38,6 @@ fn main() {
     let _ = Type::query().filter(r#type::code.starts_with("x"));
     assert_eq!(<LineItem as orm::Model>::SCHEMA.name, "line_items");
     assert_eq!(<Type as orm::Model>::SCHEMA.name, "types");
+    assert_eq!(<LineItem as orm::Model>::SCHEMA.renamed_from, Some("order_lines"));
+    assert_eq!(<LineItem as orm::Model>::SCHEMA.columns[1].renamed_from, Some("sku"));
 }

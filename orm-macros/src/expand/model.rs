@@ -50,6 +50,8 @@ pub fn expand(cont: &Container) -> TokenStream {
         .iter()
         .filter(|f| f.attrs.primary_key.is_none())
         .map(bind);
+    let table_renamed_from =
+        optional_str(cont.attrs.renamed_from.as_ref().map(|r| r.value.as_str()));
     let column_impls = columns::impls(cont);
     let foreign_keys = super::relations::foreign_keys(cont);
     let relation_impls = super::relations::impls(cont);
@@ -80,6 +82,7 @@ pub fn expand(cont: &Container) -> TokenStream {
                     name: #table,
                     columns: __ORM_COLUMNS,
                     primary_key: #key_index,
+                    renamed_from: #table_renamed_from,
                 };
 
                 fn __sql_cache() -> &'static ::orm::__private::SqlCache {
@@ -178,6 +181,7 @@ fn column_schema(f: &Field) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
+    let renamed_from = optional_str(a.renamed_from.as_ref().map(|r| r.value.as_str()));
     let default = match a.default.as_ref().map(|d| &d.value) {
         None => quote!(::core::option::Option::None),
         Some(Default::Int(n)) => {
@@ -205,6 +209,7 @@ fn column_schema(f: &Field) -> TokenStream {
             unique: #unique,
             indexed: #indexed,
             max_length: #max_length,
+            renamed_from: #renamed_from,
             default: #default,
         }
     }
@@ -256,4 +261,11 @@ fn assertions(f: &Field) -> TokenStream {
         });
     }
     out
+}
+
+fn optional_str(value: Option<&str>) -> TokenStream {
+    match value {
+        Some(s) => quote!(::core::option::Option::Some(#s)),
+        None => quote!(::core::option::Option::None),
+    }
 }

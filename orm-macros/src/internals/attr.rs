@@ -66,6 +66,7 @@ pub struct Container {
     pub connection: Option<Spanned<syn::Path>>,
     pub read_only: Option<Spanned<()>>,
     pub relations: Vec<ParentRelation>,
+    pub renamed_from: Option<Spanned<String>>,
 }
 
 /// What kind of relation a container declares.
@@ -109,6 +110,7 @@ pub struct Field {
     pub max_length: Option<Spanned<u32>>,
     pub belongs_to: Option<Spanned<syn::Path>>,
     pub relation: Option<Spanned<String>>,
+    pub renamed_from: Option<Spanned<String>>,
 }
 
 /// The error for a key nobody accepts, with the closest accepted key if any.
@@ -187,6 +189,7 @@ impl Container {
         let mut connection = Attr::none(cx, CONNECTION);
         let mut read_only = Attr::none(cx, READ_ONLY);
         let mut relations = Vec::new();
+        let mut table_renamed_from = Attr::none(cx, RENAMED_FROM);
 
         let parser = syn::meta::parser(|meta| {
             if meta.path == TABLE {
@@ -248,6 +251,11 @@ impl Container {
                 if let Err(err) = result {
                     cx.syn_error(err);
                 }
+            } else if meta.path == RENAMED_FROM {
+                // #[orm::model(renamed_from = "old_table")]
+                if let Some(name) = string(cx, &meta, RENAMED_FROM)? {
+                    table_renamed_from.set(&meta.path, name);
+                }
             } else if meta.path == READ_ONLY {
                 // #[orm::model(read_only)]
                 flag(cx, &meta, READ_ONLY)?;
@@ -267,6 +275,7 @@ impl Container {
             connection: connection.get(),
             read_only: read_only.get(),
             relations,
+            renamed_from: table_renamed_from.get(),
         }
     }
 }
@@ -284,6 +293,7 @@ impl Field {
         let mut max_length = Attr::none(cx, MAX_LENGTH);
         let mut belongs_to = Attr::none(cx, BELONGS_TO);
         let mut relation = Attr::none(cx, RELATION);
+        let mut renamed_from = Attr::none(cx, RENAMED_FROM);
 
         for attr in field.attrs.iter().filter(|a| a.path() == ORM) {
             if let syn::Meta::Path(_) = attr.meta {
@@ -343,6 +353,11 @@ impl Field {
                             "orm attribute `belongs_to` takes a model type: `belongs_to = User`",
                         ),
                     }
+                } else if meta.path == RENAMED_FROM {
+                    // #[orm(renamed_from = "old_name")]
+                    if let Some(name) = string(cx, &meta, RENAMED_FROM)? {
+                        renamed_from.set(&meta.path, name);
+                    }
                 } else if meta.path == RELATION {
                     // #[orm(relation = "buyer")]
                     if let Some(name) = string(cx, &meta, RELATION)? {
@@ -383,6 +398,7 @@ impl Field {
             max_length: max_length.get(),
             belongs_to: belongs_to.get(),
             relation: relation.get(),
+            renamed_from: renamed_from.get(),
         }
     }
 }

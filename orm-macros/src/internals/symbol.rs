@@ -27,6 +27,7 @@ pub const DEFAULT: Symbol = Symbol("default");
 pub const MAX_LENGTH: Symbol = Symbol("max_length");
 pub const BELONGS_TO: Symbol = Symbol("belongs_to");
 pub const RELATION: Symbol = Symbol("relation");
+pub const RENAMED_FROM: Symbol = Symbol("renamed_from");
 
 /// Every key accepted on the container, for did-you-mean suggestions.
 pub const CONTAINER_KEYS: &[Symbol] = &[

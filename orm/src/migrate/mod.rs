@@ -42,6 +42,10 @@ pub struct Table {
     pub columns: Vec<Column>,
     /// The primary key column's name.
     pub primary_key: String,
+    /// The previous name, when the model says the table was renamed. Not
+    /// stored in snapshots: it matters only against the snapshot before.
+    #[serde(skip)]
+    pub renamed_from: Option<String>,
 }
 
 /// One column.
@@ -68,6 +72,22 @@ pub struct Column {
     /// The default the database fills in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<Default>,
+    /// The previous name, when the field says the column was renamed (not stored).
+    #[serde(skip)]
+    pub renamed_from: Option<String>,
+}
+
+impl Column {
+    /// Whether both columns are defined the same, whatever they were called before.
+    fn same_definition(&self, other: &Column) -> bool {
+        Column {
+            renamed_from: None,
+            ..self.clone()
+        } == Column {
+            renamed_from: None,
+            ..other.clone()
+        }
+    }
 }
 
 fn is_false(b: &bool) -> bool {
@@ -116,6 +136,24 @@ pub enum Operation {
         /// The column as it was.
         column: Column,
     },
+    /// Rename a table.
+    RenameTable {
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+        /// The table after the rename (its indexes are renamed with it).
+        table: Table,
+    },
+    /// Rename a column.
+    RenameColumn {
+        /// The table.
+        table: String,
+        /// The old name.
+        from: String,
+        /// The column after the rename.
+        column: Column,
+    },
     /// Change a column's type, nullability, default, length, uniqueness or index.
     AlterColumn {
         /// The table.
@@ -140,6 +178,30 @@ impl Operation {
                 from: to,
                 to: from,
             },
+            Operation::RenameTable {
+                from,
+                to,
+                mut table,
+            } => {
+                table.name.clone_from(&from);
+                Operation::RenameTable {
+                    from: to,
+                    to: from,
+                    table,
+                }
+            }
+            Operation::RenameColumn {
+                table,
+                from,
+                mut column,
+            } => {
+                let to = std::mem::replace(&mut column.name, from);
+                Operation::RenameColumn {
+                    table,
+                    from: to,
+                    column,
+                }
+            }
         }
     }
 }
@@ -166,6 +228,7 @@ impl From<&ColumnSchema> for Column {
             indexed: c.indexed,
             max_length: c.max_length,
             default: c.default.as_ref().map(Default::from),
+            renamed_from: c.renamed_from.map(str::to_owned),
         }
     }
 }
@@ -176,6 +239,7 @@ impl From<&TableSchema> for Table {
             name: t.name.to_owned(),
             columns: t.columns.iter().map(Column::from).collect(),
             primary_key: t.primary_key().name.to_owned(),
+            renamed_from: t.renamed_from.map(str::to_owned),
         }
     }
 }
@@ -205,8 +269,31 @@ impl Snapshot {
 /// them: tables created first and dropped last, columns in field order.
 pub fn diff(old: &Snapshot, new: &Snapshot) -> (Vec<Operation>, Vec<Operation>) {
     let mut up = Vec::new();
+    // Old tables that a new one says it was renamed from.
+    let mut renamed: Vec<&str> = Vec::new();
     for (name, table) in &new.tables {
-        match old.tables.get(name) {
+        let before = match old.tables.get(name) {
+            Some(before) => Some(before),
+            None => match table
+                .renamed_from
+                .as_deref()
+                .and_then(|from| old.tables.get(from))
+            {
+                Some(before) => {
+                    renamed.push(&before.name);
+                    let mut after = before.clone();
+                    after.name.clone_from(name);
+                    up.push(Operation::RenameTable {
+                        from: before.name.clone(),
+                        to: name.clone(),
+                        table: after,
+                    });
+                    Some(before)
+                }
+                None => None,
+            },
+        };
+        match before {
             None => up.push(Operation::CreateTable {
                 table: table.clone(),
             }),
@@ -214,7 +301,7 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> (Vec<Operation>, Vec<Operation>) 
         }
     }
     for (name, table) in &old.tables {
-        if !new.tables.contains_key(name) {
+        if !new.tables.contains_key(name) && !renamed.contains(&name.as_str()) {
             up.push(Operation::DropTable {
                 table: table.clone(),
             });
@@ -225,22 +312,56 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> (Vec<Operation>, Vec<Operation>) 
 }
 
 fn diff_columns(before: &Table, after: &Table, up: &mut Vec<Operation>) {
+    let mut renamed: Vec<&str> = Vec::new();
     for column in &after.columns {
-        match before.columns.iter().find(|c| c.name == column.name) {
+        let old = match before.columns.iter().find(|c| c.name == column.name) {
+            Some(old) => Some(old),
+            None => {
+                let from = column.renamed_from.as_deref();
+                match before
+                    .columns
+                    .iter()
+                    .find(|c| Some(c.name.as_str()) == from)
+                {
+                    Some(old) => {
+                        renamed.push(&old.name);
+                        let mut moved = old.clone();
+                        moved.name.clone_from(&column.name);
+                        up.push(Operation::RenameColumn {
+                            table: after.name.clone(),
+                            from: old.name.clone(),
+                            column: moved,
+                        });
+                        Some(old)
+                    }
+                    None => None,
+                }
+            }
+        };
+        match old {
             None => up.push(Operation::AddColumn {
                 table: after.name.clone(),
                 column: column.clone(),
             }),
-            Some(old) if old != column => up.push(Operation::AlterColumn {
-                table: after.name.clone(),
-                from: old.clone(),
-                to: column.clone(),
-            }),
-            Some(_) => {}
+            Some(old) => {
+                let mut old = old.clone();
+                old.name.clone_from(&column.name);
+                if !old.same_definition(column) {
+                    up.push(Operation::AlterColumn {
+                        table: after.name.clone(),
+                        from: old,
+                        to: Column {
+                            renamed_from: None,
+                            ..column.clone()
+                        },
+                    });
+                }
+            }
         }
     }
     for column in &before.columns {
-        if !after.columns.iter().any(|c| c.name == column.name) {
+        let kept = after.columns.iter().any(|c| c.name == column.name);
+        if !kept && !renamed.contains(&column.name.as_str()) {
             up.push(Operation::DropColumn {
                 table: after.name.clone(),
                 column: column.clone(),
@@ -308,6 +429,7 @@ mod tests {
             indexed: false,
             max_length: None,
             default: None,
+            renamed_from: None,
         }
     }
 
@@ -319,6 +441,7 @@ mod tests {
                 name: "users".into(),
                 primary_key: "id".into(),
                 columns,
+                renamed_from: None,
             },
         );
         Snapshot { tables }
@@ -414,6 +537,7 @@ mod tests {
                 indexed: false,
                 max_length: None,
                 default: None,
+                renamed_from: None,
             },
             ColumnSchema {
                 name: "active",
@@ -427,12 +551,14 @@ mod tests {
                 indexed: true,
                 max_length: None,
                 default: Some(DefaultValue::Bool(true)),
+                renamed_from: None,
             },
         ];
         const USERS: TableSchema = TableSchema {
             name: "auser",
             columns: COLUMNS,
             primary_key: 0,
+            renamed_from: None,
         };
         let snapshot = Snapshot::of([&USERS]);
         let table = &snapshot.tables["auser"];

@@ -202,6 +202,47 @@ impl Operation {
                 out
             }
             Operation::AlterColumn { table, from, to } => alter_column(backend, table, from, to)?,
+            Operation::RenameTable { from, to, table } => {
+                // Index names carry the table's name: rebuild them under the new one.
+                let old = Table {
+                    name: from.clone(),
+                    ..table.clone()
+                };
+                let mut out: Vec<String> = old
+                    .columns
+                    .iter()
+                    .filter(|c| c.name != table.primary_key)
+                    .flat_map(|c| c.drop_indexes(backend, from))
+                    .collect();
+                out.push(format!(
+                    "ALTER TABLE {} RENAME TO {}",
+                    ident(backend, from),
+                    ident(backend, to)
+                ));
+                for c in table.columns.iter().filter(|c| c.name != table.primary_key) {
+                    out.extend(c.create_indexes(backend, to, false));
+                }
+                out
+            }
+            Operation::RenameColumn {
+                table,
+                from,
+                column,
+            } => {
+                let old = Column {
+                    name: from.clone(),
+                    ..column.clone()
+                };
+                let mut out = old.drop_indexes(backend, table);
+                out.push(format!(
+                    "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                    ident(backend, table),
+                    ident(backend, from),
+                    ident(backend, &column.name)
+                ));
+                out.extend(column.create_indexes(backend, table, false));
+                out
+            }
         })
     }
 }
