@@ -8,6 +8,7 @@
 //! a missing variable fails the test instead of skipping it.
 
 pub mod blog;
+pub mod catalog;
 pub mod models;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
