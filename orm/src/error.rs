@@ -169,6 +169,13 @@ pub enum Error {
         message: String,
     },
 
+    /// Seeders cannot be ordered or run, or one of them failed.
+    #[error("seed: {message}")]
+    Seed {
+        /// What is wrong and how to repair it.
+        message: String,
+    },
+
     /// A query that cannot be run as built.
     #[error("invalid query: {message}")]
     InvalidQuery {

@@ -132,7 +132,9 @@ pub mod __private {
     pub use crate::model::SqlCache;
     pub use crate::registry::{ConnectionEntry, ModelEntry};
     pub use crate::relations::relation;
-    pub use crate::schema::{ColumnSchema, DefaultValue, TableSchema};
+    pub use crate::schema::{
+        ColumnSchema, DefaultValue, ForeignKeySchema, ForeignTarget, IndexSchema, TableSchema,
+    };
     pub use crate::types::{is_unset_key, AutoKey, FieldType, SqlType, TextType, Value};
     pub use crate::Backend;
     pub use crate::Error;

@@ -18,6 +18,56 @@ pub struct TableSchema {
     pub primary_key: usize,
     /// The table's previous name, when the model says it was renamed.
     pub renamed_from: Option<&'static str>,
+    /// The connection the table lives on.
+    pub connection: &'static str,
+    /// Indexes over several columns (`index(a, b)` / `unique(a, b)` on the model).
+    pub indexes: &'static [IndexSchema],
+    /// The `belongs_to` columns and what they refer to.
+    pub foreign_keys: &'static [ForeignKeySchema],
+}
+
+/// An index over one or more columns, declared on the model.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct IndexSchema {
+    /// Column names, in index order.
+    pub columns: &'static [&'static str],
+    /// Whether the combination of values must be unique.
+    pub unique: bool,
+}
+
+/// A `belongs_to` column: a foreign key when the target lives on the same
+/// connection, a plain column otherwise.
+#[derive(Clone, Copy)]
+pub struct ForeignKeySchema {
+    /// The column holding the key.
+    pub column: &'static str,
+    /// The referenced model. A function, not a constant, so that a model can
+    /// refer to itself (an employee's manager) without a constant cycle.
+    pub target: fn() -> ForeignTarget,
+}
+
+/// The model a foreign key refers to.
+#[derive(Clone, Copy, Debug)]
+pub struct ForeignTarget {
+    /// Its table.
+    pub table: &'static TableSchema,
+    /// Its connection.
+    pub connection: &'static str,
+}
+
+impl PartialEq for ForeignKeySchema {
+    fn eq(&self, other: &ForeignKeySchema) -> bool {
+        self.column == other.column && (self.target)().table.name == (other.target)().table.name
+    }
+}
+
+impl std::fmt::Debug for ForeignKeySchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForeignKeySchema")
+            .field("column", &self.column)
+            .field("references", &(self.target)().table.name)
+            .finish()
+    }
 }
 
 /// One column.
@@ -143,6 +193,9 @@ mod tests {
         columns: COLUMNS,
         primary_key: 0,
         renamed_from: None,
+        connection: "db",
+        indexes: &[],
+        foreign_keys: &[],
     };
 
     #[test]

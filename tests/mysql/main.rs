@@ -9,11 +9,13 @@ pub async fn db() -> Option<TestDb> {
     TestDb::mysql().await
 }
 
+mod catalog;
 mod connections;
 mod crud;
 mod migrate;
 mod pool;
 mod query;
 mod relations;
+mod seed;
 mod transactions;
 mod types;

@@ -8,11 +8,13 @@ pub async fn db() -> Option<TestDb> {
     Some(TestDb::sqlite().await)
 }
 
+mod catalog;
 mod connections;
 mod crud;
 mod migrate;
 mod pool;
 mod query;
 mod relations;
+mod seed;
 mod transactions;
 mod types;

@@ -169,6 +169,13 @@ impl TestDb {
         }
     }
 
+    /// Creates the tables of `Customer`, `Order` and `Tag`, which several suites use.
+    pub async fn create_shop_tables(&self) {
+        self.db.create_table::<models::Customer>().await.unwrap();
+        self.db.create_table::<models::Order>().await.unwrap();
+        self.db.create_table::<models::Tag>().await.unwrap();
+    }
+
     /// A fresh test database of the given backend.
     pub async fn of(kind: Kind) -> Option<TestDb> {
         match kind {

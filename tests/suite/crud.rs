@@ -7,9 +7,7 @@ use orm_tests::models::{customer, order, Customer, Order, Tag};
 
 async fn setup() -> Option<orm_tests::TestDb> {
     let t = crate::db().await?;
-    t.db.create_table::<Customer>().await.unwrap();
-    t.db.create_table::<Order>().await.unwrap();
-    t.db.create_table::<Tag>().await.unwrap();
+    t.create_shop_tables().await;
     Some(t)
 }
 

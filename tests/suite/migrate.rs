@@ -5,29 +5,14 @@ use orm::migrate::{apply, diff, Column, Default, Operation, Snapshot, Table};
 use orm::{Error, SqlType};
 
 fn column(name: &str, sql_type: SqlType, nullable: bool) -> Column {
-    Column {
-        name: name.into(),
-        sql_type,
-        nullable,
-        auto_increment: false,
-        unique: false,
-        indexed: false,
-        max_length: None,
-        default: None,
-        renamed_from: None,
-    }
+    let c = Column::new(name, sql_type);
+    if nullable { c.nullable() } else { c }
 }
 
 fn snapshot(columns: Vec<Column>) -> Snapshot {
     let mut s = Snapshot::default();
-    let mut id = column("id", SqlType::BigInt, false);
-    id.auto_increment = true;
-    let mut all = vec![id];
-    all.extend(columns);
-    s.tables.insert(
-        "gadgets".into(),
-        Table { name: "gadgets".into(), primary_key: "id".into(), columns: all, renamed_from: None },
-    );
+    let table = columns.into_iter().fold(Table::new("gadgets", Column::new("id", SqlType::BigInt).auto_increment()), Table::column);
+    s.tables.insert("gadgets".into(), table);
     s
 }
 
@@ -40,7 +25,7 @@ async fn create_add_drop_and_back() {
     let Some(t) = crate::db().await else { return };
     let v1 = snapshot(vec![column("name", SqlType::Text, false)]);
     let (up, down) = diff(&Snapshot::default(), &v1);
-    apply(&t.db, "db", &up).await.unwrap();
+    apply(&t.db, "db", &Snapshot::default(), &up).await.unwrap();
     assert!(works(&t, "INSERT INTO gadgets (name) VALUES ('a')").await);
 
     let mut serial = column("serial", SqlType::Text, true);
@@ -52,7 +37,7 @@ async fn create_add_drop_and_back() {
     let v2 = snapshot(vec![column("name", SqlType::Text, false), serial, rank]);
     let (up2, down2) = diff(&v1, &v2);
     assert_eq!(up2.len(), 2);
-    apply(&t.db, "db", &up2).await.unwrap();
+    apply(&t.db, "db", &v1, &up2).await.unwrap();
     assert!(works(&t, "INSERT INTO gadgets (name, serial) VALUES ('b', 'S-1')").await);
     assert!(!works(&t, "INSERT INTO gadgets (name, serial) VALUES ('c', 'S-1')").await, "unique serial");
     let (rank,): (i32,) = orm::raw("SELECT rank FROM gadgets WHERE serial = 'S-1'")
@@ -62,10 +47,10 @@ async fn create_add_drop_and_back() {
     assert_eq!(rank, 3, "the default applies");
 
     // Back to v1, then to nothing.
-    apply(&t.db, "db", &down2).await.unwrap();
+    apply(&t.db, "db", &v2, &down2).await.unwrap();
     assert!(!works(&t, "SELECT serial FROM gadgets").await);
     assert!(works(&t, "SELECT name FROM gadgets").await);
-    apply(&t.db, "db", &down).await.unwrap();
+    apply(&t.db, "db", &v1, &down).await.unwrap();
     assert_eq!(t.direct_count("gadgets").await, None);
 }
 
@@ -73,24 +58,24 @@ async fn create_add_drop_and_back() {
 async fn changing_nullability_and_type() {
     let Some(t) = crate::db().await else { return };
     let v1 = snapshot(vec![column("note", SqlType::Text, false), column("qty", SqlType::Int, false)]);
-    apply(&t.db, "db", &diff(&Snapshot::default(), &v1).0).await.unwrap();
+    apply(&t.db, "db", &Snapshot::default(), &diff(&Snapshot::default(), &v1).0).await.unwrap();
     let v2 = snapshot(vec![column("note", SqlType::Text, true), column("qty", SqlType::BigInt, false)]);
     let (up, down) = diff(&v1, &v2);
-    match crate::KIND {
-        orm_tests::Kind::Sqlite => {
-            // No ALTER COLUMN in SQLite: refused before anything runs.
-            let err = apply(&t.db, "db", &up).await.unwrap_err();
-            assert!(matches!(&err, Error::Migration { message } if message.contains("by hand")), "{err:?}");
-            assert!(!works(&t, "INSERT INTO gadgets (note, qty) VALUES (NULL, 1)").await);
-        }
-        _ => {
-            apply(&t.db, "db", &up).await.unwrap();
-            assert!(works(&t, "INSERT INTO gadgets (note, qty) VALUES (NULL, 5000000000)").await);
-            assert!(works(&t, "DELETE FROM gadgets").await);
-            apply(&t.db, "db", &down).await.unwrap();
-            assert!(!works(&t, "INSERT INTO gadgets (note, qty) VALUES (NULL, 1)").await, "NOT NULL again");
-        }
-    }
+    assert!(works(&t, "INSERT INTO gadgets (note, qty) VALUES ('kept', 7)").await);
+    // SQLite has no ALTER COLUMN: it rebuilds the table, keeping the rows.
+    apply(&t.db, "db", &v1, &up).await.unwrap();
+    assert!(works(&t, "INSERT INTO gadgets (note, qty) VALUES (NULL, 5000000000)").await);
+    let (big,): (i64,) = orm::raw("SELECT qty FROM gadgets WHERE note IS NULL").fetch_one(t.db.connection("db").unwrap()).await.unwrap();
+    assert_eq!(big, 5_000_000_000);
+    let (note, qty): (Option<String>, i64) = orm::raw("SELECT note, qty FROM gadgets WHERE id = 1").fetch_one(t.db.connection("db").unwrap()).await.unwrap();
+    assert_eq!((note.as_deref(), qty), (Some("kept"), 7), "the rows survive");
+    // Back to NOT NULL fails while a NULL is stored, and changes nothing.
+    let err = apply(&t.db, "db", &v2, &down).await.unwrap_err();
+    assert!(!matches!(err, Error::Migration { .. }), "the database's own refusal: {err:?}");
+    assert!(works(&t, "DELETE FROM gadgets WHERE note IS NULL").await);
+    apply(&t.db, "db", &v2, &down).await.unwrap();
+    assert!(!works(&t, "INSERT INTO gadgets (note, qty) VALUES (NULL, 1)").await, "NOT NULL again");
+    assert_eq!(t.direct_count("gadgets").await, Some(1));
 }
 
 #[tokio::test]
@@ -101,14 +86,9 @@ async fn a_failing_step_leaves_nothing_behind_where_ddl_is_transactional() {
     t.db.create_table::<orm_tests::models::Tag>().await.unwrap();
     let mut ops = diff(&Snapshot::default(), &v1).0;
     ops.push(Operation::CreateTable {
-        table: Table {
-            name: "tags".into(),
-            primary_key: "id".into(),
-            columns: vec![column("id", SqlType::BigInt, false)],
-            renamed_from: None,
-        },
+        table: Table::new("tags", column("id", SqlType::BigInt, false)),
     });
-    let err = apply(&t.db, "db", &ops).await.unwrap_err();
+    let err = apply(&t.db, "db", &Snapshot::default(), &ops).await.unwrap_err();
     match crate::KIND {
         orm_tests::Kind::MySql => {
             assert!(matches!(&err, Error::Migration { message } if message.contains("step 2 of 2")), "{err:?}");
@@ -118,11 +98,15 @@ async fn a_failing_step_leaves_nothing_behind_where_ddl_is_transactional() {
     }
 }
 
+fn runner_migrations() -> Vec<orm::migrate::Migration> {
+    runner::migrations()
+}
+
 mod runner {
     use super::*;
     use orm::migrate::{rollback, run, status, Migration};
 
-    fn migrations() -> Vec<Migration> {
+    pub(super) fn migrations() -> Vec<Migration> {
         let v1 = snapshot(vec![column("name", SqlType::Text, false)]);
         let mut v2_cols = vec![column("name", SqlType::Text, false)];
         let mut sku = column("sku", SqlType::Text, true);
@@ -166,7 +150,7 @@ mod runner {
         let mut edited = all.clone();
         edited[0].up.pop();
         edited[0].up.push(Operation::DropTable {
-            table: Table { name: "x".into(), primary_key: "id".into(), columns: vec![], renamed_from: None },
+            table: Table::new("x", column("id", SqlType::BigInt, false)),
         });
         let err = run(&t.db, "db", &edited).await.unwrap_err();
         assert!(matches!(&err, Error::Migration { message } if message.contains("0001_create_gadgets") && message.contains("edited")), "{err:?}");
@@ -181,12 +165,7 @@ mod runner {
         // Its second statement fails: the table it names exists already.
         t.db.create_table::<orm_tests::models::Tag>().await.unwrap();
         all[1].up.push(Operation::CreateTable {
-            table: Table {
-            name: "tags".into(),
-            primary_key: "id".into(),
-            columns: vec![column("id", SqlType::BigInt, false)],
-            renamed_from: None,
-        },
+            table: Table::new("tags", column("id", SqlType::BigInt, false)),
         });
         let err = run(&t.db, "db", &all).await.unwrap_err();
         assert!(matches!(err, Error::Migration { .. }), "{err:?}");
@@ -264,7 +243,7 @@ async fn renames_keep_the_rows_and_reverse() {
     let mut name = column("name", SqlType::Text, false);
     name.indexed = true;
     let v1 = snapshot(vec![name]);
-    apply(&t.db, "db", &diff(&Snapshot::default(), &v1).0).await.unwrap();
+    apply(&t.db, "db", &Snapshot::default(), &diff(&Snapshot::default(), &v1).0).await.unwrap();
     assert!(works(&t, "INSERT INTO gadgets (name) VALUES ('kept')").await);
 
     // The model now says: table `widgets`, formerly `gadgets`; field `title`, formerly `name`.
@@ -280,11 +259,317 @@ async fn renames_keep_the_rows_and_reverse() {
 
     let (up, down) = diff(&v1, &v2);
     assert!(matches!(&up[..], [Operation::RenameTable { .. }, Operation::RenameColumn { .. }]), "{up:?}");
-    apply(&t.db, "db", &up).await.unwrap();
+    apply(&t.db, "db", &v1, &up).await.unwrap();
     let (title,): (String,) = orm::raw("SELECT title FROM widgets").fetch_one(t.db.connection("db").unwrap()).await.unwrap();
     assert_eq!(title, "kept");
     assert_eq!(t.direct_count("gadgets").await, None);
-    apply(&t.db, "db", &down).await.unwrap();
+    apply(&t.db, "db", &v2, &down).await.unwrap();
     let (name,): (String,) = orm::raw("SELECT name FROM gadgets").fetch_one(t.db.connection("db").unwrap()).await.unwrap();
     assert_eq!(name, "kept");
+}
+
+/// The blog models, migrated from an empty database: the catalog shows
+/// their columns, indexes and foreign keys; rows round-trip; down and up again.
+mod from_models {
+    use super::*;
+    use orm::migrate::{rollback, run, Migration};
+    use orm::prelude::*;
+    use orm::Model;
+    use orm_tests::blog::*;
+    use orm_tests::catalog::{CatalogForeignKey, CatalogIndex};
+
+    fn blog() -> Vec<Migration> {
+        let schema = Snapshot::of([
+            Author::SCHEMA,
+            Post::SCHEMA,
+            Comment::SCHEMA,
+            Profile::SCHEMA,
+            Employee::SCHEMA,
+            Message::SCHEMA,
+            Playlist::SCHEMA,
+            Track::SCHEMA,
+            PlaylistTrack::SCHEMA,
+            Ticket::SCHEMA,
+        ]);
+        let (up, down) = diff(&Snapshot::default(), &schema);
+        vec![Migration { name: "0001_blog".into(), up, down }]
+    }
+
+    fn fk(column: &str, table: &str) -> CatalogForeignKey {
+        CatalogForeignKey { columns: vec![column.into()], references_table: table.into(), references_columns: vec!["id".into()] }
+    }
+
+    /// The indexes the models declare (MariaDB adds its own for foreign keys; they are not ours).
+    async fn declared_indexes(t: &orm_tests::TestDb, table: &str) -> Vec<CatalogIndex> {
+        t.catalog_indexes(table).await.into_iter().filter(|i| i.name.starts_with("idx_") || i.name.starts_with("uq_")).collect()
+    }
+
+    async fn check_schema(t: &orm_tests::TestDb) {
+        let posts = t.catalog_columns("posts").await;
+        let names: Vec<(&str, bool)> = posts.iter().map(|c| (c.name.as_str(), c.nullable)).collect();
+        assert_eq!(names, [("id", false), ("author_id", false), ("title", false)]);
+        let types: Vec<&str> = posts.iter().map(|c| c.data_type.as_str()).collect();
+        match crate::KIND {
+            orm_tests::Kind::Sqlite => assert_eq!(types, ["integer", "integer", "text"]),
+            orm_tests::Kind::Postgres => assert_eq!(types, ["bigint", "bigint", "text"]),
+            orm_tests::Kind::MySql => assert_eq!(types, ["bigint(20)", "bigint(20)", "longtext"]),
+        }
+        let manager = t.catalog_columns("employees").await.into_iter().find(|c| c.name == "manager_id").unwrap();
+        assert!(manager.nullable, "Option<i64> is nullable");
+
+        let index = |name: &str, column: &str, unique| CatalogIndex { name: name.into(), columns: vec![column.into()], unique };
+        assert_eq!(declared_indexes(t, "posts").await, [index("idx_posts_author_id", "author_id", false)]);
+        assert_eq!(declared_indexes(t, "profiles").await, [index("uq_profiles_author_id", "author_id", true)]);
+        assert_eq!(declared_indexes(t, "messages").await, []);
+
+        assert_eq!(t.catalog_foreign_keys("posts").await, [fk("author_id", "authors")]);
+        assert_eq!(t.catalog_foreign_keys("comments").await, [fk("post_id", "posts")]);
+        assert_eq!(t.catalog_foreign_keys("employees").await, [fk("manager_id", "employees")], "a self-reference");
+        assert_eq!(t.catalog_foreign_keys("messages").await, [fk("recipient_id", "authors"), fk("sender_id", "authors")]);
+        assert_eq!(t.catalog_foreign_keys("playlist_tracks").await, [fk("playlist_id", "playlists"), fk("track_id", "tracks")]);
+        assert_eq!(t.catalog_foreign_keys("tickets").await, [], "users live on another connection: no constraint");
+    }
+
+    #[tokio::test]
+    async fn the_live_schema_matches_the_models_and_survives_down_and_up() {
+        let Some(t) = crate::db().await else { return };
+        let all = blog();
+        run(&t.db, "db", &all).await.unwrap();
+        check_schema(&t).await;
+
+        let ada = Author { id: 0, name: "Ada".into() }.insert(&t.db).await.unwrap();
+        let post = Post { id: 0, author_id: ada.id, title: "Notes".into() }.insert(&t.db).await.unwrap();
+        assert_eq!(Post::find(&t.db, post.id).await.unwrap(), Some(post.clone()));
+        let boss = Employee { id: 0, name: "Boss".into(), manager_id: None }.insert(&t.db).await.unwrap();
+        Employee { id: 0, name: "Report".into(), manager_id: Some(boss.id) }.insert(&t.db).await.unwrap();
+        // The constraint holds: a post of an author that does not exist is refused, and not stored.
+        let err = Post { id: 0, author_id: ada.id + 100, title: "Orphan".into() }.insert(&t.db).await.unwrap_err();
+        assert!(matches!(err, Error::ForeignKeyViolation { .. }), "{err:?}");
+        assert_eq!(t.direct_count("posts").await, Some(1));
+
+        assert_eq!(rollback(&t.db, "db", &all, None).await.unwrap(), ["0001_blog"]);
+        for table in ["authors", "posts", "comments", "profiles", "employees", "messages", "playlists", "tracks", "playlist_tracks", "tickets"] {
+            assert_eq!(t.direct_count(table).await, None, "{table} dropped");
+        }
+        run(&t.db, "db", &all).await.unwrap();
+        check_schema(&t).await;
+        assert_eq!(t.direct_count("posts").await, Some(0));
+    }
+}
+
+/// One model through six versions: each generated migration applies, the
+/// catalog shows the change, rows written by that version read back; then
+/// each migration is rolled back and the catalog is as it was before it.
+mod evolve {
+    use super::*;
+    use orm::migrate::{rollback, run, Migration};
+    use orm::prelude::*;
+    use orm::Model;
+
+    mod v1 {
+        #[orm::model(table = "evolving")]
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct Gizmo {
+            #[orm(primary_key, auto)]
+            pub id: i64,
+            pub name: String,
+        }
+    }
+    mod v2 {
+        #[orm::model(table = "evolving")]
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct Gizmo {
+            #[orm(primary_key, auto)]
+            pub id: i64,
+            pub name: String,
+            pub color: Option<String>,
+        }
+    }
+    mod v3 {
+        #[orm::model(table = "evolving")]
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct Gizmo {
+            #[orm(primary_key, auto)]
+            pub id: i64,
+            pub name: String,
+            #[orm(default = "red")]
+            pub color: String,
+        }
+    }
+    mod v4 {
+        #[orm::model(table = "evolving", index(name, color))]
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct Gizmo {
+            #[orm(primary_key, auto)]
+            pub id: i64,
+            pub name: String,
+            #[orm(default = "red", index)]
+            pub color: String,
+        }
+    }
+    mod v5 {
+        #[orm::model(table = "gizmos", renamed_from = "evolving", index(title, color))]
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct Gizmo {
+            #[orm(primary_key, auto)]
+            pub id: i64,
+            #[orm(renamed_from = "name")]
+            pub title: String,
+            #[orm(default = "red", index)]
+            pub color: String,
+        }
+    }
+    mod v6 {
+        #[orm::model(table = "gizmos")]
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct Gizmo {
+            #[orm(primary_key, auto)]
+            pub id: i64,
+            pub title: String,
+        }
+    }
+
+    type Catalog = (Vec<orm_tests::catalog::CatalogColumn>, Vec<orm_tests::catalog::CatalogIndex>);
+
+    async fn catalog(t: &orm_tests::TestDb, table: &str) -> Catalog {
+        (t.catalog_columns(table).await, t.catalog_indexes(table).await)
+    }
+
+    fn names(c: &Catalog) -> (Vec<(&str, bool)>, Vec<&str>) {
+        (c.0.iter().map(|c| (c.name.as_str(), c.nullable)).collect(), c.1.iter().map(|i| i.name.as_str()).collect())
+    }
+
+    #[tokio::test]
+    async fn every_step_applies_shows_in_the_catalog_and_reverts() {
+        let Some(t) = crate::db().await else { return };
+        let versions = [v1::Gizmo::SCHEMA, v2::Gizmo::SCHEMA, v3::Gizmo::SCHEMA, v4::Gizmo::SCHEMA, v5::Gizmo::SCHEMA, v6::Gizmo::SCHEMA];
+        let steps = ["create", "add_color", "color_required", "index_color", "rename", "drop_color"];
+        let mut all = Vec::new();
+        let mut before = Snapshot::default();
+        for (i, schema) in versions.iter().enumerate() {
+            let after = Snapshot::of([*schema]);
+            let (up, down) = diff(&before, &after);
+            assert!(!up.is_empty(), "step {i} changes something");
+            all.push(Migration { name: format!("{:04}_{}", i + 1, steps[i]), up, down });
+            before = after;
+        }
+        let db = &t.db;
+        let mut seen: Vec<Catalog> = Vec::new();
+        for (i, m) in all.iter().enumerate() {
+            assert_eq!(run(db, "db", &all[..=i]).await.unwrap(), std::slice::from_ref(&m.name));
+            match i {
+                0 => {
+                    let g = v1::Gizmo { id: 0, name: "first".into() }.insert(db).await.unwrap();
+                    assert_eq!(v1::Gizmo::get(db, g.id).await.unwrap(), g);
+                }
+                1 => {
+                    let g = v2::Gizmo { id: 0, name: "second".into(), color: None }.insert(db).await.unwrap();
+                    assert_eq!(v2::Gizmo::get(db, g.id).await.unwrap().color, None);
+                    // Every row has a color before the column becomes required.
+                    v2::Gizmo::query().update().set(v2::gizmo::color, Some("blue".to_owned())).execute(db).await.unwrap();
+                }
+                2 => {
+                    let g = v3::Gizmo { id: 0, name: "third".into(), color: "green".into() }.insert(db).await.unwrap();
+                    assert_eq!(v3::Gizmo::get(db, g.id).await.unwrap(), g);
+                    assert!(works(&t, "INSERT INTO evolving (name) VALUES ('defaulted')").await);
+                    let colors: Vec<String> = v3::Gizmo::query().order_by(v3::gizmo::id.asc()).all(db).await.unwrap().into_iter().map(|g| g.color).collect();
+                    assert_eq!(colors, ["blue", "blue", "green", "red"], "rows kept, the default applies");
+                }
+                3 => {
+                    let red = v4::Gizmo::query().filter(v4::gizmo::color.eq("red")).count(db).await.unwrap();
+                    assert_eq!(red, 1);
+                }
+                4 => {
+                    assert_eq!(t.direct_count("evolving").await, None);
+                    let titles: Vec<String> = v5::Gizmo::query().order_by(v5::gizmo::id.asc()).all(db).await.unwrap().into_iter().map(|g| g.title).collect();
+                    assert_eq!(titles, ["first", "second", "third", "defaulted"]);
+                }
+                _ => {
+                    let g = v6::Gizmo { id: 0, title: "sixth".into() }.insert(db).await.unwrap();
+                    assert_eq!(v6::Gizmo::get(db, g.id).await.unwrap(), g);
+                }
+            }
+            let table = if i < 4 { "evolving" } else { "gizmos" };
+            seen.push(catalog(&t, table).await);
+        }
+        let shapes: Vec<_> = seen.iter().map(names).collect();
+        assert_eq!(shapes[0], (vec![("id", false), ("name", false)], vec![]));
+        assert_eq!(shapes[1], (vec![("id", false), ("name", false), ("color", true)], vec![]));
+        assert_eq!(shapes[2], (vec![("id", false), ("name", false), ("color", false)], vec![]));
+        fn declared<'a>(names: &[&'a str]) -> Vec<&'a str> {
+            names.iter().filter(|n| n.starts_with("idx_")).copied().collect()
+        }
+        assert_eq!(declared(&shapes[3].1), ["idx_evolving_color", "idx_evolving_name_color"]);
+        assert_eq!(shapes[4].0, [("id", false), ("title", false), ("color", false)]);
+        assert_eq!(declared(&shapes[4].1), ["idx_gizmos_color", "idx_gizmos_title_color"]);
+        assert_eq!(shapes[5], (vec![("id", false), ("title", false)], vec![]));
+
+        // Down, one step at a time: each leaves the catalog as the step before it found it.
+        for i in (1..all.len()).rev() {
+            assert_eq!(rollback(db, "db", &all, Some(1)).await.unwrap(), [all[i].name.clone()]);
+            let table = if i - 1 < 4 { "evolving" } else { "gizmos" };
+            assert_eq!(catalog(&t, table).await, seen[i - 1], "after rolling back {}", all[i].name);
+            assert_eq!(t.direct_count(table).await, Some(5), "rows kept");
+        }
+    }
+}
+
+/// Two processes run the same migrations at once: each migration is applied
+/// exactly once, and neither fails. The children are this test binary again,
+/// running only `processes::child`.
+mod processes {
+    use super::*;
+    use orm::migrate::{run, status, Migration};
+
+    const URL_VAR: &str = "ORM_TEST_MIGRATE_CHILD_URL";
+
+    /// The runner's migrations, and one that takes a while, so that the two
+    /// processes overlap.
+    fn migrations() -> Vec<Migration> {
+        let mut all = super::runner_migrations();
+        let slow = Operation::Sql {
+            sql: None,
+            postgres: Some("SELECT pg_sleep(0.4)".into()),
+            mysql: Some("SELECT SLEEP(0.4)".into()),
+            sqlite: Some("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) SELECT COUNT(*) FROM c".into()),
+        };
+        all.insert(0, Migration::new("0000_slow").up(slow.clone()).down(slow));
+        all
+    }
+
+    #[tokio::test]
+    #[ignore = "a child process of two_processes_apply_each_migration_exactly_once, which runs it with --ignored"]
+    async fn child() {
+        let url = std::env::var(URL_VAR).expect("run by two_processes_apply_each_migration_exactly_once");
+        let db = orm::Database::connect(&url).await.unwrap();
+        let applied = run(&db, "db", &migrations()).await.unwrap();
+        println!("APPLIED:{}", applied.join(","));
+    }
+
+    #[tokio::test]
+    async fn two_processes_apply_each_migration_exactly_once() {
+        let Some(t) = crate::db().await else { return };
+        let exe = std::env::current_exe().unwrap();
+        let spawn = || {
+            let (exe, url) = (exe.clone(), t.url.clone());
+            std::thread::spawn(move || {
+                std::process::Command::new(exe)
+                    .args(["--exact", "migrate::processes::child", "--ignored", "--nocapture", "--test-threads=1"])
+                    .env(URL_VAR, url)
+                    .output()
+                    .unwrap()
+            })
+        };
+        let (a, b) = (spawn(), spawn());
+        let mut applied = Vec::new();
+        for out in [a.join().unwrap(), b.join().unwrap()] {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "a runner failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+            let line = stdout.lines().find_map(|l| l.split("APPLIED:").nth(1)).unwrap_or_else(|| panic!("the child did not run:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+            applied.extend(line.split(',').filter(|n| !n.is_empty()).map(str::to_owned));
+        }
+        applied.sort();
+        assert_eq!(applied, ["0000_slow", "0001_create_gadgets", "0002_add_sku"], "each exactly once");
+        assert_eq!(status(&t.db, "db").await.unwrap().len(), 3);
+    }
 }

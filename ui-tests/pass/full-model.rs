@@ -1,7 +1,13 @@
 // Everything the model attribute accepts, together, compiles.
 use orm::prelude::*;
 
-#[orm::model(table = "line_items", connection = orm::DefaultConnection, renamed_from = "order_lines")]
+#[orm::model(
+    table = "line_items",
+    connection = orm::DefaultConnection,
+    renamed_from = "order_lines",
+    index(state, quantity),
+    unique(r#type, sku)
+)]
 #[derive(Clone, Debug)]
 pub struct LineItem {
     #[orm(primary_key, auto)]
@@ -40,4 +46,7 @@ fn main() {
     assert_eq!(<Type as orm::Model>::SCHEMA.name, "types");
     assert_eq!(<LineItem as orm::Model>::SCHEMA.renamed_from, Some("order_lines"));
     assert_eq!(<LineItem as orm::Model>::SCHEMA.columns[1].renamed_from, Some("sku"));
+    let indexes = <LineItem as orm::Model>::SCHEMA.indexes;
+    assert_eq!(indexes[0].columns, ["state", "quantity"]);
+    assert_eq!((indexes[1].columns, indexes[1].unique), (&["type", "sku_code"][..], true));
 }

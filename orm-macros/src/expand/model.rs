@@ -52,6 +52,28 @@ pub fn expand(cont: &Container) -> TokenStream {
         .map(bind);
     let table_renamed_from =
         optional_str(cont.attrs.renamed_from.as_ref().map(|r| r.value.as_str()));
+    let indexes = cont.attrs.indexes.iter().map(|index| {
+        let unique = index.unique;
+        // Checked: every name is a field; map each to its column.
+        let columns = index.fields.iter().filter_map(|name| {
+            let field = cont.fields.iter().find(|f| f.ident == name)?;
+            Some(&field.column)
+        });
+        quote!(::orm::__private::IndexSchema { columns: &[#(#columns),*], unique: #unique })
+    });
+    let foreign_key_schemas = cont.fields.iter().filter_map(|f| {
+        let target = &f.attrs.belongs_to.as_ref()?.value;
+        let column = &f.column;
+        Some(quote! {
+            ::orm::__private::ForeignKeySchema {
+                column: #column,
+                target: || ::orm::__private::ForeignTarget {
+                    table: <#target as ::orm::Model>::SCHEMA,
+                    connection: <<#target as ::orm::Model>::Connection as ::orm::ConnectionName>::NAME,
+                },
+            }
+        })
+    });
     let column_impls = columns::impls(cont);
     let foreign_keys = super::relations::foreign_keys(cont);
     let relation_impls = super::relations::impls(cont);
@@ -83,6 +105,9 @@ pub fn expand(cont: &Container) -> TokenStream {
                     columns: __ORM_COLUMNS,
                     primary_key: #key_index,
                     renamed_from: #table_renamed_from,
+                    connection: <#connection as ::orm::ConnectionName>::NAME,
+                    indexes: &[#(#indexes),*],
+                    foreign_keys: &[#(#foreign_key_schemas),*],
                 };
 
                 fn __sql_cache() -> &'static ::orm::__private::SqlCache {

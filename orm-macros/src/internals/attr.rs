@@ -67,6 +67,14 @@ pub struct Container {
     pub read_only: Option<Spanned<()>>,
     pub relations: Vec<ParentRelation>,
     pub renamed_from: Option<Spanned<String>>,
+    pub indexes: Vec<CompositeIndex>,
+}
+
+/// `index(a, b)` or `unique(a, b)` on the model: an index over several fields.
+pub struct CompositeIndex {
+    pub unique: bool,
+    /// The fields, by their Rust names, in index order.
+    pub fields: Vec<syn::Ident>,
 }
 
 /// What kind of relation a container declares.
@@ -190,6 +198,7 @@ impl Container {
         let mut read_only = Attr::none(cx, READ_ONLY);
         let mut relations = Vec::new();
         let mut table_renamed_from = Attr::none(cx, RENAMED_FROM);
+        let mut indexes = Vec::new();
 
         let parser = syn::meta::parser(|meta| {
             if meta.path == TABLE {
@@ -251,6 +260,35 @@ impl Container {
                 if let Err(err) = result {
                     cx.syn_error(err);
                 }
+            } else if meta.path == INDEX || meta.path == UNIQUE {
+                // #[orm::model(index(customer_id, status), unique(sku, region))]
+                let unique = meta.path == UNIQUE;
+                let mut fields = Vec::new();
+                let result = meta.parse_nested_meta(|inner| {
+                    match inner.path.get_ident() {
+                        Some(ident)
+                            if inner.input.is_empty() || inner.input.peek(syn::Token![,]) =>
+                        {
+                            fields.push(ident.clone())
+                        }
+                        _ => {
+                            cx.error_spanned_by(
+                                &inner.path,
+                                "an index lists field names: `index(customer_id, status)`",
+                            );
+                            skip_value(&inner)?;
+                        }
+                    }
+                    Ok(())
+                });
+                match result {
+                    Err(err) => cx.syn_error(err),
+                    Ok(()) if fields.is_empty() => cx.error_spanned_by(
+                        &meta.path,
+                        "an index lists the fields it covers: `index(customer_id, status)`",
+                    ),
+                    Ok(()) => indexes.push(CompositeIndex { unique, fields }),
+                }
             } else if meta.path == RENAMED_FROM {
                 // #[orm::model(renamed_from = "old_table")]
                 if let Some(name) = string(cx, &meta, RENAMED_FROM)? {
@@ -276,6 +314,7 @@ impl Container {
             read_only: read_only.get(),
             relations,
             renamed_from: table_renamed_from.get(),
+            indexes,
         }
     }
 }

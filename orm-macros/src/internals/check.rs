@@ -12,6 +12,40 @@ pub fn check(cx: &Ctxt, cont: &Container) {
     check_column_names(cx, cont);
     check_module_name(cx, cont);
     check_relations(cx, cont);
+    check_indexes(cx, cont);
+}
+
+/// A model-level `index(...)` or `unique(...)` names fields of the model,
+/// each once.
+fn check_indexes(cx: &Ctxt, cont: &Container) {
+    for index in &cont.attrs.indexes {
+        for (i, name) in index.fields.iter().enumerate() {
+            if index.fields[..i].contains(name) {
+                cx.error_spanned_by(
+                    name,
+                    format!("field `{name}` is listed twice in this index"),
+                );
+            } else if !cont.fields.iter().any(|f| f.ident == name) {
+                let closest = cont
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        (
+                            strsim::jaro_winkler(&name.to_string(), &f.ident.to_string()),
+                            f.ident,
+                        )
+                    })
+                    .filter(|(score, _)| *score > 0.8)
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+                    .map(|(_, ident)| ident);
+                let hint = match closest {
+                    Some(f) => format!("; did you mean `{f}`?"),
+                    None => format!("; `{}` has no such field", cont.ident),
+                };
+                cx.error_spanned_by(name, format!("unknown field `{name}` in index{hint}"));
+            }
+        }
+    }
 }
 
 /// A model has exactly one primary key, and it is not nullable.

@@ -37,6 +37,9 @@ pub const CONTAINER_KEYS: &[Symbol] = &[
     HAS_MANY,
     HAS_ONE,
     MANY_TO_MANY,
+    INDEX,
+    UNIQUE,
+    RENAMED_FROM,
 ];
 
 /// Every key accepted on a field, for did-you-mean suggestions.
@@ -48,6 +51,9 @@ pub const FIELD_KEYS: &[Symbol] = &[
     INDEX,
     DEFAULT,
     MAX_LENGTH,
+    BELONGS_TO,
+    RELATION,
+    RENAMED_FROM,
 ];
 
 impl PartialEq<Symbol> for Ident {

@@ -7,18 +7,21 @@
 //! # }
 //! ```
 //!
-//! Commands: `make NAME`, `run`, `rollback [STEPS]`, `status`, `sql`,
-//! `check`. They act on every connection that has models (configured from
-//! the environment for the commands that talk to a database); read-only
+//! Commands: `make NAME`, `new CONNECTION NAME` (an empty migration to
+//! write by hand), `run`, `rollback [STEPS]`, `status`, `sql`, `check`, and
+//! `seed [--force]` when the binary passes its seeders to [`main_with`].
+//! They act on every connection that has models (configured from the
+//! environment for the commands that talk to a database); read-only
 //! connections are never migrated.
 
 use std::path::Path;
 
+use super::seed::{environment, Seeders};
 use super::{files, rollback, run_reporting, status};
 use crate::error::Result;
 use crate::Database;
 
-const USAGE: &str = "usage: migrate make NAME | run | rollback [STEPS] | status | sql | check";
+const USAGE: &str = "usage: migrate make NAME | new CONNECTION NAME | run | rollback [STEPS] | status | sql | check | seed [--force]";
 
 /// The connections that have models, sorted.
 fn connections() -> Vec<&'static str> {
@@ -30,8 +33,19 @@ fn connections() -> Vec<&'static str> {
 
 /// Runs one command; returns the process exit code (0 on success).
 pub async fn main(root: impl AsRef<Path>, args: impl IntoIterator<Item = String>) -> i32 {
+    main_with(root, &Seeders::new(), args).await
+}
+
+/// [`main`] for a binary that has seeders: `seed` runs them on the default
+/// connection's database for the environment in `ORM_ENV` (or `APP_ENV`,
+/// else `development`); production needs `seed --force`.
+pub async fn main_with(
+    root: impl AsRef<Path>,
+    seeders: &Seeders,
+    args: impl IntoIterator<Item = String>,
+) -> i32 {
     let args: Vec<String> = args.into_iter().collect();
-    match command(root.as_ref(), &args).await {
+    match command(root.as_ref(), seeders, &args).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
@@ -40,9 +54,27 @@ pub async fn main(root: impl AsRef<Path>, args: impl IntoIterator<Item = String>
     }
 }
 
-async fn command(root: &Path, args: &[String]) -> Result<i32> {
+async fn command(root: &Path, seeders: &Seeders, args: &[String]) -> Result<i32> {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     match words.as_slice() {
+        ["new", connection, name] => {
+            let path = files::new(root, connection, name)?;
+            println!("{connection}: wrote {}, to fill in by hand", path.display());
+            Ok(0)
+        }
+        ["seed"] | ["seed", "--force"] => {
+            let db = Database::from_env().await?;
+            let env = environment();
+            let ran = seeders
+                .run_reporting(&db, &env, words.len() == 2, &mut |name, took| {
+                    println!("seeded {name} in {took:.1?}");
+                })
+                .await?;
+            if ran.is_empty() {
+                println!("no seeder runs in environment `{env}`");
+            }
+            Ok(0)
+        }
         ["make", name] => {
             for c in connections() {
                 match files::make(root, c, name)? {
@@ -91,7 +123,11 @@ async fn command(root: &Path, args: &[String]) -> Result<i32> {
                             }
                             None => None,
                         };
-                        for name in rollback(&db, c, &migrations, steps).await? {
+                        let names = rollback(&db, c, &migrations, steps).await?;
+                        if names.is_empty() {
+                            println!("{c}: nothing to roll back");
+                        }
+                        for name in names {
                             println!("{c}: rolled back {name}");
                         }
                     }
@@ -108,9 +144,11 @@ async fn command(root: &Path, args: &[String]) -> Result<i32> {
                         }
                     }
                     _ => {
-                        for (name, statements) in
-                            super::runner::pending_sql(&db, c, &migrations).await?
-                        {
+                        let pending = super::runner::pending_sql(&db, c, &migrations).await?;
+                        if pending.is_empty() {
+                            println!("-- {c}: up to date");
+                        }
+                        for (name, statements) in pending {
                             println!("-- {c}: {name}");
                             for sql in statements {
                                 println!("{sql};");

@@ -63,19 +63,53 @@ pub fn load(root: &Path, connection: &str) -> Result<Vec<Migration>> {
     Ok(out)
 }
 
-/// Compares the models of `connection` with its last snapshot and writes
-/// the next migration and the new snapshot. `Ok(None)` when nothing changed:
-/// no file is written.
-pub fn make(root: &Path, connection: &str, name: &str) -> Result<Option<PathBuf>> {
+fn check_name(name: &str) -> Result<()> {
     let valid = !name.is_empty()
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if !valid {
-        return Err(Error::Migration {
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::Migration {
             message: format!("migration name `{name}`: use lower-case letters, digits and `_`"),
+        })
+    }
+}
+
+fn write_migration(dir: &Path, migration: &Migration) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let path = dir.join(format!("{}.json", migration.name));
+    if path.exists() {
+        return Err(Error::Migration {
+            message: format!("{} exists already: nothing was written", path.display()),
         });
     }
+    let text = serde_json::to_string_pretty(migration).map_err(|e| Error::Migration {
+        message: e.to_string(),
+    })?;
+    std::fs::write(&path, text + "\n").map_err(|e| io(&path, e))?;
+    Ok(path)
+}
+
+/// Writes the next migration of `connection` with no steps, to be written by
+/// hand: schema operations (the same ones `make` writes) and raw SQL steps
+/// (`{"op": "sql", "sql": "...", "postgres": "..."}`). The snapshot is not
+/// touched: the models remain what `make` compares with.
+pub fn new(root: &Path, connection: &str, name: &str) -> Result<PathBuf> {
+    check_name(name)?;
+    let number = load(root, connection)?.len() + 1;
+    write_migration(
+        &folder(root, connection),
+        &Migration::new(&format!("{number:04}_{name}")),
+    )
+}
+
+/// Compares the models of `connection` with its last snapshot and writes
+/// the next migration and the new snapshot. `Ok(None)` when nothing changed:
+/// no file is written.
+pub fn make(root: &Path, connection: &str, name: &str) -> Result<Option<PathBuf>> {
+    check_name(name)?;
     let old = load_snapshot(root, connection)?;
     let new = Snapshot::of_connection(connection);
     let (up, down) = diff(&old, &new);
@@ -90,13 +124,8 @@ pub fn make(root: &Path, connection: &str, name: &str) -> Result<Option<PathBuf>
         down,
     };
     let dir = folder(root, connection);
-    std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
-    let path = dir.join(format!("{}.json", migration.name));
-    let text = serde_json::to_string_pretty(&migration).map_err(|e| Error::Migration {
-        message: e.to_string(),
-    })?;
     // The migration first: a snapshot without its migration would hide the change.
-    std::fs::write(&path, text + "\n").map_err(|e| io(&path, e))?;
+    let path = write_migration(&dir, &migration)?;
     let snapshot_path = dir.join("snapshot.json");
     let snapshot = serde_json::to_string_pretty(&new).map_err(|e| Error::Migration {
         message: e.to_string(),

@@ -1,6 +1,6 @@
 //! Rendering schema operations to one backend's SQL.
 
-use super::{Column, Default, Operation, Table};
+use super::{Column, Default, ForeignKey, Index, Operation, Snapshot, Table};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::types::SqlType;
@@ -13,7 +13,73 @@ fn ident(backend: Backend, name: &str) -> String {
 
 /// Index names: `idx_<table>_<column>`, and `uq_<table>_<column>` for unique ones.
 fn index_name(table: &str, column: &str, unique: bool) -> String {
-    format!("{}_{table}_{column}", if unique { "uq" } else { "idx" })
+    Index {
+        columns: vec![column.to_owned()],
+        unique,
+    }
+    .name(table)
+}
+
+impl Index {
+    /// `CREATE INDEX`. `columns` are the table's, when known: on MySQL an
+    /// unbounded text column (LONGTEXT) can only be indexed by a prefix, so
+    /// an index over several columns covers its first 255 characters; give
+    /// the field a `max_length` to index it whole.
+    fn create_sql(
+        &self,
+        backend: Backend,
+        table: &str,
+        columns: &[Column],
+        if_not_exists: bool,
+    ) -> String {
+        let mut sql = String::from(if self.unique {
+            "CREATE UNIQUE INDEX "
+        } else {
+            "CREATE INDEX "
+        });
+        if if_not_exists && backend != Backend::MySql {
+            sql.push_str("IF NOT EXISTS ");
+        }
+        sql.push_str(&ident(backend, &self.name(table)));
+        sql.push_str(" ON ");
+        sql.push_str(&ident(backend, table));
+        sql.push_str(" (");
+        let parts: Vec<String> = self
+            .columns
+            .iter()
+            .map(|name| {
+                let unbounded_text = backend == Backend::MySql
+                    && self.columns.len() > 1
+                    && columns.iter().any(|c| {
+                        &c.name == name
+                            && c.sql_type == SqlType::Text
+                            && c.max_length.is_none()
+                            && !c.unique
+                            && !c.indexed
+                    });
+                match unbounded_text {
+                    true => format!("{}(255)", ident(backend, name)),
+                    false => ident(backend, name),
+                }
+            })
+            .collect();
+        sql.push_str(&parts.join(", "));
+        sql.push(')');
+        sql
+    }
+}
+
+impl ForeignKey {
+    /// `CONSTRAINT fk_.. FOREIGN KEY (..) REFERENCES ..(..)`
+    fn definition(&self, backend: Backend, table: &str) -> String {
+        format!(
+            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
+            ident(backend, &self.name(table)),
+            ident(backend, &self.column),
+            ident(backend, &self.references),
+            ident(backend, &self.references_column)
+        )
+    }
 }
 
 impl Column {
@@ -106,28 +172,17 @@ impl Column {
 
     /// The unique and plain indexes of the column, as `CREATE INDEX` statements.
     fn create_indexes(&self, backend: Backend, table: &str, if_not_exists: bool) -> Vec<String> {
-        let mut out = Vec::new();
-        for (on, unique) in [(self.unique, true), (self.indexed, false)] {
-            if !on {
-                continue;
-            }
-            let mut sql = String::from(if unique {
-                "CREATE UNIQUE INDEX "
-            } else {
-                "CREATE INDEX "
-            });
-            if if_not_exists && backend != Backend::MySql {
-                sql.push_str("IF NOT EXISTS ");
-            }
-            sql.push_str(&ident(backend, &index_name(table, &self.name, unique)));
-            sql.push_str(" ON ");
-            sql.push_str(&ident(backend, table));
-            sql.push_str(" (");
-            sql.push_str(&ident(backend, &self.name));
-            sql.push(')');
-            out.push(sql);
-        }
-        out
+        [(self.unique, true), (self.indexed, false)]
+            .into_iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, unique)| {
+                Index {
+                    columns: vec![self.name.clone()],
+                    unique,
+                }
+                .create_sql(backend, table, &[], if_not_exists)
+            })
+            .collect()
     }
 
     fn drop_indexes(&self, backend: Backend, table: &str) -> Vec<String> {
@@ -151,33 +206,165 @@ fn drop_index(backend: Backend, table: &str, name: &str) -> String {
 }
 
 impl Table {
-    /// `CREATE TABLE` and its `CREATE INDEX` statements.
+    /// `CREATE TABLE` (with its foreign keys) and its `CREATE INDEX` statements.
     pub fn create_sql(&self, backend: Backend, if_not_exists: bool) -> Vec<String> {
+        let mut out = vec![self.create_table_sql(backend, if_not_exists, &self.name)];
+        out.extend(self.index_sql(backend, if_not_exists));
+        out
+    }
+
+    /// `CREATE TABLE <as_name>` with this table's definition (constraint
+    /// names keep this table's name).
+    fn create_table_sql(&self, backend: Backend, if_not_exists: bool, as_name: &str) -> String {
         let mut sql = String::from("CREATE TABLE ");
         if if_not_exists {
             sql.push_str("IF NOT EXISTS ");
         }
-        sql.push_str(&ident(backend, &self.name));
+        sql.push_str(&ident(backend, as_name));
         sql.push_str(" (");
-        let definitions: Vec<String> = self
+        let mut definitions: Vec<String> = self
             .columns
             .iter()
             .map(|c| c.definition(backend, c.name == self.primary_key))
             .collect();
+        definitions.extend(
+            self.foreign_keys
+                .iter()
+                .map(|fk| fk.definition(backend, &self.name)),
+        );
         sql.push_str(&definitions.join(", "));
         sql.push(')');
-        let mut out = vec![sql];
+        sql
+    }
+
+    /// `CREATE INDEX` for every index: the columns' and the composite ones.
+    fn index_sql(&self, backend: Backend, if_not_exists: bool) -> Vec<String> {
+        let mut out = Vec::new();
         for c in self.columns.iter().filter(|c| c.name != self.primary_key) {
             out.extend(c.create_indexes(backend, &self.name, if_not_exists));
         }
+        for index in &self.indexes {
+            out.push(index.create_sql(backend, &self.name, &self.columns, if_not_exists));
+        }
+        out
+    }
+
+    /// `DROP INDEX` for every index.
+    fn drop_index_sql(&self, backend: Backend) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .columns
+            .iter()
+            .filter(|c| c.name != self.primary_key)
+            .flat_map(|c| c.drop_indexes(backend, &self.name))
+            .collect();
+        for index in &self.indexes {
+            out.push(drop_index(backend, &self.name, &index.name(&self.name)));
+        }
+        out
+    }
+
+    /// SQLite's way to change what `ALTER TABLE` cannot: a new table with
+    /// the definition `self`, the rows copied from `before` (the columns
+    /// both have), the old table dropped and the new one renamed. The runner
+    /// turns foreign key enforcement off around the transaction and checks
+    /// the keys before committing, as SQLite's documentation prescribes.
+    fn rebuild_sql(&self, before: &Table) -> Vec<String> {
+        let b = Backend::Sqlite;
+        let temporary = format!("__orm_rebuild_{}", self.name);
+        let create = vec![self.create_table_sql(b, false, &temporary)];
+        let shared: Vec<String> = self
+            .columns
+            .iter()
+            .filter(|c| before.columns.iter().any(|o| o.name == c.name))
+            .map(|c| ident(b, &c.name))
+            .collect();
+        let shared = shared.join(", ");
+        let mut out = create;
+        out.push(format!(
+            "INSERT INTO {} ({shared}) SELECT {shared} FROM {}",
+            ident(b, &temporary),
+            ident(b, &before.name)
+        ));
+        out.push(format!("DROP TABLE {}", ident(b, &before.name)));
+        out.push(format!(
+            "ALTER TABLE {} RENAME TO {}",
+            ident(b, &temporary),
+            ident(b, &self.name)
+        ));
+        out.extend(self.index_sql(b, false));
         out
     }
 }
 
+/// Renders `operations` in order, each against the schema the ones before
+/// it leave: `state` starts as the schema before the first and ends as the
+/// schema after the last.
+pub(crate) fn render_all(
+    operations: &[Operation],
+    backend: Backend,
+    state: &mut Snapshot,
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for op in operations {
+        out.extend(op.sql(backend, state)?);
+        state.apply(op);
+    }
+    Ok(out)
+}
+
 impl Operation {
-    /// The statements that apply the operation on `backend`.
-    pub fn sql(&self, backend: Backend) -> Result<Vec<String>> {
+    /// The statements that apply the operation on `backend`, given the
+    /// schema before it (SQLite rebuilds a table for some steps and needs
+    /// the whole table).
+    pub fn sql(&self, backend: Backend, before: &Snapshot) -> Result<Vec<String>> {
+        if backend == Backend::Sqlite && self.sqlite_rebuilds() {
+            return sqlite_rebuild(self, before);
+        }
         Ok(match self {
+            Operation::Sql {
+                sql,
+                postgres,
+                mysql,
+                sqlite,
+            } => {
+                let own = match backend {
+                    Backend::Postgres => postgres,
+                    Backend::MySql => mysql,
+                    Backend::Sqlite => sqlite,
+                };
+                match own.as_ref().or(sql.as_ref()) {
+                    Some(text) => vec![text.clone()],
+                    None => {
+                        return Err(Error::Migration {
+                            message: format!(
+                                "a raw SQL step has no statement for {backend:?}: give it `sql` or `{}`",
+                                format!("{backend:?}").to_lowercase()
+                            ),
+                        })
+                    }
+                }
+            }
+            Operation::AddIndex { table, index } => {
+                let columns = before.tables.get(table).map_or(&[][..], |t| &t.columns[..]);
+                vec![index.create_sql(backend, table, columns, false)]
+            }
+            Operation::DropIndex { table, index } => {
+                vec![drop_index(backend, table, &index.name(table))]
+            }
+            Operation::AddForeignKey { table, foreign_key } => vec![format!(
+                "ALTER TABLE {} ADD {}",
+                ident(backend, table),
+                foreign_key.definition(backend, table)
+            )],
+            Operation::DropForeignKey { table, foreign_key } => vec![format!(
+                "ALTER TABLE {} DROP {} {}",
+                ident(backend, table),
+                match backend {
+                    Backend::MySql => "FOREIGN KEY",
+                    _ => "CONSTRAINT",
+                },
+                ident(backend, &foreign_key.name(table))
+            )],
             Operation::CreateTable { table } => table.create_sql(backend, false),
             Operation::DropTable { table } => {
                 vec![format!("DROP TABLE {}", ident(backend, &table.name))]
@@ -208,20 +395,13 @@ impl Operation {
                     name: from.clone(),
                     ..table.clone()
                 };
-                let mut out: Vec<String> = old
-                    .columns
-                    .iter()
-                    .filter(|c| c.name != table.primary_key)
-                    .flat_map(|c| c.drop_indexes(backend, from))
-                    .collect();
+                let mut out = old.drop_index_sql(backend);
                 out.push(format!(
                     "ALTER TABLE {} RENAME TO {}",
                     ident(backend, from),
                     ident(backend, to)
                 ));
-                for c in table.columns.iter().filter(|c| c.name != table.primary_key) {
-                    out.extend(c.create_indexes(backend, to, false));
-                }
+                out.extend(table.index_sql(backend, false));
                 out
             }
             Operation::RenameColumn {
@@ -251,10 +431,11 @@ fn alter_column(backend: Backend, table: &str, from: &Column, to: &Column) -> Re
     let t = ident(backend, table);
     let c = ident(backend, &to.name);
     let mut out = from.drop_indexes(backend, table);
-    let definition_changed = from.sql_type != to.sql_type
+    // The type name, not only the type: on MySQL a text column that gains
+    // an index turns from LONGTEXT into VARCHAR(255).
+    let definition_changed = from.type_name(backend, false) != to.type_name(backend, false)
         || from.nullable != to.nullable
-        || from.default != to.default
-        || from.max_length != to.max_length;
+        || from.default != to.default;
     if definition_changed {
         match backend {
             Backend::Postgres => {
@@ -279,18 +460,63 @@ fn alter_column(backend: Backend, table: &str, from: &Column, to: &Column) -> Re
                 }
                 out.push(format!("ALTER TABLE {t} {}", parts.join(", ")));
             }
-            Backend::MySql => out.push(format!("ALTER TABLE {t} MODIFY COLUMN {}", to.definition(backend, false))),
-            Backend::Sqlite => {
-                return Err(Error::Migration {
-                    message: format!(
-                        "SQLite cannot change column `{}` of `{table}` in place (type, nullability or default); \
-                         write this step by hand: create the new table, copy the rows, drop the old one and rename",
-                        to.name
-                    ),
-                })
-            }
+            Backend::MySql => out.push(format!(
+                "ALTER TABLE {t} MODIFY COLUMN {}",
+                to.definition(backend, false)
+            )),
+            // Done by rebuilding the table (`sqlite_rebuild`), never here.
+            Backend::Sqlite => {}
         }
     }
     out.extend(to.create_indexes(backend, table, false));
     Ok(out)
+}
+
+impl Operation {
+    /// Whether SQLite must rebuild the table for this step: it cannot
+    /// change a column's definition or a table's foreign keys in place.
+    fn sqlite_rebuilds(&self) -> bool {
+        match self {
+            Operation::AlterColumn { from, to, .. } => {
+                from.sql_type != to.sql_type
+                    || from.nullable != to.nullable
+                    || from.default != to.default
+                    || from.max_length != to.max_length
+            }
+            Operation::AddForeignKey { .. } | Operation::DropForeignKey { .. } => true,
+            _ => false,
+        }
+    }
+
+    fn table_name(&self) -> &str {
+        match self {
+            Operation::CreateTable { table } | Operation::DropTable { table } => &table.name,
+            Operation::RenameTable { from, .. } => from,
+            Operation::AddColumn { table, .. }
+            | Operation::DropColumn { table, .. }
+            | Operation::RenameColumn { table, .. }
+            | Operation::AlterColumn { table, .. }
+            | Operation::AddIndex { table, .. }
+            | Operation::DropIndex { table, .. }
+            | Operation::AddForeignKey { table, .. }
+            | Operation::DropForeignKey { table, .. } => table,
+            Operation::Sql { .. } => "",
+        }
+    }
+}
+
+fn sqlite_rebuild(op: &Operation, before: &Snapshot) -> Result<Vec<String>> {
+    let name = op.table_name();
+    let Some(old) = before.tables.get(name) else {
+        return Err(Error::Migration {
+            message: format!(
+                "SQLite changes table `{name}` by rebuilding it, but no earlier migration describes `{name}` \
+                 (was it made by raw SQL?): write this step as raw SQL for SQLite"
+            ),
+        });
+    };
+    let mut after = before.clone();
+    after.apply(op);
+    let new = &after.tables[name];
+    Ok(new.rebuild_sql(old))
 }

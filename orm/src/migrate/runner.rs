@@ -12,7 +12,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Operation;
+use super::render::render_all;
+use super::{Operation, Snapshot};
 use crate::backend::Backend;
 use crate::conn::sql_owned;
 use crate::driver::Args;
@@ -37,13 +38,164 @@ impl Migration {
     /// refused. FNV-1a over the JSON form, stable across builds.
     pub fn checksum(&self) -> String {
         let text = serde_json::to_string(&(&self.up, &self.down)).unwrap_or_default();
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in text.bytes() {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        format!("{hash:016x}")
+        super::fnv1a(text.as_bytes())
     }
+
+    /// A hand-written migration; add its steps with [`Migration::up`] and [`Migration::down`].
+    pub fn new(name: &str) -> Migration {
+        Migration {
+            name: name.to_owned(),
+            up: Vec::new(),
+            down: Vec::new(),
+        }
+    }
+
+    /// Adds a step forward.
+    pub fn up(mut self, op: Operation) -> Migration {
+        self.up.push(op);
+        self
+    }
+
+    /// Adds a step back (steps back run in the order added).
+    pub fn down(mut self, op: Operation) -> Migration {
+        self.down.push(op);
+        self
+    }
+}
+
+/// One statement of a migration unit: DDL sent as text, or a statement
+/// with bound values (the bookkeeping rows).
+pub(super) enum Step {
+    Ddl(String),
+    Bound(String, Vec<Value>),
+}
+
+/// Where a unit stopped: `done` of its steps had run (and stay applied on MySQL).
+pub(super) struct Stopped {
+    pub done: usize,
+    pub error: Error,
+}
+
+/// Runs `steps` as one unit. PostgreSQL and SQLite: in one transaction,
+/// undone whole on an error. SQLite also turns foreign key enforcement off
+/// for the transaction (table rebuilds drop a table that others refer to),
+/// checks every key before committing and turns it back on. MySQL commits
+/// DDL as it goes: the steps run in order and the error says how many ran.
+pub(super) async fn execute_unit(
+    conn: &mut PooledConn,
+    steps: Vec<Step>,
+) -> std::result::Result<(), Stopped> {
+    let stopped = |done: usize| move |error: Error| Stopped { done, error };
+    let backend = conn.backend();
+    if backend == Backend::MySql {
+        for (i, step) in steps.into_iter().enumerate() {
+            run_step(conn, step).await.map_err(stopped(i))?;
+        }
+        return Ok(());
+    }
+    let enforced =
+        backend == Backend::Sqlite && foreign_keys_enforced(conn).await.map_err(stopped(0))?;
+    if enforced {
+        set_foreign_keys(conn, false).await.map_err(stopped(0))?;
+    }
+    let outcome = transaction(conn, steps).await;
+    if enforced {
+        let restored = set_foreign_keys(conn, true).await;
+        if outcome.is_ok() {
+            restored.map_err(stopped(0))?;
+        }
+    }
+    outcome
+}
+
+async fn transaction(conn: &mut PooledConn, steps: Vec<Step>) -> std::result::Result<(), Stopped> {
+    conn.begin()
+        .await
+        .map_err(|error| Stopped { done: 0, error })?;
+    let mut outcome = Ok(());
+    for (i, step) in steps.into_iter().enumerate() {
+        if let Err(error) = run_step(conn, step).await {
+            outcome = Err(Stopped { done: i, error });
+            break;
+        }
+    }
+    if outcome.is_ok() && conn.backend() == Backend::Sqlite {
+        if let Err(error) = check_foreign_keys(conn).await {
+            outcome = Err(Stopped { done: 0, error });
+        }
+    }
+    match outcome {
+        Ok(()) => conn
+            .commit()
+            .await
+            .map_err(|error| Stopped { done: 0, error }),
+        Err(stopped) => {
+            conn.rollback()
+                .await
+                .map_err(|error| Stopped { done: 0, error })?;
+            Err(Stopped { done: 0, ..stopped })
+        }
+    }
+}
+
+async fn run_step(conn: &mut PooledConn, step: Step) -> Result<()> {
+    match step {
+        Step::Ddl(sql) => conn.execute_script(sql_owned(sql)).await,
+        Step::Bound(sql, values) => execute(conn, sql, &values).await.map(drop),
+    }
+}
+
+async fn foreign_keys_enforced(conn: &mut PooledConn) -> Result<bool> {
+    let args = Args::new(conn.backend());
+    let on = conn
+        .fetch_optional(sql_owned("PRAGMA foreign_keys".to_owned()), args, |row| {
+            i64::decode(row, 0)
+        })
+        .await?;
+    Ok(on == Some(1))
+}
+
+async fn set_foreign_keys(conn: &mut PooledConn, on: bool) -> Result<()> {
+    let sql = format!("PRAGMA foreign_keys = {}", if on { "ON" } else { "OFF" });
+    conn.execute_script(sql_owned(sql)).await
+}
+
+/// SQLite: every key must still find its row before the rebuilds commit.
+async fn check_foreign_keys(conn: &mut PooledConn) -> Result<()> {
+    let args = Args::new(conn.backend());
+    let broken = conn
+        .fetch_all(
+            sql_owned("PRAGMA foreign_key_check".to_owned()),
+            args,
+            |row| Ok((String::decode(row, 0)?, String::decode(row, 2)?)),
+        )
+        .await?;
+    match broken.first() {
+        None => Ok(()),
+        Some((table, parent)) => Err(Error::ForeignKeyViolation {
+            constraint: None,
+            message: format!(
+                "{} row(s) would refer to missing rows (the first: a row of `{table}` to `{parent}`)",
+                broken.len()
+            ),
+        }),
+    }
+}
+
+/// The schema the applied migrations have built, replayed in the order they
+/// were applied (batch, then name).
+fn schema_of(migrations: &[Migration], done: &[Applied]) -> Snapshot {
+    let mut order: Vec<&Applied> = done.iter().collect();
+    order.sort_by(|a, b| (a.batch, &a.name).cmp(&(b.batch, &b.name)));
+    let mut state = Snapshot::default();
+    for a in order {
+        if let Some(m) = migrations.iter().find(|m| m.name == a.name) {
+            for op in &m.up {
+                state.apply(op);
+            }
+        }
+    }
+    state
 }
 
 /// What the connection's table says of one migration.
@@ -105,32 +257,37 @@ async fn applied(conn: &mut PooledConn) -> Result<Vec<Applied>> {
     .await
 }
 
-async fn record(conn: &mut PooledConn, m: &Migration, batch: i64, failed: bool) -> Result<()> {
-    let b = conn.backend();
+/// The row that says `m` is applied (or failed half-way).
+fn record_row(backend: Backend, m: &Migration, batch: i64, failed: bool) -> Step {
     let mut t = String::new();
-    b.push_ident(&mut t, TABLE);
+    backend.push_ident(&mut t, TABLE);
     let sql = format!(
         "INSERT INTO {t} (name, checksum, batch, applied_at, failed) VALUES ({}, {}, {}, {}, {})",
-        placeholder(b, 1),
-        placeholder(b, 2),
-        placeholder(b, 3),
-        placeholder(b, 4),
-        placeholder(b, 5)
+        placeholder(backend, 1),
+        placeholder(backend, 2),
+        placeholder(backend, 3),
+        placeholder(backend, 4),
+        placeholder(backend, 5)
     );
-    let now = now_rfc3339();
-    execute(
-        conn,
+    Step::Bound(
         sql,
-        &[
+        vec![
             Value::Text(m.name.clone()),
             Value::Text(m.checksum()),
             Value::I64(batch),
-            Value::Text(now),
+            Value::Text(now_rfc3339()),
             Value::I16(i16::from(failed)),
         ],
     )
-    .await
-    .map(drop)
+}
+
+fn record_step(backend: Backend, m: &Migration, batch: i64) -> Step {
+    record_row(backend, m, batch, false)
+}
+
+async fn record(conn: &mut PooledConn, m: &Migration, batch: i64, failed: bool) -> Result<()> {
+    let step = record_row(conn.backend(), m, batch, failed);
+    run_step(conn, step).await
 }
 
 fn now_rfc3339() -> String {
@@ -158,17 +315,34 @@ fn now_rfc3339() -> String {
     )
 }
 
-/// Takes the migration lock for this session (PostgreSQL, MySQL).
-async fn lock(conn: &mut PooledConn) -> Result<()> {
+/// How long a runner waits for another one's lock on MySQL before giving up.
+const LOCK_WAIT_SECONDS: u32 = 600;
+
+/// Takes the migration lock for this session (PostgreSQL, MySQL): a second
+/// runner, in this process or another, waits here until the first is done.
+async fn lock(conn: &mut PooledConn, connection: &str) -> Result<()> {
     let sql = match conn.backend() {
-        Backend::Postgres => "SELECT pg_advisory_lock(7316257)",
-        Backend::MySql => "SELECT GET_LOCK('orm_migrations', 600)",
+        Backend::Postgres => {
+            "SELECT CAST(1 AS BIGINT) FROM (SELECT pg_advisory_lock(7316257)) AS l".to_owned()
+        }
+        Backend::MySql => {
+            format!("SELECT CAST(GET_LOCK('orm_migrations', {LOCK_WAIT_SECONDS}) AS SIGNED)")
+        }
         Backend::Sqlite => return Ok(()),
     };
     let args = Args::new(conn.backend());
-    conn.fetch_optional(sql_owned(sql.to_owned()), args, |_| Ok(()))
-        .await
-        .map(drop)
+    let got = conn
+        .fetch_optional(sql_owned(sql), args, |row| Option::<i64>::decode(row, 0))
+        .await?;
+    match got {
+        Some(Some(1)) => Ok(()),
+        _ => Err(Error::Migration {
+            message: format!(
+                "another process has been running migrations on connection `{connection}` for {LOCK_WAIT_SECONDS} s: \
+                 wait for it to finish, then run again"
+            ),
+        }),
+    }
 }
 
 async fn unlock(conn: &mut PooledConn) -> Result<()> {
@@ -192,8 +366,19 @@ async fn writable_conn(db: &Database, connection: &str) -> Result<PooledConn> {
             ),
         });
     }
-    let mut conn = pool.acquire().await?;
-    ensure_table(&mut conn).await?;
+    pool.acquire().await
+}
+
+/// A writable connection holding the migration lock, with the history
+/// table created (under the lock: PostgreSQL's `CREATE TABLE IF NOT EXISTS`
+/// is not safe against a concurrent one).
+async fn locked_conn(db: &Database, connection: &str) -> Result<PooledConn> {
+    let mut conn = writable_conn(db, connection).await?;
+    lock(&mut conn, connection).await?;
+    if let Err(e) = ensure_table(&mut conn).await {
+        unlock(&mut conn).await?;
+        return Err(e);
+    }
     Ok(conn)
 }
 
@@ -246,8 +431,7 @@ pub async fn run_reporting(
     migrations: &[Migration],
     progress: &mut (dyn FnMut(&str, std::time::Duration) + Send),
 ) -> Result<Vec<String>> {
-    let mut conn = writable_conn(db, connection).await?;
-    lock(&mut conn).await?;
+    let mut conn = locked_conn(db, connection).await?;
     let result = run_locked(&mut conn, connection, migrations, progress).await;
     let unlocked = unlock(&mut conn).await;
     let applied = result?;
@@ -270,42 +454,53 @@ async fn run_locked(
         .collect();
     pending.sort_by(|a, b| a.name.cmp(&b.name));
     let backend = conn.backend();
+    let mut state = schema_of(migrations, &done);
     let mut names = Vec::new();
     for m in pending {
         let started = std::time::Instant::now();
-        let mut statements = Vec::new();
-        for op in &m.up {
-            statements.extend(op.sql(backend)?);
-        }
+        let ddl = render_all(&m.up, backend, &mut state)?;
+        let total = ddl.len();
+        let mut steps: Vec<Step> = ddl.into_iter().map(Step::Ddl).collect();
         if backend == Backend::MySql {
-            for sql in statements {
-                if let Err(e) = conn.execute_script(sql_owned(sql)).await {
+            match execute_unit(conn, steps).await {
+                Ok(()) => record(conn, m, batch, false).await?,
+                Err(Stopped { done: 0, error }) => {
+                    return Err(Error::Migration {
+                        message: format!(
+                            "migration `{}` failed at its first step, nothing was applied: {error}",
+                            m.name
+                        ),
+                    })
+                }
+                Err(Stopped { done, error }) => {
                     record(conn, m, batch, true).await?;
                     return Err(Error::Migration {
-                        message: format!("migration `{}` failed and is marked failed: {e}", m.name),
+                        message: format!(
+                            "migration `{}` failed at step {} of {total} and is marked failed \
+                             (MySQL commits DDL as it goes, the steps before it stay applied): {error}",
+                            m.name,
+                            done + 1
+                        ),
                     });
                 }
             }
-            record(conn, m, batch, false).await?;
         } else {
-            conn.begin().await?;
-            let mut outcome = Ok(());
-            for sql in statements {
-                outcome = conn.execute_script(sql_owned(sql)).await;
-                if outcome.is_err() {
-                    break;
-                }
-            }
-            if outcome.is_ok() {
-                outcome = record(conn, m, batch, false).await;
-            }
-            match outcome {
-                Ok(()) => conn.commit().await?,
-                Err(e) => {
-                    conn.rollback().await?;
+            // Recorded first: a second runner (SQLite has no lock of its
+            // own) waits on the write, then finds the row and skips it.
+            steps.insert(0, record_step(backend, m, batch));
+            match execute_unit(conn, steps).await {
+                Ok(()) => {}
+                Err(Stopped {
+                    error: Error::UniqueViolation { .. },
+                    ..
+                }) if backend == Backend::Sqlite => continue,
+                Err(Stopped { error, .. }) => {
                     return Err(Error::Migration {
-                        message: format!("migration `{}` failed and was rolled back: {e}", m.name),
-                    });
+                        message: format!(
+                            "migration `{}` failed and was rolled back: {error}",
+                            m.name
+                        ),
+                    })
                 }
             }
         }
@@ -323,16 +518,13 @@ pub async fn pending_sql(
 ) -> Result<Vec<(String, Vec<String>)>> {
     let done = status(db, connection).await?;
     let backend = db.backend(connection)?;
+    let mut state = schema_of(migrations, &done);
     let mut out = Vec::new();
     for m in migrations
         .iter()
         .filter(|m| !done.iter().any(|a| a.name == m.name))
     {
-        let mut statements = Vec::new();
-        for op in &m.up {
-            statements.extend(op.sql(backend)?);
-        }
-        out.push((m.name.clone(), statements));
+        out.push((m.name.clone(), render_all(&m.up, backend, &mut state)?));
     }
     Ok(out)
 }
@@ -345,8 +537,7 @@ pub async fn rollback(
     migrations: &[Migration],
     steps: Option<usize>,
 ) -> Result<Vec<String>> {
-    let mut conn = writable_conn(db, connection).await?;
-    lock(&mut conn).await?;
+    let mut conn = locked_conn(db, connection).await?;
     let result = rollback_locked(&mut conn, connection, migrations, steps).await;
     let unlocked = unlock(&mut conn).await;
     let names = result?;
@@ -372,6 +563,7 @@ async fn rollback_locked(
             .collect(),
     };
     let backend = conn.backend();
+    let mut state = schema_of(migrations, &done);
     let mut t = String::new();
     backend.push_ident(&mut t, TABLE);
     let mut names = Vec::new();
@@ -379,41 +571,23 @@ async fn rollback_locked(
         let Some(m) = migrations.iter().find(|m| m.name == a.name) else {
             continue;
         };
-        let mut statements = Vec::new();
-        for op in &m.down {
-            statements.extend(op.sql(backend)?);
-        }
-        let transactional = backend != Backend::MySql;
-        if transactional {
-            conn.begin().await?;
-        }
-        let mut outcome = Ok(());
-        for sql in statements {
-            outcome = conn.execute_script(sql_owned(sql)).await;
-            if outcome.is_err() {
-                break;
-            }
-        }
-        if outcome.is_ok() {
-            let sql = format!("DELETE FROM {t} WHERE name = {}", placeholder(backend, 1));
-            outcome = execute(conn, sql, &[Value::Text(m.name.clone())])
-                .await
-                .map(drop);
-        }
-        match (outcome, transactional) {
-            (Ok(()), true) => conn.commit().await?,
-            (Ok(()), false) => {}
-            (Err(e), true) => {
-                conn.rollback().await?;
-                return Err(Error::Migration {
-                    message: format!("rolling back `{}` failed and was undone: {e}", m.name),
-                });
-            }
-            (Err(e), false) => {
-                return Err(Error::Migration {
-                    message: format!("rolling back `{}` failed half-way on MySQL: {e}", m.name),
-                })
-            }
+        let mut steps: Vec<Step> = render_all(&m.down, backend, &mut state)?
+            .into_iter()
+            .map(Step::Ddl)
+            .collect();
+        let sql = format!("DELETE FROM {t} WHERE name = {}", placeholder(backend, 1));
+        steps.push(Step::Bound(sql, vec![Value::Text(m.name.clone())]));
+        if let Err(Stopped { done, error }) = execute_unit(conn, steps).await {
+            let message = match backend {
+                Backend::MySql => format!(
+                    "rolling back `{}` failed at step {} on MySQL, where DDL commits as it goes: \
+                     the steps before it are undone, the migration is still recorded as applied: {error}",
+                    m.name,
+                    done + 1
+                ),
+                _ => format!("rolling back `{}` failed and was undone: {error}", m.name),
+            };
+            return Err(Error::Migration { message });
         }
         names.push(m.name.clone());
     }
