@@ -182,6 +182,15 @@ mod runner {
                 assert!(!works(&t, "SELECT sku FROM gadgets").await, "the failed one left nothing");
             }
         }
+        // The failure released the lock: a runner on another session goes through at once.
+        let other = orm::Database::connect(&t.url).await.unwrap();
+        let fixed = migrations();
+        let again = tokio::time::timeout(std::time::Duration::from_secs(20), run(&other, "db", &fixed)).await;
+        let again = again.expect("the lock was released");
+        match crate::KIND {
+            orm_tests::Kind::MySql => assert!(again.is_err(), "refused until repaired"),
+            _ => assert_eq!(again.unwrap(), ["0002_add_sku"]),
+        }
     }
 
     #[tokio::test]

@@ -315,6 +315,9 @@ fn now_rfc3339() -> String {
     )
 }
 
+const PG_LOCK_KEY: &str = "hashtext(current_schema() || '.orm_migrations')";
+const MYSQL_LOCK_NAME: &str = "CONCAT('orm_migrations.', DATABASE())";
+
 /// How long a runner waits for another one's lock on MySQL before giving up.
 const LOCK_WAIT_SECONDS: u32 = 600;
 
@@ -322,11 +325,12 @@ const LOCK_WAIT_SECONDS: u32 = 600;
 /// runner, in this process or another, waits here until the first is done.
 async fn lock(conn: &mut PooledConn, connection: &str) -> Result<()> {
     let sql = match conn.backend() {
+        // One lock per schema (PostgreSQL) or database (MySQL, whose locks are server-wide).
         Backend::Postgres => {
-            "SELECT CAST(1 AS BIGINT) FROM (SELECT pg_advisory_lock(7316257)) AS l".to_owned()
+            format!("SELECT CAST(1 AS BIGINT) FROM (SELECT pg_advisory_lock({PG_LOCK_KEY})) AS l")
         }
         Backend::MySql => {
-            format!("SELECT CAST(GET_LOCK('orm_migrations', {LOCK_WAIT_SECONDS}) AS SIGNED)")
+            format!("SELECT CAST(GET_LOCK({MYSQL_LOCK_NAME}, {LOCK_WAIT_SECONDS}) AS SIGNED)")
         }
         Backend::Sqlite => return Ok(()),
     };
@@ -347,12 +351,12 @@ async fn lock(conn: &mut PooledConn, connection: &str) -> Result<()> {
 
 async fn unlock(conn: &mut PooledConn) -> Result<()> {
     let sql = match conn.backend() {
-        Backend::Postgres => "SELECT pg_advisory_unlock(7316257)",
-        Backend::MySql => "SELECT RELEASE_LOCK('orm_migrations')",
+        Backend::Postgres => format!("SELECT pg_advisory_unlock({PG_LOCK_KEY})"),
+        Backend::MySql => format!("SELECT RELEASE_LOCK({MYSQL_LOCK_NAME})"),
         Backend::Sqlite => return Ok(()),
     };
     let args = Args::new(conn.backend());
-    conn.fetch_optional(sql_owned(sql.to_owned()), args, |_| Ok(()))
+    conn.fetch_optional(sql_owned(sql), args, |_| Ok(()))
         .await
         .map(drop)
 }
