@@ -1,19 +1,7 @@
 //! The database handle: named connections, each with its pool.
 //!
-//! Configure from the environment ([`Database::from_env`]) or in code
-//! ([`Database::builder`]). The environment has one family of variables per
-//! connection: for the default connection `db`,
-//!
-//! | variable | meaning |
-//! | --- | --- |
-//! | `DATABASE_URL` | the URL (required) |
-//! | `DATABASE_MAX_CONNECTIONS` | pool size (default 10) |
-//! | `DATABASE_ACQUIRE_TIMEOUT` | seconds to wait for a connection (default 30) |
-//! | `DATABASE_IDLE_TIMEOUT` | seconds before an unused connection closes (default 600; `off`) |
-//! | `DATABASE_MAX_LIFETIME` | seconds a connection lives (default 1800; `off`) |
-//!
-//! and for a connection named `essentials` the same with `DATABASE_ESSENTIALS_`
-//! in place of `DATABASE_` (`DATABASE_ESSENTIALS_URL`, ...).
+//! Configure from the environment ([`Database::from_env`], which lists the
+//! variables) or in code ([`Database::builder`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,8 +52,22 @@ impl Database {
     }
 
     /// Opens every connection that is declared (`orm::connections!`) or used
-    /// by a model, from the process environment (see the [module
-    /// docs](self)), then checks the models: see [`validate`](Self::validate).
+    /// by a model, from the process environment, then checks the models: see
+    /// [`validate`](Self::validate).
+    ///
+    /// The environment has one family of variables per connection: for the
+    /// default connection `db`,
+    ///
+    /// | variable | meaning |
+    /// | --- | --- |
+    /// | `DATABASE_URL` | the URL (required) |
+    /// | `DATABASE_MAX_CONNECTIONS` | pool size (default 10) |
+    /// | `DATABASE_ACQUIRE_TIMEOUT` | seconds to wait for a connection (default 30) |
+    /// | `DATABASE_IDLE_TIMEOUT` | seconds before an unused connection closes (default 600; `off`) |
+    /// | `DATABASE_MAX_LIFETIME` | seconds a connection lives (default 1800; `off`) |
+    ///
+    /// and for a connection named `essentials` the same with `DATABASE_ESSENTIALS_`
+    /// in place of `DATABASE_` (`DATABASE_ESSENTIALS_URL`, ...).
     pub async fn from_env() -> Result<Database> {
         Database::from_env_with(|name| std::env::var(name).ok()).await
     }
@@ -160,7 +162,7 @@ impl Database {
         self.inner.pools.iter().map(Pool::name)
     }
 
-    /// The connection called `name`, for raw SQL ([`crate::raw`]).
+    /// The connection called `name`, for raw SQL ([`crate::raw()`]).
     pub fn connection(&self, name: &str) -> Result<crate::raw::NamedConnection<'_>> {
         Ok(crate::raw::NamedConnection::new(self.pool(name)?))
     }

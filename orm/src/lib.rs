@@ -44,7 +44,7 @@
 //! types: `i16`, `i32`, `i64`, `f32`, `f64`, `bool`, `String`, `Vec<u8>`,
 //! `rust_decimal::Decimal` (`decimal`), chrono's `NaiveDate`, `NaiveTime`,
 //! `NaiveDateTime` and `DateTime<Utc>` (`chrono`), `uuid::Uuid` (`uuid`),
-//! `serde_json::Value` and [`Json<T>`] (`json`), and `Option` of each. A type
+//! `serde_json::Value` and `Json<T>` (`json`), and `Option` of each. A type
 //! a backend cannot hold (a decimal on SQLite) is refused with
 //! [`Error::UnsupportedType`].
 #![warn(missing_docs)]
