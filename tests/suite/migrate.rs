@@ -582,3 +582,43 @@ mod processes {
         assert_eq!(status(&t.db, "db").await.unwrap().len(), 3);
     }
 }
+
+/// A foreign key added over rows that break it is refused by every backend
+/// (SQLite: by the key check before the rebuild commits), and nothing changes.
+#[tokio::test]
+async fn a_foreign_key_over_broken_rows_is_refused_and_changes_nothing() {
+    let Some(t) = crate::db().await else { return };
+    let owners = Table::new("owners", Column::new("id", SqlType::BigInt).auto_increment());
+    let pets = |with_key: bool| {
+        let table = Table::new("pets", Column::new("id", SqlType::BigInt).auto_increment())
+            .column(Column::new("owner_id", SqlType::BigInt).indexed());
+        if with_key { table.foreign_key("owner_id", "owners", "id") } else { table }
+    };
+    let mut v1 = Snapshot::default();
+    v1.tables.insert("owners".into(), owners.clone());
+    v1.tables.insert("pets".into(), pets(false));
+    let mut v2 = v1.clone();
+    v2.tables.insert("pets".into(), pets(true));
+    apply(&t.db, "db", &Snapshot::default(), &diff(&Snapshot::default(), &v1).0).await.unwrap();
+    assert!(works(&t, "INSERT INTO owners (id) VALUES (1)").await);
+    assert!(works(&t, "INSERT INTO pets (owner_id) VALUES (1)").await);
+    assert!(works(&t, "INSERT INTO pets (owner_id) VALUES (2)").await, "no key yet: an orphan");
+
+    let (up, down) = diff(&v1, &v2);
+    assert!(matches!(&up[..], [Operation::AddForeignKey { .. }]), "{up:?}");
+    let err = apply(&t.db, "db", &v1, &up).await.unwrap_err();
+    assert!(matches!(err, Error::ForeignKeyViolation { .. }), "the same typed error on every backend: {err:?}");
+    assert_eq!(t.catalog_foreign_keys("pets").await, []);
+    assert_eq!(t.direct_count("pets").await, Some(2), "the rows are untouched");
+
+    assert!(works(&t, "DELETE FROM pets WHERE owner_id = 2").await);
+    apply(&t.db, "db", &v1, &up).await.unwrap();
+    assert_eq!(t.catalog_foreign_keys("pets").await.len(), 1);
+    assert!(!works(&t, "INSERT INTO pets (owner_id) VALUES (3)").await, "the key holds");
+    assert_eq!(t.direct_count("pets").await, Some(1));
+    let indexes: Vec<String> = t.catalog_indexes("pets").await.into_iter().map(|i| i.name).collect();
+    assert!(indexes.contains(&"idx_pets_owner_id".to_owned()), "indexes survive the rebuild: {indexes:?}");
+    apply(&t.db, "db", &v2, &down).await.unwrap();
+    assert_eq!(t.catalog_foreign_keys("pets").await, []);
+    assert!(works(&t, "INSERT INTO pets (owner_id) VALUES (3)").await, "the key is gone");
+}
