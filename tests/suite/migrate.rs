@@ -219,6 +219,26 @@ mod files {
     use orm::migrate::{files, rollback, run, status};
 
     #[tokio::test]
+    async fn the_command_line_writes_migrations_for_writable_connections_only() {
+        let root = std::env::temp_dir().join(format!("orm-cli-{}-{}", std::process::id(), crate::KIND as u8));
+        let _ = std::fs::remove_dir_all(&root);
+        let cli = |words: &[&str]| orm::migrate::cli::main(root.clone(), words.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>());
+        assert_eq!(cli(&["check"]).await, 1, "models without migrations");
+        assert_eq!(cli(&["make", "init"]).await, 0);
+        assert!(root.join("db/0001_init.json").exists());
+        assert!(root.join("essentials/0001_init.json").exists());
+        assert!(!root.join("legacy").exists(), "legacy is declared read-only: never migrated");
+        assert_eq!(cli(&["check"]).await, 0, "nothing left to make");
+        assert_eq!(cli(&["make", "again"]).await, 0);
+        assert!(!root.join("db/0002_again.json").exists(), "nothing to do writes nothing");
+        assert_eq!(cli(&["new", "db", "backfill"]).await, 0);
+        assert!(root.join("db/0002_backfill.json").exists());
+        assert_eq!(cli(&["new", "db", "Bad Name"]).await, 1);
+        assert_eq!(cli(&["frobnicate"]).await, 2, "usage");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[tokio::test]
     async fn make_writes_the_next_migration_only_when_the_models_changed() {
         let Some(t) = crate::db().await else { return };
         let root = std::env::temp_dir().join(format!("orm-migrations-{}-{}", std::process::id(), crate::KIND as u8));

@@ -77,6 +77,10 @@ async fn command(root: &Path, seeders: &Seeders, args: &[String]) -> Result<i32>
         }
         ["make", name] => {
             for c in connections() {
+                if crate::registry::declared_read_only(c) {
+                    println!("{c}: read-only, never migrated: no migration written");
+                    continue;
+                }
                 match files::make(root, c, name)? {
                     Some(path) => println!("{c}: wrote {}", path.display()),
                     None => println!("{c}: nothing to do, the models match the last migration"),
@@ -86,7 +90,10 @@ async fn command(root: &Path, seeders: &Seeders, args: &[String]) -> Result<i32>
         }
         ["check"] => {
             let mut changed = false;
-            for c in connections() {
+            for c in connections()
+                .into_iter()
+                .filter(|c| !crate::registry::declared_read_only(c))
+            {
                 if files::has_changes(root, c)? {
                     println!(
                         "{c}: the models differ from the last migration: run `migrate make NAME`"
