@@ -133,7 +133,8 @@ pub mod __private {
     pub use crate::registry::{ConnectionEntry, ModelEntry};
     pub use crate::relations::relation;
     pub use crate::schema::{
-        ColumnSchema, DefaultValue, ForeignKeySchema, ForeignTarget, IndexSchema, TableSchema,
+        ColumnSchema, DefaultValue, ForeignKeySchema, ForeignTarget, IndexSchema, OnDelete,
+        TableSchema,
     };
     pub use crate::types::{is_unset_key, AutoKey, FieldType, SqlType, TextType, Value};
     pub use crate::Backend;

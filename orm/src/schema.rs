@@ -41,9 +41,39 @@ pub struct IndexSchema {
 pub struct ForeignKeySchema {
     /// The column holding the key.
     pub column: &'static str,
+    /// What the database does to this row when the referenced row is deleted.
+    pub on_delete: OnDelete,
     /// The referenced model. A function, not a constant, so that a model can
     /// refer to itself (an employee's manager) without a constant cycle.
     pub target: fn() -> ForeignTarget,
+}
+
+/// What the database does to a row when the row its key refers to is
+/// deleted (`on_delete = "..."` next to `belongs_to`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDelete {
+    /// Refuse the delete while rows refer to it (checked at the end of the statement).
+    #[default]
+    NoAction,
+    /// Delete the referring rows too.
+    Cascade,
+    /// Set the key to NULL (a nullable key only).
+    SetNull,
+    /// Refuse the delete at once.
+    Restrict,
+}
+
+impl OnDelete {
+    /// The SQL clause, empty for the default.
+    pub(crate) fn clause(self) -> &'static str {
+        match self {
+            OnDelete::NoAction => "",
+            OnDelete::Cascade => " ON DELETE CASCADE",
+            OnDelete::SetNull => " ON DELETE SET NULL",
+            OnDelete::Restrict => " ON DELETE RESTRICT",
+        }
+    }
 }
 
 /// The model a foreign key refers to.
@@ -57,7 +87,9 @@ pub struct ForeignTarget {
 
 impl PartialEq for ForeignKeySchema {
     fn eq(&self, other: &ForeignKeySchema) -> bool {
-        self.column == other.column && (self.target)().table.name == (other.target)().table.name
+        self.column == other.column
+            && self.on_delete == other.on_delete
+            && (self.target)().table.name == (other.target)().table.name
     }
 }
 

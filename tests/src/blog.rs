@@ -31,7 +31,7 @@ pub struct Post {
 pub struct Comment {
     #[orm(primary_key, auto)]
     pub id: i64,
-    #[orm(belongs_to = Post, index)]
+    #[orm(belongs_to = Post, index, on_delete = "cascade")]
     pub post_id: i64,
     pub body: String,
 }
@@ -53,7 +53,7 @@ pub struct Employee {
     #[orm(primary_key, auto)]
     pub id: i64,
     pub name: String,
-    #[orm(belongs_to = Employee)]
+    #[orm(belongs_to = Employee, on_delete = "set_null")]
     pub manager_id: Option<i64>,
 }
 

@@ -370,7 +370,19 @@ mod from_models {
         let post = Post { id: 0, author_id: ada.id, title: "Notes".into() }.insert(&t.db).await.unwrap();
         assert_eq!(Post::find(&t.db, post.id).await.unwrap(), Some(post.clone()));
         let boss = Employee { id: 0, name: "Boss".into(), manager_id: None }.insert(&t.db).await.unwrap();
-        Employee { id: 0, name: "Report".into(), manager_id: Some(boss.id) }.insert(&t.db).await.unwrap();
+        let report = Employee { id: 0, name: "Report".into(), manager_id: Some(boss.id) }.insert(&t.db).await.unwrap();
+        // on_delete = "set_null": the report stays, without a manager.
+        boss.delete(&t.db).await.unwrap();
+        assert_eq!(Employee::get(&t.db, report.id).await.unwrap().manager_id, None);
+        // on_delete = "cascade": a post's comments go with it.
+        let doomed = Post { id: 0, author_id: ada.id, title: "Doomed".into() }.insert(&t.db).await.unwrap();
+        Comment { id: 0, post_id: doomed.id, body: "gone too".into() }.insert(&t.db).await.unwrap();
+        Comment { id: 0, post_id: post.id, body: "kept".into() }.insert(&t.db).await.unwrap();
+        doomed.delete(&t.db).await.unwrap();
+        assert_eq!(t.direct_count("comments").await, Some(1));
+        // The default (no action): an author with posts cannot be deleted.
+        let err = ada.delete(&t.db).await.unwrap_err();
+        assert!(matches!(err, Error::ForeignKeyViolation { .. }), "{err:?}");
         // The constraint holds: a post of an author that does not exist is refused, and not stored.
         let err = Post { id: 0, author_id: ada.id + 100, title: "Orphan".into() }.insert(&t.db).await.unwrap_err();
         assert!(matches!(err, Error::ForeignKeyViolation { .. }), "{err:?}");

@@ -64,9 +64,16 @@ pub fn expand(cont: &Container) -> TokenStream {
     let foreign_key_schemas = cont.fields.iter().filter_map(|f| {
         let target = &f.attrs.belongs_to.as_ref()?.value;
         let column = &f.column;
+        let on_delete = match f.attrs.on_delete.as_ref().map(|o| o.value) {
+            None => quote!(NoAction),
+            Some(crate::internals::attr::OnDelete::Cascade) => quote!(Cascade),
+            Some(crate::internals::attr::OnDelete::SetNull) => quote!(SetNull),
+            Some(crate::internals::attr::OnDelete::Restrict) => quote!(Restrict),
+        };
         Some(quote! {
             ::orm::__private::ForeignKeySchema {
                 column: #column,
+                on_delete: ::orm::__private::OnDelete::#on_delete,
                 target: || ::orm::__private::ForeignTarget {
                     table: <#target as ::orm::Model>::SCHEMA,
                     connection: <<#target as ::orm::Model>::Connection as ::orm::ConnectionName>::NAME,

@@ -118,7 +118,16 @@ pub struct Field {
     pub max_length: Option<Spanned<u32>>,
     pub belongs_to: Option<Spanned<syn::Path>>,
     pub relation: Option<Spanned<String>>,
+    pub on_delete: Option<Spanned<OnDelete>>,
     pub renamed_from: Option<Spanned<String>>,
+}
+
+/// What the database does to a row when the row its key refers to is deleted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum OnDelete {
+    Cascade,
+    SetNull,
+    Restrict,
 }
 
 /// The error for a key nobody accepts, with the closest accepted key if any.
@@ -332,6 +341,7 @@ impl Field {
         let mut max_length = Attr::none(cx, MAX_LENGTH);
         let mut belongs_to = Attr::none(cx, BELONGS_TO);
         let mut relation = Attr::none(cx, RELATION);
+        let mut on_delete = Attr::none(cx, ON_DELETE);
         let mut renamed_from = Attr::none(cx, RENAMED_FROM);
 
         for attr in field.attrs.iter().filter(|a| a.path() == ORM) {
@@ -397,6 +407,23 @@ impl Field {
                     if let Some(name) = string(cx, &meta, RENAMED_FROM)? {
                         renamed_from.set(&meta.path, name);
                     }
+                } else if meta.path == ON_DELETE {
+                    // #[orm(belongs_to = User, on_delete = "cascade")]
+                    if let Some(value) = string(cx, &meta, ON_DELETE)? {
+                        let action = match value.as_str() {
+                            "cascade" => Some(OnDelete::Cascade),
+                            "set_null" => Some(OnDelete::SetNull),
+                            "restrict" => Some(OnDelete::Restrict),
+                            _ => None,
+                        };
+                        match action {
+                            Some(action) => on_delete.set(&meta.path, action),
+                            None => cx.error_spanned_by(
+                                &meta.path,
+                                format!("`on_delete = \"{value}\"` is not an action; use \"cascade\", \"set_null\" or \"restrict\""),
+                            ),
+                        }
+                    }
                 } else if meta.path == RELATION {
                     // #[orm(relation = "buyer")]
                     if let Some(name) = string(cx, &meta, RELATION)? {
@@ -437,6 +464,7 @@ impl Field {
             max_length: max_length.get(),
             belongs_to: belongs_to.get(),
             relation: relation.get(),
+            on_delete: on_delete.get(),
             renamed_from: renamed_from.get(),
         }
     }

@@ -13,6 +13,31 @@ pub fn check(cx: &Ctxt, cont: &Container) {
     check_module_name(cx, cont);
     check_relations(cx, cont);
     check_indexes(cx, cont);
+    check_on_delete(cx, cont);
+}
+
+/// `on_delete` belongs with `belongs_to`, and `set_null` needs a nullable key.
+fn check_on_delete(cx: &Ctxt, cont: &Container) {
+    for field in &cont.fields {
+        let a = &field.attrs;
+        let Some(on_delete) = &a.on_delete else {
+            continue;
+        };
+        if a.belongs_to.is_none() {
+            cx.error_spanned_by(
+                on_delete,
+                "`on_delete` says what happens to this row when the row its key refers to is deleted: add `belongs_to = Model`",
+            );
+        } else if on_delete.value == super::attr::OnDelete::SetNull && !field.is_option() {
+            cx.error_spanned_by(
+                on_delete,
+                format!(
+                    "`on_delete = \"set_null\"` needs a nullable key: make `{}` an `Option`, or choose \"cascade\" or \"restrict\"",
+                    field.ident
+                ),
+            );
+        }
+    }
 }
 
 /// A model-level `index(...)` or `unique(...)` names fields of the model,

@@ -28,6 +28,7 @@ pub const MAX_LENGTH: Symbol = Symbol("max_length");
 pub const BELONGS_TO: Symbol = Symbol("belongs_to");
 pub const RELATION: Symbol = Symbol("relation");
 pub const RENAMED_FROM: Symbol = Symbol("renamed_from");
+pub const ON_DELETE: Symbol = Symbol("on_delete");
 
 /// Every key accepted on the container, for did-you-mean suggestions.
 pub const CONTAINER_KEYS: &[Symbol] = &[
@@ -53,6 +54,7 @@ pub const FIELD_KEYS: &[Symbol] = &[
     MAX_LENGTH,
     BELONGS_TO,
     RELATION,
+    ON_DELETE,
     RENAMED_FROM,
 ];
 

@@ -29,6 +29,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::schema::OnDelete;
 use crate::schema::{ColumnSchema, DefaultValue, TableSchema};
 use crate::types::SqlType;
 
@@ -150,6 +151,13 @@ pub struct ForeignKey {
     pub references: String,
     /// The referenced column (its primary key).
     pub references_column: String,
+    /// What happens to the row when the referenced row is deleted.
+    #[serde(default, skip_serializing_if = "is_no_action")]
+    pub on_delete: OnDelete,
+}
+
+fn is_no_action(o: &OnDelete) -> bool {
+    *o == OnDelete::NoAction
 }
 
 impl ForeignKey {
@@ -267,7 +275,16 @@ impl Table {
             column: column.to_owned(),
             references: references.to_owned(),
             references_column: references_column.to_owned(),
+            on_delete: OnDelete::NoAction,
         });
+        self
+    }
+
+    /// Sets what the last foreign key added does when its row is deleted.
+    pub fn on_delete(mut self, action: OnDelete) -> Table {
+        if let Some(fk) = self.foreign_keys.last_mut() {
+            fk.on_delete = action;
+        }
         self
     }
 
@@ -504,6 +521,7 @@ impl From<&TableSchema> for Table {
                         column: fk.column.to_owned(),
                         references: target.table.name.to_owned(),
                         references_column: target.table.primary_key().name.to_owned(),
+                        on_delete: fk.on_delete,
                     })
                 })
                 .collect(),
@@ -1252,5 +1270,28 @@ mod tests {
             missing.sql(crate::Backend::Sqlite, &Snapshot::default()),
             Err(crate::Error::Migration { .. })
         ));
+    }
+
+    #[test]
+    fn on_delete_is_part_of_the_key_and_of_its_sql() {
+        let plain = table("posts", &["user_id"]).foreign_key("user_id", "users", "id");
+        let cascading = plain.clone().on_delete(OnDelete::Cascade);
+        let sql = cascading.create_sql(crate::Backend::Postgres, false);
+        assert!(
+            sql[0].ends_with("REFERENCES \"users\" (\"id\") ON DELETE CASCADE)"),
+            "{}",
+            sql[0]
+        );
+        let (up, _) = diff(&schema(vec![plain.clone()]), &schema(vec![cascading]));
+        assert_eq!(
+            kinds(&up),
+            [
+                "drop_foreign_key posts.user_id",
+                "add_foreign_key posts.user_id"
+            ]
+        );
+        // The default is left out of files, so that older files read the same.
+        let text = serde_json::to_string(&plain.foreign_keys[0]).unwrap();
+        assert!(!text.contains("on_delete"), "{text}");
     }
 }

@@ -73,11 +73,12 @@ impl ForeignKey {
     /// `CONSTRAINT fk_.. FOREIGN KEY (..) REFERENCES ..(..)`
     fn definition(&self, backend: Backend, table: &str) -> String {
         format!(
-            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
+            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}){}",
             ident(backend, &self.name(table)),
             ident(backend, &self.column),
             ident(backend, &self.references),
-            ident(backend, &self.references_column)
+            ident(backend, &self.references_column),
+            self.on_delete.clause()
         )
     }
 }
