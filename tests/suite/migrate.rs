@@ -349,7 +349,15 @@ mod from_models {
         let index = |name: &str, column: &str, unique| CatalogIndex { name: name.into(), columns: vec![column.into()], unique };
         assert_eq!(declared_indexes(t, "posts").await, [index("idx_posts_author_id", "author_id", false)]);
         assert_eq!(declared_indexes(t, "profiles").await, [index("uq_profiles_author_id", "author_id", true)]);
-        assert_eq!(declared_indexes(t, "messages").await, []);
+        // Every foreign key gets an index, also one into another connection's table.
+        assert_eq!(
+            declared_indexes(t, "messages").await,
+            [index("idx_messages_recipient_id", "recipient_id", false), index("idx_messages_sender_id", "sender_id", false)]
+        );
+        assert_eq!(
+            declared_indexes(t, "tickets").await,
+            [index("idx_tickets_assignee_id", "assignee_id", false), index("idx_tickets_user_id", "user_id", false)]
+        );
 
         assert_eq!(t.catalog_foreign_keys("posts").await, [fk("author_id", "authors")]);
         assert_eq!(t.catalog_foreign_keys("comments").await, [fk("post_id", "posts")]);
@@ -395,6 +403,44 @@ mod from_models {
         run(&t.db, "db", &all).await.unwrap();
         check_schema(&t).await;
         assert_eq!(t.direct_count("posts").await, Some(0));
+    }
+}
+
+/// A foreign key to a text key: MySQL needs both columns to be keyable
+/// (VARCHAR); the index every foreign key gets makes it so.
+mod text_keys {
+    use super::*;
+    use orm::prelude::*;
+
+    #[orm::model(table = "countries")]
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct Country {
+        #[orm(primary_key)]
+        pub code: String,
+        pub name: String,
+    }
+
+    #[orm::model(table = "cities")]
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct City {
+        #[orm(primary_key, auto)]
+        pub id: i64,
+        #[orm(belongs_to = Country, relation = "country")]
+        pub country_code: String,
+        pub name: String,
+    }
+
+    #[tokio::test]
+    async fn a_foreign_key_to_a_text_key_is_created_and_holds() {
+        let Some(t) = crate::db().await else { return };
+        t.db.create_table::<Country>().await.unwrap();
+        t.db.create_table::<City>().await.unwrap();
+        let fr = Country { code: "FR".into(), name: "France".into() }.insert(&t.db).await.unwrap();
+        let lyon = City { id: 0, country_code: "FR".into(), name: "Lyon".into() }.insert(&t.db).await.unwrap();
+        assert_eq!(lyon.country(&t.db).await.unwrap(), fr);
+        let err = City { id: 0, country_code: "XX".into(), name: "Nowhere".into() }.insert(&t.db).await.unwrap_err();
+        assert!(matches!(err, Error::ForeignKeyViolation { .. }), "{err:?}");
+        assert_eq!(t.catalog_foreign_keys("cities").await.len(), 1);
     }
 }
 
@@ -650,6 +696,32 @@ async fn a_foreign_key_over_broken_rows_is_refused_and_changes_nothing() {
     assert_eq!(t.direct_count("pets").await, Some(1));
     let indexes: Vec<String> = t.catalog_indexes("pets").await.into_iter().map(|i| i.name).collect();
     assert!(indexes.contains(&"idx_pets_owner_id".to_owned()), "indexes survive the rebuild: {indexes:?}");
+
+    // The key's column changes while the key stays: nullable, then unique
+    // instead of indexed (MySQL refuses to leave a foreign key without an index).
+    let with_column = |column: Column| {
+        let mut s = v2.clone();
+        let pets = s.tables.get_mut("pets").unwrap();
+        pets.columns[1] = column;
+        s
+    };
+    let v3 = with_column(Column::new("owner_id", SqlType::BigInt).indexed().nullable());
+    let v4 = with_column(Column::new("owner_id", SqlType::BigInt).unique().nullable());
+    let (up3, down3) = diff(&v2, &v3);
+    let (up4, down4) = diff(&v3, &v4);
+    apply(&t.db, "db", &v2, &up3).await.unwrap();
+    assert!(works(&t, "INSERT INTO pets (owner_id) VALUES (NULL)").await);
+    apply(&t.db, "db", &v3, &up4).await.unwrap();
+    let indexes: Vec<(String, bool)> = t.catalog_indexes("pets").await.into_iter().map(|i| (i.name, i.unique)).collect();
+    assert!(indexes.contains(&("uq_pets_owner_id".to_owned(), true)), "{indexes:?}");
+    assert!(!indexes.iter().any(|(n, _)| n == "idx_pets_owner_id"), "{indexes:?}");
+    assert!(!works(&t, "INSERT INTO pets (owner_id) VALUES (1)").await, "unique now");
+    assert_eq!(t.catalog_foreign_keys("pets").await.len(), 1, "the key stayed");
+    apply(&t.db, "db", &v4, &down4).await.unwrap();
+    assert!(works(&t, "DELETE FROM pets WHERE owner_id IS NULL").await);
+    apply(&t.db, "db", &v3, &down3).await.unwrap();
+    assert!(!works(&t, "INSERT INTO pets (owner_id) VALUES (NULL)").await, "required again");
+
     apply(&t.db, "db", &v2, &down).await.unwrap();
     assert_eq!(t.catalog_foreign_keys("pets").await, []);
     assert!(works(&t, "INSERT INTO pets (owner_id) VALUES (3)").await, "the key is gone");

@@ -205,7 +205,9 @@ fn column_schema(f: &Field) -> TokenStream {
     let primary_key = a.primary_key.is_some();
     let auto = a.auto.is_some();
     let unique = a.unique.is_some();
-    let indexed = a.index.is_some();
+    // A foreign key gets an index, as Rails' `references` and Django's
+    // `ForeignKey` do: loading a relation filters on it. A unique one has one.
+    let indexed = a.index.is_some() || (a.belongs_to.is_some() && a.unique.is_none());
     let max_length = match &a.max_length {
         Some(n) => {
             let n = n.value;

@@ -431,45 +431,59 @@ impl Operation {
 fn alter_column(backend: Backend, table: &str, from: &Column, to: &Column) -> Result<Vec<String>> {
     let t = ident(backend, table);
     let c = ident(backend, &to.name);
-    let mut out = from.drop_indexes(backend, table);
+    // Only the indexes that change are touched: MySQL refuses to drop an
+    // index that a foreign key uses, and the others survive the change.
+    let only = |a: &Column, b: &Column| Column {
+        unique: a.unique && !b.unique,
+        indexed: a.indexed && !b.indexed,
+        ..a.clone()
+    };
+    let removed = only(from, to).drop_indexes(backend, table);
+    let added = only(to, from).create_indexes(backend, table, false);
     // The type name, not only the type: on MySQL a text column that gains
     // an index turns from LONGTEXT into VARCHAR(255).
     let definition_changed = from.type_name(backend, false) != to.type_name(backend, false)
         || from.nullable != to.nullable
         || from.default != to.default;
-    if definition_changed {
-        match backend {
-            Backend::Postgres => {
-                let mut parts = Vec::new();
-                if from.sql_type != to.sql_type || from.max_length != to.max_length {
-                    let ty = to.type_name(backend, false);
-                    parts.push(format!("ALTER COLUMN {c} TYPE {ty} USING {c}::{ty}"));
-                }
-                if from.nullable != to.nullable {
-                    parts.push(format!(
-                        "ALTER COLUMN {c} {} NOT NULL",
-                        if to.nullable { "DROP" } else { "SET" }
-                    ));
-                }
-                if from.default != to.default {
-                    let mut d = String::new();
-                    to.push_default(backend, &mut d);
-                    parts.push(match d.is_empty() {
-                        true => format!("ALTER COLUMN {c} DROP DEFAULT"),
-                        false => format!("ALTER COLUMN {c} SET{d}"),
-                    });
-                }
-                out.push(format!("ALTER TABLE {t} {}", parts.join(", ")));
-            }
-            Backend::MySql => out.push(format!(
-                "ALTER TABLE {t} MODIFY COLUMN {}",
-                to.definition(backend, false)
-            )),
-            // Done by rebuilding the table (`sqlite_rebuild`), never here.
-            Backend::Sqlite => {}
-        }
+    if !definition_changed {
+        // A plain index becoming unique: the new one first, so that a
+        // foreign key is never left without one (MySQL requires it).
+        let mut out = added;
+        out.extend(removed);
+        return Ok(out);
     }
-    out.extend(to.create_indexes(backend, table, false));
+    let mut out = removed;
+    match backend {
+        Backend::Postgres => {
+            let mut parts = Vec::new();
+            if from.sql_type != to.sql_type || from.max_length != to.max_length {
+                let ty = to.type_name(backend, false);
+                parts.push(format!("ALTER COLUMN {c} TYPE {ty} USING {c}::{ty}"));
+            }
+            if from.nullable != to.nullable {
+                parts.push(format!(
+                    "ALTER COLUMN {c} {} NOT NULL",
+                    if to.nullable { "DROP" } else { "SET" }
+                ));
+            }
+            if from.default != to.default {
+                let mut d = String::new();
+                to.push_default(backend, &mut d);
+                parts.push(match d.is_empty() {
+                    true => format!("ALTER COLUMN {c} DROP DEFAULT"),
+                    false => format!("ALTER COLUMN {c} SET{d}"),
+                });
+            }
+            out.push(format!("ALTER TABLE {t} {}", parts.join(", ")));
+        }
+        Backend::MySql => out.push(format!(
+            "ALTER TABLE {t} MODIFY COLUMN {}",
+            to.definition(backend, false)
+        )),
+        // Done by rebuilding the table (`sqlite_rebuild`), never here.
+        Backend::Sqlite => {}
+    }
+    out.extend(added);
     Ok(out)
 }
 
