@@ -162,6 +162,14 @@ pub enum Error {
         source: sqlx::Error,
     },
 
+    /// A text longer than its column's `max_length` (SQLSTATE 22001 on
+    /// PostgreSQL and MySQL; the length check the schema adds on SQLite).
+    #[error("value too long: {message}")]
+    ValueTooLong {
+        /// The database's message.
+        message: String,
+    },
+
     /// A migration cannot be generated, applied or rolled back.
     #[error("migration: {message}")]
     Migration {
@@ -219,6 +227,9 @@ impl Error {
                         message,
                     };
                 }
+                if is_too_long(backend, db.as_ref()) {
+                    return Error::ValueTooLong { message };
+                }
                 match db.kind() {
                     ErrorKind::UniqueViolation => Error::UniqueViolation {
                         constraint,
@@ -253,6 +264,18 @@ impl Error {
             self,
             Error::ConnectionLost { .. } | Error::PoolTimeout { .. }
         )
+    }
+}
+
+/// PostgreSQL and MySQL/MariaDB report SQLSTATE 22001 (string data right
+/// truncation); SQLite fails the `max_length_<column>` CHECK constraint that
+/// the schema adds for `max_length` (SQLITE_CONSTRAINT_CHECK, 275).
+fn is_too_long(backend: Backend, db: &dyn sqlx::error::DatabaseError) -> bool {
+    match backend {
+        Backend::Sqlite => {
+            db.code().as_deref() == Some("275") && db.message().contains("max_length_")
+        }
+        Backend::Postgres | Backend::MySql => db.code().as_deref() == Some("22001"),
     }
 }
 

@@ -224,3 +224,24 @@ async fn save_inserts_new_rows_and_updates_stored_ones() {
     assert_eq!(Tag::get(db, "t1").await.unwrap().label, "Uno");
     assert_eq!(Tag::count(db).await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn a_text_over_its_max_length_is_refused_the_same_on_every_backend() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    // `status` is `max_length = 20`: 20 characters (not bytes) fit, 21 do not.
+    let fits = "é".repeat(20);
+    let stored = Order::new(1, &fits, 1.0, 1).insert(db).await.unwrap();
+    assert_eq!(Order::get(db, stored.id).await.unwrap().status, fits);
+    let err = Order::new(1, &"x".repeat(21), 1.0, 1).insert(db).await.unwrap_err();
+    assert!(matches!(err, Error::ValueTooLong { .. }), "{err:?}");
+    let err = Order::query()
+        .update()
+        .set(order::status, "y".repeat(21))
+        .execute(db)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ValueTooLong { .. }), "{err:?}");
+    assert_eq!(Order::get(db, stored.id).await.unwrap().status, fits, "nothing changed");
+    assert_eq!(Order::count(db).await.unwrap(), 1);
+}

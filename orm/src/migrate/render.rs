@@ -155,6 +155,16 @@ impl Column {
         let mut sql = ident(backend, &self.name);
         sql.push(' ');
         sql.push_str(&self.type_name(backend, primary_key));
+        // SQLite's TEXT has no length: a named check keeps `max_length` as
+        // binding there as VARCHAR(n) is elsewhere.
+        let length_check = match (backend, self.sql_type, self.max_length) {
+            (Backend::Sqlite, SqlType::Text, Some(n)) => format!(
+                " CONSTRAINT {} CHECK (length({}) <= {n})",
+                ident(backend, &format!("max_length_{}", self.name)),
+                ident(backend, &self.name)
+            ),
+            _ => String::new(),
+        };
         if primary_key {
             sql.push_str(match (backend, self.auto_increment) {
                 (Backend::Sqlite, true) => " PRIMARY KEY AUTOINCREMENT",
@@ -162,12 +172,14 @@ impl Column {
                 (Backend::MySql, true) => " NOT NULL AUTO_INCREMENT PRIMARY KEY",
                 (_, false) => " NOT NULL PRIMARY KEY",
             });
+            sql.push_str(&length_check);
             return sql;
         }
         if !self.nullable {
             sql.push_str(" NOT NULL");
         }
         self.push_default(backend, &mut sql);
+        sql.push_str(&length_check);
         sql
     }
 
