@@ -76,7 +76,7 @@ impl Database {
     pub async fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Database> {
         let mut names: Vec<&'static str> = registry::connections()
             .map(|c| c.name)
-            .chain(registry::models().map(|m| m.connection))
+            .chain(registry::models().map(|m| m.schema.connection))
             .collect();
         names.sort_unstable();
         names.dedup();
@@ -84,7 +84,7 @@ impl Database {
         for name in names {
             let prefix = env_prefix(name);
             let Some(url) = lookup(&format!("{prefix}_URL")) else {
-                if let Some(model) = registry::models().find(|m| m.connection == name) {
+                if let Some(model) = registry::models().find(|m| m.schema.connection == name) {
                     return Err(Error::NotConfigured {
                         connection: name.to_owned(),
                         hint: format!("set {prefix}_URL (model `{}` lives there)", model.model),
@@ -106,26 +106,26 @@ impl Database {
     pub fn validate(&self) -> Result<()> {
         // Missing connections first: they are the likelier mistake.
         for model in registry::models() {
-            if self.pool(model.connection).is_err() {
+            if self.pool(model.schema.connection).is_err() {
                 return Err(Error::NotConfigured {
-                    connection: model.connection.to_owned(),
+                    connection: model.schema.connection.to_owned(),
                     hint: format!(
                         "set {}_URL, or add it to the builder (model `{}` lives there)",
-                        env_prefix(model.connection),
+                        env_prefix(model.schema.connection),
                         model.model
                     ),
                 });
             }
         }
         for model in registry::models() {
-            let backend = self.pool(model.connection)?.backend();
+            let backend = self.pool(model.schema.connection)?.backend();
             if let Some((column, rust_type)) = model.schema.unsupported_column(backend) {
                 return Err(Error::UnsupportedType {
                     backend: backend.name(),
                     rust_type,
                     context: format!(
                         " (column `{column}` of model `{}`, table `{}`)",
-                        model.model, model.table
+                        model.model, model.schema.name
                     ),
                 });
             }

@@ -6,8 +6,7 @@
 #[doc(hidden)]
 pub struct ModelEntry {
     pub model: &'static str,
-    pub table: &'static str,
-    pub connection: &'static str,
+    /// The table, with the connection it lives on.
     pub schema: &'static crate::schema::TableSchema,
 }
 

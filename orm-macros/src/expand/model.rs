@@ -168,8 +168,6 @@ pub fn expand(cont: &Container) -> TokenStream {
             ::orm::__private::inventory::submit! {
                 ::orm::__private::ModelEntry {
                     model: #model_name,
-                    table: #table,
-                    connection: <#connection as ::orm::ConnectionName>::NAME,
                     schema: <#model as ::orm::Model>::SCHEMA,
                 }
             }

@@ -25,7 +25,9 @@ const USAGE: &str = "usage: migrate make NAME | new CONNECTION NAME | run | roll
 
 /// The connections that have models, sorted.
 fn connections() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = crate::registry::models().map(|m| m.connection).collect();
+    let mut names: Vec<&'static str> = crate::registry::models()
+        .map(|m| m.schema.connection)
+        .collect();
     names.sort_unstable();
     names.dedup();
     names

@@ -545,7 +545,7 @@ impl Snapshot {
     pub fn of_connection(connection: &str) -> Snapshot {
         Snapshot::of(
             crate::registry::models()
-                .filter(|m| m.connection == connection)
+                .filter(|m| m.schema.connection == connection)
                 .map(|m| m.schema),
         )
     }

@@ -183,6 +183,13 @@ impl Column {
         sql
     }
 
+    /// Whether the two differ in what `definition` renders on `backend`:
+    /// type (on MySQL a text column that gains an index turns from LONGTEXT
+    /// into VARCHAR(255)), nullability, default, and SQLite's length check.
+    fn definition_differs(&self, other: &Column, backend: Backend) -> bool {
+        self.definition(backend, false) != other.definition(backend, false)
+    }
+
     /// The unique and plain indexes of the column, as `CREATE INDEX` statements.
     fn create_indexes(&self, backend: Backend, table: &str, if_not_exists: bool) -> Vec<String> {
         [(self.unique, true), (self.indexed, false)]
@@ -452,12 +459,7 @@ fn alter_column(backend: Backend, table: &str, from: &Column, to: &Column) -> Re
     };
     let removed = only(from, to).drop_indexes(backend, table);
     let added = only(to, from).create_indexes(backend, table, false);
-    // The type name, not only the type: on MySQL a text column that gains
-    // an index turns from LONGTEXT into VARCHAR(255).
-    let definition_changed = from.type_name(backend, false) != to.type_name(backend, false)
-        || from.nullable != to.nullable
-        || from.default != to.default;
-    if !definition_changed {
+    if !from.definition_differs(to, backend) {
         // A plain index becoming unique: the new one first, so that a
         // foreign key is never left without one (MySQL requires it).
         let mut out = added;
@@ -504,12 +506,7 @@ impl Operation {
     /// change a column's definition or a table's foreign keys in place.
     fn sqlite_rebuilds(&self) -> bool {
         match self {
-            Operation::AlterColumn { from, to, .. } => {
-                from.sql_type != to.sql_type
-                    || from.nullable != to.nullable
-                    || from.default != to.default
-                    || from.max_length != to.max_length
-            }
+            Operation::AlterColumn { from, to, .. } => from.definition_differs(to, Backend::Sqlite),
             Operation::AddForeignKey { .. } | Operation::DropForeignKey { .. } => true,
             _ => false,
         }

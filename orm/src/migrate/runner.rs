@@ -281,10 +281,6 @@ fn record_row(backend: Backend, m: &Migration, batch: i64, failed: bool) -> Step
     )
 }
 
-fn record_step(backend: Backend, m: &Migration, batch: i64) -> Step {
-    record_row(backend, m, batch, false)
-}
-
 async fn record(conn: &mut PooledConn, m: &Migration, batch: i64, failed: bool) -> Result<()> {
     let step = record_row(conn.backend(), m, batch, failed);
     run_step(conn, step).await
@@ -491,7 +487,7 @@ async fn run_locked(
         } else {
             // Recorded first: a second runner (SQLite has no lock of its
             // own) waits on the write, then finds the row and skips it.
-            steps.insert(0, record_step(backend, m, batch));
+            steps.insert(0, record_row(backend, m, batch, false));
             match execute_unit(conn, steps).await {
                 Ok(()) => {}
                 Err(Stopped {
