@@ -272,7 +272,24 @@ impl Container {
             } else if meta.path == INDEX || meta.path == UNIQUE {
                 // #[orm::model(index(customer_id, status), unique(sku, region))]
                 let unique = meta.path == UNIQUE;
+                // `index()`: said here, before syn's "expected nested attribute".
+                let empty = meta.input.fork().step(|cursor| {
+                    match cursor.group(proc_macro2::Delimiter::Parenthesis) {
+                        Some((inside, _, rest)) => Ok((inside.eof(), rest)),
+                        None => Ok((false, *cursor)),
+                    }
+                })?;
+                if empty {
+                    cx.error_spanned_by(
+                        &meta.path,
+                        "an index lists the fields it covers: `index(customer_id, status)`",
+                    );
+                    let _empty;
+                    syn::parenthesized!(_empty in meta.input);
+                    return Ok(());
+                }
                 let mut fields = Vec::new();
+                let mut malformed = false;
                 let result = meta.parse_nested_meta(|inner| {
                     match inner.path.get_ident() {
                         Some(ident)
@@ -281,6 +298,7 @@ impl Container {
                             fields.push(ident.clone())
                         }
                         _ => {
+                            malformed = true;
                             cx.error_spanned_by(
                                 &inner.path,
                                 "an index lists field names: `index(customer_id, status)`",
@@ -292,11 +310,8 @@ impl Container {
                 });
                 match result {
                     Err(err) => cx.syn_error(err),
-                    Ok(()) if fields.is_empty() => cx.error_spanned_by(
-                        &meta.path,
-                        "an index lists the fields it covers: `index(customer_id, status)`",
-                    ),
-                    Ok(()) => indexes.push(CompositeIndex { unique, fields }),
+                    Ok(()) if !malformed => indexes.push(CompositeIndex { unique, fields }),
+                    Ok(()) => {}
                 }
             } else if meta.path == RENAMED_FROM {
                 // #[orm::model(renamed_from = "old_table")]

@@ -48,7 +48,7 @@ fn check_indexes(cx: &Ctxt, cont: &Container) {
             if index.fields[..i].contains(name) {
                 cx.error_spanned_by(
                     name,
-                    format!("field `{name}` is listed twice in this index"),
+                    format!("field `{name}` is listed twice in this index; list each field once"),
                 );
             } else if !cont.fields.iter().any(|f| f.ident == name) {
                 let closest = cont
