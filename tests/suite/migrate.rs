@@ -726,3 +726,47 @@ async fn a_foreign_key_over_broken_rows_is_refused_and_changes_nothing() {
     assert_eq!(t.catalog_foreign_keys("pets").await, []);
     assert!(works(&t, "INSERT INTO pets (owner_id) VALUES (3)").await, "the key is gone");
 }
+
+/// A hand-written migration: a table from the builder, then a data step in
+/// raw SQL with one statement per backend; `pending_sql` shows what `run`
+/// sends, and `run_reporting` reports each migration with its duration.
+#[tokio::test]
+async fn hand_written_steps_raw_sql_per_backend_and_the_sql_shown_first() {
+    use orm::migrate::{pending_sql, run_reporting, Index, Migration};
+    let Some(t) = crate::db().await else { return };
+    let table = Table::new("audit", Column::new("id", SqlType::BigInt).auto_increment())
+        .column(Column::new("actor", SqlType::Text).max_length(40))
+        .column(Column::new("action", SqlType::Text).default(Default::Text("none".into())))
+        .index(Index::new(&["actor", "action"]));
+    let fill = Operation::Sql {
+        sql: Some("INSERT INTO audit (actor) VALUES ('generic')".into()),
+        postgres: Some("INSERT INTO audit (actor) VALUES ('postgres')".into()),
+        mysql: Some("INSERT INTO `audit` (`actor`) VALUES ('mysql')".into()),
+        sqlite: None,
+    };
+    let all = vec![
+        Migration::new("0001_audit").up(Operation::CreateTable { table: table.clone() }).down(Operation::DropTable { table }),
+        Migration::new("0002_fill").up(fill).down(Operation::sql_for_all("DELETE FROM audit")),
+    ];
+    let shown = pending_sql(&t.db, "db", &all).await.unwrap();
+    assert_eq!(shown.iter().map(|(n, s)| (n.as_str(), s.len())).collect::<Vec<_>>(), [("0001_audit", 2), ("0002_fill", 1)]);
+    assert!(shown[1].1[0].contains(match crate::KIND {
+        orm_tests::Kind::Sqlite => "'generic'",
+        orm_tests::Kind::Postgres => "'postgres'",
+        orm_tests::Kind::MySql => "'mysql'",
+    }));
+    let mut reported = Vec::new();
+    let applied = run_reporting(&t.db, "db", &all, &mut |name, took| reported.push((name.to_owned(), took))).await.unwrap();
+    assert_eq!(applied, ["0001_audit", "0002_fill"]);
+    assert_eq!(reported.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), applied);
+    let (actor, action): (String, String) = orm::raw("SELECT actor, action FROM audit").fetch_one(t.db.connection("db").unwrap()).await.unwrap();
+    let expected = match crate::KIND {
+        orm_tests::Kind::Sqlite => "generic",
+        orm_tests::Kind::Postgres => "postgres",
+        orm_tests::Kind::MySql => "mysql",
+    };
+    assert_eq!((actor.as_str(), action.as_str()), (expected, "none"));
+    assert!(pending_sql(&t.db, "db", &all).await.unwrap().is_empty(), "nothing left to show");
+    orm::migrate::rollback(&t.db, "db", &all, Some(1)).await.unwrap();
+    assert_eq!(t.direct_count("audit").await, Some(0), "the data step's way back ran");
+}
