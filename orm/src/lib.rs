@@ -52,44 +52,36 @@
 #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
 compile_error!("enable at least one backend feature of `orm`: sqlite, postgres or mysql");
 
+// The layers, bottom up; each imports only those before it (DESIGN.md,
+// "Runtime layers").
 mod backend;
-mod conn;
-mod crud;
-mod database;
-mod driver;
+mod connection;
 mod error;
-mod executor;
 pub mod migrate;
 mod model;
-mod pool;
 pub mod query;
 pub mod raw;
-mod registry;
 pub mod relations;
-pub mod schema;
-mod transaction;
-mod types;
+pub mod routing;
 
 pub use backend::Backend;
-pub use conn::Done;
-pub use database::{Database, DatabaseBuilder};
+pub use connection::conn::Done;
+pub use connection::pool::{PoolMetrics, PoolOptions, PooledConn};
 pub use error::{Error, Result};
-pub use executor::Executor;
-pub use model::{
-    Column, ColumnOf, ConnectionName, DefaultConnection, Model, NotReadOnly, WritableConnection,
-    WritableModel, WriteOps,
-};
-pub use pool::{PoolMetrics, PoolOptions, PooledConn};
+pub use model::schema;
+#[cfg(feature = "json")]
+pub use model::types::Json;
+pub use model::types::{AutoKey, FieldType, Nullable, Numeric, SqlType, TextType, Value, ValueOf};
+pub use model::{Column, ColumnOf, Model, NotReadOnly, WritableModel, WriteOps};
 pub use query::{count_all, not, Condition, Expr, ExprOps, Select, Selection, Update};
 pub use raw::{raw, FromRow, Raw};
-pub use registry::env_prefix;
 pub use relations::{
     BelongsTo, ForeignKey, HasMany, HasOne, Joinable, KeyOf, ManyToMany, Relation, SameModel,
 };
-pub use transaction::Transaction;
-#[cfg(feature = "json")]
-pub use types::Json;
-pub use types::{AutoKey, FieldType, Nullable, Numeric, SqlType, TextType, Value, ValueOf};
+pub use routing::{
+    env_prefix, ConnectionName, Database, DatabaseBuilder, DefaultConnection, Executor,
+    Transaction, WritableConnection,
+};
 
 /// Declares the application's named connections, once:
 ///
@@ -127,16 +119,17 @@ pub mod prelude {
 /// Items the generated code refers to. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::driver::{Args, RowRef};
-    pub use crate::executor::ConnRef;
-    pub use crate::model::SqlCache;
-    pub use crate::registry::{ConnectionEntry, ModelEntry};
-    pub use crate::relations::relation;
-    pub use crate::schema::{
+    pub use crate::connection::driver::{Args, RowRef};
+    pub use crate::model::registry::ModelEntry;
+    pub use crate::model::schema::{
         ColumnSchema, DefaultValue, ForeignKeySchema, ForeignTarget, IndexSchema, OnDelete,
         TableSchema,
     };
-    pub use crate::types::{is_unset_key, AutoKey, FieldType, SqlType, TextType, Value};
+    pub use crate::model::types::{is_unset_key, AutoKey, FieldType, SqlType, TextType, Value};
+    pub use crate::model::SqlCache;
+    pub use crate::relations::relation;
+    pub use crate::routing::names::ConnectionEntry;
+    pub use crate::routing::Session;
     pub use crate::Backend;
     pub use crate::Error;
     pub use core::result::Result;

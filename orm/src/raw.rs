@@ -24,14 +24,12 @@
 
 use std::future::Future;
 
-use crate::conn::{sql_owned, Done};
-use crate::driver::{Args, RowRef};
+use crate::connection::conn::{sql_owned, Done};
+use crate::connection::driver::{Args, RowRef};
 use crate::error::{Error, Result};
-use crate::executor::ConnRef;
-use crate::model::{ConnectionName, Model};
-use crate::pool::Pool;
-use crate::transaction::Transaction;
-use crate::types::{FieldType, Value};
+use crate::model::types::{FieldType, Value};
+use crate::model::Model;
+use crate::routing::{ConnectionName, Executor, Operation, Session, Transaction};
 
 /// Starts a raw statement; see the [module docs](self).
 pub fn raw(sql: impl Into<String>) -> Raw {
@@ -49,34 +47,25 @@ pub struct Raw {
     values: Vec<Value>,
 }
 
+pub use crate::routing::NamedConnection;
+
 /// Where raw SQL runs: a named connection ([`Database::connection`](crate::Database::connection))
 /// or `&mut` a transaction.
 pub trait RawExecutor<'e>: Send {
+    /// The connection for `op`: chosen by routing.
     #[doc(hidden)]
-    fn __acquire(self) -> impl Future<Output = Result<ConnRef<'e>>> + Send + 'e;
-}
-
-/// A connection of a [`Database`](crate::Database), picked by name.
-#[derive(Clone)]
-pub struct NamedConnection<'a> {
-    pool: &'a Pool,
-}
-
-impl<'a> NamedConnection<'a> {
-    pub(crate) fn new(pool: &'a Pool) -> Self {
-        NamedConnection { pool }
-    }
+    fn __session(self, op: &Operation) -> impl Future<Output = Result<Session<'e>>> + Send + 'e;
 }
 
 impl<'e> RawExecutor<'e> for NamedConnection<'e> {
-    async fn __acquire(self) -> Result<ConnRef<'e>> {
-        Ok(ConnRef::Owned(self.pool.acquire().await?))
+    fn __session(self, op: &Operation) -> impl Future<Output = Result<Session<'e>>> + Send + 'e {
+        self.session(op)
     }
 }
 
 impl<'e, C: ConnectionName> RawExecutor<'e> for &'e mut Transaction<C> {
-    async fn __acquire(self) -> Result<ConnRef<'e>> {
-        Ok(ConnRef::Borrowed(self.conn_mut()?))
+    fn __session(self, op: &Operation) -> impl Future<Output = Result<Session<'e>>> + Send + 'e {
+        <Self as Executor<'e, C>>::__session(self, op)
     }
 }
 
@@ -123,8 +112,8 @@ impl Raw {
         self
     }
 
-    fn args(&self, conn: &ConnRef<'_>) -> Result<Args> {
-        let mut args = Args::new(conn.backend());
+    fn args(&self, session: &Session<'_>) -> Result<Args> {
+        let mut args = Args::new(session.backend());
         for v in &self.values {
             v.bind(&mut args)?;
         }
@@ -137,9 +126,12 @@ impl Raw {
         on: impl RawExecutor<'e> + 'e,
     ) -> impl std::future::Future<Output = Result<Vec<T>>> + Send + 'e {
         async move {
-            let mut conn = on.__acquire().await?;
-            let args = self.args(&conn)?;
-            conn.fetch_all(sql_owned(self.sql), args, T::from_row).await
+            let op = Operation::raw();
+            let mut session = on.__session(&op).await?;
+            let args = self.args(&session)?;
+            session
+                .fetch_all(&op, sql_owned(self.sql), args, T::from_row)
+                .await
         }
     }
 
@@ -149,9 +141,11 @@ impl Raw {
         on: impl RawExecutor<'e> + 'e,
     ) -> impl std::future::Future<Output = Result<Option<T>>> + Send + 'e {
         async move {
-            let mut conn = on.__acquire().await?;
-            let args = self.args(&conn)?;
-            conn.fetch_optional(sql_owned(self.sql), args, T::from_row)
+            let op = Operation::raw();
+            let mut session = on.__session(&op).await?;
+            let args = self.args(&session)?;
+            session
+                .fetch_optional(&op, sql_owned(self.sql), args, T::from_row)
                 .await
         }
     }
@@ -174,9 +168,10 @@ impl Raw {
         on: impl RawExecutor<'e> + 'e,
     ) -> impl std::future::Future<Output = Result<Done>> + Send + 'e {
         async move {
-            let mut conn = on.__acquire().await?;
-            let args = self.args(&conn)?;
-            conn.execute(sql_owned(self.sql), args).await
+            let op = Operation::raw();
+            let mut session = on.__session(&op).await?;
+            let args = self.args(&session)?;
+            session.execute(&op, sql_owned(self.sql), args).await
         }
     }
 }

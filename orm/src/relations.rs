@@ -48,14 +48,14 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::marker::PhantomData;
 
-use crate::conn::sql_owned;
-use crate::driver::RowRef;
+use crate::connection::conn::sql_owned;
+use crate::connection::driver::RowRef;
 use crate::error::{Error, Result};
-use crate::executor::{ConnRef, Executor};
+use crate::model::crud::read_of;
+use crate::model::types::{FieldType, ScalarType, Value};
 use crate::model::{Column, Model};
-use crate::pool::PooledConn;
 use crate::query::{render, Node, Parts};
-use crate::types::{FieldType, ScalarType, Value};
+use crate::routing::{Executor, Session};
 
 /// A column that refers to another model's primary key: declared with
 /// `#[orm(belongs_to = Model)]`.
@@ -130,7 +130,7 @@ pub trait Relation: Copy + Send + Sync + 'static {
     fn __load<'e>(
         self,
         parents: Vec<&'e Self::From>,
-        conn: ConnRef<'e>,
+        conn: Session<'e>,
     ) -> impl Future<Output = Result<Vec<Self::Loaded>>> + Send + 'e;
 
     /// Loads the related rows of every row in `rows`, with one query per
@@ -146,7 +146,7 @@ pub trait Relation: Copy + Send + Sync + 'static {
         E: Executor<'e, <Self::To as Model>::Connection> + 'e,
     {
         async move {
-            let conn = exec.__acquire().await?;
+            let conn = exec.__session(&read_of::<Self::To>()).await?;
             self.__load(rows.iter().map(P::__as_model).collect(), conn)
                 .await
         }
@@ -164,7 +164,7 @@ pub trait Relation: Copy + Send + Sync + 'static {
         E: Executor<'e, <Self::To as Model>::Connection> + 'e,
     {
         async move {
-            let conn = exec.__acquire().await?;
+            let conn = exec.__session(&read_of::<Self::To>()).await?;
             let flat = groups.iter().flatten().map(P::__as_model).collect();
             let mut loaded = self.__load(flat, conn).await?.into_iter();
             Ok(groups
@@ -185,7 +185,7 @@ pub trait Relation: Copy + Send + Sync + 'static {
         E: Executor<'e, <Self::To as Model>::Connection> + 'e,
     {
         async move {
-            let conn = exec.__acquire().await?;
+            let conn = exec.__session(&read_of::<Self::To>()).await?;
             let mut loaded = self.__load(vec![row.__as_model()], conn).await?;
             loaded.pop().ok_or(Error::NotFound {
                 model: <Self::To as Model>::NAME,
@@ -296,7 +296,7 @@ fn distinct(values: &[Option<KeyRepr>], raw: &[Value]) -> Vec<Value> {
 /// Rows of `M` whose `column` is one of `keys`, in `M`'s key order; as few
 /// statements as the backend's parameter limit allows (one up to its limit).
 async fn fetch_where_in<M, T>(
-    conn: &mut PooledConn,
+    conn: &mut Session<'_>,
     column: Node,
     columns: Option<Vec<Node>>,
     keys: &[Value],
@@ -307,6 +307,7 @@ where
     T: Send,
 {
     let mut out = Vec::new();
+    let op = read_of::<M>();
     let backend = conn.backend();
     for chunk in keys.chunks(backend.max_params()) {
         let parts = Parts {
@@ -316,7 +317,7 @@ where
             ..Parts::default()
         };
         let (sql, args) = render::select::<M>(backend, &parts)?;
-        out.extend(conn.fetch_all(sql_owned(sql), args, decode).await?);
+        out.extend(conn.fetch_all(&op, sql_owned(sql), args, decode).await?);
     }
     Ok(out)
 }
@@ -363,7 +364,7 @@ where
     async fn __load<'e>(
         self,
         parents: Vec<&'e C::Model>,
-        mut conn: ConnRef<'e>,
+        mut conn: Session<'e>,
     ) -> Result<Vec<Self::Loaded>> {
         let raw: Vec<Value> = parents.iter().map(|p| C::__value(p)).collect();
         let keys: Vec<Option<KeyRepr>> = raw.iter().map(key_repr).collect();
@@ -414,7 +415,7 @@ where
 /// Children of each parent: one query for all, grouped by foreign key.
 async fn load_children<C>(
     parents: &[&C::Target],
-    conn: &mut PooledConn,
+    conn: &mut Session<'_>,
 ) -> Result<(Vec<Option<KeyRepr>>, HashMap<KeyRepr, Vec<C::Model>>)>
 where
     C: ForeignKey,
@@ -449,7 +450,7 @@ where
     async fn __load<'e>(
         self,
         parents: Vec<&'e C::Target>,
-        mut conn: ConnRef<'e>,
+        mut conn: Session<'e>,
     ) -> Result<Vec<Vec<C::Model>>> {
         let (keys, mut groups) = load_children::<C>(&parents, &mut conn).await?;
         let mut remaining = counts(&keys);
@@ -472,7 +473,7 @@ where
     async fn __load<'e>(
         self,
         parents: Vec<&'e C::Target>,
-        mut conn: ConnRef<'e>,
+        mut conn: Session<'e>,
     ) -> Result<Vec<Option<C::Model>>> {
         let (keys, mut groups) = load_children::<C>(&parents, &mut conn).await?;
         let mut remaining = counts(&keys);
@@ -520,7 +521,7 @@ where
     async fn __load<'e>(
         self,
         parents: Vec<&'e A::Target>,
-        mut conn: ConnRef<'e>,
+        mut conn: Session<'e>,
     ) -> Result<Vec<Vec<B::Target>>> {
         let raw: Vec<Value> = parents.iter().map(|p| p.__key_value()).collect();
         let keys: Vec<Option<KeyRepr>> = raw.iter().map(key_repr).collect();

@@ -147,7 +147,7 @@ pub fn impls(cont: &Container) -> TokenStream {
                 fn __load<'e>(
                     self,
                     parents: ::std::vec::Vec<&'e Self::From>,
-                    conn: ::orm::__private::ConnRef<'e>,
+                    conn: ::orm::__private::Session<'e>,
                 ) -> impl ::core::future::Future<
                     Output = ::orm::Result<::std::vec::Vec<Self::Loaded>>,
                 > + ::core::marker::Send + 'e {

@@ -25,7 +25,7 @@ const USAGE: &str = "usage: migrate make NAME | new CONNECTION NAME | run | roll
 
 /// The connections that have models, sorted.
 fn connections() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = crate::registry::models()
+    let mut names: Vec<&'static str> = crate::model::registry::models()
         .map(|m| m.schema.connection)
         .collect();
     names.sort_unstable();
@@ -79,7 +79,7 @@ async fn command(root: &Path, seeders: &Seeders, args: &[String]) -> Result<i32>
         }
         ["make", name] => {
             for c in connections() {
-                if crate::registry::declared_read_only(c) {
+                if crate::routing::names::declared_read_only(c) {
                     println!("{c}: read-only, never migrated: no migration written");
                     continue;
                 }
@@ -94,7 +94,7 @@ async fn command(root: &Path, seeders: &Seeders, args: &[String]) -> Result<i32>
             let mut changed = false;
             for c in connections()
                 .into_iter()
-                .filter(|c| !crate::registry::declared_read_only(c))
+                .filter(|c| !crate::routing::names::declared_read_only(c))
             {
                 if files::has_changes(root, c)? {
                     println!(

@@ -18,6 +18,7 @@
 //! and renders each step against the schema the steps before it leave.
 
 pub mod cli;
+mod create;
 pub mod files;
 mod render;
 mod runner;
@@ -29,9 +30,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::schema::OnDelete;
-use crate::schema::{ColumnSchema, DefaultValue, TableSchema};
-use crate::types::SqlType;
+pub use crate::model::schema::OnDelete;
+use crate::model::schema::{ColumnSchema, DefaultValue, TableSchema};
+use crate::model::types::SqlType;
 
 /// The schema of one connection: its tables by name.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -544,7 +545,7 @@ impl Snapshot {
     /// The snapshot of every model on `connection`, from the program's models.
     pub fn of_connection(connection: &str) -> Snapshot {
         Snapshot::of(
-            crate::registry::models()
+            crate::model::registry::models()
                 .filter(|m| m.schema.connection == connection)
                 .map(|m| m.schema),
         )
@@ -880,11 +881,11 @@ pub async fn apply(
     before: &Snapshot,
     operations: &[Operation],
 ) -> crate::Result<()> {
-    let pool = db.pool(connection)?;
-    let backend = pool.backend();
+    let named = db.connection(connection)?;
+    let backend = named.backend();
     let statements = render::render_all(operations, backend, &mut before.clone())?;
     let total = statements.len();
-    let mut conn = pool.acquire().await?;
+    let mut conn = named.session(&runner::MIGRATION).await?;
     let steps = statements.into_iter().map(runner::Step::Ddl).collect();
     match runner::execute_unit(&mut conn, steps).await {
         Ok(()) => Ok(()),

@@ -3,7 +3,7 @@
 use super::{Column, Default, ForeignKey, Index, Operation, Snapshot, Table};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::types::SqlType;
+use crate::model::types::SqlType;
 
 fn ident(backend: Backend, name: &str) -> String {
     let mut s = String::new();

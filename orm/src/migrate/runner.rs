@@ -15,12 +15,15 @@ use serde::{Deserialize, Serialize};
 use super::render::render_all;
 use super::{Operation, Snapshot};
 use crate::backend::Backend;
-use crate::conn::sql_owned;
-use crate::driver::Args;
+use crate::connection::conn::sql_owned;
+use crate::connection::driver::Args;
 use crate::error::{Error, Result};
-use crate::pool::PooledConn;
-use crate::types::{FieldType, Value};
+use crate::model::types::{FieldType, Value};
+use crate::routing::{Operation as Routed, Session};
 use crate::Database;
+
+/// What routing is told of every statement a migration sends.
+pub(super) const MIGRATION: Routed = Routed::migration();
 
 /// One migration: its steps forward and back.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -82,7 +85,7 @@ pub(super) struct Stopped {
 /// checks every key before committing and turns it back on. MySQL commits
 /// DDL as it goes: the steps run in order and the error says how many ran.
 pub(super) async fn execute_unit(
-    conn: &mut PooledConn,
+    conn: &mut Session<'_>,
     steps: Vec<Step>,
 ) -> std::result::Result<(), Stopped> {
     let stopped = |done: usize| move |error: Error| Stopped { done, error };
@@ -108,7 +111,7 @@ pub(super) async fn execute_unit(
     outcome
 }
 
-async fn transaction(conn: &mut PooledConn, steps: Vec<Step>) -> std::result::Result<(), Stopped> {
+async fn transaction(conn: &mut Session<'_>, steps: Vec<Step>) -> std::result::Result<(), Stopped> {
     conn.begin()
         .await
         .map_err(|error| Stopped { done: 0, error })?;
@@ -138,33 +141,42 @@ async fn transaction(conn: &mut PooledConn, steps: Vec<Step>) -> std::result::Re
     }
 }
 
-async fn run_step(conn: &mut PooledConn, step: Step) -> Result<()> {
+async fn run_step(conn: &mut Session<'_>, step: Step) -> Result<()> {
     match step {
-        Step::Ddl(sql) => conn.execute_script(sql_owned(sql)).await,
+        Step::Ddl(sql) => conn
+            .execute_script(&MIGRATION, sql_owned(sql))
+            .await
+            .map(drop),
         Step::Bound(sql, values) => execute(conn, sql, &values).await.map(drop),
     }
 }
 
-async fn foreign_keys_enforced(conn: &mut PooledConn) -> Result<bool> {
+async fn foreign_keys_enforced(conn: &mut Session<'_>) -> Result<bool> {
     let args = Args::new(conn.backend());
     let on = conn
-        .fetch_optional(sql_owned("PRAGMA foreign_keys".to_owned()), args, |row| {
-            i64::decode(row, 0)
-        })
+        .fetch_optional(
+            &MIGRATION,
+            sql_owned("PRAGMA foreign_keys".to_owned()),
+            args,
+            |row| i64::decode(row, 0),
+        )
         .await?;
     Ok(on == Some(1))
 }
 
-async fn set_foreign_keys(conn: &mut PooledConn, on: bool) -> Result<()> {
+async fn set_foreign_keys(conn: &mut Session<'_>, on: bool) -> Result<()> {
     let sql = format!("PRAGMA foreign_keys = {}", if on { "ON" } else { "OFF" });
-    conn.execute_script(sql_owned(sql)).await
+    conn.execute_script(&MIGRATION, sql_owned(sql))
+        .await
+        .map(drop)
 }
 
 /// SQLite: every key must still find its row before the rebuilds commit.
-async fn check_foreign_keys(conn: &mut PooledConn) -> Result<()> {
+async fn check_foreign_keys(conn: &mut Session<'_>) -> Result<()> {
     let args = Args::new(conn.backend());
     let broken = conn
         .fetch_all(
+            &MIGRATION,
             sql_owned("PRAGMA foreign_key_check".to_owned()),
             args,
             |row| Ok((String::decode(row, 0)?, String::decode(row, 2)?)),
@@ -221,15 +233,18 @@ fn placeholder(backend: Backend, n: usize) -> String {
     s
 }
 
-async fn execute(conn: &mut PooledConn, sql: String, values: &[Value]) -> Result<u64> {
+async fn execute(conn: &mut Session<'_>, sql: String, values: &[Value]) -> Result<u64> {
     let mut args = Args::new(conn.backend());
     for v in values {
         v.bind(&mut args)?;
     }
-    Ok(conn.execute(sql_owned(sql), args).await?.rows_affected)
+    Ok(conn
+        .execute(&MIGRATION, sql_owned(sql), args)
+        .await?
+        .rows_affected)
 }
 
-async fn ensure_table(conn: &mut PooledConn) -> Result<()> {
+async fn ensure_table(conn: &mut Session<'_>) -> Result<()> {
     let b = conn.backend();
     let mut t = String::new();
     b.push_ident(&mut t, TABLE);
@@ -237,15 +252,17 @@ async fn ensure_table(conn: &mut PooledConn) -> Result<()> {
         "CREATE TABLE IF NOT EXISTS {t} (name VARCHAR(255) NOT NULL PRIMARY KEY, checksum VARCHAR(32) NOT NULL, \
          batch BIGINT NOT NULL, applied_at VARCHAR(40) NOT NULL, failed SMALLINT NOT NULL DEFAULT 0)"
     );
-    conn.execute_script(sql_owned(sql)).await
+    conn.execute_script(&MIGRATION, sql_owned(sql))
+        .await
+        .map(drop)
 }
 
-async fn applied(conn: &mut PooledConn) -> Result<Vec<Applied>> {
+async fn applied(conn: &mut Session<'_>) -> Result<Vec<Applied>> {
     let mut t = String::new();
     conn.backend().push_ident(&mut t, TABLE);
     let sql = format!("SELECT name, checksum, batch, applied_at, failed FROM {t} ORDER BY name");
     let args = Args::new(conn.backend());
-    conn.fetch_all(sql_owned(sql), args, |row| {
+    conn.fetch_all(&MIGRATION, sql_owned(sql), args, |row| {
         Ok(Applied {
             name: String::decode(row, 0)?,
             checksum: String::decode(row, 1)?,
@@ -281,7 +298,7 @@ fn record_row(backend: Backend, m: &Migration, batch: i64, failed: bool) -> Step
     )
 }
 
-async fn record(conn: &mut PooledConn, m: &Migration, batch: i64, failed: bool) -> Result<()> {
+async fn record(conn: &mut Session<'_>, m: &Migration, batch: i64, failed: bool) -> Result<()> {
     let step = record_row(conn.backend(), m, batch, failed);
     run_step(conn, step).await
 }
@@ -319,7 +336,7 @@ const LOCK_WAIT_SECONDS: u32 = 600;
 
 /// Takes the migration lock for this session (PostgreSQL, MySQL): a second
 /// runner, in this process or another, waits here until the first is done.
-async fn lock(conn: &mut PooledConn, connection: &str) -> Result<()> {
+async fn lock(conn: &mut Session<'_>, connection: &str) -> Result<()> {
     let sql = match conn.backend() {
         // One lock per schema (PostgreSQL) or database (MySQL, whose locks are server-wide).
         Backend::Postgres => {
@@ -332,7 +349,9 @@ async fn lock(conn: &mut PooledConn, connection: &str) -> Result<()> {
     };
     let args = Args::new(conn.backend());
     let got = conn
-        .fetch_optional(sql_owned(sql), args, |row| Option::<i64>::decode(row, 0))
+        .fetch_optional(&MIGRATION, sql_owned(sql), args, |row| {
+            Option::<i64>::decode(row, 0)
+        })
         .await?;
     match got {
         Some(Some(1)) => Ok(()),
@@ -345,34 +364,33 @@ async fn lock(conn: &mut PooledConn, connection: &str) -> Result<()> {
     }
 }
 
-async fn unlock(conn: &mut PooledConn) -> Result<()> {
+async fn unlock(conn: &mut Session<'_>) -> Result<()> {
     let sql = match conn.backend() {
         Backend::Postgres => format!("SELECT pg_advisory_unlock({PG_LOCK_KEY})"),
         Backend::MySql => format!("SELECT RELEASE_LOCK({MYSQL_LOCK_NAME})"),
         Backend::Sqlite => return Ok(()),
     };
     let args = Args::new(conn.backend());
-    conn.fetch_optional(sql_owned(sql), args, |_| Ok(()))
+    conn.fetch_optional(&MIGRATION, sql_owned(sql), args, |_| Ok(()))
         .await
         .map(drop)
 }
 
-async fn writable_conn(db: &Database, connection: &str) -> Result<PooledConn> {
-    let pool = db.pool(connection)?;
-    if pool.read_only() {
+async fn writable_conn<'a>(db: &'a Database, connection: &str) -> Result<Session<'a>> {
+    if db.is_read_only(connection)? {
         return Err(Error::Migration {
             message: format!(
                 "connection `{connection}` is read-only: read-only connections are never migrated"
             ),
         });
     }
-    pool.acquire().await
+    db.connection(connection)?.session(&MIGRATION).await
 }
 
 /// A writable connection holding the migration lock, with the history
 /// table created (under the lock: PostgreSQL's `CREATE TABLE IF NOT EXISTS`
 /// is not safe against a concurrent one).
-async fn locked_conn(db: &Database, connection: &str) -> Result<PooledConn> {
+async fn locked_conn<'a>(db: &'a Database, connection: &str) -> Result<Session<'a>> {
     let mut conn = writable_conn(db, connection).await?;
     lock(&mut conn, connection).await?;
     if let Err(e) = ensure_table(&mut conn).await {
@@ -440,7 +458,7 @@ pub async fn run_reporting(
 }
 
 async fn run_locked(
-    conn: &mut PooledConn,
+    conn: &mut Session<'_>,
     connection: &str,
     migrations: &[Migration],
     progress: &mut (dyn FnMut(&str, std::time::Duration) + Send),
@@ -546,7 +564,7 @@ pub async fn rollback(
 }
 
 async fn rollback_locked(
-    conn: &mut PooledConn,
+    conn: &mut Session<'_>,
     connection: &str,
     migrations: &[Migration],
     steps: Option<usize>,
@@ -596,11 +614,36 @@ async fn rollback_locked(
 
 /// The migrations recorded as applied on `connection`.
 pub async fn status(db: &Database, connection: &str) -> Result<Vec<Applied>> {
-    let mut conn = db.pool(connection)?.acquire().await?;
-    if !crate::crud::table_exists(&mut conn, TABLE).await? {
+    let mut conn = db.connection(connection)?.session(&MIGRATION).await?;
+    if !table_exists(&mut conn, TABLE).await? {
         return Ok(Vec::new());
     }
     applied(&mut conn).await
+}
+
+/// Whether a table called `name` exists in the connection's current schema.
+pub(super) async fn table_exists(conn: &mut Session<'_>, name: &str) -> Result<bool> {
+    let backend = conn.backend();
+    let sql = match backend {
+        Backend::Sqlite => "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+        Backend::Postgres => {
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1"
+        }
+        Backend::MySql => {
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
+        }
+    };
+    let mut args = Args::new(backend);
+    name.to_owned().bind(&mut args)?;
+    Ok(conn
+        .fetch_optional(
+            &MIGRATION,
+            crate::connection::conn::sql_static(sql),
+            args,
+            |_| Ok(()),
+        )
+        .await?
+        .is_some())
 }
 
 #[cfg(test)]

@@ -8,8 +8,10 @@
 
 use std::marker::PhantomData;
 
+use crate::model::types::{
+    FieldType, Nullable, Numeric, Scalar, SqlType, TextType, Value, ValueOf,
+};
 use crate::model::{Column, ColumnOf, Model};
-use crate::types::{FieldType, Nullable, Numeric, Scalar, SqlType, TextType, Value, ValueOf};
 
 /// The untyped expression tree.
 #[doc(hidden)]

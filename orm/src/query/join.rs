@@ -14,12 +14,13 @@ use std::marker::PhantomData;
 
 use super::expr::{Condition, Expr, Node, Operand, Ordering};
 use super::{and, JoinClause, Parts, Select};
-use crate::driver::RowRef;
+use crate::connection::driver::RowRef;
 use crate::error::{Error, Result};
-use crate::executor::Executor;
-use crate::model::{ColumnOf, ConnectionName, Model};
+use crate::model::types::FieldType;
+use crate::model::{ColumnOf, Model};
 use crate::relations::Joinable;
-use crate::types::FieldType;
+use crate::routing::executor::Executor;
+use crate::routing::ConnectionName;
 
 /// Marks what belongs to the first model of a join (inferred; never written).
 pub struct Left;

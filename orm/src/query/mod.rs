@@ -54,12 +54,13 @@ pub use expr::{count_all, not, Condition, Expr, ExprOps, Filter, IntoOrdering, O
 pub use expr::{AggregateFn, CompareOp, Node};
 pub use join::{JoinFilter, JoinOrdering, JoinSelect, JoinSelection, Left, OnConnection, Right};
 
-use crate::conn::sql_owned;
-use crate::driver::RowRef;
+use crate::connection::conn::sql_owned;
+use crate::connection::driver::RowRef;
 use crate::error::{Error, Result};
-use crate::executor::Executor;
+use crate::model::crud::{read_of, write_of};
+use crate::model::types::{FieldType, Value, ValueOf};
 use crate::model::{Column, ColumnOf, Model, WritableModel};
-use crate::types::{FieldType, Value, ValueOf};
+use crate::routing::{Executor, Operation};
 
 /// What a query selects, and how each row of it decodes.
 #[diagnostic::on_unimplemented(
@@ -161,7 +162,7 @@ impl Parts {
 #[derive(Clone, Debug)]
 pub(crate) struct JoinClause {
     pub(crate) left_join: bool,
-    pub(crate) schema: &'static crate::schema::TableSchema,
+    pub(crate) schema: &'static crate::model::schema::TableSchema,
     pub(crate) on: (Node, Node),
 }
 
@@ -311,9 +312,11 @@ impl<M: Model, O: Send + 'static> Select<M, O> {
     {
         async move {
             self.parts.limit = Some(1);
-            let mut conn = exec.__acquire().await?;
-            let (sql, args) = render::exists::<M>(conn.backend(), &self.parts)?;
-            conn.fetch_optional(sql_owned(sql), args, |_| Ok(()))
+            let op = read_op::<M>(&self.parts);
+            let mut session = exec.__session(&op).await?;
+            let (sql, args) = render::exists::<M>(session.backend(), &self.parts)?;
+            session
+                .fetch_optional(&op, sql_owned(sql), args, |_| Ok(()))
                 .await
                 .map(|row| row.is_some())
         }
@@ -343,9 +346,13 @@ impl<M: Model, O: Send + 'static> Select<M, O> {
         E: Executor<'e, M::Connection> + 'e,
     {
         async move {
-            let mut conn = exec.__acquire().await?;
-            let (sql, args) = render::delete::<M>(conn.backend(), self.parts.filter.as_ref())?;
-            Ok(conn.execute(sql_owned(sql), args).await?.rows_affected)
+            let op = write_of::<M>("DELETE");
+            let mut session = exec.__session(&op).await?;
+            let (sql, args) = render::delete::<M>(session.backend(), self.parts.filter.as_ref())?;
+            Ok(session
+                .execute(&op, sql_owned(sql), args)
+                .await?
+                .rows_affected)
         }
     }
 }
@@ -387,10 +394,14 @@ impl<M: WritableModel> Update<M> {
                     ),
                 });
             }
-            let mut conn = exec.__acquire().await?;
+            let op = write_of::<M>("UPDATE");
+            let mut session = exec.__session(&op).await?;
             let (sql, args) =
-                render::update::<M>(conn.backend(), &self.assignments, self.filter.as_ref())?;
-            Ok(conn.execute(sql_owned(sql), args).await?.rows_affected)
+                render::update::<M>(session.backend(), &self.assignments, self.filter.as_ref())?;
+            Ok(session
+                .execute(&op, sql_owned(sql), args)
+                .await?
+                .rows_affected)
         }
     }
 }
@@ -407,18 +418,19 @@ where
     O: Send + 'static,
     E: Executor<'e, M::Connection> + 'e,
 {
-    let mut conn = exec.__acquire().await?;
-    let backend = conn.backend();
+    let op = read_op::<M>(&parts);
+    let mut session = exec.__session(&op).await?;
+    let backend = session.backend();
     if parts.is_plain() {
         // Every row, every column: the statement rendered once per process.
         let sql = &M::__sql_cache().get(backend, M::SCHEMA).select;
-        let args = crate::driver::Args::new(backend);
-        return conn
-            .fetch_all(crate::conn::sql_static(sql), args, decode)
+        let args = crate::connection::driver::Args::new(backend);
+        return session
+            .fetch_all(&op, crate::connection::conn::sql_static(sql), args, decode)
             .await;
     }
     let (sql, args) = render::select::<M>(backend, &parts)?;
-    conn.fetch_all(sql_owned(sql), args, decode).await
+    session.fetch_all(&op, sql_owned(sql), args, decode).await
 }
 
 /// The first row of a `SELECT` built from `parts`, if any.
@@ -433,9 +445,12 @@ where
     E: Executor<'e, M::Connection> + 'e,
 {
     parts.limit = Some(1);
-    let mut conn = exec.__acquire().await?;
-    let (sql, args) = render::select::<M>(conn.backend(), &parts)?;
-    conn.fetch_optional(sql_owned(sql), args, decode).await
+    let op = read_op::<M>(&parts);
+    let mut session = exec.__session(&op).await?;
+    let (sql, args) = render::select::<M>(session.backend(), &parts)?;
+    session
+        .fetch_optional(&op, sql_owned(sql), args, decode)
+        .await
 }
 
 /// How many rows a `SELECT` built from `parts` returns.
@@ -444,9 +459,21 @@ where
     M: Model,
     E: Executor<'e, M::Connection> + 'e,
 {
-    let mut conn = exec.__acquire().await?;
-    let (sql, args) = render::count::<M>(conn.backend(), &parts)?;
-    conn.fetch_optional(sql_owned(sql), args, |row| i64::decode(row, 0))
+    let op = read_op::<M>(&parts);
+    let mut session = exec.__session(&op).await?;
+    let (sql, args) = render::count::<M>(session.backend(), &parts)?;
+    session
+        .fetch_optional(&op, sql_owned(sql), args, |row| i64::decode(row, 0))
         .await
         .map(|n| n.unwrap_or(0))
+}
+
+/// The read a `SELECT` built from `parts` is: of `M`'s table, and of the
+/// joined model's when there is one.
+fn read_op<M: Model>(parts: &Parts) -> Operation {
+    let mut op = read_of::<M>();
+    if let Some(join) = &parts.join {
+        op.tables = vec![M::SCHEMA.name, join.schema.name].into();
+    }
+    op
 }

@@ -9,11 +9,11 @@ use std::fmt::Write;
 use super::expr::{AggregateFn, CompareOp, Node};
 use super::Parts;
 use crate::backend::Backend;
-use crate::driver::Args;
+use crate::connection::driver::Args;
 use crate::error::Result;
+use crate::model::schema::TableSchema;
+use crate::model::types::{SqlType, Value};
 use crate::model::{Model, ModelSql};
-use crate::schema::TableSchema;
-use crate::types::{SqlType, Value};
 
 /// A statement being written: its text and its bound parameters.
 pub(crate) struct Writer {
@@ -353,7 +353,7 @@ pub(crate) fn delete<M: Model>(backend: Backend, filter: Option<&Node>) -> Resul
 /// The columns an insert writes: all but an `auto` key.
 pub(crate) fn insert_columns(
     schema: &TableSchema,
-) -> impl Iterator<Item = &crate::schema::ColumnSchema> {
+) -> impl Iterator<Item = &crate::model::schema::ColumnSchema> {
     schema.columns.iter().filter(|c| !c.auto_increment)
 }
 

@@ -4,19 +4,27 @@
 //! [`WritableModel`] call these. The SQL comes from the model's per-backend
 //! cache, so it is built once per process.
 
+use super::types::Value;
+use super::{Model, ModelSql, WritableModel};
 use crate::backend::Backend;
-use crate::conn::{sql_owned, sql_static};
-use crate::driver::Args;
+use crate::connection::conn::{sql_owned, sql_static};
+use crate::connection::driver::Args;
 use crate::error::{Error, Result};
-use crate::executor::Executor;
-use crate::model::{Model, ModelSql, WritableModel};
-
-use crate::pool::PooledConn;
 use crate::query::render::{insert_head, insert_row, Writer};
-use crate::types::{FieldType, Value};
+use crate::routing::{Executor, Operation, Session};
 
 fn sql_of<M: Model>(backend: Backend) -> &'static ModelSql {
     M::__sql_cache().get(backend, M::SCHEMA)
+}
+
+/// A read of `M`'s table.
+pub(crate) fn read_of<M: Model>() -> Operation {
+    Operation::read(&M::SCHEMA.name)
+}
+
+/// A write of `M`'s table with `verb`.
+pub(crate) fn write_of<M: Model>(verb: &'static str) -> Operation {
+    Operation::write(verb, &M::SCHEMA.name)
 }
 
 pub(crate) async fn find<'e, M, E>(exec: E, key: Value) -> Result<Option<M>>
@@ -24,18 +32,24 @@ where
     M: Model,
     E: Executor<'e, M::Connection> + 'e,
 {
-    let mut conn = exec.__acquire().await?;
-    find_on::<M>(&mut conn, &key).await
+    let op = read_of::<M>();
+    let mut session = exec.__session(&op).await?;
+    find_on::<M>(&mut session, &op, &key).await
 }
 
-async fn find_on<M: Model>(conn: &mut PooledConn, key: &Value) -> Result<Option<M>> {
-    let backend = conn.backend();
+async fn find_on<M: Model>(
+    session: &mut Session<'_>,
+    op: &Operation,
+    key: &Value,
+) -> Result<Option<M>> {
+    let backend = session.backend();
     let mut args = Args::new(backend);
     key.bind(&mut args)?;
-    conn.fetch_optional(sql_static(&sql_of::<M>(backend).find), args, |row| {
-        M::__decode(row, 0)
-    })
-    .await
+    session
+        .fetch_optional(op, sql_static(&sql_of::<M>(backend).find), args, |row| {
+            M::__decode(row, 0)
+        })
+        .await
 }
 
 pub(crate) async fn get<'e, M, E>(exec: E, key: Value) -> Result<M>
@@ -53,28 +67,33 @@ where
     M: WritableModel,
     E: Executor<'e, M::Connection> + 'e,
 {
-    let mut conn = exec.__acquire().await?;
-    insert_on(row, &mut conn).await
+    let op = write_of::<M>("INSERT");
+    let mut session = exec.__session(&op).await?;
+    insert_on(row, &mut session, &op).await
 }
 
-async fn insert_on<M: WritableModel>(row: &M, conn: &mut PooledConn) -> Result<M> {
-    let backend = conn.backend();
+async fn insert_on<M: WritableModel>(
+    row: &M,
+    session: &mut Session<'_>,
+    op: &Operation,
+) -> Result<M> {
+    let backend = session.backend();
     let sql = sql_of::<M>(backend);
     let mut args = Args::new(backend);
     row.__bind_insert(&mut args)?;
     if backend.insert_returning() {
-        return conn
-            .fetch_optional(sql_static(&sql.insert), args, |r| M::__decode(r, 0))
+        return session
+            .fetch_optional(op, sql_static(&sql.insert), args, |r| M::__decode(r, 0))
             .await?
             .ok_or(Error::NotFound { model: M::NAME });
     }
     // MySQL has no RETURNING: read the row back by its key on the same connection.
-    let done = conn.execute(sql_static(&sql.insert), args).await?;
+    let done = session.execute(op, sql_static(&sql.insert), args).await?;
     let key = match (M::SCHEMA.primary_key().auto_increment, done.last_insert_id) {
         (true, Some(id)) => Value::I64(id),
         _ => row.__key_value(),
     };
-    find_on::<M>(conn, &key)
+    find_on::<M>(session, &read_of::<M>(), &key)
         .await?
         .ok_or(Error::NotFound { model: M::NAME })
 }
@@ -84,8 +103,9 @@ where
     M: WritableModel,
     E: Executor<'e, M::Connection> + 'e,
 {
-    let mut conn = exec.__acquire().await?;
-    insert_on(&row, &mut conn).await
+    let op = write_of::<M>("INSERT");
+    let mut session = exec.__session(&op).await?;
+    insert_on(&row, &mut session, &op).await
 }
 
 pub(crate) async fn save<'e, M, E>(row: &'e mut M, exec: E) -> Result<()>
@@ -93,14 +113,15 @@ where
     M: WritableModel,
     E: Executor<'e, M::Connection> + 'e,
 {
-    let mut conn = exec.__acquire().await?;
+    let update = write_of::<M>("UPDATE");
+    let mut session = exec.__session(&update).await?;
     if !row.__is_new() {
-        match update_on(&*row, &mut conn).await {
+        match update_on(&*row, &mut session, &update).await {
             Err(Error::NotFound { .. }) => {}
             other => return other,
         }
     }
-    *row = insert_on(&*row, &mut conn).await?;
+    *row = insert_on(&*row, &mut session, &write_of::<M>("INSERT")).await?;
     Ok(())
 }
 
@@ -112,8 +133,9 @@ where
     if rows.is_empty() {
         return Ok(0);
     }
-    let mut conn = exec.__acquire().await?;
-    let backend = conn.backend();
+    let op = write_of::<M>("INSERT");
+    let mut session = exec.__session(&op).await?;
+    let backend = session.backend();
     let width = sql_of::<M>(backend).insert_row_width;
     let per_statement = match width {
         0 => 1,
@@ -123,39 +145,44 @@ where
     // More than one statement: all of them or none (a savepoint inside a transaction).
     let atomic = chunks.len() > 1;
     if atomic {
-        conn.begin().await?;
+        session.begin().await?;
     }
     let mut inserted = 0;
     for chunk in chunks {
-        match insert_chunk::<M>(&mut conn, backend, width, chunk).await {
+        match insert_chunk::<M>(&mut session, &op, width, chunk).await {
             Ok(n) => inserted += n,
             Err(e) => {
                 if atomic {
-                    conn.rollback().await?;
+                    session.rollback().await?;
                 }
                 return Err(e);
             }
         }
     }
     if atomic {
-        conn.commit().await?;
+        session.commit().await?;
     }
     Ok(inserted)
 }
 
 async fn insert_chunk<M: WritableModel>(
-    conn: &mut PooledConn,
-    backend: Backend,
+    session: &mut Session<'_>,
+    op: &Operation,
     width: usize,
     rows: &[M],
 ) -> Result<u64> {
+    let backend = session.backend();
     let mut w = Writer::new(backend);
     if width == 0 {
         // Only an auto key: one `DEFAULT VALUES` insert per row.
         let mut n = 0;
         for _ in rows {
-            n += conn
-                .execute(sql_static(&sql_of::<M>(backend).insert), Args::new(backend))
+            n += session
+                .execute(
+                    op,
+                    sql_static(&sql_of::<M>(backend).insert),
+                    Args::new(backend),
+                )
                 .await?
                 .rows_affected;
         }
@@ -170,7 +197,10 @@ async fn insert_chunk<M: WritableModel>(
         row.__bind_insert(&mut w.args)?;
     }
     let (sql, args) = w.finish();
-    Ok(conn.execute(sql_owned(sql), args).await?.rows_affected)
+    Ok(session
+        .execute(op, sql_owned(sql), args)
+        .await?
+        .rows_affected)
 }
 
 pub(crate) async fn update<'e, M, E>(row: &'e M, exec: E) -> Result<()>
@@ -178,15 +208,20 @@ where
     M: WritableModel,
     E: Executor<'e, M::Connection> + 'e,
 {
-    let mut conn = exec.__acquire().await?;
-    update_on(row, &mut conn).await
+    let op = write_of::<M>("UPDATE");
+    let mut session = exec.__session(&op).await?;
+    update_on(row, &mut session, &op).await
 }
 
-async fn update_on<M: WritableModel>(row: &M, conn: &mut PooledConn) -> Result<()> {
-    let backend = conn.backend();
+async fn update_on<M: WritableModel>(
+    row: &M,
+    session: &mut Session<'_>,
+    op: &Operation,
+) -> Result<()> {
+    let backend = session.backend();
     if M::SCHEMA.columns.len() == 1 {
         // Nothing but the key: the row is already what it would be written as.
-        return match find_on::<M>(conn, &row.__key_value()).await? {
+        return match find_on::<M>(session, &read_of::<M>(), &row.__key_value()).await? {
             Some(_) => Ok(()),
             None => Err(Error::NotFound { model: M::NAME }),
         };
@@ -194,8 +229,8 @@ async fn update_on<M: WritableModel>(row: &M, conn: &mut PooledConn) -> Result<(
     let mut args = Args::new(backend);
     row.__bind_update(&mut args)?;
     row.__bind_key(&mut args)?;
-    let done = conn
-        .execute(sql_static(&sql_of::<M>(backend).update), args)
+    let done = session
+        .execute(op, sql_static(&sql_of::<M>(backend).update), args)
         .await?;
     match done.rows_affected {
         0 => Err(Error::NotFound { model: M::NAME }),
@@ -219,32 +254,13 @@ where
     M: WritableModel,
     E: Executor<'e, M::Connection> + 'e,
 {
-    let mut conn = exec.__acquire().await?;
-    let backend = conn.backend();
+    let op = write_of::<M>("DELETE");
+    let mut session = exec.__session(&op).await?;
+    let backend = session.backend();
     let mut args = Args::new(backend);
     key.bind(&mut args)?;
-    let done = conn
-        .execute(sql_static(&sql_of::<M>(backend).delete), args)
+    let done = session
+        .execute(&op, sql_static(&sql_of::<M>(backend).delete), args)
         .await?;
     Ok(done.rows_affected > 0)
-}
-
-/// Whether a table called `name` exists in the connection's current schema.
-pub(crate) async fn table_exists(conn: &mut PooledConn, name: &str) -> Result<bool> {
-    let backend = conn.backend();
-    let sql = match backend {
-        Backend::Sqlite => "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-        Backend::Postgres => {
-            "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1"
-        }
-        Backend::MySql => {
-            "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
-        }
-    };
-    let mut args = Args::new(backend);
-    name.to_owned().bind(&mut args)?;
-    Ok(conn
-        .fetch_optional(sql_static(sql), args, |_| Ok(()))
-        .await?
-        .is_some())
 }

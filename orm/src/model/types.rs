@@ -7,7 +7,7 @@
 //! with a column of a given type.
 
 use crate::backend::Backend;
-use crate::driver::{add, get, Args, RowRef};
+use crate::connection::driver::{add, get, Args, RowRef};
 use crate::error::{Error, Result};
 
 /// The storage class of a column, from which each backend's type is chosen.
@@ -236,11 +236,11 @@ where
     const RUST_NAME: &'static str = "Json<T>";
 
     fn bind(&self, args: &mut Args) -> Result<()> {
-        crate::driver::each_backend!(args, Args, a => add(a, self, "Json<T>"))
+        crate::connection::driver::each_backend!(args, Args, a => add(a, self, "Json<T>"))
     }
 
     fn decode(row: RowRef<'_>, index: usize) -> Result<Self> {
-        crate::driver::each_backend!(row, RowRef, r => get::<_, Json<T>>(r, index, "Json<T>"))
+        crate::connection::driver::each_backend!(row, RowRef, r => get::<_, Json<T>>(r, index, "Json<T>"))
     }
 
     fn into_value(self) -> Value {
@@ -265,11 +265,11 @@ where
     T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
 {
     fn bind_null(args: &mut Args) -> Result<()> {
-        crate::driver::each_backend!(args, Args, a => add(a, None::<Json<T>>, "Json<T>"))
+        crate::connection::driver::each_backend!(args, Args, a => add(a, None::<Json<T>>, "Json<T>"))
     }
 
     fn decode_option(row: RowRef<'_>, index: usize) -> Result<Option<Self>> {
-        crate::driver::each_backend!(row, RowRef, r => get::<_, Option<Json<T>>>(r, index, "Json<T>"))
+        crate::connection::driver::each_backend!(row, RowRef, r => get::<_, Option<Json<T>>>(r, index, "Json<T>"))
     }
 }
 

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::connect::{ConnectOptions, RawConn};
 use crate::backend::Backend;
-use crate::conn::{ConnectOptions, RawConn};
 use crate::error::{Error, Result};
 
 /// Size and timeouts of one connection's pool.

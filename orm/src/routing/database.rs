@@ -6,13 +6,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::names::{self, env_prefix, ConnectionName, DefaultConnection};
+use super::session::{Operation, Session};
+use super::transaction::Transaction;
 use crate::backend::Backend;
-use crate::conn::{sql_owned, ConnectOptions};
+use crate::connection::connect::{redact, ConnectOptions};
+use crate::connection::pool::{Pool, PoolMetrics, PoolOptions};
 use crate::error::{Error, Result};
-use crate::model::{ConnectionName, DefaultConnection, Model};
-use crate::pool::{Pool, PoolMetrics, PoolOptions};
-use crate::registry::{self, env_prefix};
-use crate::transaction::Transaction;
 
 /// A handle on every database connection the application uses.
 ///
@@ -51,88 +51,6 @@ impl Database {
         DatabaseBuilder::default()
     }
 
-    /// Opens every connection that is declared (`orm::connections!`) or used
-    /// by a model, from the process environment, then checks the models: see
-    /// [`validate`](Self::validate).
-    ///
-    /// The environment has one family of variables per connection: for the
-    /// default connection `db`,
-    ///
-    /// | variable | meaning |
-    /// | --- | --- |
-    /// | `DATABASE_URL` | the URL (required) |
-    /// | `DATABASE_MAX_CONNECTIONS` | pool size (default 10) |
-    /// | `DATABASE_ACQUIRE_TIMEOUT` | seconds to wait for a connection (default 30) |
-    /// | `DATABASE_IDLE_TIMEOUT` | seconds before an unused connection closes (default 600; `off`) |
-    /// | `DATABASE_MAX_LIFETIME` | seconds a connection lives (default 1800; `off`) |
-    ///
-    /// and for a connection named `essentials` the same with `DATABASE_ESSENTIALS_`
-    /// in place of `DATABASE_` (`DATABASE_ESSENTIALS_URL`, ...).
-    pub async fn from_env() -> Result<Database> {
-        Database::from_env_with(|name| std::env::var(name).ok()).await
-    }
-
-    /// [`from_env`](Self::from_env), reading variables through `lookup`.
-    pub async fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Database> {
-        let mut names: Vec<&'static str> = registry::connections()
-            .map(|c| c.name)
-            .chain(registry::models().map(|m| m.schema.connection))
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        let mut builder = Database::builder();
-        for name in names {
-            let prefix = env_prefix(name);
-            let Some(url) = lookup(&format!("{prefix}_URL")) else {
-                if let Some(model) = registry::models().find(|m| m.schema.connection == name) {
-                    return Err(Error::NotConfigured {
-                        connection: name.to_owned(),
-                        hint: format!("set {prefix}_URL (model `{}` lives there)", model.model),
-                    });
-                }
-                continue;
-            };
-            let options = pool_options_from(name, &prefix, &lookup)?;
-            builder = builder.connection_with(name, &url, options);
-        }
-        let db = builder.build().await?;
-        db.validate()?;
-        Ok(db)
-    }
-
-    /// Checks every model in the program against the configured connections:
-    /// its connection must be configured, and its backend must hold each of
-    /// its column types. [`from_env`](Self::from_env) calls this.
-    pub fn validate(&self) -> Result<()> {
-        // Missing connections first: they are the likelier mistake.
-        for model in registry::models() {
-            if self.pool(model.schema.connection).is_err() {
-                return Err(Error::NotConfigured {
-                    connection: model.schema.connection.to_owned(),
-                    hint: format!(
-                        "set {}_URL, or add it to the builder (model `{}` lives there)",
-                        env_prefix(model.schema.connection),
-                        model.model
-                    ),
-                });
-            }
-        }
-        for model in registry::models() {
-            let backend = self.pool(model.schema.connection)?.backend();
-            if let Some((column, rust_type)) = model.schema.unsupported_column(backend) {
-                return Err(Error::UnsupportedType {
-                    backend: backend.name(),
-                    rust_type,
-                    context: format!(
-                        " (column `{column}` of model `{}`, table `{}`)",
-                        model.model, model.schema.name
-                    ),
-                });
-            }
-        }
-        Ok(())
-    }
-
     pub(crate) fn pool(&self, name: &str) -> Result<&Pool> {
         self.inner
             .pools
@@ -163,8 +81,10 @@ impl Database {
     }
 
     /// The connection called `name`, for raw SQL ([`crate::raw()`]).
-    pub fn connection(&self, name: &str) -> Result<crate::raw::NamedConnection<'_>> {
-        Ok(crate::raw::NamedConnection::new(self.pool(name)?))
+    pub fn connection(&self, name: &str) -> Result<NamedConnection<'_>> {
+        Ok(NamedConnection {
+            pool: self.pool(name)?,
+        })
     }
 
     /// Pool metrics of the connection called `name`.
@@ -185,48 +105,39 @@ impl Database {
         Transaction::begin(conn).await
     }
 
-    /// Creates model `M`'s table (and its indexes) from its schema, unless it
-    /// exists. Migrations generated from the models supersede this helper.
-    pub async fn create_table<M: Model>(&self) -> Result<()> {
-        let pool = self.pool(<M::Connection as ConnectionName>::NAME)?;
-        let backend = pool.backend();
-        check_types::<M>(backend)?;
-        let mut conn = pool.acquire().await?;
-        if crate::crud::table_exists(&mut conn, M::SCHEMA.name).await? {
-            return Ok(());
-        }
-        // PostgreSQL and SQLite run DDL in transactions: the table and its
-        // indexes appear together or not at all. MySQL commits each statement.
-        let transactional = backend != Backend::MySql;
-        if transactional {
-            conn.begin().await?;
-        }
-        for sql in M::SCHEMA.create_sql(backend, false) {
-            if let Err(e) = conn.execute_script(sql_owned(sql)).await {
-                if transactional {
-                    conn.rollback().await?;
-                }
-                return Err(e);
-            }
-        }
-        if transactional {
-            conn.commit().await?;
-        }
-        Ok(())
-    }
-
-    /// Drops model `M`'s table if it exists.
-    pub async fn drop_table<M: Model>(&self) -> Result<()> {
-        let pool = self.pool(<M::Connection as ConnectionName>::NAME)?;
-        let sql = M::SCHEMA.drop_sql(pool.backend(), true);
-        pool.acquire().await?.execute_script(sql_owned(sql)).await
-    }
-
     /// Closes every pool; later operations fail with [`Error::PoolClosed`].
     pub fn close(&self) {
         for pool in &self.inner.pools {
             pool.close();
         }
+    }
+}
+
+/// A connection of a [`Database`], picked by name: where raw SQL and
+/// migrations run ([`Database::connection`]).
+#[derive(Clone)]
+pub struct NamedConnection<'a> {
+    pool: &'a Pool,
+}
+
+impl<'a> NamedConnection<'a> {
+    /// The connection's name.
+    pub fn name(&self) -> &'a str {
+        self.pool.name()
+    }
+
+    /// The connection's backend.
+    pub fn backend(&self) -> Backend {
+        self.pool.backend()
+    }
+
+    /// A pooled connection for `op`.
+    pub(crate) fn session(
+        self,
+        op: &Operation,
+    ) -> impl std::future::Future<Output = Result<Session<'a>>> + Send + 'a {
+        let _ = op;
+        async move { Ok(Session::owned(self.pool.acquire().await?)) }
     }
 }
 
@@ -285,18 +196,6 @@ fn pool_options_from(
     Ok(options)
 }
 
-/// Refuses a model whose column types the backend cannot store.
-pub(crate) fn check_types<M: Model>(backend: Backend) -> Result<()> {
-    match M::SCHEMA.unsupported_column(backend) {
-        Some((column, rust_type)) => Err(Error::UnsupportedType {
-            backend: backend.name(),
-            rust_type,
-            context: format!(" (column `{column}` of model `{}`)", M::NAME),
-        }),
-        None => Ok(()),
-    }
-}
-
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut d = f.debug_map();
@@ -327,6 +226,19 @@ impl DatabaseBuilder {
         self
     }
 
+    /// Adds connection `name` at `url`, with pool options from the
+    /// variables `<prefix>_MAX_CONNECTIONS`, ... (see
+    /// [`Database::from_env`]).
+    pub(crate) fn connection_from_env(
+        self,
+        name: &str,
+        url: &str,
+        lookup: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
+        let options = pool_options_from(name, &env_prefix(name), lookup)?;
+        Ok(self.connection_with(name, url, options))
+    }
+
     /// Opens connection `name` in read-only sessions, as if it had been
     /// declared `read_only` (a declared one always is).
     pub fn read_only(mut self, name: &str) -> Self {
@@ -342,11 +254,11 @@ impl DatabaseBuilder {
             if pools.iter().any(|p| p.name() == name) {
                 return Err(Error::InvalidUrl {
                     connection: name,
-                    url: crate::conn::redact(&url),
+                    url: redact(&url),
                     reason: "the connection is configured twice".into(),
                 });
             }
-            let read_only = self.read_only.contains(&name) || registry::declared_read_only(&name);
+            let read_only = self.read_only.contains(&name) || names::declared_read_only(&name);
             let connect = ConnectOptions::parse(&name, &url, read_only)?;
             let pool = Pool::new(&name, connect, options, read_only);
             // Opening one connection proves the URL and the server; it goes

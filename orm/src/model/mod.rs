@@ -8,38 +8,18 @@
 use std::future::Future;
 use std::sync::OnceLock;
 
+pub(crate) mod crud;
+pub(crate) mod registry;
+pub mod schema;
+pub(crate) mod types;
+
 use crate::backend::Backend;
-use crate::crud;
-use crate::driver::{Args, RowRef};
+use crate::connection::driver::{Args, RowRef};
 use crate::error::Result;
-
-use crate::executor::Executor;
 use crate::query::Select;
-use crate::schema::TableSchema;
-use crate::types::{FieldType, ScalarType, ValueOf};
-
-/// A named database connection that models live on.
-///
-/// Models without a `connection` attribute live on [`DefaultConnection`].
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a declared connection",
-    label = "not a connection",
-    note = "name a connection type (`DefaultConnection`, or one you declared)"
-)]
-pub trait ConnectionName: Send + Sync + 'static {
-    /// The connection's name, as configured on the [`Database`](crate::Database).
-    const NAME: &'static str;
-    /// Whether the connection was declared `read_only`.
-    const READ_ONLY: bool = false;
-}
-
-/// The connection models use unless they name another: `"db"`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct DefaultConnection;
-
-impl ConnectionName for DefaultConnection {
-    const NAME: &'static str = "db";
-}
+use crate::routing::{ConnectionName, Executor, WritableConnection};
+use schema::TableSchema;
+use types::{FieldType, ScalarType, ValueOf};
 
 /// A struct annotated with `#[orm::model]`.
 #[diagnostic::on_unimplemented(
@@ -76,7 +56,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     fn __is_new(&self) -> bool;
     /// The primary key, as a value usable in insert-then-select (MySQL).
     #[doc(hidden)]
-    fn __key_value(&self) -> crate::types::Value;
+    fn __key_value(&self) -> crate::model::types::Value;
 
     /// A query over the model's table; see [`Select`].
     fn query() -> Select<Self> {
@@ -123,17 +103,6 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         Self::query().count(exec)
     }
 }
-
-/// Model connections that may be written: every connection not declared
-/// `read_only`. Implemented by `orm::connections!`.
-#[diagnostic::on_unimplemented(
-    message = "connection `{Self}` is read-only",
-    label = "declared `read_only`",
-    note = "models on a read-only connection cannot be written; remove `read_only` from the connection if it should be"
-)]
-pub trait WritableConnection: ConnectionName {}
-
-impl WritableConnection for DefaultConnection {}
 
 /// Models not marked `read_only`; implemented by `#[orm::model]`.
 #[diagnostic::on_unimplemented(

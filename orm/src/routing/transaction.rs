@@ -10,9 +10,9 @@
 
 use std::marker::PhantomData;
 
+use super::names::{ConnectionName, DefaultConnection};
+use crate::connection::pool::PooledConn;
 use crate::error::{Error, Result};
-use crate::model::{ConnectionName, DefaultConnection};
-use crate::pool::PooledConn;
 
 /// An open transaction on connection `C`. Pass `&mut tx` wherever a model
 /// operation takes an executor. It rolls back when dropped without

@@ -1,0 +1,107 @@
+//! Every model declared anywhere in the program, collected at link time
+//! (`inventory`), so that start-up can check that each connection a model
+//! uses is configured and can hold the model's column types.
+
+use crate::error::{Error, Result};
+use crate::routing::names::env_prefix;
+use crate::routing::Database;
+
+/// One `#[orm::model]`.
+#[doc(hidden)]
+pub struct ModelEntry {
+    pub model: &'static str,
+    /// The table, with the connection it lives on.
+    pub schema: &'static crate::model::schema::TableSchema,
+}
+
+inventory::collect!(ModelEntry);
+
+pub(crate) fn models() -> impl Iterator<Item = &'static ModelEntry> {
+    inventory::iter::<ModelEntry>.into_iter()
+}
+
+/// Start-up from the environment, and the check of every model against the
+/// configured connections: here, because only the model layer knows which
+/// connections the models use.
+impl Database {
+    /// Opens every connection that is declared (`orm::connections!`) or used
+    /// by a model, from the process environment, then checks the models: see
+    /// [`validate`](Self::validate).
+    ///
+    /// The environment has one family of variables per connection: for the
+    /// default connection `db`,
+    ///
+    /// | variable | meaning |
+    /// | --- | --- |
+    /// | `DATABASE_URL` | the URL (required) |
+    /// | `DATABASE_MAX_CONNECTIONS` | pool size (default 10) |
+    /// | `DATABASE_ACQUIRE_TIMEOUT` | seconds to wait for a connection (default 30) |
+    /// | `DATABASE_IDLE_TIMEOUT` | seconds before an unused connection closes (default 600; `off`) |
+    /// | `DATABASE_MAX_LIFETIME` | seconds a connection lives (default 1800; `off`) |
+    ///
+    /// and for a connection named `essentials` the same with `DATABASE_ESSENTIALS_`
+    /// in place of `DATABASE_` (`DATABASE_ESSENTIALS_URL`, ...).
+    pub async fn from_env() -> Result<Database> {
+        Database::from_env_with(|name| std::env::var(name).ok()).await
+    }
+
+    /// [`from_env`](Self::from_env), reading variables through `lookup`.
+    pub async fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Database> {
+        let mut names: Vec<&'static str> = crate::routing::names::connections()
+            .map(|c| c.name)
+            .chain(models().map(|m| m.schema.connection))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        let mut builder = Database::builder();
+        for name in names {
+            let prefix = env_prefix(name);
+            let Some(url) = lookup(&format!("{prefix}_URL")) else {
+                if let Some(model) = models().find(|m| m.schema.connection == name) {
+                    return Err(Error::NotConfigured {
+                        connection: name.to_owned(),
+                        hint: format!("set {prefix}_URL (model `{}` lives there)", model.model),
+                    });
+                }
+                continue;
+            };
+            builder = builder.connection_from_env(name, &url, &lookup)?;
+        }
+        let db = builder.build().await?;
+        db.validate()?;
+        Ok(db)
+    }
+
+    /// Checks every model in the program against the configured connections:
+    /// its connection must be configured, and its backend must hold each of
+    /// its column types. [`from_env`](Self::from_env) calls this.
+    pub fn validate(&self) -> Result<()> {
+        // Missing connections first: they are the likelier mistake.
+        for model in models() {
+            if self.pool(model.schema.connection).is_err() {
+                return Err(Error::NotConfigured {
+                    connection: model.schema.connection.to_owned(),
+                    hint: format!(
+                        "set {}_URL, or add it to the builder (model `{}` lives there)",
+                        env_prefix(model.schema.connection),
+                        model.model
+                    ),
+                });
+            }
+        }
+        for model in models() {
+            let backend = self.pool(model.schema.connection)?.backend();
+            if let Some((column, rust_type)) = model.schema.unsupported_column(backend) {
+                return Err(Error::UnsupportedType {
+                    backend: backend.name(),
+                    rust_type,
+                    context: format!(
+                        " (column `{column}` of model `{}`, table `{}`)",
+                        model.model, model.schema.name
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}

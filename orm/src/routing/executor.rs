@@ -1,0 +1,39 @@
+//! What a model operation runs on: the database handle or a transaction.
+
+use std::future::Future;
+
+use super::database::Database;
+use super::names::ConnectionName;
+use super::session::{Operation, Session};
+use super::transaction::Transaction;
+use crate::error::Result;
+
+/// Something statements for models on connection `C` can run on:
+/// `&Database` (takes a pooled connection of `C` per operation) or
+/// `&mut Transaction<C>` (runs inside the transaction).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot run statements for a model on connection `{C}`",
+    label = "expected `&Database` or `&mut Transaction<{C}>`",
+    note = "a transaction runs statements only for models on the connection it was opened on; open one with `db.begin_on::<{C}>()`"
+)]
+pub trait Executor<'e, C: ConnectionName>: Send + Sized {
+    /// The connection for `op`: chosen by routing.
+    #[doc(hidden)]
+    fn __session(self, op: &Operation) -> impl Future<Output = Result<Session<'e>>> + Send + 'e;
+}
+
+impl<'e, C: ConnectionName> Executor<'e, C> for &'e Database {
+    fn __session(self, op: &Operation) -> impl Future<Output = Result<Session<'e>>> + Send + 'e {
+        // Every operation goes to its model's connection's pool; the
+        // description is read here, before anything is awaited.
+        let _ = op;
+        async move { Ok(Session::owned(self.pool(C::NAME)?.acquire().await?)) }
+    }
+}
+
+impl<'e, C: ConnectionName> Executor<'e, C> for &'e mut Transaction<C> {
+    fn __session(self, op: &Operation) -> impl Future<Output = Result<Session<'e>>> + Send + 'e {
+        let _ = op;
+        async move { Ok(Session::borrowed(self.conn_mut()?)) }
+    }
+}

@@ -1,0 +1,20 @@
+//! Between an operation and a pool: the [`Database`] handle and its named
+//! connections, the executors operations take, transactions, and the
+//! [`Session`] through which every statement is sent.
+//!
+//! An operation describes itself ([`Operation`]: its connection, read or
+//! write, its tables) and routing picks the connection for it. Routing never
+//! renders SQL and never reads it; the layers above (models, queries,
+//! relations, migrations) render, and the layer below (`connection/`) runs.
+
+pub(crate) mod database;
+pub(crate) mod executor;
+pub(crate) mod names;
+pub(crate) mod session;
+pub(crate) mod transaction;
+
+pub use database::{Database, DatabaseBuilder, NamedConnection};
+pub use executor::Executor;
+pub use names::{env_prefix, ConnectionName, DefaultConnection, WritableConnection};
+pub use session::{Access, Operation, Session};
+pub use transaction::Transaction;
