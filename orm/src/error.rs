@@ -189,6 +189,97 @@ pub enum Error {
         message: String,
     },
 
+    /// A serializable (or repeatable-read) transaction could not be
+    /// serialized with a concurrent one and was rolled back: run it again.
+    /// PostgreSQL SQLSTATE 40001 (`serialization_failure`); SQLite
+    /// `SQLITE_BUSY_SNAPSHOT` (517), a read transaction that cannot become a
+    /// write because another connection wrote since it began.
+    #[error("connection `{connection}`: could not serialize access due to a concurrent transaction: {message}")]
+    SerializationFailure {
+        /// The connection's name.
+        connection: String,
+        /// The database's message.
+        message: String,
+    },
+
+    /// Two transactions waited on each other's locks; the database rolled
+    /// one back (this one): run it again. PostgreSQL SQLSTATE 40P01
+    /// (`deadlock_detected`); MySQL/MariaDB error 1213 (`ER_LOCK_DEADLOCK`,
+    /// after which InnoDB has rolled back the whole transaction).
+    #[error("connection `{connection}`: deadlock detected: {message}")]
+    Deadlock {
+        /// The connection's name.
+        connection: String,
+        /// The database's message.
+        message: String,
+    },
+
+    /// A lock could not be taken in time (or at once, with `nowait()`).
+    /// PostgreSQL SQLSTATE 55P03 (`lock_not_available`, from `lock_timeout`
+    /// or `NOWAIT`); MySQL/MariaDB errors 1205 (`ER_LOCK_WAIT_TIMEOUT`,
+    /// `innodb_lock_wait_timeout`) and 3572 (`ER_LOCK_NOWAIT`); SQLite
+    /// `SQLITE_BUSY` (5) and `SQLITE_LOCKED` (6), after the busy timeout.
+    #[error("connection `{connection}`: lock not available: {message}")]
+    LockTimeout {
+        /// The connection's name.
+        connection: String,
+        /// The database's message.
+        message: String,
+    },
+
+    /// A statement ran past its statement timeout (or was cancelled) and
+    /// was stopped by the database. PostgreSQL SQLSTATE 57014
+    /// (`query_canceled`, from `statement_timeout` or a cancel request);
+    /// MariaDB error 1969 (`max_statement_time`); MySQL 3024
+    /// (`max_execution_time`) and 1317 (`ER_QUERY_INTERRUPTED`, `KILL
+    /// QUERY`); SQLite `SQLITE_INTERRUPT` (9).
+    #[error("connection `{connection}`: statement timed out or was cancelled: {message}\n  sql: {sql}")]
+    StatementTimeout {
+        /// The connection's name.
+        connection: String,
+        /// The database's message.
+        message: String,
+        /// The SQL that was sent.
+        sql: String,
+    },
+
+    /// The transaction can no longer commit: a statement inside it failed
+    /// and the database aborted it (PostgreSQL: SQLSTATE 25P02,
+    /// `in_failed_sql_transaction`, refuses every statement until
+    /// rollback; MySQL/MariaDB roll a transaction back on a deadlock). The
+    /// transaction has been (or is being) rolled back; nothing of it is
+    /// stored. Roll back to a savepoint taken before the failing statement
+    /// to go on portably.
+    #[error("connection `{connection}`: the transaction was aborted by an earlier failed statement and has been rolled back: nothing in it was stored")]
+    TransactionAborted {
+        /// The connection's name.
+        connection: String,
+    },
+
+    /// A transaction ran past its deadline ([`TransactionOptions::timeout`](crate::TransactionOptions::timeout))
+    /// and was rolled back.
+    #[error("connection `{connection}`: the transaction ran past its deadline of {limit:?} and was rolled back")]
+    Timeout {
+        /// The connection's name.
+        connection: String,
+        /// The deadline the transaction was given.
+        limit: Duration,
+    },
+
+    /// A statement binds more parameters than the backend's protocol
+    /// carries (PostgreSQL and MySQL: 65,535, an unsigned 16-bit count;
+    /// SQLite: 32,766, `SQLITE_MAX_VARIABLE_NUMBER`). Refused before
+    /// anything is sent: the connection stays usable.
+    #[error("a statement on {backend} can bind at most {max} parameters, and this one binds {count}: split the list (e.g. several `is_in` filters, or `insert_many`, which splits by itself)")]
+    TooManyParameters {
+        /// The backend's name.
+        backend: &'static str,
+        /// Parameters the statement binds.
+        count: usize,
+        /// The most the backend accepts.
+        max: usize,
+    },
+
     /// A value could not be encoded for the database.
     #[error("cannot encode a value of `{rust_type}`: {message}")]
     Encode {
@@ -200,11 +291,29 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether retrying the same operation on a fresh connection may succeed.
+    /// Whether the connection itself failed (lost, or none could be had in
+    /// time), rather than the statement: retrying on a fresh connection
+    /// may succeed.
     pub fn is_connection_error(&self) -> bool {
         matches!(
             self,
             Error::ConnectionLost { .. } | Error::PoolTimeout { .. }
+        )
+    }
+
+    /// Whether running the same operation again, unchanged, may succeed:
+    /// a serialization failure, a deadlock, a lock timeout, a lost
+    /// connection or a pool timeout. A transaction should be retried whole
+    /// ([`Database::transaction_with`](crate::Database::transaction_with)
+    /// with a [`RetryPolicy`](crate::RetryPolicy) does it).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Error::SerializationFailure { .. }
+                | Error::Deadlock { .. }
+                | Error::LockTimeout { .. }
+                | Error::ConnectionLost { .. }
+                | Error::PoolTimeout { .. }
         )
     }
 }
