@@ -233,7 +233,9 @@ pub enum Error {
     /// MariaDB error 1969 (`max_statement_time`); MySQL 3024
     /// (`max_execution_time`) and 1317 (`ER_QUERY_INTERRUPTED`, `KILL
     /// QUERY`); SQLite `SQLITE_INTERRUPT` (9).
-    #[error("connection `{connection}`: statement timed out or was cancelled: {message}\n  sql: {sql}")]
+    #[error(
+        "connection `{connection}`: statement timed out or was cancelled: {message}\n  sql: {sql}"
+    )]
     StatementTimeout {
         /// The connection's name.
         connection: String,
@@ -299,6 +301,22 @@ impl Error {
             self,
             Error::ConnectionLost { .. } | Error::PoolTimeout { .. }
         )
+    }
+
+    /// Whether a prepared statement outlived a change of the schema it was
+    /// prepared against: PostgreSQL's "cached plan must not change result
+    /// type" (SQLSTATE 0A000) and the like; preparing it again fixes it.
+    pub(crate) fn is_stale_statement(&self) -> bool {
+        let Error::Query {
+            source: sqlx::Error::Database(db),
+            ..
+        } = self
+        else {
+            return false;
+        };
+        let message = db.message();
+        db.code().as_deref() == Some("0A000")
+            && message.contains("cached plan must not change result type")
     }
 
     /// Whether running the same operation again, unchanged, may succeed:

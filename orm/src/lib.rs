@@ -67,6 +67,8 @@ pub mod routing;
 pub use backend::Backend;
 pub use connection::conn::Done;
 pub use connection::pool::{PoolMetrics, PoolOptions, PooledConn};
+pub use connection::retry::RetryPolicy;
+pub use connection::transaction::{IsolationLevel, SqliteBegin, TransactionOptions};
 pub use error::{Error, Result};
 pub use model::schema;
 #[cfg(feature = "json")]
@@ -79,8 +81,8 @@ pub use relations::{
     BelongsTo, ForeignKey, HasMany, HasOne, Joinable, KeyOf, ManyToMany, Relation, SameModel,
 };
 pub use routing::{
-    env_prefix, ConnectionName, Database, DatabaseBuilder, DefaultConnection, Executor,
-    Transaction, WritableConnection,
+    env_prefix, Call, ConnectionName, Database, DatabaseBuilder, DefaultConnection, Executor,
+    Savepoint, Transaction, WritableConnection,
 };
 
 /// Declares the application's named connections, once:

@@ -29,7 +29,7 @@ use crate::connection::driver::{Args, RowRef};
 use crate::error::{Error, Result};
 use crate::model::types::{FieldType, Value};
 use crate::model::Model;
-use crate::routing::{ConnectionName, Executor, Operation, Session, Transaction};
+use crate::routing::{ConnectionName, Executor, Operation, Savepoint, Session, Transaction};
 
 /// Starts a raw statement; see the [module docs](self).
 pub fn raw(sql: impl Into<String>) -> Raw {
@@ -64,6 +64,12 @@ impl<'e> RawExecutor<'e> for NamedConnection<'e> {
 }
 
 impl<'e, C: ConnectionName> RawExecutor<'e> for &'e mut Transaction<C> {
+    fn __session(self, op: &Operation) -> impl Future<Output = Result<Session<'e>>> + Send + 'e {
+        <Self as Executor<'e, C>>::__session(self, op)
+    }
+}
+
+impl<'e, 't, C: ConnectionName> RawExecutor<'e> for &'e mut Savepoint<'t, C> {
     fn __session(self, op: &Operation) -> impl Future<Output = Result<Session<'e>>> + Send + 'e {
         <Self as Executor<'e, C>>::__session(self, op)
     }

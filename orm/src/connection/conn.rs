@@ -7,6 +7,7 @@
 //! [`Error`]s that name the connection and carry the SQL.
 
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use sqlx::SqlStr;
@@ -49,13 +50,13 @@ macro_rules! with_conn {
             (RawConn::MySql($c), Args::MySql($a)) => $body,
             #[allow(unreachable_patterns)]
             (_, args) => {
-                return Err(Error::Encode {
+                return Err(Fail::Decode(Error::Encode {
                     rust_type: "arguments",
                     message: format!(
                         "arguments were encoded for {}, not for this connection",
                         args.backend()
                     ),
-                })
+                }))
             }
         }
     };
@@ -87,10 +88,12 @@ impl AsRowRef for sqlx::mysql::MySqlRow {
     }
 }
 
-/// Why a statement failed: in the driver, or decoding a row it returned.
+/// Why a statement failed: in the driver, or decoding a row it returned,
+/// or it did not stop after a cancel request.
 pub(super) enum Fail {
     Driver(sqlx::Error),
     Decode(Error),
+    Stuck,
 }
 
 impl From<sqlx::Error> for Fail {
@@ -98,6 +101,10 @@ impl From<sqlx::Error> for Fail {
         Fail::Driver(e)
     }
 }
+
+/// How long a statement may take to stop after its cancel request before
+/// its connection is given up as broken.
+const CANCEL_GRACE: Duration = Duration::from_secs(5);
 
 impl PooledConn {
     /// Ends a statement: clears the busy mark and maps a failure. A connection
@@ -112,6 +119,16 @@ impl PooledConn {
         match result {
             Ok(v) => Ok(v),
             Err(Fail::Decode(e)) => Err(e),
+            Err(Fail::Stuck) => {
+                self.discard();
+                Err(Error::StatementTimeout {
+                    connection: self.connection_name().to_owned(),
+                    message: format!(
+                        "the statement did not stop within {CANCEL_GRACE:?} of its cancel request; its connection was closed"
+                    ),
+                    sql: sql.as_str().to_owned(),
+                })
+            }
             Err(Fail::Driver(e)) => {
                 let err = classify(self.backend(), self.connection_name(), sql.as_str(), e);
                 if err.is_connection_error() {
@@ -123,21 +140,138 @@ impl PooledConn {
     }
 
     /// Runs one statement: every statement on a connection passes here.
-    pub(crate) async fn run<T, D>(&mut self, statement: Statement<D>) -> Result<Fetched<T>>
+    ///
+    /// Refused before anything is sent: a statement in a transaction that
+    /// can no longer commit or is past its deadline, on a connection that
+    /// broke, or with more parameters than the backend takes. `limit` is
+    /// the caller's statement timeout, enforced here: a cancel request
+    /// when it passes (SQLite: an interrupt).
+    pub(crate) async fn run<T, D>(
+        &mut self,
+        statement: Statement<D>,
+        limit: Option<Duration>,
+    ) -> Result<Fetched<T>>
     where
         D: FnMut(RowRef<'_>) -> Result<T> + Send,
     {
-        self.busy = true;
+        self.check_usable()?;
+        let backend = self.backend();
+        if let Some(args) = &statement.args {
+            let (count, max) = (args.len(), backend.max_params());
+            if count > max {
+                return Err(Error::TooManyParameters {
+                    backend: backend.name(),
+                    count,
+                    max,
+                });
+            }
+        }
+        let limit = self.statement_limit(limit);
         let Statement { sql, args, fetch } = statement;
         let text = sql.clone();
-        let result = match (fetch, args) {
-            (Fetch::Script, _) => run_script(self.raw(), sql).await.map(Fetched::Done),
-            (fetch, args) => {
-                let args = args.unwrap_or_else(|| Args::new(self.backend()));
-                with_conn!(self.raw(), args, (c, a) => run_query(c, sql, a, fetch).await)
+        self.busy = true;
+        let result = match (&self.info.deadline, limit) {
+            (Some(deadline), _) => {
+                // SQLite: the progress handler interrupts the statement.
+                let deadline = deadline.clone();
+                deadline.set(limit);
+                let result = drive(self.raw(), sql, args, fetch).await;
+                deadline.set(None);
+                result
+            }
+            (None, None) => drive(self.raw(), sql, args, fetch).await,
+            (None, Some(limit)) => {
+                let pool = self.pool.clone();
+                let info = self.info.clone();
+                let statement = drive(self.raw(), sql, args, fetch);
+                tokio::pin!(statement);
+                tokio::select! {
+                    biased;
+                    result = &mut statement => result,
+                    () = tokio::time::sleep(limit) => {
+                        pool.cancel(&info).await;
+                        tokio::time::timeout(CANCEL_GRACE, &mut statement)
+                            .await
+                            .unwrap_or(Err(Fail::Stuck))
+                    }
+                }
             }
         };
-        self.finish(&text, result)
+        let from_server = matches!(&result, Err(Fail::Driver(sqlx::Error::Database(_))));
+        match self.finish(&text, result) {
+            Ok(done) => Ok(done),
+            Err(e) => {
+                self.note_failure(&e, from_server).await;
+                Err(self.past_deadline(e))
+            }
+        }
+    }
+
+    /// The limit this crate enforces on the next statement itself: the
+    /// caller's, what is left of the transaction's deadline, and on SQLite
+    /// the statement timeouts (elsewhere the server enforces those).
+    fn statement_limit(&mut self, call: Option<Duration>) -> Option<Duration> {
+        let in_transaction = self.transaction_depth() > 0;
+        let deadline = self
+            .tx
+            .deadline
+            .filter(|_| in_transaction)
+            .map(|(at, _)| at.saturating_duration_since(std::time::Instant::now()));
+        let sqlite = self.info.deadline.is_some().then(|| {
+            self.tx
+                .statement_timeout
+                .filter(|_| in_transaction)
+                .or(self.pool.options.statement_timeout)
+        });
+        [call, deadline, sqlite.flatten()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// A statement stopped because the transaction's deadline passed is
+    /// the transaction's [`Error::Timeout`].
+    fn past_deadline(&mut self, error: Error) -> Error {
+        let Some((at, limit)) = self.tx.deadline else {
+            return error;
+        };
+        if self.transaction_depth() == 0 || std::time::Instant::now() < at {
+            return error;
+        }
+        match error {
+            Error::StatementTimeout { .. } | Error::TransactionAborted { .. } => {
+                if !self.tx.ended_by_server() {
+                    self.tx.aborted = Some(super::transaction::Abort::Deadline(limit));
+                }
+                Error::Timeout {
+                    connection: self.connection_name().to_owned(),
+                    limit,
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+/// Sends one statement on the driver connection and reads what it returns.
+async fn drive<T, D>(
+    raw: &mut RawConn,
+    sql: SqlStr,
+    args: Option<Args>,
+    fetch: Fetch<D>,
+) -> Result<Fetched<T>, Fail>
+where
+    D: FnMut(RowRef<'_>) -> Result<T> + Send,
+{
+    match (fetch, args) {
+        (Fetch::Script, _) => run_script(raw, sql).await.map(Fetched::Done),
+        (fetch, args) => {
+            let args = match args {
+                Some(args) => args,
+                None => Args::new(raw.backend()),
+            };
+            with_conn!(raw, args, (c, a) => run_query(c, sql, a, fetch).await)
+        }
     }
 }
 
@@ -161,6 +295,18 @@ pub(crate) enum Fetch<D> {
     Execute,
     /// SQL without parameters, possibly several statements (DDL, session settings).
     Script,
+}
+
+impl<D> Fetch<D> {
+    /// The same request, borrowing the decoder (to send the statement again).
+    pub(crate) fn by_ref(&mut self) -> Fetch<&mut D> {
+        match self {
+            Fetch::All(d) => Fetch::All(d),
+            Fetch::Optional(d) => Fetch::Optional(d),
+            Fetch::Execute => Fetch::Execute,
+            Fetch::Script => Fetch::Script,
+        }
+    }
 }
 
 /// What [`Fetch`] asked for.

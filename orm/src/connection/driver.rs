@@ -26,6 +26,7 @@ pub(crate) use each_backend;
 
 /// Parameters bound to one statement, for the backend it will run on.
 #[doc(hidden)]
+#[derive(Clone)]
 pub enum Args {
     #[cfg(feature = "sqlite")]
     Sqlite(sqlx::sqlite::SqliteArguments),
@@ -113,4 +114,10 @@ where
             rust_type,
             source,
         })
+}
+
+/// Reads column `index` of `row` as an `i64` (the connection layer's own
+/// catalog queries; models decode through their field types).
+pub(crate) fn get_i64(row: RowRef<'_>, index: usize) -> Result<i64> {
+    each_backend!(row, RowRef, r => get::<_, i64>(r, index, "i64"))
 }

@@ -16,4 +16,5 @@ pub(crate) mod conn;
 pub(crate) mod connect;
 pub(crate) mod driver;
 pub(crate) mod pool;
+pub(crate) mod retry;
 pub(crate) mod transaction;

@@ -3,43 +3,70 @@
 //! A [`Database`](crate::Database) keeps one pool per named connection. The
 //! pool hands out [`PooledConn`] guards that go back on drop. Unlike sqlx's
 //! own pool it sends nothing when a connection is taken out or put back: a
-//! guard is marked *busy* while a statement or transaction is in flight, and
-//! a guard dropped while busy (its future was cancelled mid-query) or after a
-//! connection error is closed instead of being handed to the next caller.
-//! Connections past their idle timeout or lifetime are closed when met.
+//! guard is marked *busy* while a statement is in flight, and a guard
+//! dropped while busy (its future was cancelled mid-statement) is closed,
+//! after a cancel request for its statement (PostgreSQL
+//! `pg_cancel_backend`, MySQL `KILL QUERY`, SQLite interrupted by its
+//! progress handler), instead of being handed to the next caller. A guard
+//! dropped inside a transaction has the transaction rolled back at once, in
+//! a background task, so that its locks are released promptly.
+//!
+//! The whole acquisition, opening a new connection included, ends within
+//! the acquire timeout. A background task per pool closes idle and expired
+//! connections, opens connections up to `min_connections`, and reports
+//! connections held longer than the leak threshold.
 
+use std::backtrace::Backtrace;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::connect::{ConnectOptions, RawConn};
+use super::connect::{ConnectOptions, RawConn, SessionInfo};
+use super::retry::RetryPolicy;
+use super::transaction::TxState;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 
-/// Size and timeouts of one connection's pool.
+/// Size, timeouts and policies of one connection's pool.
+///
+/// Every option has an environment variable too (see
+/// [`Database::from_env`](crate::Database::from_env)).
 #[derive(Clone, Debug)]
 pub struct PoolOptions {
     pub(crate) max_connections: u32,
+    pub(crate) min_connections: u32,
     pub(crate) acquire_timeout: Duration,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) max_lifetime: Option<Duration>,
+    pub(crate) statement_timeout: Option<Duration>,
+    pub(crate) lock_timeout: Option<Duration>,
+    pub(crate) leak_threshold: Option<Duration>,
+    pub(crate) retry: RetryPolicy,
 }
 
 impl Default for PoolOptions {
     fn default() -> Self {
         PoolOptions {
             max_connections: 10,
+            min_connections: 0,
             acquire_timeout: Duration::from_secs(30),
             idle_timeout: Some(Duration::from_secs(10 * 60)),
             max_lifetime: Some(Duration::from_secs(30 * 60)),
+            statement_timeout: None,
+            lock_timeout: None,
+            leak_threshold: None,
+            retry: RetryPolicy::none(),
         }
     }
 }
 
 impl PoolOptions {
-    /// The defaults: 10 connections, 30 s acquire timeout, 10 min idle timeout, 30 min lifetime.
+    /// The defaults: at most 10 connections and none kept open, 30 s acquire
+    /// timeout, 10 min idle timeout, 30 min lifetime, no statement or lock
+    /// timeout (the server's defaults), no leak detection, no retries.
     pub fn new() -> Self {
         Self::default()
     }
@@ -50,7 +77,15 @@ impl PoolOptions {
         self
     }
 
-    /// How long a caller waits for a free connection before [`Error::PoolTimeout`].
+    /// Connections kept open even when idle (at most `max_connections`):
+    /// the pool opens them in the background at start and after they close.
+    pub fn min_connections(mut self, n: u32) -> Self {
+        self.min_connections = n;
+        self
+    }
+
+    /// How long an acquisition may take in all, opening a new connection
+    /// included, before [`Error::PoolTimeout`].
     pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
         self.acquire_timeout = timeout;
         self
@@ -62,9 +97,47 @@ impl PoolOptions {
         self
     }
 
-    /// Close connections this old when they are next released (`None`: never).
+    /// Close connections this old (`None`: never).
     pub fn max_lifetime(mut self, lifetime: Option<Duration>) -> Self {
         self.max_lifetime = lifetime;
+        self
+    }
+
+    /// The longest any statement on this connection may run before the
+    /// server stops it with [`Error::StatementTimeout`] (`None`: the
+    /// server's default). PostgreSQL `statement_timeout` (sent at connect);
+    /// MariaDB `max_statement_time`, MySQL `max_execution_time` (which MySQL
+    /// applies to `SELECT` only); SQLite: the statement is interrupted.
+    pub fn statement_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.statement_timeout = timeout;
+        self
+    }
+
+    /// The longest a statement waits for a lock before
+    /// [`Error::LockTimeout`] (`None`: the server's default). PostgreSQL
+    /// `lock_timeout`; MySQL/MariaDB `innodb_lock_wait_timeout` (whole
+    /// seconds, rounded up); SQLite busy timeout (sqlx's default: 5 s).
+    pub fn lock_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// Report a connection (or transaction) held longer than this, with a
+    /// backtrace of where it was taken, as a `WARN` event of the `orm::pool`
+    /// target and in [`PoolMetrics::leaks`] (`None`: off, the default;
+    /// taking the backtrace costs some microseconds per acquisition).
+    pub fn leak_threshold(mut self, threshold: Option<Duration>) -> Self {
+        self.leak_threshold = threshold;
+        self
+    }
+
+    /// How single statements outside transactions are retried after a
+    /// transient error: reads always, writes only when the caller marks
+    /// them idempotent ([`Database::idempotent`](crate::Database::idempotent));
+    /// never inside a transaction. Default: [`RetryPolicy::none`]. It is
+    /// also the default policy of [`Database::transaction`](crate::Database::transaction).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
         self
     }
 }
@@ -73,12 +146,15 @@ struct Idle {
     // Boxed: a driver connection is large, and it moves in and out of the
     // idle list on every acquisition.
     raw: Box<RawConn>,
+    info: SessionInfo,
     /// When the connection reaches its lifetime, if it has one.
     retire_at: Option<Instant>,
     /// When it is closed unless taken first: the idle timeout or the
     /// lifetime, whichever comes first. Deadlines are computed when a
     /// connection is put back, so taking one costs a comparison.
     expires_at: Option<Instant>,
+    /// The statement cache generation the connection has seen.
+    generation: u64,
     _open: Open,
 }
 
@@ -92,6 +168,9 @@ pub(crate) struct Counters {
     timeouts: AtomicU64,
     pub(crate) queries: AtomicU64,
     pub(crate) errors: AtomicU64,
+    pub(crate) retries: AtomicU64,
+    leaks: AtomicU64,
+    cancels: AtomicU64,
 }
 
 /// Counts one open connection for as long as it lives.
@@ -107,6 +186,23 @@ impl Open {
 impl Drop for Open {
     fn drop(&mut self) {
         self.0.counters.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts one caller waiting for a connection, for as long as it waits:
+/// a cancelled waiter stops counting when its future is dropped.
+struct Waiting<'a>(&'a AtomicU64);
+
+impl<'a> Waiting<'a> {
+    fn new(gauge: &'a AtomicU64) -> Waiting<'a> {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        Waiting(gauge)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -134,18 +230,45 @@ pub struct PoolMetrics {
     pub queries: u64,
     /// Statements that failed.
     pub errors: u64,
+    /// Statements and transactions run again after a transient error.
+    pub retries: u64,
+    /// Connections reported as held longer than the leak threshold.
+    pub leaks: u64,
+    /// Cancel requests sent for abandoned or timed-out statements.
+    pub cancels: u64,
+}
+
+/// Where each checked-out connection was taken, for leak reports.
+#[derive(Default)]
+struct Checkouts {
+    next: u64,
+    taken: HashMap<u64, Checkout>,
+}
+
+struct Checkout {
+    at: Instant,
+    backtrace: Backtrace,
+    reported: bool,
 }
 
 pub(crate) struct PoolInner {
     pub(crate) name: String,
     pub(crate) backend: Backend,
     connect: ConnectOptions,
-    options: PoolOptions,
+    pub(crate) options: PoolOptions,
     permits: Arc<Semaphore>,
     idle: Mutex<Vec<Idle>>,
     closed: AtomicBool,
     pub(crate) counters: Counters,
     read_only: bool,
+    /// Bumped to make every connection drop its prepared statements before
+    /// its next use (after a migration changed the schema).
+    generation: AtomicU64,
+    /// The last error met opening a connection, for [`Error::PoolTimeout`]'s cause.
+    last_connect_error: Mutex<Option<String>>,
+    /// A connection of its own for cancel requests, opened when first needed.
+    control: tokio::sync::Mutex<Option<RawConn>>,
+    checkouts: Mutex<Checkouts>,
 }
 
 /// The pool of one named connection. Cheap to clone.
@@ -153,20 +276,20 @@ pub(crate) struct PoolInner {
 pub(crate) struct Pool(Arc<PoolInner>);
 
 impl Pool {
-    pub(crate) fn new(
-        name: &str,
-        connect: ConnectOptions,
-        mut options: PoolOptions,
-        read_only: bool,
-    ) -> Pool {
+    pub(crate) fn new(name: &str, mut connect: ConnectOptions, mut options: PoolOptions) -> Pool {
         if connect.is_memory() {
             // Every connection to `sqlite::memory:` is a separate, empty
             // database: keep exactly one, forever.
             options.max_connections = 1;
+            options.min_connections = 0;
             options.idle_timeout = None;
             options.max_lifetime = None;
         }
-        Pool(Arc::new(PoolInner {
+        options.min_connections = options.min_connections.min(options.max_connections);
+        connect.settings.statement_timeout = options.statement_timeout;
+        connect.settings.lock_timeout = options.lock_timeout;
+        let read_only = connect.settings.read_only;
+        let pool = Pool(Arc::new(PoolInner {
             name: name.to_owned(),
             backend: connect.backend(),
             permits: Arc::new(Semaphore::new(options.max_connections as usize)),
@@ -176,7 +299,13 @@ impl Pool {
             closed: AtomicBool::new(false),
             counters: Counters::default(),
             read_only,
-        }))
+            generation: AtomicU64::new(0),
+            last_connect_error: Mutex::new(None),
+            control: tokio::sync::Mutex::new(None),
+            checkouts: Mutex::new(Checkouts::default()),
+        }));
+        pool.start_maintenance();
+        pool
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -191,82 +320,105 @@ impl Pool {
         self.0.read_only
     }
 
-    /// Takes an idle connection or opens a new one, waiting at most the acquire timeout.
+    pub(crate) fn options(&self) -> &PoolOptions {
+        &self.0.options
+    }
+
+    /// Takes an idle connection or opens a new one; the whole of it ends
+    /// within the acquire timeout.
     pub(crate) async fn acquire(&self) -> Result<PooledConn> {
         let inner = &self.0;
         if inner.closed.load(Ordering::Acquire) {
-            return Err(Error::PoolClosed {
-                connection: inner.name.clone(),
-            });
+            return Err(inner.pool_closed());
         }
         let started = Instant::now();
-        let counters = &inner.counters;
+        let limit = inner.options.acquire_timeout;
         // Fast path: a free permit, without arming a timer.
         let permit = match inner.permits.clone().try_acquire_owned() {
-            Ok(permit) => Ok(Ok(permit)),
-            Err(tokio::sync::TryAcquireError::Closed) => Ok(Err(())),
+            Ok(permit) => permit,
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(inner.pool_closed()),
             Err(tokio::sync::TryAcquireError::NoPermits) => {
-                counters.waiting.fetch_add(1, Ordering::Relaxed);
-                let waited = tokio::time::timeout(
-                    inner.options.acquire_timeout,
-                    inner.permits.clone().acquire_owned(),
-                )
-                .await
-                .map(|r| r.map_err(drop));
-                counters.waiting.fetch_sub(1, Ordering::Relaxed);
-                waited
-            }
-        };
-        let permit = match permit {
-            Ok(Ok(permit)) => permit,
-            Ok(Err(_)) => {
-                return Err(Error::PoolClosed {
-                    connection: inner.name.clone(),
-                })
-            }
-            Err(_) => {
-                counters.timeouts.fetch_add(1, Ordering::Relaxed);
-                return Err(Error::PoolTimeout {
-                    connection: inner.name.clone(),
-                    waited: started.elapsed(),
-                    cause: None,
-                });
+                let _waiting = Waiting::new(&inner.counters.waiting);
+                match tokio::time::timeout(limit, inner.permits.clone().acquire_owned()).await {
+                    Ok(Ok(permit)) => permit,
+                    Ok(Err(_)) => return Err(inner.pool_closed()),
+                    Err(_) => {
+                        let cause = format!(
+                            "all {} connections stayed in use",
+                            inner.options.max_connections
+                        );
+                        return Err(inner.timed_out(started, cause));
+                    }
+                }
             }
         };
         let now = Instant::now();
+        let generation = inner.generation.load(Ordering::Relaxed);
         loop {
             let idle = inner.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let Some(idle) = idle else { break };
             if idle.expires_at.is_some_and(|at| at <= now) {
                 continue;
             }
-            self.count_acquisition(started, now);
-            return Ok(PooledConn {
-                raw: Some(idle.raw),
-                open: Some(idle._open),
-                retire_at: idle.retire_at,
-                busy: false,
-                pool: self.0.clone(),
-                _permit: permit,
-            });
+            let mut conn = PooledConn::new(self, idle.raw, idle.info, idle._open, permit);
+            conn.retire_at = idle.retire_at;
+            conn.generation = idle.generation;
+            if conn.generation != generation {
+                let remaining = limit.saturating_sub(started.elapsed());
+                match tokio::time::timeout(remaining, conn.clear_statement_cache(generation)).await
+                {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return Err(e),
+                    Err(_) => {
+                        return Err(inner.timed_out(
+                            started,
+                            "clearing a connection's prepared statements did not finish".into(),
+                        ))
+                    }
+                }
+            }
+            self.count_acquisition(started, Instant::now());
+            return Ok(conn);
         }
-        let raw =
-            RawConn::connect(&inner.connect)
-                .await
-                .map_err(|source| Error::ConnectionLost {
-                    connection: inner.name.clone(),
-                    source,
-                })?;
+        let remaining = limit.saturating_sub(started.elapsed());
+        let (raw, info) =
+            match tokio::time::timeout(remaining, RawConn::connect(&inner.connect)).await {
+                Ok(Ok(opened)) => opened,
+                Ok(Err(source)) => {
+                    *inner
+                        .last_connect_error
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()) = Some(source.to_string());
+                    return Err(Error::ConnectionLost {
+                        connection: inner.name.clone(),
+                        source,
+                    });
+                }
+                Err(_) => {
+                    let mut cause = String::from(
+                        "opening a new connection did not finish in time (the server accepts \
+                     connections but does not answer, or is overloaded)",
+                    );
+                    if let Some(last) = &*inner
+                        .last_connect_error
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                    {
+                        cause.push_str(&format!("; the last connect error was: {last}"));
+                    }
+                    return Err(inner.timed_out(started, cause));
+                }
+            };
+        *inner
+            .last_connect_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = None;
         let connected = Instant::now();
         self.count_acquisition(started, connected);
-        Ok(PooledConn {
-            raw: Some(Box::new(raw)),
-            open: Some(Open::new(&self.0)),
-            retire_at: inner.options.max_lifetime.map(|t| connected + t),
-            busy: false,
-            pool: self.0.clone(),
-            _permit: permit,
-        })
+        let mut conn = PooledConn::new(self, Box::new(raw), info, Open::new(&self.0), permit);
+        conn.retire_at = inner.options.max_lifetime.map(|t| connected + t);
+        conn.generation = generation;
+        Ok(conn)
     }
 
     fn count_acquisition(&self, started: Instant, now: Instant) {
@@ -293,6 +445,9 @@ impl Pool {
             timeouts: c.timeouts.load(Ordering::Relaxed),
             queries: c.queries.load(Ordering::Relaxed),
             errors: c.errors.load(Ordering::Relaxed),
+            retries: c.retries.load(Ordering::Relaxed),
+            leaks: c.leaks.load(Ordering::Relaxed),
+            cancels: c.cancels.load(Ordering::Relaxed),
         }
     }
 
@@ -311,21 +466,271 @@ impl Pool {
     pub(crate) fn idle_count(&self) -> usize {
         self.0.idle.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
+
+    /// Counts a statement or transaction run again after a transient error.
+    pub(crate) fn count_retry(&self) {
+        self.0.counters.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Starts the pool's background task, if there is a runtime to run it:
+    /// it closes expired idle connections, keeps `min_connections` open and
+    /// reports leaks; it ends with the pool.
+    fn start_maintenance(&self) {
+        let o = &self.0.options;
+        let wanted = o.min_connections > 0
+            || o.idle_timeout.is_some()
+            || o.max_lifetime.is_some()
+            || o.leak_threshold.is_some();
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if !wanted {
+            return;
+        }
+        let period = [o.idle_timeout, o.max_lifetime, o.leak_threshold]
+            .into_iter()
+            .flatten()
+            .map(|d| d / 2)
+            .chain([Duration::from_secs(30)])
+            .min()
+            .unwrap_or(Duration::from_secs(30))
+            .max(Duration::from_millis(20));
+        let pool = Arc::downgrade(&self.0);
+        runtime.spawn(maintain(pool, period));
+    }
+}
+
+/// The background task of one pool (see [`Pool::start_maintenance`]).
+async fn maintain(pool: Weak<PoolInner>, period: Duration) {
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(inner) = pool.upgrade() else { return };
+        if inner.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let now = Instant::now();
+        // Expired idle connections close here rather than when next met.
+        let expired: Vec<Idle> = {
+            let mut idle = inner.idle.lock().unwrap_or_else(|e| e.into_inner());
+            let (gone, kept) = idle
+                .drain(..)
+                .partition(|i| i.expires_at.is_some_and(|at| at <= now));
+            *idle = kept;
+            gone
+        };
+        drop(expired);
+        inner.report_leaks(now);
+        // Refill to the minimum, one connection at a time, never past the
+        // maximum (each new connection holds a permit while it opens).
+        while inner.counters.open.load(Ordering::Relaxed) < u64::from(inner.options.min_connections)
+        {
+            let Ok(permit) = inner.permits.clone().try_acquire_owned() else {
+                break;
+            };
+            let opened = tokio::time::timeout(
+                inner.options.acquire_timeout,
+                RawConn::connect(&inner.connect),
+            )
+            .await;
+            let Ok(Ok((raw, info))) = opened else {
+                if let Ok(Err(e)) = opened {
+                    *inner
+                        .last_connect_error
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
+                }
+                break;
+            };
+            let conn = PooledConn::new(
+                &Pool(inner.clone()),
+                Box::new(raw),
+                info,
+                Open::new(&inner),
+                permit,
+            );
+            drop(conn);
+        }
+        drop(inner);
+    }
+}
+
+impl PoolInner {
+    fn pool_closed(&self) -> Error {
+        Error::PoolClosed {
+            connection: self.name.clone(),
+        }
+    }
+
+    fn timed_out(&self, started: Instant, cause: String) -> Error {
+        self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+        Error::PoolTimeout {
+            connection: self.name.clone(),
+            waited: started.elapsed(),
+            cause: Some(cause),
+        }
+    }
+
+    /// Reports, once each, the connections held past the leak threshold.
+    fn report_leaks(&self, now: Instant) {
+        let Some(threshold) = self.options.leak_threshold else {
+            return;
+        };
+        let mut checkouts = self.checkouts.lock().unwrap_or_else(|e| e.into_inner());
+        for c in checkouts.taken.values_mut() {
+            let held = now.saturating_duration_since(c.at);
+            if c.reported || held < threshold {
+                continue;
+            }
+            c.reported = true;
+            self.counters.leaks.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                target: "orm::pool",
+                connection = %self.name,
+                held_ms = held.as_millis() as u64,
+                "a connection of `{}` has been held for {:?}, longer than the leak threshold of {:?} \
+                 (a transaction or an operation that is never finished or dropped?); it was taken at:\n{}",
+                self.name,
+                held,
+                threshold,
+                caller_frames(&c.backtrace),
+            );
+        }
+    }
+
+    /// Sends a cancel request for the statement running in `session`, on a
+    /// connection of its own, bounded by the acquire timeout. SQLite's
+    /// statement is interrupted by its progress handler instead.
+    pub(crate) async fn cancel(&self, session: &SessionInfo) {
+        if let Some(deadline) = &session.deadline {
+            deadline.expire();
+            self.counters.cancels.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let Some(id) = session.id else { return };
+        let sql = match self.backend {
+            // PostgreSQL 9.1 manual, "Server Signaling Functions".
+            Backend::Postgres => format!("SELECT pg_cancel_backend({id})"),
+            // MySQL manual, "KILL Statement".
+            Backend::MySql => format!("KILL QUERY {id}"),
+            Backend::Sqlite => return,
+        };
+        self.counters.cancels.fetch_add(1, Ordering::Relaxed);
+        let sent = tokio::time::timeout(self.options.acquire_timeout, async {
+            let mut control = self.control.lock().await;
+            if control.is_none() {
+                *control = Some(RawConn::connect(&self.connect).await?.0);
+            }
+            let Some(conn) = control.as_mut() else {
+                return Ok(());
+            };
+            let outcome = conn.run_plain(&sql).await;
+            if outcome.is_err() {
+                *control = None;
+            }
+            outcome
+        })
+        .await;
+        if !matches!(sent, Ok(Ok(()))) {
+            tracing::debug!(target: "orm::pool", connection = %self.name, "a cancel request could not be sent");
+        }
+    }
+}
+
+/// The frames of `backtrace` in the caller's code: not the standard
+/// library's, tokio's or this crate's.
+fn caller_frames(backtrace: &Backtrace) -> String {
+    let text = backtrace.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let symbol = line.trim_start().split_once(": ").map(|(_, s)| s);
+        let Some(symbol) = symbol else { continue };
+        let foreign = [
+            "std::", "core::", "tokio::", "orm::", "<orm::", "alloc::", "futures_", "<core::",
+            "<std::", "<tokio::", "<alloc::", "__rust", "<F as ", "<T as ",
+        ]
+        .iter()
+        .any(|p| symbol.starts_with(p));
+        if foreign {
+            continue;
+        }
+        out.push(symbol.to_owned());
+        if let Some(at) = lines
+            .get(i + 1)
+            .filter(|l| l.trim_start().starts_with("at "))
+        {
+            out.push(format!("    {}", at.trim()));
+        }
+        if out.len() >= 8 {
+            break;
+        }
+    }
+    if out.is_empty() {
+        text
+    } else {
+        out.join("\n")
+    }
 }
 
 /// A connection checked out of a pool; it goes back when dropped.
 pub struct PooledConn {
     raw: Option<Box<RawConn>>,
+    pub(crate) info: SessionInfo,
     open: Option<Open>,
-    /// Set while a statement or transaction is in flight: a guard dropped in
-    /// that state is closed, never reused.
+    /// Set while a statement is in flight: a guard dropped in that state is
+    /// closed (after a cancel request), never reused.
     pub(crate) busy: bool,
+    /// Set when the connection must not be reused: it broke, or the
+    /// server's transaction state is no longer what the driver believes.
+    pub(crate) broken: bool,
     retire_at: Option<Instant>,
-    pool: Arc<PoolInner>,
+    generation: u64,
+    /// The transaction in progress, as this crate tracks it.
+    pub(crate) tx: TxState,
+    checkout: Option<u64>,
+    pub(crate) pool: Arc<PoolInner>,
     _permit: OwnedSemaphorePermit,
 }
 
 impl PooledConn {
+    fn new(
+        pool: &Pool,
+        raw: Box<RawConn>,
+        info: SessionInfo,
+        open: Open,
+        permit: OwnedSemaphorePermit,
+    ) -> PooledConn {
+        let checkout = pool.0.options.leak_threshold.map(|_| {
+            let mut c = pool.0.checkouts.lock().unwrap_or_else(|e| e.into_inner());
+            c.next += 1;
+            let id = c.next;
+            c.taken.insert(
+                id,
+                Checkout {
+                    at: Instant::now(),
+                    backtrace: Backtrace::force_capture(),
+                    reported: false,
+                },
+            );
+            id
+        });
+        PooledConn {
+            raw: Some(raw),
+            info,
+            open: Some(open),
+            busy: false,
+            broken: false,
+            retire_at: None,
+            generation: 0,
+            tx: TxState::default(),
+            checkout,
+            pool: pool.0.clone(),
+            _permit: permit,
+        }
+    }
+
     pub(crate) fn backend(&self) -> Backend {
         self.pool.backend
     }
@@ -338,6 +743,11 @@ impl PooledConn {
         &self.pool.counters
     }
 
+    /// Whether the connection opens read-only sessions.
+    pub(crate) fn read_only(&self) -> bool {
+        self.pool.read_only
+    }
+
     pub(crate) fn raw(&mut self) -> &mut RawConn {
         // `raw` is only taken in `drop`.
         self.raw.as_mut().expect("connection used after release")
@@ -345,36 +755,186 @@ impl PooledConn {
 
     /// Closes the connection instead of returning it to the pool.
     pub(crate) fn discard(&mut self) {
+        self.broken = true;
+    }
+
+    /// Drops the connection's prepared statements, then records `generation`.
+    async fn clear_statement_cache(&mut self, generation: u64) -> Result<()> {
         self.busy = true;
+        let cleared = self.raw().clear_cached_statements().await;
+        self.busy = false;
+        match cleared {
+            Ok(()) => {
+                self.generation = generation;
+                Ok(())
+            }
+            Err(source) => {
+                self.broken = true;
+                Err(Error::ConnectionLost {
+                    connection: self.pool.name.clone(),
+                    source,
+                })
+            }
+        }
+    }
+
+    /// Makes every connection of the pool, this one included, drop its
+    /// prepared statements before it is next taken from the pool: a schema
+    /// change can make them wrong (PostgreSQL "cached plan must not change
+    /// result type").
+    pub(crate) fn schema_changed(&self) {
+        self.pool.generation.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Drops this connection's prepared statements now and every other
+    /// connection's before its next use.
+    pub(crate) async fn clear_all_statement_caches(&mut self) -> Result<()> {
+        let generation = self.pool.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        self.clear_statement_cache(generation).await
     }
 }
 
 impl Drop for PooledConn {
     fn drop(&mut self) {
+        if let Some(id) = self.checkout.take() {
+            self.pool
+                .checkouts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .taken
+                .remove(&id);
+        }
         let (Some(raw), Some(open)) = (self.raw.take(), self.open.take()) else {
             return;
         };
-        if self.busy || self.pool.closed.load(Ordering::Acquire) {
-            return;
-        }
-        let now = Instant::now();
-        if self.retire_at.is_some_and(|at| at <= now) {
-            return;
-        }
-        let idle_deadline = self.pool.options.idle_timeout.map(|t| now + t);
-        let expires_at = match (idle_deadline, self.retire_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        let pool = self.pool.clone();
+        let tx = std::mem::take(&mut self.tx);
+        let back = Back {
+            info: self.info.clone(),
+            open,
+            retire_at: self.retire_at,
+            generation: self.generation,
+            restore: tx.restore.clone(),
         };
-        self.pool
-            .idle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Idle {
-                raw,
-                retire_at: self.retire_at,
-                expires_at,
-                _open: open,
-            });
+        if self.busy && !pool.connect.is_memory() {
+            // A statement is in flight (its future was dropped): stop it on
+            // the server, then close the connection.
+            abandon(pool, raw, back);
+            return;
+        }
+        if self.busy {
+            // The one connection of an in-memory SQLite database holds the
+            // database itself: interrupt the statement and keep it.
+            if let Some(deadline) = &back.info.deadline {
+                deadline.expire();
+            }
+            release_after_rollback(pool, raw, back);
+            return;
+        }
+        if self.broken || pool.closed.load(Ordering::Acquire) {
+            return;
+        }
+        if raw.transaction_depth() > 0 || back.restore.is_some() {
+            if tx.ended_by_server() {
+                // The server already rolled the transaction back; the
+                // driver still counts it: never reuse such a connection.
+                return;
+            }
+            // Dropped inside a transaction (an error returned early, a
+            // panic, a cancelled future between statements): roll back now,
+            // so that its locks are released promptly, then return it.
+            release_after_rollback(pool, raw, back);
+            return;
+        }
+        put_back(&pool, raw, back);
     }
+}
+
+/// What a released connection keeps besides the driver connection.
+struct Back {
+    info: SessionInfo,
+    open: Open,
+    retire_at: Option<Instant>,
+    generation: u64,
+    /// Session settings to put back first (a transaction's, MySQL and SQLite).
+    restore: Option<String>,
+}
+
+/// Returns an idle connection to the pool, unless it is past its lifetime.
+fn put_back(pool: &Arc<PoolInner>, raw: Box<RawConn>, back: Back) {
+    let now = Instant::now();
+    if back.retire_at.is_some_and(|at| at <= now) || pool.closed.load(Ordering::Acquire) {
+        return;
+    }
+    let idle_deadline = pool.options.idle_timeout.map(|t| now + t);
+    let expires_at = match (idle_deadline, back.retire_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    pool.idle
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(Idle {
+            raw,
+            info: back.info,
+            retire_at: back.retire_at,
+            expires_at,
+            generation: back.generation,
+            _open: back.open,
+        });
+}
+
+/// A connection dropped inside a transaction: the rollback is sent now, by
+/// a task of its own, and the connection goes back once it is done (or is
+/// closed if it fails). SQLite's worker thread runs a queued rollback at
+/// once. Without a runtime the connection is closed, which makes the
+/// server roll back.
+fn release_after_rollback(pool: Arc<PoolInner>, mut raw: Box<RawConn>, back: Back) {
+    if pool.backend == Backend::Sqlite && back.restore.is_none() {
+        raw.start_rollback_all();
+        put_back(&pool, raw, back);
+        return;
+    }
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        if pool.connect.is_memory() {
+            raw.start_rollback_all();
+            put_back(&pool, raw, back);
+        }
+        return;
+    };
+    let limit = pool.options.acquire_timeout;
+    runtime.spawn(async move {
+        let cleaned = tokio::time::timeout(limit, async {
+            raw.rollback_all().await?;
+            if let Some(restore) = &back.restore {
+                raw.run_plain(restore).await?;
+            }
+            Ok::<(), sqlx::Error>(())
+        })
+        .await;
+        if matches!(cleaned, Ok(Ok(()))) {
+            put_back(&pool, raw, back);
+        }
+    });
+}
+
+/// A connection dropped mid-statement: a cancel request for the statement,
+/// then the connection is closed. Without a runtime it is closed at once
+/// (SQLite's statement is still interrupted).
+fn abandon(pool: Arc<PoolInner>, raw: Box<RawConn>, back: Back) {
+    // The pool no longer counts it: the caller that dropped it may open another.
+    let Back { info, open, .. } = back;
+    drop(open);
+    if let Some(deadline) = &info.deadline {
+        deadline.expire();
+        pool.counters.cancels.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    runtime.spawn(async move {
+        pool.cancel(&info).await;
+        drop(raw);
+    });
 }

@@ -1,10 +1,33 @@
-//! Transaction control on a pooled connection: begin, commit and rollback,
-//! with savepoints for nesting (the depth is the driver's).
+//! Transaction control on a pooled connection: begin with options, commit
+//! and rollback, savepoints for nesting (the depth is the driver's), and
+//! the state this crate keeps so that a commit never reports success for
+//! writes that were not stored.
+//!
+//! What a failed statement does to a transaction differs per backend:
+//!
+//! - PostgreSQL aborts the transaction: every later statement fails with
+//!   SQLSTATE 25P02 and `COMMIT` quietly rolls back (PostgreSQL manual,
+//!   "Transactions" tutorial; `COMMIT` reports `ROLLBACK`). This crate
+//!   records the failure and refuses the transaction's later statements and
+//!   its commit with [`Error::TransactionAborted`], rolling it back. Rolling
+//!   back to a savepoint taken before the failure clears it.
+//! - MySQL/MariaDB and SQLite undo only the failed statement and keep the
+//!   transaction going, except where the server rolls the whole transaction
+//!   back itself: InnoDB on a deadlock (and on a lock wait timeout with
+//!   `innodb_rollback_on_timeout`), SQLite on some errors (an interrupt, a
+//!   full disk; "Response To Errors Within A Transaction" in SQLite's
+//!   `lang_transaction`). Then this crate too refuses what follows with
+//!   [`Error::TransactionAborted`], and closes the connection afterwards.
+
+use std::time::{Duration, Instant};
 
 use super::conn::{sql_static, Fail};
-use super::connect::RawConn;
+use super::connect::{
+    lock_timeout_assignment, millis, statement_timeout_assignment, RawConn, SessionInfo,
+};
 use super::pool::PooledConn;
-use crate::error::Result;
+use crate::backend::Backend;
+use crate::error::{Error, Result};
 
 /// One arm per backend, with `$tm` naming that backend's transaction manager.
 macro_rules! each_tm {
@@ -31,36 +54,658 @@ macro_rules! each_tm {
     }};
 }
 
-impl PooledConn {
-    /// Opens a transaction, or a savepoint inside one.
-    pub(crate) async fn begin(&mut self) -> Result<()> {
-        self.busy = true;
-        let result = each_tm!(self.raw(), c, tm => tm::begin(c, None).await).map_err(Fail::Driver);
-        self.finish(&sql_static("BEGIN"), result)
+/// The isolation level of a transaction (SQL standard, "SET TRANSACTION").
+///
+/// What each backend really does:
+/// - PostgreSQL: `ReadUncommitted` behaves as `ReadCommitted`;
+///   `RepeatableRead` is snapshot isolation; `Serializable` is serializable
+///   snapshot isolation, which can fail with
+///   [`Error::SerializationFailure`] (PostgreSQL manual, "Transaction
+///   Isolation"). Default: `ReadCommitted`.
+/// - MySQL/MariaDB (InnoDB): all four; `Serializable` makes plain reads
+///   take shared locks, so conflicts show as [`Error::Deadlock`] or
+///   [`Error::LockTimeout`] (MySQL manual, "Transaction Isolation Levels").
+///   Default: `RepeatableRead`.
+/// - SQLite: every transaction is serializable whatever is asked (the
+///   standard allows a stronger level); choose how it locks with
+///   [`SqliteBegin`] instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IsolationLevel {
+    /// May see other transactions' uncommitted writes (MySQL only).
+    ReadUncommitted,
+    /// Each statement sees what was committed before it began.
+    ReadCommitted,
+    /// Every statement sees the snapshot taken at the transaction's first statement.
+    RepeatableRead,
+    /// As if the transactions ran one after another.
+    Serializable,
+}
+
+impl IsolationLevel {
+    fn sql(self) -> &'static str {
+        match self {
+            IsolationLevel::ReadUncommitted => "READ UNCOMMITTED",
+            IsolationLevel::ReadCommitted => "READ COMMITTED",
+            IsolationLevel::RepeatableRead => "REPEATABLE READ",
+            IsolationLevel::Serializable => "SERIALIZABLE",
+        }
+    }
+}
+
+/// How a SQLite transaction takes the database's lock (SQLite "BEGIN
+/// TRANSACTION": deferred, immediate, exclusive).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SqliteBegin {
+    /// Locks on first read (shared) and first write (reserved); a reader
+    /// that later writes can fail with [`Error::LockTimeout`] or
+    /// [`Error::SerializationFailure`] (the default).
+    #[default]
+    Deferred,
+    /// Takes the write lock at once: the transaction never fails for a lock
+    /// later, and other writers wait (up to the lock timeout).
+    Immediate,
+    /// As `Immediate`; in WAL mode the same, otherwise readers wait too.
+    Exclusive,
+}
+
+/// Options of one transaction; see [`Database::begin_with`](crate::Database::begin_with).
+///
+/// ```
+/// use std::time::Duration;
+/// use orm::{IsolationLevel, RetryPolicy, TransactionOptions};
+/// let options = TransactionOptions::new()
+///     .isolation(IsolationLevel::Serializable)
+///     .timeout(Duration::from_secs(5))
+///     .lock_timeout(Duration::from_millis(500))
+///     .retry(RetryPolicy::new().max_attempts(5));
+/// # let _ = options;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TransactionOptions {
+    pub(crate) isolation: Option<IsolationLevel>,
+    pub(crate) read_only: bool,
+    pub(crate) sqlite_begin: SqliteBegin,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) statement_timeout: Option<Duration>,
+    pub(crate) lock_timeout: Option<Duration>,
+    pub(crate) retry: Option<super::retry::RetryPolicy>,
+}
+
+impl TransactionOptions {
+    /// The backend's defaults: its default isolation level, read-write
+    /// (read-only on a read-only connection), no deadline.
+    pub fn new() -> Self {
+        Self::default()
     }
 
-    /// Commits the transaction, or releases the innermost savepoint.
+    /// The isolation level (see [`IsolationLevel`] for what each backend does).
+    pub fn isolation(mut self, level: IsolationLevel) -> Self {
+        self.isolation = Some(level);
+        self
+    }
+
+    /// A read-only transaction: the database refuses its writes with
+    /// [`Error::ReadOnly`]. PostgreSQL and MySQL `READ ONLY` transactions;
+    /// SQLite `PRAGMA query_only` for the transaction's length.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+
+    /// How a SQLite transaction locks (ignored on other backends).
+    pub fn sqlite_begin(mut self, begin: SqliteBegin) -> Self {
+        self.sqlite_begin = begin;
+        self
+    }
+
+    /// A deadline for the whole transaction, from `begin`: a statement or
+    /// commit after it fails with [`Error::Timeout`] and the transaction is
+    /// rolled back; a statement running when it passes is cancelled.
+    /// PostgreSQL also gets `idle_in_transaction_session_timeout`, so a
+    /// transaction abandoned past its deadline is ended by the server.
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
+    }
+
+    /// The longest each statement of the transaction may run
+    /// ([`Error::StatementTimeout`]): PostgreSQL `SET LOCAL
+    /// statement_timeout`; MariaDB `max_statement_time` and MySQL
+    /// `max_execution_time` for the transaction's length; SQLite: the
+    /// statement is interrupted.
+    pub fn statement_timeout(mut self, limit: Duration) -> Self {
+        self.statement_timeout = Some(limit);
+        self
+    }
+
+    /// The longest each statement waits for a lock ([`Error::LockTimeout`]):
+    /// PostgreSQL `SET LOCAL lock_timeout`; MySQL `innodb_lock_wait_timeout`
+    /// (whole seconds, rounded up) and SQLite's busy timeout for the
+    /// transaction's length.
+    pub fn lock_timeout(mut self, limit: Duration) -> Self {
+        self.lock_timeout = Some(limit);
+        self
+    }
+
+    /// How [`Database::transaction_with`](crate::Database::transaction_with)
+    /// retries the whole transaction after a transient error (default: the
+    /// connection's [`PoolOptions::retry`](crate::PoolOptions::retry)).
+    pub fn retry(mut self, policy: super::retry::RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// The retry policy, if one was given.
+    pub fn retry_policy(&self) -> Option<super::retry::RetryPolicy> {
+        self.retry
+    }
+}
+
+/// Why a transaction can no longer commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Abort {
+    /// A statement at this depth failed (PostgreSQL): rolling back this
+    /// level (to its savepoint) clears it.
+    Failed(usize),
+    /// The server rolled the whole transaction back by itself; the driver
+    /// still counts it, so the connection is closed when released.
+    EndedByServer,
+    /// The deadline passed: the whole transaction is rolled back.
+    Deadline(Duration),
+}
+
+/// The transaction in progress on a connection, as this crate tracks it
+/// (the depth is the driver's).
+#[derive(Debug, Default)]
+pub(crate) struct TxState {
+    pub(crate) aborted: Option<Abort>,
+    /// A transient error (serialization failure, deadlock, lock timeout)
+    /// happened in this transaction: running it again may succeed.
+    pub(crate) transient: bool,
+    /// When the transaction's deadline passes, and the limit it was given.
+    pub(crate) deadline: Option<(Instant, Duration)>,
+    /// A statement limit this crate enforces itself (SQLite).
+    pub(crate) statement_timeout: Option<Duration>,
+    /// Session settings to put back when the transaction ends (MySQL, SQLite).
+    pub(crate) restore: Option<String>,
+}
+
+impl TxState {
+    /// Whether the server has already ended the transaction.
+    pub(crate) fn ended_by_server(&self) -> bool {
+        self.aborted == Some(Abort::EndedByServer)
+    }
+}
+
+impl RawConn {
+    /// The transaction depth: 0 outside a transaction, 1 inside, more inside savepoints.
+    pub(crate) fn transaction_depth(&self) -> usize {
+        each_tm!(self, c, tm => tm::get_transaction_depth(c))
+    }
+
+    /// Rolls back every level of the transaction.
+    pub(crate) async fn rollback_all(&mut self) -> std::result::Result<(), sqlx::Error> {
+        while self.transaction_depth() > 0 {
+            each_tm!(self, c, tm => tm::rollback(c).await)?;
+        }
+        Ok(())
+    }
+
+    /// Queues a rollback of every level (SQLite's worker thread runs it at
+    /// once; the other drivers send it before their next statement).
+    pub(crate) fn start_rollback_all(&mut self) {
+        for _ in 0..self.transaction_depth() {
+            each_tm!(self, c, tm => tm::start_rollback(c));
+        }
+    }
+}
+
+/// The statement that opens a transaction with `options`, and the one that
+/// puts the session back afterwards (MySQL and SQLite settings have no
+/// transaction-local form).
+fn begin_sql(
+    backend: Backend,
+    info: &SessionInfo,
+    read_only_connection: bool,
+    options: &TransactionOptions,
+    pool_statement_timeout: Option<Duration>,
+    pool_lock_timeout: Option<Duration>,
+) -> (String, Option<String>) {
+    let read_only = options.read_only || read_only_connection;
+    match backend {
+        // PostgreSQL manual, "BEGIN", "SET TRANSACTION" and "SET" (LOCAL):
+        // one simple-query round trip for all of it.
+        Backend::Postgres => {
+            let mut sql = String::from("BEGIN");
+            if let Some(level) = options.isolation {
+                sql.push_str(" ISOLATION LEVEL ");
+                sql.push_str(level.sql());
+            }
+            if read_only {
+                sql.push_str(" READ ONLY");
+            }
+            let statement = match (options.statement_timeout, options.timeout) {
+                (Some(s), Some(d)) => Some(s.min(d)),
+                (s, d) => s.or(d),
+            };
+            if let Some(t) = statement {
+                sql.push_str(&format!("; SET LOCAL statement_timeout = {}", millis(t)));
+            }
+            if let Some(t) = options.lock_timeout {
+                sql.push_str(&format!("; SET LOCAL lock_timeout = {}", millis(t)));
+            }
+            if let Some(t) = options.timeout {
+                sql.push_str(&format!(
+                    "; SET LOCAL idle_in_transaction_session_timeout = {}",
+                    millis(t)
+                ));
+            }
+            (sql, None)
+        }
+        // MySQL manual, "START TRANSACTION" and "SET TRANSACTION": the
+        // isolation level is set for the next transaction only.
+        Backend::MySql => {
+            let mut sql = String::new();
+            let mut set = Vec::new();
+            let mut restore = Vec::new();
+            if let Some(t) = options.statement_timeout {
+                set.push(statement_timeout_assignment(info, Some(t)));
+                restore.push(statement_timeout_assignment(info, pool_statement_timeout));
+            }
+            if let Some(t) = options.lock_timeout {
+                set.push(lock_timeout_assignment(Some(t)));
+                restore.push(lock_timeout_assignment(pool_lock_timeout));
+            }
+            if !set.is_empty() {
+                sql.push_str(&format!("SET SESSION {}; ", set.join(", ")));
+            }
+            if let Some(level) = options.isolation {
+                sql.push_str(&format!(
+                    "SET TRANSACTION ISOLATION LEVEL {}; ",
+                    level.sql()
+                ));
+            }
+            sql.push_str("START TRANSACTION");
+            if read_only {
+                sql.push_str(" READ ONLY");
+            }
+            let restore =
+                (!restore.is_empty()).then(|| format!("SET SESSION {}", restore.join(", ")));
+            (sql, restore)
+        }
+        // SQLite "BEGIN TRANSACTION" and "PRAGMA query_only", "PRAGMA busy_timeout".
+        Backend::Sqlite => {
+            let mut sql = String::from(match options.sqlite_begin {
+                SqliteBegin::Deferred => "BEGIN DEFERRED",
+                SqliteBegin::Immediate => "BEGIN IMMEDIATE",
+                SqliteBegin::Exclusive => "BEGIN EXCLUSIVE",
+            });
+            let mut restore = Vec::new();
+            if options.read_only && !read_only_connection {
+                sql.push_str("; PRAGMA query_only = 1");
+                restore.push("PRAGMA query_only = 0".to_owned());
+            }
+            if let Some(t) = options.lock_timeout {
+                sql.push_str(&format!("; PRAGMA busy_timeout = {}", millis(t)));
+                // sqlx's default busy timeout is 5 s.
+                let back = pool_lock_timeout.unwrap_or(Duration::from_secs(5));
+                restore.push(format!("PRAGMA busy_timeout = {}", millis(back)));
+            }
+            let restore = (!restore.is_empty()).then(|| restore.join("; "));
+            (sql, restore)
+        }
+    }
+}
+
+impl PooledConn {
+    /// The transaction depth: 0 outside a transaction, 1 inside, more inside savepoints.
+    pub(crate) fn transaction_depth(&mut self) -> usize {
+        self.raw().transaction_depth()
+    }
+
+    /// Refuses a statement (or savepoint) in a transaction that can no
+    /// longer commit, or past its deadline.
+    pub(crate) fn check_transaction(&mut self) -> Result<()> {
+        if self.transaction_depth() == 0 {
+            return Ok(());
+        }
+        if let Some((at, limit)) = self.tx.deadline {
+            if Instant::now() >= at && self.tx.aborted.is_none() {
+                self.tx.aborted = Some(Abort::Deadline(limit));
+            }
+        }
+        match self.tx.aborted {
+            None => Ok(()),
+            Some(Abort::Deadline(limit)) => Err(Error::Timeout {
+                connection: self.connection_name().to_owned(),
+                limit,
+            }),
+            Some(_) => Err(Error::TransactionAborted {
+                connection: self.connection_name().to_owned(),
+            }),
+        }
+    }
+
+    /// Whether the connection can take a statement: not broken, not left
+    /// mid-statement by a cancelled future (inside a transaction, whose
+    /// state is then unknown: it is rolled back when released), and its
+    /// transaction can still commit.
+    pub(crate) fn check_usable(&mut self) -> Result<()> {
+        if self.busy {
+            return Err(Error::TransactionAborted {
+                connection: self.connection_name().to_owned(),
+            });
+        }
+        self.check_transaction()?;
+        if self.broken {
+            return Err(self.lost());
+        }
+        Ok(())
+    }
+
+    /// Opens a transaction with `options`, or a savepoint inside one
+    /// (options then must be the defaults: they belong to the transaction).
+    pub(crate) async fn begin(&mut self, options: &TransactionOptions) -> Result<()> {
+        self.check_usable()?;
+        let depth = self.transaction_depth();
+        let statement = if depth == 0 {
+            let (sql, restore) = begin_sql(
+                self.backend(),
+                &self.info,
+                self.read_only(),
+                options,
+                self.pool.options.statement_timeout,
+                self.pool.options.lock_timeout,
+            );
+            self.tx = super::transaction::TxState {
+                deadline: options.timeout.map(|t| (Instant::now() + t, t)),
+                statement_timeout: options.statement_timeout,
+                restore,
+                ..Default::default()
+            };
+            // The plain `BEGIN` stays the driver's own statement (a
+            // `'static` string, no allocation).
+            (sql != "BEGIN" && sql != "BEGIN DEFERRED" && sql != "START TRANSACTION")
+                .then(|| super::conn::sql_owned(sql))
+        } else {
+            None
+        };
+        self.busy = true;
+        let result =
+            each_tm!(self.raw(), c, tm => tm::begin(c, statement).await).map_err(Fail::Driver);
+        let result = self.finish(&sql_static("BEGIN"), result);
+        if result.is_err() && depth == 0 {
+            // The session settings were changed only if BEGIN ran; put them
+            // back in any case, or close the connection.
+            self.end_transaction().await;
+        }
+        result
+    }
+
+    /// Commits the transaction, or releases the innermost savepoint. A
+    /// transaction that can no longer commit is rolled back instead and
+    /// the error says why.
     pub(crate) async fn commit(&mut self) -> Result<()> {
+        if self.busy {
+            // Left mid-statement by a cancelled future: never commit an
+            // unknown state (it is rolled back when released).
+            return Err(Error::TransactionAborted {
+                connection: self.connection_name().to_owned(),
+            });
+        }
+        if self.broken && !self.tx.ended_by_server() {
+            return Err(self.lost());
+        }
+        let depth = self.transaction_depth();
+        if depth == 0 {
+            return Ok(());
+        }
+        if let Err(refused) = self.check_transaction() {
+            self.rollback().await?;
+            return Err(refused);
+        }
         self.busy = true;
         let result = each_tm!(self.raw(), c, tm => tm::commit(c).await).map_err(Fail::Driver);
-        self.finish(&sql_static("COMMIT"), result)
+        let result = self.finish(&sql_static("COMMIT"), result);
+        if depth == 1 && result.is_ok() {
+            self.end_transaction().await;
+        }
+        result
     }
 
     /// Rolls back the transaction, or to the innermost savepoint.
     pub(crate) async fn rollback(&mut self) -> Result<()> {
+        let depth = self.transaction_depth();
+        if depth == 0 || self.busy {
+            // Busy: left mid-statement by a cancelled future; the
+            // connection is closed when released, which rolls back.
+            return Ok(());
+        }
+        if self.tx.ended_by_server() {
+            // Nothing is left on the server to roll back; the driver's
+            // count is stale, so the connection is closed when released.
+            self.broken = true;
+            return Ok(());
+        }
+        if self.broken {
+            return Err(self.lost());
+        }
         self.busy = true;
         let result = each_tm!(self.raw(), c, tm => tm::rollback(c).await).map_err(Fail::Driver);
-        self.finish(&sql_static("ROLLBACK"), result)
+        let result = self.finish(&sql_static("ROLLBACK"), result);
+        match result {
+            Ok(()) => {
+                match self.tx.aborted {
+                    Some(Abort::Failed(at)) if at >= depth => self.tx.aborted = None,
+                    Some(Abort::Deadline(_)) if depth == 1 => self.tx.aborted = None,
+                    _ => {}
+                }
+                if depth == 1 {
+                    self.end_transaction().await;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.broken = true;
+                Err(e)
+            }
+        }
     }
 
-    /// Queues a rollback to be sent before the connection's next statement
-    /// (used on drop, where nothing can be awaited).
+    /// Queues a rollback of the innermost level (a savepoint dropped without
+    /// commit): sent before the connection's next statement.
     pub(crate) fn start_rollback(&mut self) {
+        let depth = self.transaction_depth();
+        if depth == 0 || self.tx.ended_by_server() {
+            return;
+        }
         each_tm!(self.raw(), c, tm => tm::start_rollback(c));
+        if matches!(self.tx.aborted, Some(Abort::Failed(at)) if at >= depth) {
+            self.tx.aborted = None;
+        }
     }
 
-    /// The transaction depth: 0 outside a transaction, 1 inside, more inside savepoints.
-    pub(crate) fn transaction_depth(&mut self) -> usize {
-        each_tm!(self.raw(), c, tm => tm::get_transaction_depth(c))
+    /// The transaction has ended: puts session settings back and forgets it.
+    async fn end_transaction(&mut self) {
+        let tx = std::mem::take(&mut self.tx);
+        if let Some(restore) = tx.restore {
+            if self.raw().run_plain(&restore).await.is_err() {
+                self.broken = true;
+            }
+        }
+    }
+
+    /// Records what a failed statement did to the transaction it ran in.
+    pub(crate) async fn note_failure(&mut self, error: &Error, from_server: bool) {
+        let depth = self.transaction_depth();
+        if depth == 0 {
+            return;
+        }
+        if error.is_transient() {
+            self.tx.transient = true;
+        }
+        if self.tx.aborted.is_some() || !from_server {
+            return;
+        }
+        let aborted = match self.backend() {
+            Backend::Postgres => Some(Abort::Failed(depth)),
+            Backend::MySql => match error {
+                Error::Deadlock { .. } => Some(Abort::EndedByServer),
+                Error::LockTimeout { .. } if self.info.rollback_on_timeout => {
+                    Some(Abort::EndedByServer)
+                }
+                _ => None,
+            },
+            Backend::Sqlite => self
+                .raw()
+                .sqlite_in_autocommit()
+                .await
+                .then_some(Abort::EndedByServer),
+        };
+        if aborted == Some(Abort::EndedByServer) {
+            self.broken = true;
+        }
+        if aborted.is_some() {
+            self.tx.aborted = aborted;
+        }
+    }
+
+    /// Runs raw SQL on a read-only connection so that nothing it does
+    /// outlives it: inside a read-only transaction (or, inside the caller's
+    /// transaction, a savepoint) that is rolled back right after it, which
+    /// also undoes PostgreSQL `SET`s; on MySQL, whose session variables are
+    /// not transactional, the session's read-only default is then set
+    /// again. A statement that ends the transaction itself (`COMMIT`,
+    /// `START TRANSACTION`) inside the caller's transaction is detected:
+    /// the connection is closed and the transaction refuses what follows.
+    /// SQLite's read-only connections are opened read-only and need none of
+    /// this.
+    pub(crate) async fn run_contained<T, D>(
+        &mut self,
+        statement: super::conn::Statement<D>,
+        limit: Option<Duration>,
+    ) -> Result<super::conn::Fetched<T>>
+    where
+        D: FnMut(crate::connection::driver::RowRef<'_>) -> Result<T> + Send,
+    {
+        if self.backend() == Backend::Sqlite {
+            return self.run(statement, limit).await;
+        }
+        let outer = self.transaction_depth();
+        self.begin(&TransactionOptions::new().read_only()).await?;
+        let result = self.run(statement, limit).await;
+        let undone = self.rollback().await;
+        if self.backend() == Backend::MySql
+            && self
+                .raw()
+                .run_plain("SET SESSION TRANSACTION READ ONLY")
+                .await
+                .is_err()
+        {
+            self.broken = true;
+        }
+        if undone.is_err() || (outer > 0 && self.broken) {
+            self.broken = true;
+            if outer > 0 {
+                self.tx.aborted = Some(Abort::EndedByServer);
+            }
+            return Err(Error::InvalidQuery {
+                message: format!(
+                    "raw SQL on read-only connection `{}` ended its transaction (COMMIT, ROLLBACK or START \
+                     TRANSACTION in raw SQL); the connection was closed: use the transaction's own commit and rollback",
+                    self.connection_name()
+                ),
+            });
+        }
+        result
+    }
+
+    pub(crate) fn lost(&self) -> Error {
+        Error::ConnectionLost {
+            connection: self.connection_name().to_owned(),
+            source: sqlx::Error::Protocol(
+                "the connection was closed after an earlier error; open a new transaction".into(),
+            ),
+        }
+    }
+}
+
+impl RawConn {
+    /// SQLite: whether the connection is outside any transaction
+    /// (`sqlite3_get_autocommit`), which tells whether an error ended it.
+    async fn sqlite_in_autocommit(&mut self) -> bool {
+        match self {
+            #[cfg(feature = "sqlite")]
+            RawConn::Sqlite(c) => match c.lock_handle().await {
+                Ok(mut handle) => {
+                    let db = handle.as_raw_handle();
+                    // SAFETY: the handle is locked out of the worker thread
+                    // for the length of the call, as sqlx's `lock_handle`
+                    // requires, and `sqlite3_get_autocommit` only reads the
+                    // connection's flag.
+                    unsafe { libsqlite3_sys::sqlite3_get_autocommit(db.as_ptr()) != 0 }
+                }
+                Err(_) => true,
+            },
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+}
+
+impl PooledConn {
+    /// Whether the session's database role could write, where the backend
+    /// can tell: PostgreSQL (superuser, or a write or create privilege on a
+    /// table, schema or the database: `has_table_privilege`,
+    /// `has_schema_privilege`, `has_database_privilege`) and MySQL/MariaDB
+    /// (a global, database or table privilege that writes, from
+    /// `information_schema`). SQLite read-only connections are opened
+    /// read-only: `false`.
+    pub(crate) async fn role_can_write(&mut self) -> Result<bool> {
+        let sql = match self.backend() {
+            Backend::Sqlite => return Ok(false),
+            Backend::Postgres => {
+                "SELECT CAST(CAST((SELECT rolsuper FROM pg_roles WHERE rolname = current_user) \
+                 OR has_database_privilege(current_database(), 'CREATE') \
+                 OR EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname NOT LIKE 'pg\\_%' \
+                    AND n.nspname <> 'information_schema' AND has_schema_privilege(n.oid, 'CREATE')) \
+                 OR EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                    WHERE c.relkind IN ('r', 'p') AND n.nspname NOT LIKE 'pg\\_%' \
+                    AND n.nspname <> 'information_schema' \
+                    AND has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')) AS INTEGER) AS BIGINT)"
+            }
+            Backend::MySql => {
+                "SELECT CAST(EXISTS (SELECT 1 FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = @orm_grantee \
+                    AND PRIVILEGE_TYPE IN ('INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'ALTER', 'SUPER')) \
+                 OR EXISTS (SELECT 1 FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = @orm_grantee \
+                    AND TABLE_SCHEMA = DATABASE() AND PRIVILEGE_TYPE IN ('INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'ALTER')) \
+                 OR EXISTS (SELECT 1 FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = @orm_grantee \
+                    AND TABLE_SCHEMA = DATABASE() AND PRIVILEGE_TYPE IN ('INSERT', 'UPDATE', 'DELETE')) AS SIGNED)"
+            }
+        };
+        if self.backend() == Backend::MySql {
+            // information_schema names the grantee 'user'@'host'.
+            self.raw()
+                .run_plain(
+                    "SET @orm_grantee = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', \
+                     SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')",
+                )
+                .await
+                .map_err(|source| Error::ConnectionLost {
+                    connection: self.connection_name().to_owned(),
+                    source,
+                })?;
+        }
+        let statement = super::conn::Statement {
+            sql: sql_static(sql),
+            args: None,
+            fetch: super::conn::Fetch::Optional(|row: crate::connection::driver::RowRef<'_>| {
+                crate::connection::driver::get_i64(row, 0)
+            }),
+        };
+        match self.run(statement, None).await? {
+            super::conn::Fetched::Optional(Some(n)) => Ok(n != 0),
+            _ => Ok(false),
+        }
     }
 }

@@ -88,6 +88,17 @@ pub(super) async fn execute_unit(
     conn: &mut Session<'_>,
     steps: Vec<Step>,
 ) -> std::result::Result<(), Stopped> {
+    let outcome = execute_steps(conn, steps).await;
+    // Whether the unit applied or not (MySQL applies DDL as it goes),
+    // statements prepared before it may be stale now.
+    let _ = conn.schema_changed().await;
+    outcome
+}
+
+async fn execute_steps(
+    conn: &mut Session<'_>,
+    steps: Vec<Step>,
+) -> std::result::Result<(), Stopped> {
     let stopped = |done: usize| move |error: Error| Stopped { done, error };
     let backend = conn.backend();
     if backend == Backend::MySql {

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::names::{self, env_prefix, ConnectionName, DefaultConnection};
-use super::session::{Operation, Session};
+use super::session::{CallOptions, Operation, Session};
 use super::transaction::Transaction;
 use crate::backend::Backend;
 use crate::connection::connect::{redact, ConnectOptions};
 use crate::connection::pool::{Pool, PoolMetrics, PoolOptions};
+use crate::connection::transaction::TransactionOptions;
 use crate::error::{Error, Result};
 
 /// A handle on every database connection the application uses.
@@ -81,10 +82,37 @@ impl Database {
     }
 
     /// The connection called `name`, for raw SQL ([`crate::raw()`]).
+    /// [`Error::NotConfigured`] if there is none.
     pub fn connection(&self, name: &str) -> Result<NamedConnection<'_>> {
         Ok(NamedConnection {
             pool: self.pool(name)?,
+            call: CallOptions::default(),
         })
+    }
+
+    /// This handle with per-call options: pass the [`Call`] where a model
+    /// operation takes an executor.
+    pub fn call(&self) -> Call<'_> {
+        Call {
+            db: self,
+            options: CallOptions::default(),
+        }
+    }
+
+    /// Marks the operation it is passed to as safe to run twice, so that a
+    /// write is retried under the connection's
+    /// [`retry policy`](PoolOptions::retry) too (reads always are):
+    /// `product.update(db.idempotent()).await?`.
+    pub fn idempotent(&self) -> Call<'_> {
+        self.call().idempotent()
+    }
+
+    /// Bounds each statement of the operation it is passed to by `limit`:
+    /// when it passes, the statement is cancelled on the server (PostgreSQL
+    /// `pg_cancel_backend`, MySQL `KILL QUERY`, SQLite interrupt) and the
+    /// operation fails with [`Error::StatementTimeout`].
+    pub fn with_statement_timeout(&self, limit: Duration) -> Call<'_> {
+        self.call().statement_timeout(limit)
     }
 
     /// Pool metrics of the connection called `name`.
@@ -94,15 +122,135 @@ impl Database {
 
     /// Opens a transaction on the default connection.
     pub async fn begin(&self) -> Result<Transaction<DefaultConnection>> {
-        self.begin_on::<DefaultConnection>().await
+        self.begin_on_with::<DefaultConnection>(TransactionOptions::new())
+            .await
+    }
+
+    /// Opens a transaction on the default connection with `options`
+    /// (isolation level, read-only, deadline, timeouts).
+    pub async fn begin_with(
+        &self,
+        options: TransactionOptions,
+    ) -> Result<Transaction<DefaultConnection>> {
+        self.begin_on_with::<DefaultConnection>(options).await
     }
 
     /// Opens a transaction on connection `C`. It can run statements only for
     /// models on `C`: passing it for a model on another connection does not
     /// compile.
     pub async fn begin_on<C: ConnectionName>(&self) -> Result<Transaction<C>> {
+        self.begin_on_with::<C>(TransactionOptions::new()).await
+    }
+
+    /// Opens a transaction on connection `C` with `options`.
+    pub async fn begin_on_with<C: ConnectionName>(
+        &self,
+        options: TransactionOptions,
+    ) -> Result<Transaction<C>> {
         let conn = self.pool(C::NAME)?.acquire().await?;
-        Transaction::begin(conn).await
+        Transaction::begin(conn, &options).await
+    }
+
+    /// Runs `work` in a transaction on the default connection: commits when
+    /// it returns `Ok`, rolls back when it returns `Err` or panics. With the
+    /// connection's [retry policy](PoolOptions::retry) (none by default) the
+    /// whole transaction runs again after a transient failure: a
+    /// serialization failure (SQLSTATE 40001), a deadlock (40P01, MySQL
+    /// 1213), a lock timeout, a lost connection. `work` may then run more
+    /// than once: keep effects outside the database out of it;
+    /// [`Transaction::attempt`] tells which run it is.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> orm::Result<()> {
+    /// # let db = orm::Database::connect("sqlite::memory:").await?;
+    /// let n: i64 = db
+    ///     .transaction(async |tx| {
+    ///         let (n,): (i64,) = orm::raw("SELECT 41 + 1").fetch_one(&mut *tx).await?;
+    ///         Ok::<_, orm::Error>(n)
+    ///     })
+    ///     .await?;
+    /// assert_eq!(n, 42);
+    /// # Ok(()) }
+    /// ```
+    pub async fn transaction<T, E>(
+        &self,
+        work: impl AsyncFnMut(&mut Transaction<DefaultConnection>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<Error>,
+    {
+        self.transaction_on::<DefaultConnection, T, E>(TransactionOptions::new(), work)
+            .await
+    }
+
+    /// [`transaction`](Self::transaction) with `options`: isolation level,
+    /// deadline, timeouts, and the retry policy
+    /// ([`TransactionOptions::retry`]).
+    pub async fn transaction_with<T, E>(
+        &self,
+        options: TransactionOptions,
+        work: impl AsyncFnMut(&mut Transaction<DefaultConnection>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<Error>,
+    {
+        self.transaction_on::<DefaultConnection, T, E>(options, work)
+            .await
+    }
+
+    /// [`transaction_with`](Self::transaction_with) on connection `C`:
+    /// `db.transaction_on::<Essentials, _, _>(TransactionOptions::new(), async |tx| ...)`,
+    /// or name the type in the closure: `async |tx: &mut Transaction<Essentials>| ...`.
+    pub async fn transaction_on<C, T, E>(
+        &self,
+        options: TransactionOptions,
+        mut work: impl AsyncFnMut(&mut Transaction<C>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        C: ConnectionName,
+        E: From<Error>,
+    {
+        let pool = self.pool(C::NAME)?;
+        let policy = options.retry_policy().unwrap_or(pool.options().retry);
+        let mut pauses = policy.pauses();
+        let mut attempt = 1;
+        loop {
+            let (outcome, retryable) = match self.begin_on_with::<C>(options).await {
+                Err(e) => {
+                    let transient = e.is_transient();
+                    (Err(E::from(e)), transient)
+                }
+                Ok(mut tx) => {
+                    tx.set_attempt(attempt);
+                    match work(&mut tx).await {
+                        Ok(value) => {
+                            let transient = tx.saw_transient();
+                            match tx.commit().await {
+                                Ok(()) => return Ok(value),
+                                Err(e) => {
+                                    let retryable = e.is_transient()
+                                        || (transient
+                                            && matches!(e, Error::TransactionAborted { .. }));
+                                    (Err(E::from(e)), retryable)
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            let transient = tx.saw_transient();
+                            // A failed rollback closes the connection, which
+                            // rolls back too; the caller's error is what counts.
+                            let _ = tx.rollback().await;
+                            (Err(e), transient)
+                        }
+                    }
+                }
+            };
+            let pause = if retryable { pauses.next() } else { None };
+            let Some(pause) = pause else { return outcome };
+            pool.count_retry();
+            attempt += 1;
+            tokio::time::sleep(pause).await;
+        }
     }
 
     /// Closes every pool; later operations fail with [`Error::PoolClosed`].
@@ -113,14 +261,60 @@ impl Database {
     }
 }
 
+/// A [`Database`] handle with options for one call
+/// ([`Database::call`], [`Database::idempotent`],
+/// [`Database::with_statement_timeout`]); an executor like `&Database`.
+#[derive(Clone, Copy, Debug)]
+pub struct Call<'a> {
+    pub(crate) db: &'a Database,
+    pub(crate) options: CallOptions,
+}
+
+impl<'a> Call<'a> {
+    /// Marks the operation as safe to run twice: a write is retried after a
+    /// transient error under the connection's [retry policy](PoolOptions::retry).
+    pub fn idempotent(mut self) -> Self {
+        self.options.idempotent = true;
+        self
+    }
+
+    /// Bounds each statement by `limit` ([`Error::StatementTimeout`]; the
+    /// statement is cancelled on the server).
+    pub fn statement_timeout(mut self, limit: Duration) -> Self {
+        self.options.statement_timeout = Some(limit);
+        self
+    }
+}
+
 /// A connection of a [`Database`], picked by name: where raw SQL and
 /// migrations run ([`Database::connection`]).
 #[derive(Clone)]
 pub struct NamedConnection<'a> {
     pool: &'a Pool,
+    call: CallOptions,
 }
 
 impl<'a> NamedConnection<'a> {
+    /// Marks the raw statement as safe to run twice: it is retried after a
+    /// transient error under the connection's [retry policy](PoolOptions::retry)
+    /// (raw SQL is otherwise never retried: its text is not read, so it
+    /// counts as a write).
+    pub fn idempotent(mut self) -> Self {
+        self.call.idempotent = true;
+        self
+    }
+
+    /// Bounds the statement by `limit` ([`Error::StatementTimeout`]; the
+    /// statement is cancelled on the server).
+    pub fn statement_timeout(mut self, limit: Duration) -> Self {
+        self.call.statement_timeout = Some(limit);
+        self
+    }
+
+    /// Whether the connection opens read-only sessions.
+    pub fn is_read_only(&self) -> bool {
+        self.pool.read_only()
+    }
     /// The connection's name.
     pub fn name(&self) -> &'a str {
         self.pool.name()
@@ -137,7 +331,7 @@ impl<'a> NamedConnection<'a> {
         op: &Operation,
     ) -> impl std::future::Future<Output = Result<Session<'a>>> + Send + 'a {
         let _ = op;
-        async move { Ok(Session::owned(self.pool.acquire().await?)) }
+        Session::owned(self.pool, self.call)
     }
 }
 
@@ -260,10 +454,32 @@ impl DatabaseBuilder {
             }
             let read_only = self.read_only.contains(&name) || names::declared_read_only(&name);
             let connect = ConnectOptions::parse(&name, &url, read_only)?;
-            let pool = Pool::new(&name, connect, options, read_only);
+            let pool = Pool::new(&name, connect, options);
             // Opening one connection proves the URL and the server; it goes
             // straight into the pool for the first caller.
-            drop(pool.acquire().await?);
+            let mut conn = pool.acquire().await?;
+            let can_write = if read_only {
+                conn.role_can_write().await
+            } else {
+                Ok(false)
+            };
+            if let Err(e) = &can_write {
+                tracing::warn!(
+                    target: "orm::connection",
+                    connection = %name,
+                    "could not check whether the role of read-only connection `{name}` can write: {e}"
+                );
+            }
+            if can_write.unwrap_or(false) {
+                tracing::warn!(
+                    target: "orm::connection",
+                    connection = %name,
+                    "connection `{name}` is declared read-only, but its database role can write: \
+                     the ORM refuses writes and opens read-only sessions, but only a role without \
+                     write privileges stops SQL written by an attacker; connect it with such a role"
+                );
+            }
+            drop(conn);
             pools.push(pool);
         }
         if let Some(unknown) = self

@@ -2,15 +2,16 @@
 
 use std::future::Future;
 
-use super::database::Database;
+use super::database::{Call, Database};
 use super::names::ConnectionName;
-use super::session::{Operation, Session};
-use super::transaction::Transaction;
+use super::session::{CallOptions, Operation, Session};
+use super::transaction::{Savepoint, Transaction};
 use crate::error::Result;
 
 /// Something statements for models on connection `C` can run on:
-/// `&Database` (takes a pooled connection of `C` per operation) or
-/// `&mut Transaction<C>` (runs inside the transaction).
+/// `&Database` (takes a pooled connection of `C` per operation), a
+/// [`Call`] (the same, with per-call options), `&mut Transaction<C>` or
+/// `&mut Savepoint<C>` (runs inside the transaction).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot run statements for a model on connection `{C}`",
     label = "expected `&Database` or `&mut Transaction<{C}>`",
@@ -27,7 +28,22 @@ impl<'e, C: ConnectionName> Executor<'e, C> for &'e Database {
         // Every operation goes to its model's connection's pool; the
         // description is read here, before anything is awaited.
         let _ = op;
-        async move { Ok(Session::owned(self.pool(C::NAME)?.acquire().await?)) }
+        async move { Session::owned(self.pool(C::NAME)?, CallOptions::default()).await }
+    }
+}
+
+impl<'e, C: ConnectionName> Executor<'e, C> for Call<'e> {
+    fn __session(self, op: &Operation) -> impl Future<Output = Result<Session<'e>>> + Send + 'e {
+        let _ = op;
+        async move { Session::owned(self.db.pool(C::NAME)?, self.options).await }
+    }
+}
+
+impl<'e, 't, C: ConnectionName> Executor<'e, C> for &'e mut Savepoint<'t, C> {
+    fn __session(self, op: &Operation) -> impl Future<Output = Result<Session<'e>>> + Send + 'e {
+        let _ = op;
+        let conn = self.conn_mut();
+        async move { Ok(Session::borrowed(conn)) }
     }
 }
 

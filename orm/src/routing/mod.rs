@@ -13,8 +13,8 @@ pub(crate) mod names;
 pub(crate) mod session;
 pub(crate) mod transaction;
 
-pub use database::{Database, DatabaseBuilder, NamedConnection};
+pub use database::{Call, Database, DatabaseBuilder, NamedConnection};
 pub use executor::Executor;
 pub use names::{env_prefix, ConnectionName, DefaultConnection, WritableConnection};
 pub use session::{Access, Operation, Session};
-pub use transaction::Transaction;
+pub use transaction::{Savepoint, Transaction};

@@ -7,13 +7,16 @@
 //! short verb). This one function is where per-statement policy lives.
 
 use std::borrow::Cow;
+use std::time::Duration;
 
 use sqlx::SqlStr;
 
 use crate::backend::Backend;
 use crate::connection::conn::{Done, Fetch, Fetched, Statement};
 use crate::connection::driver::{Args, RowRef};
-use crate::connection::pool::PooledConn;
+use crate::connection::pool::{Pool, PooledConn};
+use crate::connection::retry::RetryPolicy;
+use crate::connection::transaction::TransactionOptions;
 use crate::error::Result;
 
 /// Whether an operation only reads, or may write.
@@ -89,57 +92,159 @@ impl Operation {
     }
 }
 
+/// Per-call options an executor carries: see [`Call`](super::Call).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct CallOptions {
+    /// The caller's statement timeout for each statement of the operation.
+    pub(crate) statement_timeout: Option<Duration>,
+    /// The caller vouches that the operation may run twice: writes are
+    /// retried too.
+    pub(crate) idempotent: bool,
+}
+
 /// A connection that routing chose for one operation: a pooled connection
-/// of its own, or the one of a transaction.
+/// of its own (which can be replaced to retry), or the one of a transaction.
 #[doc(hidden)]
 pub struct Session<'e> {
     conn: Conn<'e>,
+    call: CallOptions,
 }
 
+// Not boxed: a session lives on the stack for one operation, and a box
+// would cost an allocation per operation on the hot path.
+#[allow(clippy::large_enum_variant)]
 enum Conn<'e> {
-    Owned(PooledConn),
+    /// A pooled connection of the operation's own, and its pool (to take
+    /// another for a retry). `None` between a lost connection and the next.
+    Owned(&'e Pool, Option<PooledConn>),
     Borrowed(&'e mut PooledConn),
 }
 
 impl<'e> Session<'e> {
-    pub(crate) fn owned(conn: PooledConn) -> Session<'e> {
-        Session {
-            conn: Conn::Owned(conn),
-        }
+    pub(crate) async fn owned(pool: &'e Pool, call: CallOptions) -> Result<Session<'e>> {
+        Ok(Session {
+            conn: Conn::Owned(pool, Some(pool.acquire().await?)),
+            call,
+        })
     }
 
     pub(crate) fn borrowed(conn: &'e mut PooledConn) -> Session<'e> {
         Session {
             conn: Conn::Borrowed(conn),
+            call: CallOptions::default(),
         }
     }
 
-    fn conn(&mut self) -> &mut PooledConn {
+    async fn conn(&mut self) -> Result<&mut PooledConn> {
         match &mut self.conn {
-            Conn::Owned(c) => c,
-            Conn::Borrowed(c) => c,
+            Conn::Owned(pool, slot) => {
+                if slot.is_none() {
+                    *slot = Some(pool.acquire().await?);
+                }
+                Ok(slot.as_mut().expect("filled above"))
+            }
+            Conn::Borrowed(c) => Ok(c),
         }
     }
 
     /// The backend the statements will run on, for rendering them.
     pub(crate) fn backend(&self) -> Backend {
         match &self.conn {
-            Conn::Owned(c) => c.backend(),
+            Conn::Owned(pool, _) => pool.backend(),
             Conn::Borrowed(c) => c.backend(),
         }
     }
 
+    /// How a failed statement of `op` may be sent again: never inside a
+    /// transaction (the whole transaction is retried instead); reads, and
+    /// writes the caller marked idempotent, under the connection's policy.
+    fn retry_policy(&mut self, op: &Operation) -> Option<RetryPolicy> {
+        let Conn::Owned(pool, slot) = &mut self.conn else {
+            return None;
+        };
+        if slot.as_mut().is_some_and(|c| c.transaction_depth() > 0) {
+            return None;
+        }
+        let policy = pool.options().retry;
+        let may_repeat = op.access == Access::Read || self.call.idempotent;
+        (may_repeat && policy.attempts() > 1).then_some(policy)
+    }
+
     /// Sends one statement of `op`: the one function every statement passes.
+    ///
+    /// Here the statement timeout of the call is applied, raw SQL on a
+    /// read-only connection is contained (see [`PooledConn::run_contained`]),
+    /// statements a schema change made stale are prepared again, and
+    /// transient failures are retried under the connection's policy.
     pub(crate) async fn run<T, D>(
         &mut self,
         op: &Operation,
-        statement: Statement<D>,
+        sql: SqlStr,
+        mut args: Option<Args>,
+        mut fetch: Fetch<D>,
     ) -> Result<Fetched<T>>
     where
         D: FnMut(RowRef<'_>) -> Result<T> + Send,
     {
-        let _ = op;
-        self.conn().run(statement).await
+        let limit = self.call.statement_timeout;
+        let contain = op.verb == Operation::raw().verb;
+        let policy = self.retry_policy(op);
+        let mut pauses = policy.map(|p| p.pauses());
+        let mut prepared_again = false;
+        loop {
+            let conn = self.conn().await?;
+            // The values are kept for a second attempt only where one can
+            // happen: outside a transaction.
+            let in_transaction = conn.transaction_depth() > 0;
+            let statement = Statement {
+                sql: sql.clone(),
+                args: if in_transaction {
+                    args.take()
+                } else {
+                    args.clone()
+                },
+                fetch: fetch.by_ref(),
+            };
+            let result = if contain && conn.read_only() {
+                conn.run_contained(statement, limit).await
+            } else {
+                conn.run(statement, limit).await
+            };
+            let Err(error) = result else { return result };
+            if in_transaction {
+                return Err(error);
+            }
+            if !prepared_again && error.is_stale_statement() {
+                // PostgreSQL: a prepared statement outlived a schema change
+                // ("cached plan must not change result type"): drop every
+                // connection's statements and prepare this one again, once.
+                prepared_again = true;
+                if let Ok(conn) = self.conn().await {
+                    conn.clear_all_statement_caches().await?;
+                }
+                continue;
+            }
+            let pause = match (&mut pauses, error.is_transient()) {
+                (Some(pauses), true) => pauses.next(),
+                _ => None,
+            };
+            let Some(pause) = pause else {
+                return Err(error);
+            };
+            self.count_retry();
+            if let Conn::Owned(_, slot) = &mut self.conn {
+                if slot.as_ref().is_some_and(|c| c.broken) {
+                    *slot = None;
+                }
+            }
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    fn count_retry(&self) {
+        if let Conn::Owned(pool, _) = &self.conn {
+            pool.count_retry();
+        }
     }
 
     /// Runs a query and decodes every row with `decode`.
@@ -150,12 +255,7 @@ impl<'e> Session<'e> {
         args: Args,
         decode: impl FnMut(RowRef<'_>) -> Result<T> + Send,
     ) -> Result<Vec<T>> {
-        let statement = Statement {
-            sql,
-            args: Some(args),
-            fetch: Fetch::All(decode),
-        };
-        match self.run(op, statement).await? {
+        match self.run(op, sql, Some(args), Fetch::All(decode)).await? {
             Fetched::All(rows) => Ok(rows),
             _ => unreachable!("Fetch::All returns Fetched::All"),
         }
@@ -169,12 +269,10 @@ impl<'e> Session<'e> {
         args: Args,
         decode: impl FnMut(RowRef<'_>) -> Result<T> + Send,
     ) -> Result<Option<T>> {
-        let statement = Statement {
-            sql,
-            args: Some(args),
-            fetch: Fetch::Optional(decode),
-        };
-        match self.run(op, statement).await? {
+        match self
+            .run(op, sql, Some(args), Fetch::Optional(decode))
+            .await?
+        {
             Fetched::Optional(row) => Ok(row),
             _ => unreachable!("Fetch::Optional returns Fetched::Optional"),
         }
@@ -187,12 +285,12 @@ impl<'e> Session<'e> {
         sql: SqlStr,
         args: Args,
     ) -> Result<Done> {
-        self.done(op, sql, Some(args), false).await
+        self.done(op, sql, Some(args), Fetch::Execute).await
     }
 
     /// Runs SQL without parameters, possibly several statements (DDL).
     pub(crate) async fn execute_script(&mut self, op: &Operation, sql: SqlStr) -> Result<Done> {
-        self.done(op, sql, None, true).await
+        self.done(op, sql, None, Fetch::Script).await
     }
 
     async fn done(
@@ -200,36 +298,37 @@ impl<'e> Session<'e> {
         op: &Operation,
         sql: SqlStr,
         args: Option<Args>,
-        script: bool,
+        fetch: Fetch<fn(RowRef<'_>) -> Result<()>>,
     ) -> Result<Done> {
-        let statement = Statement::<fn(RowRef<'_>) -> Result<()>> {
-            sql,
-            args,
-            fetch: if script {
-                Fetch::Script
-            } else {
-                Fetch::Execute
-            },
-        };
-        match self.run(op, statement).await? {
+        match self.run(op, sql, args, fetch).await? {
             Fetched::Done(done) => Ok(done),
             _ => unreachable!("Fetch::Execute returns Fetched::Done"),
         }
     }
 
+    /// The schema changed (a migration ran): every connection of the pool
+    /// prepares its statements again before its next use.
+    pub(crate) async fn schema_changed(&mut self) -> Result<()> {
+        self.conn().await?.schema_changed();
+        Ok(())
+    }
+
     /// Opens a transaction, or a savepoint inside the caller's: several
     /// statements of one operation that must apply together.
     pub(crate) async fn begin(&mut self) -> Result<()> {
-        self.conn().begin().await
+        self.conn()
+            .await?
+            .begin(&TransactionOptions::default())
+            .await
     }
 
     /// Commits what [`begin`](Self::begin) opened.
     pub(crate) async fn commit(&mut self) -> Result<()> {
-        self.conn().commit().await
+        self.conn().await?.commit().await
     }
 
     /// Rolls back what [`begin`](Self::begin) opened.
     pub(crate) async fn rollback(&mut self) -> Result<()> {
-        self.conn().rollback().await
+        self.conn().await?.rollback().await
     }
 }
