@@ -10,6 +10,16 @@ use std::time::Duration;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong talking to a database through this crate.
+///
+/// An error the database reports is sorted by its code on every backend
+/// alike (PostgreSQL's SQLSTATE, the MySQL/MariaDB error number, SQLite's
+/// extended result code): each variant below lists the codes it stands
+/// for, and one the crate does not sort is [`Error::Query`], with the
+/// driver's error as its `source`. [`is_transient`](Error::is_transient)
+/// says whether running the operation again may succeed, and
+/// [`is_connection_error`](Error::is_connection_error) whether the
+/// connection itself failed; such a connection is closed rather than
+/// handed to the next caller.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
