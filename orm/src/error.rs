@@ -10,6 +10,16 @@ use std::time::Duration;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong talking to a database through this crate.
+///
+/// An error the database reports is sorted by its code on every backend
+/// alike (PostgreSQL's SQLSTATE, the MySQL/MariaDB error number, SQLite's
+/// extended result code): each variant below lists the codes it stands
+/// for, and one the crate does not sort is [`Error::Query`], with the
+/// driver's error as its `source`. [`is_transient`](Error::is_transient)
+/// says whether running the operation again may succeed, and
+/// [`is_connection_error`](Error::is_connection_error) whether the
+/// connection itself failed; such a connection is closed rather than
+/// handed to the next caller.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -128,7 +138,17 @@ pub enum Error {
         connection: String,
     },
 
-    /// The server could not be reached, or the connection broke mid-query.
+    /// The server could not be reached, or the connection broke mid-query,
+    /// or the server ended the session: an I/O or protocol failure;
+    /// PostgreSQL SQLSTATE class 08 (`connection_exception`), 57P01
+    /// (`admin_shutdown`, e.g. `pg_terminate_backend`), 57P02
+    /// (`crash_shutdown`), 57P03 (`cannot_connect_now`), or any error of
+    /// severity `FATAL` or `PANIC`; MySQL/MariaDB errors 1927
+    /// (`ER_CONNECTION_KILLED`, `KILL CONNECTION`), 1053
+    /// (`ER_SERVER_SHUTDOWN`), 2006 and 2013 (`CR_SERVER_GONE_ERROR`,
+    /// `CR_SERVER_LOST`), or SQLSTATE class 08. The connection is closed,
+    /// never handed to the next caller, so a killed connection costs one
+    /// error; the next operation runs on a fresh connection.
     #[error("connection `{connection}`: database unreachable or connection lost: {source}")]
     ConnectionLost {
         /// The connection's name.
@@ -191,9 +211,11 @@ pub enum Error {
 
     /// A serializable (or repeatable-read) transaction could not be
     /// serialized with a concurrent one and was rolled back: run it again.
-    /// PostgreSQL SQLSTATE 40001 (`serialization_failure`); SQLite
-    /// `SQLITE_BUSY_SNAPSHOT` (517), a read transaction that cannot become a
-    /// write because another connection wrote since it began.
+    /// PostgreSQL SQLSTATE 40001 (`serialization_failure`); MariaDB error
+    /// 1020 (`ER_CHECKREAD`, "record has changed since last read", with
+    /// `innodb_snapshot_isolation` on); SQLite `SQLITE_BUSY_SNAPSHOT` (517,
+    /// in WAL mode), a read transaction that cannot become a write because
+    /// another connection wrote since it began.
     #[error("connection `{connection}`: could not serialize access due to a concurrent transaction: {message}")]
     SerializationFailure {
         /// The connection's name.
@@ -217,8 +239,12 @@ pub enum Error {
     /// A lock could not be taken in time (or at once, with `nowait()`).
     /// PostgreSQL SQLSTATE 55P03 (`lock_not_available`, from `lock_timeout`
     /// or `NOWAIT`); MySQL/MariaDB errors 1205 (`ER_LOCK_WAIT_TIMEOUT`,
-    /// `innodb_lock_wait_timeout`) and 3572 (`ER_LOCK_NOWAIT`); SQLite
-    /// `SQLITE_BUSY` (5) and `SQLITE_LOCKED` (6), after the busy timeout.
+    /// `innodb_lock_wait_timeout`, and MariaDB's `NOWAIT`) and 3572
+    /// (`ER_LOCK_NOWAIT`, MySQL's `NOWAIT`); SQLite `SQLITE_BUSY` (5) with
+    /// its extended codes `SQLITE_BUSY_RECOVERY` (261) and
+    /// `SQLITE_BUSY_TIMEOUT` (773), after the busy timeout, and
+    /// `SQLITE_LOCKED` (6) with `SQLITE_LOCKED_SHAREDCACHE` (262) and
+    /// `SQLITE_LOCKED_VTAB` (518).
     #[error("connection `{connection}`: lock not available: {message}")]
     LockTimeout {
         /// The connection's name.
@@ -230,9 +256,11 @@ pub enum Error {
     /// A statement ran past its statement timeout (or was cancelled) and
     /// was stopped by the database. PostgreSQL SQLSTATE 57014
     /// (`query_canceled`, from `statement_timeout` or a cancel request);
-    /// MariaDB error 1969 (`max_statement_time`); MySQL 3024
-    /// (`max_execution_time`) and 1317 (`ER_QUERY_INTERRUPTED`, `KILL
-    /// QUERY`); SQLite `SQLITE_INTERRUPT` (9).
+    /// MariaDB error 1969 (`ER_STATEMENT_TIMEOUT`, `max_statement_time`);
+    /// MySQL 3024 (`ER_QUERY_TIMEOUT`, `max_execution_time`); MySQL/MariaDB
+    /// 1317 (`ER_QUERY_INTERRUPTED`, `KILL QUERY`); SQLite
+    /// `SQLITE_INTERRUPT` (9). Not transient: the same statement would
+    /// run as long again.
     #[error(
         "connection `{connection}`: statement timed out or was cancelled: {message}\n  sql: {sql}"
     )]
@@ -248,7 +276,8 @@ pub enum Error {
     /// The transaction can no longer commit: a statement inside it failed
     /// and the database aborted it (PostgreSQL: SQLSTATE 25P02,
     /// `in_failed_sql_transaction`, refuses every statement until
-    /// rollback; MySQL/MariaDB roll a transaction back on a deadlock). The
+    /// rollback). MySQL/MariaDB also roll a whole transaction back on a
+    /// deadlock, but report that statement as [`Error::Deadlock`]. The
     /// transaction has been (or is being) rolled back; nothing of it is
     /// stored. Roll back to a savepoint taken before the failing statement
     /// to go on portably.
