@@ -31,6 +31,8 @@
 //! `pg_basebackup -R` of a running one (a streaming standby of it);
 //! [`ClusterBuilder::setting`] adds `postgresql.conf` settings, and
 //! [`Cluster::tool`] runs any other tool against a cluster.
+//! [`Cluster::freeze`] makes a server that accepts connections and never
+//! answers them.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -260,6 +262,33 @@ impl Cluster {
         self.running.load(Ordering::Acquire)
     }
 
+    /// The postmaster's process id, while the server runs.
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.data_dir().join("postmaster.pid"))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Suspends the postmaster (SIGSTOP) until the guard is dropped
+    /// (SIGCONT): the kernel still accepts TCP connections on its port, but
+    /// nothing answers them, as with a server that hangs. Sessions already
+    /// open have processes of their own and keep working.
+    pub fn freeze(&self) -> Frozen<'_> {
+        let pid = self
+            .postmaster_pid()
+            .expect("freeze: the server is not running")
+            .to_string();
+        signal("STOP", &pid);
+        Frozen {
+            _cluster: self,
+            pid,
+        }
+    }
+
     /// Starts the stopped server and waits until it accepts connections.
     pub fn start(&self) {
         self.pg_ctl_start().unwrap_or_else(|e| panic!("{e}"));
@@ -409,6 +438,26 @@ impl Cluster {
                 .unwrap_or_else(|e| panic!("cannot give {} to postgres: {e}", path.display()));
         }
     }
+}
+
+/// A suspended postmaster, from [`Cluster::freeze`]; resumed when dropped.
+pub struct Frozen<'a> {
+    _cluster: &'a Cluster,
+    pid: String,
+}
+
+impl Drop for Frozen<'_> {
+    fn drop(&mut self) {
+        signal("CONT", &self.pid);
+    }
+}
+
+fn signal(name: &str, pid: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), pid])
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run kill: {e}"));
+    assert!(status.success(), "kill -{name} {pid} failed: {status}");
 }
 
 impl Drop for Cluster {
