@@ -8,6 +8,10 @@
 //! once the server is back the pool serves again within its acquire timeout;
 //! each connection the restart killed fails one operation at most, and then
 //! every task's operations succeed.
+//!
+//! A server that accepts connections but never answers them (its postmaster
+//! suspended) costs a caller the acquire timeout and a connection error,
+//! never a hang.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -465,5 +469,81 @@ async fn the_pool_recovers_from_a_server_restart_under_load() {
         faults.len(),
         faults.join("\n"),
         cluster.log_tail(40)
+    );
+}
+
+/// A server that accepts connections and never answers them (its
+/// postmaster suspended): opening a connection gives up within the acquire
+/// timeout with a connection error, instead of waiting for ever, and the
+/// pool serves again once the server answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connecting_to_a_server_that_never_answers_gives_up_after_the_acquire_timeout() {
+    const ACQUIRE: Duration = Duration::from_secs(1);
+    const BOUND: Duration = Duration::from_secs(10);
+    let Some(cluster) = Cluster::new() else {
+        return;
+    };
+    // No idle connection survives: every operation opens one.
+    let options = PoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(ACQUIRE)
+        .idle_timeout(Some(Duration::from_millis(1)));
+    let db = orm::Database::builder()
+        .connection_with("db", &cluster.url(), options)
+        .build()
+        .await
+        .unwrap();
+    db.create_table::<Order>().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
+    let mut faults = Vec::new();
+    {
+        let _frozen = cluster.freeze();
+        // Two callers open connections; a third waits for one of them.
+        let mut tasks = tokio::task::JoinSet::new();
+        for task in 0..3 {
+            let db = db.clone();
+            tasks.spawn(async move {
+                let started = Instant::now();
+                let result = tokio::time::timeout(BOUND, Order::count(&db)).await;
+                (task, started.elapsed(), result)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let (task, took, result) = joined.expect("task");
+            let outcome = match &result {
+                Ok(Ok(n)) => format!("Ok({n})"),
+                Ok(Err(e)) => failed(e).to_string(),
+                Err(_) => format!("no answer within {BOUND:?}"),
+            };
+            println!(
+                "frozen server: caller {task} after {:.3}s: {outcome}",
+                took.as_secs_f64()
+            );
+            match result {
+                Ok(Err(Error::ConnectionLost { .. } | Error::PoolTimeout { .. })) if took <= ACQUIRE + RECOVERY_MARGIN => {}
+                _ => faults.push(format!(
+                    "caller {task}: after {:.3}s (acquire timeout {ACQUIRE:?} + {RECOVERY_MARGIN:?} allowed): {outcome}",
+                    took.as_secs_f64()
+                )),
+            }
+        }
+    }
+    // Answering again: the pool serves within the acquire timeout.
+    let started = Instant::now();
+    match tokio::time::timeout(BOUND, Order::count(&db)).await {
+        Ok(Ok(_)) if started.elapsed() <= ACQUIRE + RECOVERY_MARGIN => {}
+        other => faults.push(format!(
+            "after the server answers again, {:.3}s: {:?}",
+            started.elapsed().as_secs_f64(),
+            other.map(|r| r.map_err(|e| failed(&e).to_string()))
+        )),
+    }
+    db.close();
+    assert!(
+        faults.is_empty(),
+        "{} faults:\n{}",
+        faults.len(),
+        faults.join("\n")
     );
 }
