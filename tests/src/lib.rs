@@ -6,9 +6,13 @@
 //! differs. PostgreSQL and MySQL run when `ORM_TEST_POSTGRES_URL` and
 //! `ORM_TEST_MYSQL_URL` are set; with `ORM_TEST_REQUIRE_ALL=1` (as CI sets)
 //! a missing variable fails the test instead of skipping it.
+//!
+//! Tests that stop or restart PostgreSQL do it on a private server of their
+//! own, from [`cluster`], never on the shared one.
 
 pub mod blog;
 pub mod catalog;
+pub mod cluster;
 pub mod models;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
