@@ -12,6 +12,7 @@ pub async fn db() -> Option<TestDb> {
 mod catalog;
 mod connections;
 mod crud;
+mod locks;
 mod migrate;
 mod pool;
 mod query;
