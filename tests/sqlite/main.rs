@@ -12,6 +12,7 @@ mod catalog;
 mod connections;
 mod crud;
 mod errors;
+mod locks;
 mod migrate;
 mod pool;
 mod query;

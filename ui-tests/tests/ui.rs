@@ -17,6 +17,7 @@ fn ui() {
         "read-only",
         "connection",
         "relations",
+        "locks",
     ] {
         t.compile_fail(format!("{class}/*.rs"));
     }

@@ -4,6 +4,12 @@
 //! sort keys and selections may use the columns of either model (the `Left`
 //! and `Right` type parameters say which, and are inferred). `left_join`
 //! keeps rows without a match and gives `(Order, Option<User>)`.
+//!
+//! A join may take a row lock (`for_update()`, `for_share()`, before or
+//! after the join): it locks the rows of both models. A `left_join` with a
+//! lock is refused with [`Error::InvalidQuery`] before anything is sent, on
+//! every backend, since PostgreSQL cannot lock the nullable side of an
+//! outer join.
 
 // The `async` methods here are written as `fn ... -> impl Future + Send`:
 // spelled out, `Send` lets callers spawn them; left to `async fn`, rustc
@@ -13,6 +19,7 @@
 use std::marker::PhantomData;
 
 use super::expr::{Condition, Expr, Node, Operand, Ordering};
+use super::lock::{self, LockScope, NoLock, NonWaitingLock, WaitingLock};
 use super::{and, JoinClause, Parts, Select};
 use crate::connection::driver::RowRef;
 use crate::error::{Error, Result};
@@ -182,21 +189,23 @@ fn decode_join_selection<M, J, I, S: JoinSelection<M, J, I>>(row: RowRef<'_>) ->
     S::decode(row, &mut 0)
 }
 
-/// A query over model `M` joined with `J`; rows decode to `O`.
+/// A query over model `M` joined with `J`; rows decode to `O`. `L` says
+/// whether it takes a row lock, as on [`Select`].
 #[must_use = "a query does nothing until it is run with `all`, `first`, `count`, ..."]
-pub struct JoinSelect<M: Model, J: Model, O> {
+pub struct JoinSelect<M: Model, J: Model, O, L = NoLock> {
     parts: Parts,
     decode: fn(RowRef<'_>) -> Result<O>,
     _models: PhantomData<fn() -> (M, J)>,
+    _lock: PhantomData<fn() -> L>,
 }
 
-impl<M: Model, O: Send + 'static> Select<M, O> {
+impl<M: Model, O: Send + 'static, L> Select<M, O, L> {
     fn joined<R, P>(
         self,
         relation: R,
         left_join: bool,
         decode: fn(RowRef<'_>) -> Result<P>,
-    ) -> JoinSelect<M, R::To, P>
+    ) -> JoinSelect<M, R::To, P, L>
     where
         R: Joinable<From = M>,
     {
@@ -204,6 +213,7 @@ impl<M: Model, O: Send + 'static> Select<M, O> {
         parts.columns = None;
         parts.join = Some(JoinClause {
             left_join,
+            model: <R::To as Model>::NAME,
             schema: <R::To as Model>::SCHEMA,
             on: relation.__on(),
         });
@@ -211,13 +221,14 @@ impl<M: Model, O: Send + 'static> Select<M, O> {
             parts,
             decode,
             _models: PhantomData,
+            _lock: PhantomData,
         }
     }
 
     /// Joins the related model (`INNER JOIN`): rows are `(M, To)` pairs, and
     /// filters, sort keys and selections may use the columns of both. Both
     /// models must live on one connection.
-    pub fn join<R>(self, relation: R) -> JoinSelect<M, R::To, (M, R::To)>
+    pub fn join<R>(self, relation: R) -> JoinSelect<M, R::To, (M, R::To), L>
     where
         R: Joinable<From = M>,
         R::To: OnConnection<M::Connection>,
@@ -227,7 +238,8 @@ impl<M: Model, O: Send + 'static> Select<M, O> {
 
     /// Joins the related model keeping rows without a match (`LEFT JOIN`):
     /// rows are `(M, Option<To>)`.
-    pub fn left_join<R>(self, relation: R) -> JoinSelect<M, R::To, (M, Option<R::To>)>
+    #[allow(clippy::type_complexity)] // the row type, spelled out for the docs
+    pub fn left_join<R>(self, relation: R) -> JoinSelect<M, R::To, (M, Option<R::To>), L>
     where
         R: Joinable<From = M>,
         R::To: OnConnection<M::Connection>,
@@ -236,7 +248,7 @@ impl<M: Model, O: Send + 'static> Select<M, O> {
     }
 }
 
-impl<M: Model, J: Model, O: Send + 'static> JoinSelect<M, J, O> {
+impl<M: Model, J: Model, O: Send + 'static, L> JoinSelect<M, J, O, L> {
     /// Keeps the rows where `condition` (on either model) holds.
     pub fn filter<F: JoinFilter<M, J, I>, I>(mut self, condition: F) -> Self {
         self.parts.filter = and(self.parts.filter, condition.into_node());
@@ -262,7 +274,10 @@ impl<M: Model, J: Model, O: Send + 'static> JoinSelect<M, J, O> {
     }
 
     /// Selects columns or expressions of either model instead of both models.
-    pub fn select<S: JoinSelection<M, J, I>, I>(self, selection: S) -> JoinSelect<M, J, S::Output> {
+    pub fn select<S: JoinSelection<M, J, I>, I>(
+        self,
+        selection: S,
+    ) -> JoinSelect<M, J, S::Output, L> {
         let mut columns = Vec::new();
         selection.push_nodes(&mut columns);
         JoinSelect {
@@ -272,6 +287,7 @@ impl<M: Model, J: Model, O: Send + 'static> JoinSelect<M, J, O> {
             },
             decode: decode_join_selection::<M, J, I, S>,
             _models: PhantomData,
+            _lock: PhantomData,
         }
     }
 
@@ -281,7 +297,7 @@ impl<M: Model, J: Model, O: Send + 'static> JoinSelect<M, J, O> {
         exec: E,
     ) -> impl std::future::Future<Output = Result<Vec<O>>> + Send + 'e
     where
-        E: Executor<'e, M::Connection> + 'e,
+        E: Executor<'e, M::Connection> + LockScope<L> + 'e,
     {
         super::fetch_all::<M, O, E>(self.parts, self.decode, exec)
     }
@@ -292,7 +308,7 @@ impl<M: Model, J: Model, O: Send + 'static> JoinSelect<M, J, O> {
         exec: E,
     ) -> impl std::future::Future<Output = Result<Option<O>>> + Send + 'e
     where
-        E: Executor<'e, M::Connection> + 'e,
+        E: Executor<'e, M::Connection> + LockScope<L> + 'e,
     {
         super::fetch_first::<M, O, E>(self.parts, self.decode, exec)
     }
@@ -300,20 +316,36 @@ impl<M: Model, J: Model, O: Send + 'static> JoinSelect<M, J, O> {
     /// Runs the query and returns its first row, or [`Error::NotFound`].
     pub fn one<'e, E>(self, exec: E) -> impl std::future::Future<Output = Result<O>> + Send + 'e
     where
-        E: Executor<'e, M::Connection> + 'e,
+        E: Executor<'e, M::Connection> + LockScope<L> + 'e,
     {
-        async move {
-            self.first(exec)
-                .await?
-                .ok_or(Error::NotFound { model: M::NAME })
-        }
+        // Not `self.first(..)` inside the block: the future would hold `L`.
+        let first = super::fetch_first::<M, O, E>(self.parts, self.decode, exec);
+        async move { first.await?.ok_or(Error::NotFound { model: M::NAME }) }
     }
 
     /// Counts the rows the query would return.
     pub fn count<'e, E>(self, exec: E) -> impl std::future::Future<Output = Result<i64>> + Send + 'e
     where
-        E: Executor<'e, M::Connection> + 'e,
+        E: Executor<'e, M::Connection> + LockScope<L> + 'e,
     {
         super::count_rows::<M, E>(self.parts, exec)
+    }
+}
+
+impl<M: Model, J: Model, O: Send + 'static, L> JoinSelect<M, J, O, L> {
+    lock::lock_methods!(
+        waiting: JoinSelect<M, J, O, WaitingLock>,
+        non_waiting: JoinSelect<M, J, O, NonWaitingLock>
+    );
+
+    /// The same query in lock state `L2`, after `f` changed its lock.
+    fn relock<L2>(mut self, f: impl FnOnce(&mut Option<lock::Lock>)) -> JoinSelect<M, J, O, L2> {
+        f(&mut self.parts.lock);
+        JoinSelect {
+            parts: self.parts,
+            decode: self.decode,
+            _models: PhantomData,
+            _lock: PhantomData,
+        }
     }
 }

@@ -45,6 +45,7 @@
 
 mod expr;
 mod join;
+pub mod lock;
 pub(crate) mod render;
 
 use std::marker::PhantomData;
@@ -53,6 +54,7 @@ pub use expr::{count_all, not, Condition, Expr, ExprOps, Filter, IntoOrdering, O
 #[doc(hidden)]
 pub use expr::{AggregateFn, CompareOp, Node};
 pub use join::{JoinFilter, JoinOrdering, JoinSelect, JoinSelection, Left, OnConnection, Right};
+pub use lock::{LockScope, Locked, NoLock, NonWaitingLock, Unlocked, WaitingLock, Waits};
 
 use crate::connection::conn::sql_owned;
 use crate::connection::driver::RowRef;
@@ -60,7 +62,7 @@ use crate::error::{Error, Result};
 use crate::model::crud::{read_of, write_of};
 use crate::model::types::{FieldType, Value, ValueOf};
 use crate::model::{Column, ColumnOf, Model, WritableModel};
-use crate::routing::{Executor, Operation};
+use crate::routing::{Access, Executor, Operation};
 
 /// What a query selects, and how each row of it decodes.
 #[diagnostic::on_unimplemented(
@@ -142,6 +144,7 @@ pub(crate) struct Parts {
     pub(crate) order: Vec<(Node, bool)>,
     pub(crate) limit: Option<u64>,
     pub(crate) offset: Option<u64>,
+    pub(crate) lock: Option<lock::Lock>,
 }
 
 impl Parts {
@@ -155,6 +158,7 @@ impl Parts {
             && self.order.is_empty()
             && self.limit.is_none()
             && self.offset.is_none()
+            && self.lock.is_none()
     }
 }
 
@@ -162,6 +166,8 @@ impl Parts {
 #[derive(Clone, Debug)]
 pub(crate) struct JoinClause {
     pub(crate) left_join: bool,
+    /// The joined model's Rust name, for messages.
+    pub(crate) model: &'static str,
     pub(crate) schema: &'static crate::model::schema::TableSchema,
     pub(crate) on: (Node, Node),
 }
@@ -174,15 +180,17 @@ pub(crate) fn and(existing: Option<Node>, next: Node) -> Option<Node> {
 }
 
 /// A query on model `M` whose rows decode to `O` (the model itself, until
-/// [`select`](Select::select) picks columns).
+/// [`select`](Select::select) picks columns). `L` says whether it takes a
+/// row lock ([`NoLock`], until [`for_update`](Select::for_update) or
+/// [`for_share`](Select::for_share); see [`lock`]).
 #[must_use = "a query does nothing until it is run with `all`, `first`, `count`, ..."]
-pub struct Select<M: Model, O = M> {
+pub struct Select<M: Model, O = M, L = NoLock> {
     parts: Parts,
     decode: fn(RowRef<'_>) -> Result<O>,
-    _model: PhantomData<fn() -> M>,
+    _model: PhantomData<fn() -> (M, L)>,
 }
 
-impl<M: Model, O> Clone for Select<M, O> {
+impl<M: Model, O, L> Clone for Select<M, O, L> {
     fn clone(&self) -> Self {
         Select {
             parts: self.parts.clone(),
@@ -202,7 +210,7 @@ impl<M: Model> Select<M> {
     }
 }
 
-impl<M: Model, O: Send + 'static> Select<M, O> {
+impl<M: Model, O: Send + 'static, L> Select<M, O, L> {
     pub(crate) fn into_parts(self) -> Parts {
         self.parts
     }
@@ -247,7 +255,7 @@ impl<M: Model, O: Send + 'static> Select<M, O> {
 
     /// Selects columns or aggregates instead of whole models: a single one
     /// decodes to its type, a tuple to a tuple.
-    pub fn select<S: Selection<M>>(self, selection: S) -> Select<M, S::Output> {
+    pub fn select<S: Selection<M>>(self, selection: S) -> Select<M, S::Output, L> {
         let mut columns = Vec::new();
         selection.push_nodes(&mut columns);
         Select {
@@ -266,7 +274,7 @@ impl<M: Model, O: Send + 'static> Select<M, O> {
         exec: E,
     ) -> impl std::future::Future<Output = Result<Vec<O>>> + Send + 'e
     where
-        E: Executor<'e, M::Connection> + 'e,
+        E: Executor<'e, M::Connection> + LockScope<L> + 'e,
     {
         fetch_all::<M, O, E>(self.parts, self.decode, exec)
     }
@@ -277,7 +285,7 @@ impl<M: Model, O: Send + 'static> Select<M, O> {
         exec: E,
     ) -> impl std::future::Future<Output = Result<Option<O>>> + Send + 'e
     where
-        E: Executor<'e, M::Connection> + 'e,
+        E: Executor<'e, M::Connection> + LockScope<L> + 'e,
     {
         fetch_first::<M, O, E>(self.parts, self.decode, exec)
     }
@@ -285,30 +293,31 @@ impl<M: Model, O: Send + 'static> Select<M, O> {
     /// Runs the query and returns its first row, or [`Error::NotFound`].
     pub fn one<'e, E>(self, exec: E) -> impl std::future::Future<Output = Result<O>> + Send + 'e
     where
-        E: Executor<'e, M::Connection> + 'e,
+        E: Executor<'e, M::Connection> + LockScope<L> + 'e,
     {
-        async move {
-            self.first(exec)
-                .await?
-                .ok_or(Error::NotFound { model: M::NAME })
-        }
+        // Not `self.first(..)` inside the block: the future would hold `L`.
+        let first = fetch_first::<M, O, E>(self.parts, self.decode, exec);
+        async move { first.await?.ok_or(Error::NotFound { model: M::NAME }) }
     }
 
-    /// Counts the rows the query would return.
+    /// Counts the rows the query would return. With a row lock, locks
+    /// them and counts them (the locking query becomes a subquery of the
+    /// count, as PostgreSQL refuses `COUNT(*) ... FOR UPDATE`).
     pub fn count<'e, E>(self, exec: E) -> impl std::future::Future<Output = Result<i64>> + Send + 'e
     where
-        E: Executor<'e, M::Connection> + 'e,
+        E: Executor<'e, M::Connection> + LockScope<L> + 'e,
     {
         count_rows::<M, E>(self.parts, exec)
     }
 
-    /// Whether the query returns at least one row.
+    /// Whether the query returns at least one row. With a row lock, locks
+    /// the row it finds (InnoDB: the index records it scans to find it).
     pub fn exists<'e, E>(
         mut self,
         exec: E,
     ) -> impl std::future::Future<Output = Result<bool>> + Send + 'e
     where
-        E: Executor<'e, M::Connection> + 'e,
+        E: Executor<'e, M::Connection> + LockScope<L> + 'e,
     {
         async move {
             self.parts.limit = Some(1);
@@ -323,11 +332,12 @@ impl<M: Model, O: Send + 'static> Select<M, O> {
     }
 }
 
-impl<M: Model, O: Send + 'static> Select<M, O> {
+impl<M: Model, O: Send + 'static, L> Select<M, O, L> {
     /// Turns the query into an `UPDATE` of the rows it matches.
     pub fn update(self) -> Update<M>
     where
         M: WritableModel,
+        L: Unlocked,
     {
         Update {
             filter: self.parts.filter,
@@ -343,6 +353,7 @@ impl<M: Model, O: Send + 'static> Select<M, O> {
     ) -> impl std::future::Future<Output = Result<u64>> + Send + 'e
     where
         M: WritableModel,
+        L: Unlocked,
         E: Executor<'e, M::Connection> + 'e,
     {
         async move {
@@ -353,6 +364,20 @@ impl<M: Model, O: Send + 'static> Select<M, O> {
                 .execute(&op, sql_owned(sql), args)
                 .await?
                 .rows_affected)
+        }
+    }
+}
+
+impl<M: Model, O: Send + 'static, L> Select<M, O, L> {
+    lock::lock_methods!(waiting: Select<M, O, WaitingLock>, non_waiting: Select<M, O, NonWaitingLock>);
+
+    /// The same query in lock state `L2`, after `f` changed its lock.
+    fn relock<L2>(mut self, f: impl FnOnce(&mut Option<lock::Lock>)) -> Select<M, O, L2> {
+        f(&mut self.parts.lock);
+        Select {
+            parts: self.parts,
+            decode: self.decode,
+            _model: PhantomData,
         }
     }
 }
@@ -469,11 +494,16 @@ where
 }
 
 /// The read a `SELECT` built from `parts` is: of `M`'s table, and of the
-/// joined model's when there is one.
+/// joined model's when there is one. A locking read is a write to routing
+/// (verb still `SELECT`): locks are taken on the primary, never a replica,
+/// and the rows are about to be written.
 fn read_op<M: Model>(parts: &Parts) -> Operation {
     let mut op = read_of::<M>();
     if let Some(join) = &parts.join {
         op.tables = vec![M::SCHEMA.name, join.schema.name].into();
+    }
+    if parts.lock.is_some() {
+        op.access = Access::Write;
     }
     op
 }

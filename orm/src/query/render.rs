@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use super::expr::{AggregateFn, CompareOp, Node};
-use super::Parts;
+use super::{lock, Parts};
 use crate::backend::Backend;
 use crate::connection::driver::Args;
 use crate::error::Result;
@@ -236,6 +236,10 @@ impl Writer {
             }
             (None, None) => {}
         }
+        // Last, after LIMIT: where MySQL requires it, and PostgreSQL accepts it.
+        if let Some(lock) = parts.lock {
+            self.push(lock.clause(self.backend));
+        }
         Ok(())
     }
 
@@ -268,6 +272,7 @@ fn select_columns(w: &mut Writer, schema: &TableSchema) {
 
 /// `SELECT ... FROM <table> <clauses>`
 pub(crate) fn select<M: Model>(backend: Backend, parts: &Parts) -> Result<(String, Args)> {
+    lock::check(backend, parts, M::NAME)?;
     let mut w = Writer::new(backend);
     w.push("SELECT ");
     match &parts.columns {
@@ -285,10 +290,16 @@ pub(crate) fn select<M: Model>(backend: Backend, parts: &Parts) -> Result<(Strin
     Ok(w.finish())
 }
 
-/// `SELECT COUNT(*)` of what the query returns.
+/// `SELECT COUNT(*)` of what the query returns. A locking query is counted
+/// in a subquery that keeps its lock: PostgreSQL refuses a lock next to an
+/// aggregate, and accepts it in a subquery (so does MySQL/MariaDB).
 pub(crate) fn count<M: Model>(backend: Backend, parts: &Parts) -> Result<(String, Args)> {
+    lock::check(backend, parts, M::NAME)?;
     let mut w = Writer::new(backend);
-    let nested = !parts.group_by.is_empty() || parts.limit.is_some() || parts.offset.is_some();
+    let nested = !parts.group_by.is_empty()
+        || parts.limit.is_some()
+        || parts.offset.is_some()
+        || parts.lock.is_some();
     if nested {
         w.push("SELECT COUNT(*) FROM (SELECT 1 AS ");
         w.ident("one");
@@ -306,6 +317,7 @@ pub(crate) fn count<M: Model>(backend: Backend, parts: &Parts) -> Result<(String
 
 /// `SELECT 1 ... LIMIT 1`
 pub(crate) fn exists<M: Model>(backend: Backend, parts: &Parts) -> Result<(String, Args)> {
+    lock::check(backend, parts, M::NAME)?;
     let mut w = Writer::new(backend);
     w.push("SELECT 1");
     w.from::<M>(parts)?;
@@ -458,5 +470,322 @@ pub(crate) fn model_sql(backend: Backend, schema: &TableSchema) -> ModelSql {
         insert_row_width: width,
         update,
         delete,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::driver::RowRef;
+    use crate::error::Error;
+    use crate::model::schema::ColumnSchema;
+    use crate::model::SqlCache;
+    use crate::query::expr::CompareOp;
+    use crate::query::lock::{Lock, OnLocked, Strength};
+    use crate::query::JoinClause;
+    use crate::routing::Access;
+
+    const fn column(name: &'static str, primary_key: bool) -> ColumnSchema {
+        ColumnSchema {
+            name,
+            field: name,
+            sql_type: SqlType::BigInt,
+            rust_type: "i64",
+            nullable: false,
+            primary_key,
+            auto_increment: primary_key,
+            unique: false,
+            indexed: false,
+            max_length: None,
+            default: None,
+            renamed_from: None,
+        }
+    }
+
+    const fn table(name: &'static str, columns: &'static [ColumnSchema]) -> TableSchema {
+        TableSchema {
+            name,
+            columns,
+            primary_key: 0,
+            renamed_from: None,
+            connection: "db",
+            indexes: &[],
+            foreign_keys: &[],
+        }
+    }
+
+    static JOBS: TableSchema = table("jobs", &[column("id", true), column("state", false)]);
+    static WORKERS: TableSchema = table("workers", &[column("id", true), column("job_id", false)]);
+
+    /// A model by hand: only its name and schema are rendered.
+    struct Job;
+
+    impl Model for Job {
+        type Connection = crate::DefaultConnection;
+        type Key = i64;
+        const NAME: &'static str = "Job";
+        const SCHEMA: &'static TableSchema = &JOBS;
+        fn __sql_cache() -> &'static SqlCache {
+            static CACHE: SqlCache = SqlCache::new();
+            &CACHE
+        }
+        fn __decode(_: RowRef<'_>, _: usize) -> Result<Self> {
+            unreachable!("rendering only")
+        }
+        fn __bind_insert(&self, _: &mut Args) -> Result<()> {
+            unreachable!("rendering only")
+        }
+        fn __bind_update(&self, _: &mut Args) -> Result<()> {
+            unreachable!("rendering only")
+        }
+        fn __bind_key(&self, _: &mut Args) -> Result<()> {
+            unreachable!("rendering only")
+        }
+        fn __is_new(&self) -> bool {
+            unreachable!("rendering only")
+        }
+        fn __key_value(&self) -> Value {
+            unreachable!("rendering only")
+        }
+    }
+
+    fn col(table: &'static str, name: &'static str) -> Node {
+        Node::Column { table, name }
+    }
+
+    /// `WHERE jobs.state = 1 ... LIMIT 2`, locked with `strength` and `on_locked`.
+    fn locked(strength: Strength, on_locked: OnLocked) -> Parts {
+        Parts {
+            filter: Some(Node::Compare(
+                CompareOp::Eq,
+                Box::new(col("jobs", "state")),
+                Box::new(Node::Value(Value::I64(1))),
+            )),
+            order: vec![(col("jobs", "id"), false)],
+            limit: Some(2),
+            lock: Some(Lock {
+                strength,
+                on_locked,
+            }),
+            ..Parts::default()
+        }
+    }
+
+    fn message(result: Result<(String, Args)>) -> String {
+        match result {
+            Err(Error::InvalidQuery { message }) => message,
+            Err(other) => panic!("expected InvalidQuery, got {other}"),
+            Ok((sql, _)) => panic!("expected InvalidQuery, got SQL {sql}"),
+        }
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn postgres_locking_clauses() {
+        let head = r#"SELECT "jobs"."id", "jobs"."state" FROM "jobs" WHERE ("jobs"."state" = $1) ORDER BY "jobs"."id" ASC LIMIT 2"#;
+        for (strength, on_locked, clause) in [
+            (Strength::Update, OnLocked::Wait, " FOR UPDATE"),
+            (Strength::Update, OnLocked::Fail, " FOR UPDATE NOWAIT"),
+            (Strength::Update, OnLocked::Skip, " FOR UPDATE SKIP LOCKED"),
+            (Strength::Share, OnLocked::Wait, " FOR SHARE"),
+            (Strength::Share, OnLocked::Fail, " FOR SHARE NOWAIT"),
+            (Strength::Share, OnLocked::Skip, " FOR SHARE SKIP LOCKED"),
+        ] {
+            let (sql, args) =
+                select::<Job>(Backend::Postgres, &locked(strength, on_locked)).unwrap();
+            assert_eq!(sql, format!("{head}{clause}"));
+            assert_eq!(args.len(), 1, "the value is bound, not written");
+        }
+    }
+
+    #[cfg(feature = "mysql")]
+    #[test]
+    fn mysql_locking_clauses() {
+        let head = "SELECT `jobs`.`id`, `jobs`.`state` FROM `jobs` WHERE (`jobs`.`state` = ?) ORDER BY `jobs`.`id` ASC LIMIT 2";
+        for (strength, on_locked, clause) in [
+            (Strength::Update, OnLocked::Wait, " FOR UPDATE"),
+            (Strength::Update, OnLocked::Fail, " FOR UPDATE NOWAIT"),
+            (Strength::Update, OnLocked::Skip, " FOR UPDATE SKIP LOCKED"),
+            (Strength::Share, OnLocked::Wait, " LOCK IN SHARE MODE"),
+            (
+                Strength::Share,
+                OnLocked::Fail,
+                " LOCK IN SHARE MODE NOWAIT",
+            ),
+            (
+                Strength::Share,
+                OnLocked::Skip,
+                " LOCK IN SHARE MODE SKIP LOCKED",
+            ),
+        ] {
+            let (sql, args) = select::<Job>(Backend::MySql, &locked(strength, on_locked)).unwrap();
+            assert_eq!(sql, format!("{head}{clause}"));
+            assert_eq!(args.len(), 1, "the value is bound, not written");
+        }
+    }
+
+    #[cfg(feature = "mysql")]
+    #[test]
+    fn mysql_lock_follows_an_offset_without_limit() {
+        let mut parts = locked(Strength::Update, OnLocked::Wait);
+        parts.limit = None;
+        parts.offset = Some(3);
+        let (sql, _) = select::<Job>(Backend::MySql, &parts).unwrap();
+        assert!(
+            sql.ends_with(" LIMIT 18446744073709551615 OFFSET 3 FOR UPDATE"),
+            "{sql}"
+        );
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn count_keeps_the_lock_in_a_subquery() {
+        let (sql, args) =
+            count::<Job>(Backend::Postgres, &locked(Strength::Update, OnLocked::Skip)).unwrap();
+        assert_eq!(
+            sql,
+            r#"SELECT COUNT(*) FROM (SELECT 1 AS "one" FROM "jobs" WHERE ("jobs"."state" = $1) LIMIT 2 FOR UPDATE SKIP LOCKED) AS "counted""#
+        );
+        assert_eq!(args.len(), 1);
+
+        let mut unlimited = locked(Strength::Share, OnLocked::Wait);
+        unlimited.limit = None;
+        let (sql, _) = count::<Job>(Backend::Postgres, &unlimited).unwrap();
+        assert_eq!(
+            sql,
+            r#"SELECT COUNT(*) FROM (SELECT 1 AS "one" FROM "jobs" WHERE ("jobs"."state" = $1) FOR SHARE) AS "counted""#
+        );
+    }
+
+    #[cfg(feature = "mysql")]
+    #[test]
+    fn exists_locks_the_row_it_finds() {
+        let mut parts = locked(Strength::Update, OnLocked::Fail);
+        parts.limit = Some(1);
+        let (sql, _) = exists::<Job>(Backend::MySql, &parts).unwrap();
+        assert_eq!(
+            sql,
+            "SELECT 1 FROM `jobs` WHERE (`jobs`.`state` = ?) LIMIT 1 FOR UPDATE NOWAIT"
+        );
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn an_inner_join_locks_both_tables() {
+        let mut parts = locked(Strength::Update, OnLocked::Wait);
+        parts.join = Some(JoinClause {
+            left_join: false,
+            model: "Worker",
+            schema: &WORKERS,
+            on: (col("jobs", "id"), col("workers", "job_id")),
+        });
+        let (sql, _) = select::<Job>(Backend::Postgres, &parts).unwrap();
+        assert_eq!(
+            sql,
+            r#"SELECT "jobs"."id", "jobs"."state", "workers"."id", "workers"."job_id" FROM "jobs" INNER JOIN "workers" ON "jobs"."id" = "workers"."job_id" WHERE ("jobs"."state" = $1) ORDER BY "jobs"."id" ASC LIMIT 2 FOR UPDATE"#
+        );
+    }
+
+    #[test]
+    fn sqlite_refuses_every_lock_and_says_what_to_do() {
+        for strength in [Strength::Update, Strength::Share] {
+            for on_locked in [OnLocked::Wait, OnLocked::Fail, OnLocked::Skip] {
+                let parts = locked(strength, on_locked);
+                for result in [
+                    select::<Job>(Backend::Sqlite, &parts),
+                    count::<Job>(Backend::Sqlite, &parts),
+                    exists::<Job>(Backend::Sqlite, &parts),
+                ] {
+                    let m = message(result);
+                    assert!(m.contains("SQLite has no row locks"), "{m}");
+                    assert!(
+                        m.contains("write transaction locks the whole database"),
+                        "{m}"
+                    );
+                    assert!(m.contains("SqliteBegin::Immediate"), "{m}");
+                    assert!(m.contains("`Job`"), "{m}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_lock_with_group_by_having_or_aggregates_is_refused_everywhere() {
+        for backend in Backend::ALL {
+            if backend == Backend::Sqlite {
+                continue; // refused for having no locks at all
+            }
+            let mut grouped = locked(Strength::Update, OnLocked::Wait);
+            grouped.group_by = vec![col("jobs", "state")];
+            let m = message(select::<Job>(backend, &grouped));
+            assert!(
+                m.contains("`for_update()` on a query of `Job` with `group_by`/`having`"),
+                "{m}"
+            );
+            assert!(m.contains("Lock the rows with a query without"), "{m}");
+            assert!(count::<Job>(backend, &grouped).is_err());
+
+            let mut having = locked(Strength::Share, OnLocked::Wait);
+            having.having = Some(col("jobs", "state"));
+            let m = message(select::<Job>(backend, &having));
+            assert!(m.starts_with("`for_share()`"), "{m}");
+
+            for aggregate in [
+                Node::CountAll,
+                Node::Aggregate(AggregateFn::Max, Box::new(col("jobs", "id")), None),
+            ] {
+                let mut summed = locked(Strength::Update, OnLocked::Skip);
+                summed.columns = Some(vec![col("jobs", "state"), aggregate]);
+                let m = message(select::<Job>(backend, &summed));
+                assert!(m.contains("selects an aggregate"), "{m}");
+                assert!(m.contains("call `.count(..)` on the locking query"), "{m}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_lock_on_a_left_join_is_refused_everywhere() {
+        for backend in Backend::ALL {
+            let mut parts = locked(Strength::Update, OnLocked::Wait);
+            parts.join = Some(JoinClause {
+                left_join: true,
+                model: "Worker",
+                schema: &WORKERS,
+                on: (col("jobs", "id"), col("workers", "job_id")),
+            });
+            let m = message(select::<Job>(backend, &parts));
+            if backend == Backend::Sqlite {
+                assert!(m.contains("SQLite has no row locks"), "{m}");
+                continue;
+            }
+            assert!(m.contains("`left_join` of `Job` and `Worker`"), "{m}");
+            assert!(m.contains("Use `join`"), "{m}");
+            assert!(m.contains("`Job::query().filter(..).for_update()`"), "{m}");
+        }
+    }
+
+    #[test]
+    fn a_locking_read_is_routed_as_a_write() {
+        let plain = Parts::default();
+        let op = crate::query::read_op::<Job>(&plain);
+        assert_eq!((op.access, op.verb), (Access::Read, "SELECT"));
+
+        for strength in [Strength::Update, Strength::Share] {
+            for on_locked in [OnLocked::Wait, OnLocked::Fail, OnLocked::Skip] {
+                let op = crate::query::read_op::<Job>(&locked(strength, on_locked));
+                assert_eq!((op.access, op.verb), (Access::Write, "SELECT"));
+                assert_eq!(&op.tables[..], ["jobs"]);
+            }
+        }
+        let mut joined = locked(Strength::Update, OnLocked::Wait);
+        joined.join = Some(JoinClause {
+            left_join: false,
+            model: "Worker",
+            schema: &WORKERS,
+            on: (col("jobs", "id"), col("workers", "job_id")),
+        });
+        let op = crate::query::read_op::<Job>(&joined);
+        assert_eq!(op.access, Access::Write);
+        assert_eq!(&op.tables[..], ["jobs", "workers"]);
     }
 }

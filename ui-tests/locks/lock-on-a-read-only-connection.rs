@@ -1,0 +1,15 @@
+use orm::prelude::*;
+
+orm::connections! {
+    pub Legacy = "legacy", read_only;
+}
+
+#[orm::model(connection = Legacy)]
+pub struct Invoice {
+    #[orm(primary_key)]
+    pub id: i64,
+}
+
+fn main() {
+    let _ = Invoice::query().for_update();
+}

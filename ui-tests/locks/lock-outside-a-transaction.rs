@@ -1,0 +1,16 @@
+use orm::prelude::*;
+
+#[orm::model]
+pub struct Job {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+}
+
+async fn run(db: &orm::Database) {
+    let _ = Job::query().for_update().all(db).await;
+    let _ = Job::query().for_share().nowait().count(db).await;
+}
+
+fn main() {
+    let _ = run;
+}
