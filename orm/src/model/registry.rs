@@ -38,6 +38,16 @@ impl Database {
     /// | `DATABASE_ACQUIRE_TIMEOUT` | seconds to wait for a connection (default 30) |
     /// | `DATABASE_IDLE_TIMEOUT` | seconds before an unused connection closes (default 600; `off`) |
     /// | `DATABASE_MAX_LIFETIME` | seconds a connection lives (default 1800; `off`) |
+    /// | `DATABASE_MIN_CONNECTIONS` | connections kept open (default 0) |
+    /// | `DATABASE_STATEMENT_TIMEOUT` | seconds any statement may run (default: the server's; `off`) |
+    /// | `DATABASE_LOCK_TIMEOUT` | seconds a statement waits for a lock (default: the server's; `off`) |
+    /// | `DATABASE_LEAK_THRESHOLD` | seconds a connection may be held before it is reported (default `off`) |
+    /// | `DATABASE_RETRY_ATTEMPTS` | runs of a read (or idempotent write) after transient errors, in all (default 1: no retry) |
+    /// | `DATABASE_RETRY_BACKOFF` | seconds before the first retry, doubling after (default 0.01) |
+    /// | `DATABASE_RETRY_MAX_BACKOFF` | the longest pause between retries, in seconds (default 1) |
+    ///
+    /// Seconds may have a fraction (`0.25`). See [`PoolOptions`](crate::PoolOptions)
+    /// and [`RetryPolicy`](crate::RetryPolicy) for what each does on each backend.
     ///
     /// and for a connection named `essentials` the same with `DATABASE_ESSENTIALS_`
     /// in place of `DATABASE_` (`DATABASE_ESSENTIALS_URL`, ...).

@@ -12,6 +12,7 @@ use super::transaction::Transaction;
 use crate::backend::Backend;
 use crate::connection::connect::{redact, ConnectOptions};
 use crate::connection::pool::{Pool, PoolMetrics, PoolOptions};
+use crate::connection::retry::RetryPolicy;
 use crate::connection::transaction::TransactionOptions;
 use crate::error::{Error, Result};
 
@@ -348,6 +349,10 @@ fn pool_options_from(
         value: value.to_owned(),
         expected: expected.to_owned(),
     };
+    let read = |suffix: &str| {
+        let var = format!("{prefix}{suffix}");
+        lookup(&var).map(|v| (var, v))
+    };
     let seconds = |variable: &str, value: &str| -> Result<Duration> {
         value
             .trim()
@@ -356,36 +361,59 @@ fn pool_options_from(
             .and_then(|s| Duration::try_from_secs_f64(s).ok())
             .ok_or_else(|| invalid(variable, value, "a number of seconds"))
     };
-    let mut options = PoolOptions::default();
-    let var = format!("{prefix}_MAX_CONNECTIONS");
-    if let Some(v) = lookup(&var) {
-        let n = v
+    // A number of seconds, or `off` (also `none`, `never`) for none.
+    let optional_seconds = |variable: &str, value: &str| -> Result<Option<Duration>> {
+        match value.trim() {
+            "off" | "none" | "never" => Ok(None),
+            _ => seconds(variable, value).map(Some),
+        }
+    };
+    let count = |variable: &str, value: &str, min: u32| -> Result<u32> {
+        value
             .trim()
             .parse::<u32>()
             .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| invalid(&var, &v, "a whole number from 1"))?;
-        options = options.max_connections(n);
+            .filter(|n| *n >= min)
+            .ok_or_else(|| invalid(variable, value, &format!("a whole number from {min}")))
+    };
+    let mut options = PoolOptions::default();
+    if let Some((var, v)) = read("_MAX_CONNECTIONS") {
+        options = options.max_connections(count(&var, &v, 1)?);
     }
-    let var = format!("{prefix}_ACQUIRE_TIMEOUT");
-    if let Some(v) = lookup(&var) {
+    if let Some((var, v)) = read("_MIN_CONNECTIONS") {
+        options = options.min_connections(count(&var, &v, 0)?);
+    }
+    if let Some((var, v)) = read("_ACQUIRE_TIMEOUT") {
         options = options.acquire_timeout(seconds(&var, &v)?);
     }
+    type Set = fn(PoolOptions, Option<Duration>) -> PoolOptions;
     for (suffix, set) in [
-        (
-            "_IDLE_TIMEOUT",
-            PoolOptions::idle_timeout as fn(PoolOptions, Option<Duration>) -> PoolOptions,
-        ),
+        ("_IDLE_TIMEOUT", PoolOptions::idle_timeout as Set),
         ("_MAX_LIFETIME", PoolOptions::max_lifetime),
+        ("_STATEMENT_TIMEOUT", PoolOptions::statement_timeout),
+        ("_LOCK_TIMEOUT", PoolOptions::lock_timeout),
+        ("_LEAK_THRESHOLD", PoolOptions::leak_threshold),
     ] {
-        let var = format!("{prefix}{suffix}");
-        if let Some(v) = lookup(&var) {
-            let value = match v.trim() {
-                "off" | "none" | "never" => None,
-                _ => Some(seconds(&var, &v)?),
-            };
-            options = set(options, value);
+        if let Some((var, v)) = read(suffix) {
+            options = set(options, optional_seconds(&var, &v)?);
         }
+    }
+    let mut retry = RetryPolicy::new();
+    let mut retrying = false;
+    if let Some((var, v)) = read("_RETRY_ATTEMPTS") {
+        retry = retry.max_attempts(count(&var, &v, 1)?);
+        retrying = true;
+    }
+    if let Some((var, v)) = read("_RETRY_BACKOFF") {
+        retry = retry.initial_backoff(seconds(&var, &v)?);
+        retrying = true;
+    }
+    if let Some((var, v)) = read("_RETRY_MAX_BACKOFF") {
+        retry = retry.max_backoff(seconds(&var, &v)?);
+        retrying = true;
+    }
+    if retrying {
+        options = options.retry(retry);
     }
     Ok(options)
 }
