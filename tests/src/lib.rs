@@ -13,6 +13,7 @@
 pub mod blog;
 pub mod catalog;
 pub mod cluster;
+pub mod direct;
 pub mod models;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -201,6 +201,14 @@ impl PooledConn {
         match self.finish(&text, result) {
             Ok(done) => Ok(done),
             Err(e) => {
+                if self.info.deadline.is_some()
+                    && limit.is_some()
+                    && matches!(e, Error::StatementTimeout { .. })
+                {
+                    // SQLite's progress handler stopped it: this crate's
+                    // own cancel, counted like the servers' cancel requests.
+                    self.counters().cancels.fetch_add(1, Ordering::Relaxed);
+                }
                 self.note_failure(&e, from_server).await;
                 Err(self.past_deadline(e))
             }

@@ -170,7 +170,7 @@ pub(crate) struct Counters {
     pub(crate) errors: AtomicU64,
     pub(crate) retries: AtomicU64,
     leaks: AtomicU64,
-    cancels: AtomicU64,
+    pub(crate) cancels: AtomicU64,
 }
 
 /// Counts one open connection for as long as it lives.
@@ -234,7 +234,9 @@ pub struct PoolMetrics {
     pub retries: u64,
     /// Connections reported as held longer than the leak threshold.
     pub leaks: u64,
-    /// Cancel requests sent for abandoned or timed-out statements.
+    /// Statements this crate stopped because they timed out or were
+    /// abandoned: cancel requests sent (PostgreSQL `pg_cancel_backend`,
+    /// MySQL `KILL QUERY`) and SQLite statements interrupted.
     pub cancels: u64,
 }
 
@@ -685,6 +687,9 @@ pub struct PooledConn {
     /// Set when the connection must not be reused: it broke, or the
     /// server's transaction state is no longer what the driver believes.
     pub(crate) broken: bool,
+    /// Set when the connection must be closed when released, though it
+    /// still works now (a read-only connection that ran raw SQL).
+    pub(crate) retire: bool,
     retire_at: Option<Instant>,
     generation: u64,
     /// The transaction in progress, as this crate tracks it.
@@ -722,6 +727,7 @@ impl PooledConn {
             open: Some(open),
             busy: false,
             broken: false,
+            retire: false,
             retire_at: None,
             generation: 0,
             tx: TxState::default(),
@@ -832,6 +838,11 @@ impl Drop for PooledConn {
             return;
         }
         if self.broken || pool.closed.load(Ordering::Acquire) {
+            return;
+        }
+        if self.retire {
+            // Closed: the server rolls back whatever the session still had
+            // open when its socket closes.
             return;
         }
         if raw.transaction_depth() > 0 || back.restore.is_some() {

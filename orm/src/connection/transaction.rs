@@ -461,7 +461,10 @@ impl PooledConn {
             return Ok(());
         }
         if let Err(refused) = self.check_transaction() {
-            self.rollback().await?;
+            // Whether the rollback goes through or the connection is
+            // closed for failing it (the server then rolls back), nothing
+            // is stored: the refusal is what the caller needs to know.
+            let _ = self.rollback().await;
             return Err(refused);
         }
         self.busy = true;
@@ -571,15 +574,17 @@ impl PooledConn {
     }
 
     /// Runs raw SQL on a read-only connection so that nothing it does
-    /// outlives it: inside a read-only transaction (or, inside the caller's
-    /// transaction, a savepoint) that is rolled back right after it, which
-    /// also undoes PostgreSQL `SET`s; on MySQL, whose session variables are
-    /// not transactional, the session's read-only default is then set
-    /// again. A statement that ends the transaction itself (`COMMIT`,
-    /// `START TRANSACTION`) inside the caller's transaction is detected:
-    /// the connection is closed and the transaction refuses what follows.
-    /// SQLite's read-only connections are opened read-only and need none of
-    /// this.
+    /// outlives it. Outside a transaction the session's read-only default
+    /// refuses writes (a single statement cannot both change that default
+    /// and write). Inside the caller's transaction the statement runs in a
+    /// savepoint rolled back right after it, which undoes PostgreSQL `SET`s
+    /// and detects a statement that ended the transaction itself (`COMMIT`,
+    /// `START TRANSACTION`): the connection is then closed and the
+    /// transaction refuses what follows. In both cases the connection is
+    /// closed when released, so no session state a caller set in raw SQL
+    /// (MySQL session variables are not transactional; PostgreSQL advisory
+    /// locks and `PREPARE` are not either) reaches the next caller. SQLite's
+    /// read-only connections are opened read-only and need none of this.
     pub(crate) async fn run_contained<T, D>(
         &mut self,
         statement: super::conn::Statement<D>,
@@ -591,28 +596,20 @@ impl PooledConn {
         if self.backend() == Backend::Sqlite {
             return self.run(statement, limit).await;
         }
-        let outer = self.transaction_depth();
-        self.begin(&TransactionOptions::new().read_only()).await?;
-        let result = self.run(statement, limit).await;
-        let undone = self.rollback().await;
-        if self.backend() == Backend::MySql
-            && self
-                .raw()
-                .run_plain("SET SESSION TRANSACTION READ ONLY")
-                .await
-                .is_err()
-        {
-            self.broken = true;
+        self.retire = true;
+        if self.transaction_depth() == 0 {
+            return self.run(statement, limit).await;
         }
-        if undone.is_err() || (outer > 0 && self.broken) {
+        self.begin(&TransactionOptions::new()).await?;
+        let result = self.run(statement, limit).await;
+        if self.rollback().await.is_err() || self.broken {
             self.broken = true;
-            if outer > 0 {
-                self.tx.aborted = Some(Abort::EndedByServer);
-            }
+            self.tx.aborted = Some(Abort::EndedByServer);
             return Err(Error::InvalidQuery {
                 message: format!(
-                    "raw SQL on read-only connection `{}` ended its transaction (COMMIT, ROLLBACK or START \
-                     TRANSACTION in raw SQL); the connection was closed: use the transaction's own commit and rollback",
+                    "raw SQL on read-only connection `{}` ended its transaction (COMMIT, ROLLBACK or \
+                     START TRANSACTION in raw SQL); the connection was closed and the transaction \
+                     refuses what follows: use the transaction's own commit and rollback",
                     self.connection_name()
                 ),
             });
