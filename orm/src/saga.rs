@@ -219,6 +219,7 @@ type Name = Cow<'static, str>;
 /// application's error `E`), add steps with [`step`](Self::step), and
 /// [`run`](Self::run) it once. A saga is `Send` and its `run` future is
 /// `Send`, so it can be spawned.
+#[must_use = "a saga does nothing until `run` is awaited"]
 pub struct Saga<E = Error> {
     name: Name,
     steps: Vec<Step<E>>,
@@ -311,7 +312,8 @@ impl<E: Send + 'static> Saga<E> {
     /// to [`run`](Self::run)), so their futures own everything they use.
     ///
     /// On success the outputs are not dropped but returned by `run`
-    /// ([`Outputs`]).
+    /// ([`Outputs`]). A step with nothing to undo (a read, a last step that
+    /// only checks) takes the compensation `|_, _| async { Ok(()) }`.
     ///
     /// # Panics
     ///
