@@ -116,7 +116,9 @@
 //! [`Saga::run`] runs the steps one after another, in the order they were
 //! added, each given a clone of the [`Database`] (an `Arc` handle) so that its
 //! future owns everything it uses. A step may use any connection, open and
-//! commit its own transaction, or run several statements without one.
+//! commit its own transaction (or use the closure form,
+//! [`Database::transaction`], which retries it on a serialization failure),
+//! or run several statements without one.
 //!
 //! - If every step succeeds, no compensation runs, and `run` returns the
 //!   steps' [`Outputs`].

@@ -36,10 +36,10 @@ async fn two() -> Option<Two> {
 }
 
 impl Drop for Two {
-    /// Closes this handle's pools before the test databases go: a step's
-    /// transaction dropped on error queues its rollback for the connection's
-    /// next use, so until then (or until it closes) the connection holds its
-    /// locks, and MySQL's `DROP DATABASE` would wait for them forever.
+    /// Closes this handle's pools before the test databases are dropped
+    /// (fields drop in declaration order): a connection of it still inside a
+    /// transaction (a step's, dropped on error and being rolled back) would
+    /// make MySQL's `DROP DATABASE` wait for its locks.
     fn drop(&mut self) {
         self.db.close();
     }

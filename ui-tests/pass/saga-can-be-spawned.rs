@@ -52,6 +52,15 @@ fn check(db: orm::Database) {
             },
             |db, item| async move { item.delete(&db).await },
         )
+        .step(
+            "retried",
+            |db| async move {
+                // The closure form, which retries the whole transaction.
+                db.transaction(async |tx| Item { id: 0, name: "y".into() }.insert(tx).await)
+                    .await
+            },
+            |db, item| async move { item.delete(&db).await },
+        )
         .step("read", |db| async move { Item::count(&db).await }, |_, _| async { Ok(()) });
     let d = db.clone();
     let handle: tokio::task::JoinHandle<Result<orm::saga::Outputs, orm::SagaError>> =
