@@ -63,6 +63,7 @@ pub mod query;
 pub mod raw;
 pub mod relations;
 pub mod routing;
+pub mod saga;
 
 pub use backend::Backend;
 pub use connection::conn::Done;
@@ -84,6 +85,7 @@ pub use routing::{
     env_prefix, Call, ConnectionName, Database, DatabaseBuilder, DefaultConnection, Executor,
     Savepoint, Transaction, WritableConnection,
 };
+pub use saga::{Saga, SagaError};
 
 /// Declares the application's named connections, once:
 ///

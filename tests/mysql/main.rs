@@ -18,6 +18,7 @@ mod migrate;
 mod pool;
 mod query;
 mod relations;
+mod saga;
 mod seed;
 mod transactions;
 mod types;

@@ -19,6 +19,7 @@ mod pool;
 mod query;
 mod relations;
 mod restart;
+mod saga;
 mod seed;
 mod transactions;
 mod types;
