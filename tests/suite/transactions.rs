@@ -604,6 +604,7 @@ async fn the_closure_form_commits_on_ok_and_rolls_back_on_err() {
 
     #[derive(Debug)]
     enum AppError {
+        #[allow(dead_code)] // shown by Debug only
         Db(Error),
         OutOfStock,
     }
