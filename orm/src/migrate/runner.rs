@@ -4,8 +4,9 @@
 //! time, failed). [`run`] applies the pending migrations of a list in order,
 //! as one batch, each in its own transaction where the backend allows DDL in
 //! transactions; [`rollback`] undoes the last batch (or the last N);
-//! [`status`] says what is applied. A migration applied earlier whose
-//! definition changed, or that is missing from the list, makes `run` refuse.
+//! [`status`] says what is applied; [`apply`] runs operations outside the
+//! history. A migration applied earlier whose definition changed, or that is
+//! missing from the list, makes `run` refuse.
 //! PostgreSQL and MySQL runs hold a lock for their whole length, so two
 //! processes never apply the same migration; on SQLite the database's write
 //! lock and the table's primary key do the same.
@@ -41,7 +42,7 @@ impl Migration {
     /// refused. FNV-1a over the JSON form, stable across builds.
     pub fn checksum(&self) -> String {
         let text = serde_json::to_string(&(&self.up, &self.down)).unwrap_or_default();
-        super::fnv1a(text.as_bytes())
+        super::operations::fnv1a(text.as_bytes())
     }
 
     /// A hand-written migration; add its steps with [`Migration::up`] and [`Migration::down`].
@@ -630,6 +631,39 @@ pub async fn status(db: &Database, connection: &str) -> Result<Vec<Applied>> {
         return Ok(Vec::new());
     }
     applied(&mut conn).await
+}
+
+/// Applies `operations` on the connection called `connection`, in order,
+/// outside the migration history; `before` is the schema they start from
+/// (SQLite rebuilds tables for some steps and needs to know them). On
+/// PostgreSQL and SQLite all of them run in one transaction: they apply
+/// together or not at all. MySQL commits each DDL statement, so a failure
+/// there leaves the earlier statements applied; the error says which step
+/// failed.
+pub async fn apply(
+    db: &crate::Database,
+    connection: &str,
+    before: &Snapshot,
+    operations: &[Operation],
+) -> crate::Result<()> {
+    let named = db.connection(connection)?;
+    let backend = named.backend();
+    let statements = render_all(operations, backend, &mut before.clone())?;
+    let total = statements.len();
+    let mut conn = named.session(&MIGRATION).await?;
+    let steps = statements.into_iter().map(Step::Ddl).collect();
+    match execute_unit(&mut conn, steps).await {
+        Ok(()) => Ok(()),
+        Err(Stopped { done, error }) if backend == crate::Backend::MySql && done > 0 => {
+            Err(crate::Error::Migration {
+                message: format!(
+                    "step {} of {total} failed on MySQL, where DDL commits as it goes: the steps before it are applied ({error})",
+                    done + 1
+                ),
+            })
+        }
+        Err(Stopped { error, .. }) => Err(error),
+    }
 }
 
 /// Whether a table called `name` exists in the connection's current schema.
