@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod cluster;
 pub mod direct;
 pub mod models;
+pub mod proxy;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -28,7 +29,7 @@ pub const MYSQL_VAR: &str = "ORM_TEST_MYSQL_URL";
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A name no other test (in this or another process) uses.
-fn unique_name() -> String {
+pub fn unique_name() -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -174,6 +175,54 @@ impl TestDb {
         }
     }
 
+    /// A connection to the test database of its own, with sqlx, bypassing
+    /// the ORM: to hold a lock, or to look at the server's view.
+    pub async fn direct_connect(&self) -> DirectConn {
+        use sqlx::Connection;
+        match self.kind {
+            Kind::Sqlite => {
+                DirectConn::Sqlite(sqlx::SqliteConnection::connect(&self.url).await.unwrap())
+            }
+            Kind::Postgres => {
+                DirectConn::Postgres(sqlx::PgConnection::connect(&self.url).await.unwrap())
+            }
+            Kind::MySql => {
+                DirectConn::MySql(sqlx::MySqlConnection::connect(&self.url).await.unwrap())
+            }
+        }
+    }
+
+    /// The test database's URL, with sessions tagged `tag` where the server
+    /// shows a tag (PostgreSQL `application_name`), for
+    /// [`server_sessions`](Self::server_sessions).
+    pub fn tagged_url(&self, tag: &str) -> String {
+        match self.kind {
+            Kind::Postgres => {
+                let sep = if self.url.contains('?') { '&' } else { '?' };
+                format!("{}{sep}application_name={tag}", self.url)
+            }
+            Kind::Sqlite | Kind::MySql => self.url.clone(),
+        }
+    }
+
+    /// The sessions the server has open for [`tagged_url`](Self::tagged_url)
+    /// (`tag`), by session id, sorted: PostgreSQL backends with that
+    /// `application_name`; MySQL/MariaDB connections using this test's
+    /// database (close [`db`](Self::db) first, it uses it too). `None` on
+    /// SQLite, which has no server.
+    pub async fn server_sessions(&self, tag: &str) -> Option<Vec<i64>> {
+        let sql = match self.kind {
+            Kind::Sqlite => return None,
+            Kind::Postgres => format!(
+                "SELECT CAST(pid AS BIGINT) FROM pg_stat_activity WHERE application_name = '{tag}' ORDER BY pid"
+            ),
+            Kind::MySql => "SELECT CAST(ID AS SIGNED) FROM information_schema.PROCESSLIST \
+                 WHERE DB = DATABASE() AND ID <> CONNECTION_ID() ORDER BY ID"
+                .to_owned(),
+        };
+        Some(self.direct_connect().await.fetch_i64s(&sql).await)
+    }
+
     /// Creates the tables of `Customer`, `Order` and `Tag`, which several suites use.
     pub async fn create_shop_tables(&self) {
         self.db.create_table::<models::Customer>().await.unwrap();
@@ -188,6 +237,38 @@ impl TestDb {
             Kind::Postgres => TestDb::postgres().await,
             Kind::MySql => TestDb::mysql().await,
         }
+    }
+}
+
+/// A connection to a test database with sqlx, outside the ORM's pools
+/// ([`TestDb::direct_connect`]).
+pub enum DirectConn {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+    MySql(sqlx::MySqlConnection),
+}
+
+impl DirectConn {
+    /// Runs `sql` (several statements allowed, no parameters); panics if it fails.
+    pub async fn execute(&mut self, sql: &str) {
+        let text = sqlx::AssertSqlSafe(sql.to_owned());
+        let done = match self {
+            DirectConn::Sqlite(c) => sqlx::raw_sql(text).execute(c).await.map(drop),
+            DirectConn::Postgres(c) => sqlx::raw_sql(text).execute(c).await.map(drop),
+            DirectConn::MySql(c) => sqlx::raw_sql(text).execute(c).await.map(drop),
+        };
+        done.unwrap_or_else(|e| panic!("direct `{sql}`: {e}"));
+    }
+
+    /// The first column of every row of `sql`, a `BIGINT`.
+    pub async fn fetch_i64s(&mut self, sql: &str) -> Vec<i64> {
+        let text = sqlx::AssertSqlSafe(sql.to_owned());
+        let rows = match self {
+            DirectConn::Sqlite(c) => sqlx::query_scalar(text).fetch_all(c).await,
+            DirectConn::Postgres(c) => sqlx::query_scalar(text).fetch_all(c).await,
+            DirectConn::MySql(c) => sqlx::query_scalar(text).fetch_all(c).await,
+        };
+        rows.unwrap_or_else(|e| panic!("direct `{sql}`: {e}"))
     }
 }
 

@@ -250,3 +250,221 @@ async fn pool_metrics_count_connections_and_statements() {
     // Other connections count separately.
     assert_eq!(db.metrics("essentials").unwrap().errors, 0);
 }
+
+/// A lookup of the variables `pairs`, as `from_env_with` takes.
+fn lookup(pairs: Vec<(&str, String)>) -> impl Fn(&str) -> Option<String> {
+    let pairs: Vec<(String, String)> = pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    move |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+}
+
+/// The three URLs of `t`, as `DATABASE_URL`, `DATABASE_ESSENTIALS_URL`, `DATABASE_LEGACY_URL`.
+fn urls(t: &Three) -> Vec<(&'static str, String)> {
+    vec![
+        ("DATABASE_URL", t.main.url.clone()),
+        ("DATABASE_ESSENTIALS_URL", t.essentials.url.clone()),
+        ("DATABASE_LEGACY_URL", t.legacy.url.clone()),
+    ]
+}
+
+/// The server's id of the session a statement on connection `name` runs in.
+async fn session_id(db: &orm::Database, name: &str) -> i64 {
+    let sql = match crate::KIND {
+        orm_tests::Kind::Postgres => "SELECT CAST(pg_backend_pid() AS BIGINT)",
+        _ => "SELECT CAST(CONNECTION_ID() AS SIGNED)",
+    };
+    orm::raw(sql).fetch_one::<(i64,)>(db.connection(name).unwrap()).await.unwrap().0
+}
+
+/// Session settings as the server reports them on a pooled connection of
+/// `name`: (statement timeout, lock timeout), in the server's own words.
+async fn server_timeouts(db: &orm::Database, name: &str) -> (String, String) {
+    let sql = match crate::KIND {
+        orm_tests::Kind::Postgres => "SELECT current_setting('statement_timeout'), current_setting('lock_timeout')".to_owned(),
+        _ => {
+            let (version,): (String,) = orm::raw("SELECT VERSION()").fetch_one(db.connection(name).unwrap()).await.unwrap();
+            let statement = if version.contains("MariaDB") { "@@max_statement_time" } else { "@@max_execution_time" };
+            format!("SELECT CAST({statement} AS CHAR), CAST(@@innodb_lock_wait_timeout AS CHAR)")
+        }
+    };
+    orm::raw(sql).fetch_one(db.connection(name).unwrap()).await.unwrap()
+}
+
+#[tokio::test]
+async fn every_pool_option_from_the_environment_takes_effect() {
+    use std::time::{Duration, Instant};
+    let Some(t) = three().await else { return };
+    let mut vars = urls(&t);
+    vars.extend([
+        ("DATABASE_MIN_CONNECTIONS", "2".to_owned()),
+        ("DATABASE_STATEMENT_TIMEOUT", "1.5".to_owned()),
+        ("DATABASE_LOCK_TIMEOUT", "2".to_owned()),
+        ("DATABASE_LEAK_THRESHOLD", "0.1".to_owned()),
+        ("DATABASE_RETRY_ATTEMPTS", "4".to_owned()),
+        ("DATABASE_RETRY_BACKOFF", "0.25".to_owned()),
+        ("DATABASE_RETRY_MAX_BACKOFF", "0.25".to_owned()),
+        ("DATABASE_ESSENTIALS_MAX_CONNECTIONS", "1".to_owned()),
+        ("DATABASE_ESSENTIALS_ACQUIRE_TIMEOUT", "0.3".to_owned()),
+        ("DATABASE_ESSENTIALS_IDLE_TIMEOUT", "0.2".to_owned()),
+        ("DATABASE_LEGACY_MAX_LIFETIME", "1".to_owned()),
+        ("DATABASE_LEGACY_IDLE_TIMEOUT", "off".to_owned()),
+    ]);
+    let result = orm::Database::from_env_with(lookup(vars)).await;
+    if crate::KIND == orm_tests::Kind::Sqlite {
+        // Every value was accepted; then the Decimal model on "db" stops it
+        // (see configuration_from_the_environment).
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::UnsupportedType { .. }), "{err:?}");
+        return;
+    }
+    let db = result.unwrap();
+
+    // _MIN_CONNECTIONS: opened in the background, on "db" only.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while db.metrics("db").unwrap().size < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(db.metrics("db").unwrap().size >= 2, "{:?}", db.metrics("db").unwrap());
+    assert_eq!(db.metrics("essentials").unwrap().size, 1);
+
+    // _STATEMENT_TIMEOUT and _LOCK_TIMEOUT, as the server sees them; the
+    // other connections keep the server's defaults.
+    let expected = match crate::KIND {
+        orm_tests::Kind::Postgres => ("1500ms", "2s"),
+        // MariaDB's max_statement_time is in seconds, MySQL's max_execution_time in ms.
+        _ if server_timeouts(&db, "db").await.0.contains('.') => ("1.500000", "2"),
+        _ => ("1500", "2"),
+    };
+    assert_eq!(server_timeouts(&db, "db").await, (expected.0.to_owned(), expected.1.to_owned()));
+    let essentials = server_timeouts(&db, "essentials").await;
+    assert_ne!(essentials.0, expected.0, "the statement timeout of \"db\" leaked to \"essentials\"");
+
+    // _MAX_CONNECTIONS and _ACQUIRE_TIMEOUT of "essentials".
+    assert_eq!(db.metrics("essentials").unwrap().max_connections, 1);
+    let tx = db.begin_on::<Essentials>().await.unwrap();
+    let started = Instant::now();
+    let err = orm::raw("SELECT 1").execute(db.connection("essentials").unwrap()).await.unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(err, Error::PoolTimeout { .. }), "{err:?}");
+    assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(3), "{took:?}");
+    tx.commit().await.unwrap();
+
+    // _IDLE_TIMEOUT of "essentials": its connection closes in the background.
+    assert_eq!(db.metrics("essentials").unwrap().size, 1);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while db.metrics("essentials").unwrap().size > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(db.metrics("essentials").unwrap().size, 0, "the idle timeout of 0.2 s closed nothing in 3 s");
+
+    // _MAX_LIFETIME of "legacy" (no idle timeout): the same session until
+    // it is a second old, then another.
+    let first = session_id(&db, "legacy").await;
+    assert_eq!(session_id(&db, "legacy").await, first);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_ne!(session_id(&db, "legacy").await, first, "a session outlived its lifetime of 1 s");
+
+    // _LEAK_THRESHOLD of "db".
+    assert_eq!(db.metrics("db").unwrap().leaks, 0);
+    let tx = db.begin().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    tx.commit().await.unwrap();
+    assert_eq!(db.metrics("db").unwrap().leaks, 1);
+    assert_eq!(db.metrics("essentials").unwrap().leaks, 0);
+
+    // _RETRY_ATTEMPTS, _RETRY_BACKOFF, _RETRY_MAX_BACKOFF: a transaction
+    // that meets a locked row each time runs 4 times, 0.25 s apart plus
+    // jitter (without the maximum, the third pause would be 1 s or more).
+    let row = Customer::new("locked@x.org", "Locked", 1).insert(&db).await.unwrap();
+    let locked = || Customer::query().filter(customer::customer_id.eq(row.customer_id));
+    let mut holder = db.begin().await.unwrap();
+    locked().for_update().all(&mut holder).await.unwrap();
+    let mut starts = Vec::new();
+    let result = db
+        .transaction(async |tx| {
+            starts.push(Instant::now());
+            locked().for_update().nowait().all(tx).await.map(drop)
+        })
+        .await;
+    assert!(matches!(result, Err(Error::LockTimeout { .. })), "{result:?}");
+    holder.rollback().await.unwrap();
+    assert_eq!(starts.len(), 4, "attempts");
+    for pair in starts.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(gap >= Duration::from_millis(250) && gap < Duration::from_millis(900), "{gap:?} between attempts");
+    }
+    assert_eq!(db.metrics("db").unwrap().retries, 3);
+}
+
+#[tokio::test]
+async fn bad_pool_option_values_from_the_environment_are_named() {
+    let Some(t) = three().await else { return };
+    const WHOLE_FROM_1: &str = "a whole number from 1";
+    const WHOLE_FROM_0: &str = "a whole number from 0";
+    const SECONDS: &str = "a number of seconds";
+    let cases: &[(&str, &str, &str, &str)] = &[
+        // (variable, bad value, connection, what the error says is expected)
+        ("DATABASE_MAX_CONNECTIONS", "0", "db", WHOLE_FROM_1),
+        ("DATABASE_MAX_CONNECTIONS", "many", "db", WHOLE_FROM_1),
+        ("DATABASE_ESSENTIALS_MAX_CONNECTIONS", "2.5", "essentials", WHOLE_FROM_1),
+        ("DATABASE_MIN_CONNECTIONS", "-1", "db", WHOLE_FROM_0),
+        ("DATABASE_LEGACY_MIN_CONNECTIONS", "two", "legacy", WHOLE_FROM_0),
+        ("DATABASE_ACQUIRE_TIMEOUT", "soon", "db", SECONDS),
+        ("DATABASE_ACQUIRE_TIMEOUT", "-1", "db", SECONDS),
+        ("DATABASE_ACQUIRE_TIMEOUT", "off", "db", SECONDS),
+        ("DATABASE_IDLE_TIMEOUT", "10m", "db", SECONDS),
+        ("DATABASE_MAX_LIFETIME", "forever", "db", SECONDS),
+        ("DATABASE_STATEMENT_TIMEOUT", "5s", "db", SECONDS),
+        ("DATABASE_ESSENTIALS_STATEMENT_TIMEOUT", "-3", "essentials", SECONDS),
+        ("DATABASE_LOCK_TIMEOUT", "NaN", "db", SECONDS),
+        ("DATABASE_LEGACY_LOCK_TIMEOUT", "1e30", "legacy", SECONDS),
+        ("DATABASE_LEAK_THRESHOLD", "inf", "db", SECONDS),
+        ("DATABASE_RETRY_ATTEMPTS", "0", "db", WHOLE_FROM_1),
+        ("DATABASE_RETRY_ATTEMPTS", "3.5", "db", WHOLE_FROM_1),
+        ("DATABASE_RETRY_BACKOFF", "fast", "db", SECONDS),
+        ("DATABASE_RETRY_MAX_BACKOFF", "-0.5", "db", SECONDS),
+    ];
+    let mut faults = Vec::new();
+    for &(variable, value, connection, expected) in cases {
+        let mut vars = urls(&t);
+        vars.push((variable, value.to_owned()));
+        let err = match orm::Database::from_env_with(lookup(vars)).await {
+            Err(e) => e,
+            Ok(_) => {
+                faults.push(format!("{variable}={value:?} was accepted"));
+                continue;
+            }
+        };
+        let Error::InvalidConfig { connection: c, variable: v, value: got, expected: e } = &err else {
+            faults.push(format!("{variable}={value:?}: not InvalidConfig: {err:?}"));
+            continue;
+        };
+        if (c.as_str(), v.as_str(), got.as_str()) != (connection, variable, value) {
+            faults.push(format!("{variable}={value:?}: names connection {c:?}, variable {v:?}, value {got:?}"));
+        }
+        if !e.starts_with(expected) {
+            faults.push(format!("{variable}={value:?}: expected {e:?}, not {expected:?}"));
+        }
+        let message = err.to_string();
+        if !message.contains(variable) || !message.contains(e.as_str()) {
+            faults.push(format!("{variable}={value:?}: the message lacks the variable or what is expected: {message}"));
+        }
+    }
+    assert!(faults.is_empty(), "{} of {} bad values:\n{}", faults.len(), cases.len(), faults.join("\n"));
+}
+
+#[tokio::test]
+async fn a_bad_timeout_from_the_environment_says_that_off_is_accepted_too() {
+    let Some(t) = three().await else { return };
+    let mut faults = Vec::new();
+    for suffix in ["_IDLE_TIMEOUT", "_MAX_LIFETIME", "_STATEMENT_TIMEOUT", "_LOCK_TIMEOUT", "_LEAK_THRESHOLD"] {
+        let variable = format!("DATABASE{suffix}");
+        let mut vars = urls(&t);
+        vars.push((&variable, "never ever".to_owned()));
+        match orm::Database::from_env_with(lookup(vars)).await {
+            Err(Error::InvalidConfig { expected, .. }) if expected.contains("off") => {}
+            Err(e) => faults.push(format!("{variable}: {e}")),
+            Ok(_) => faults.push(format!("{variable}: \"never ever\" was accepted")),
+        }
+    }
+    assert!(faults.is_empty(), "the message for a bad value of a timeout that may be `off` does not say so:\n{}", faults.join("\n"));
+}
