@@ -121,7 +121,7 @@ pub enum Error {
     },
 
     /// No pooled connection became free within the acquire timeout.
-    #[error("connection `{connection}`: timed out after {waited:?} waiting for a pooled connection{}", cause.as_ref().map(|c| format!(" (last connect error: {c})")).unwrap_or_default())]
+    #[error("connection `{connection}`: timed out after {waited:?} waiting for a pooled connection{}", cause.as_ref().map(|c| format!(": {c}")).unwrap_or_default())]
     PoolTimeout {
         /// The connection's name.
         connection: String,

@@ -104,7 +104,7 @@ impl PoolOptions {
     }
 
     /// The longest any statement on this connection may run before the
-    /// server stops it with [`Error::StatementTimeout`] (`None`: the
+    /// server stops it with [`Error::StatementTimeout`] (`None` or zero: the
     /// server's default). PostgreSQL `statement_timeout` (sent at connect);
     /// MariaDB `max_statement_time`, MySQL `max_execution_time` (which MySQL
     /// applies to `SELECT` only); SQLite: the statement is interrupted.
@@ -114,7 +114,7 @@ impl PoolOptions {
     }
 
     /// The longest a statement waits for a lock before
-    /// [`Error::LockTimeout`] (`None`: the server's default). PostgreSQL
+    /// [`Error::LockTimeout`] (`None` or zero: the server's default). PostgreSQL
     /// `lock_timeout`; MySQL/MariaDB `innodb_lock_wait_timeout` (whole
     /// seconds, rounded up); SQLite busy timeout (sqlx's default: 5 s).
     pub fn lock_timeout(mut self, timeout: Option<Duration>) -> Self {
@@ -171,6 +171,8 @@ pub(crate) struct Counters {
     pub(crate) retries: AtomicU64,
     leaks: AtomicU64,
     pub(crate) cancels: AtomicU64,
+    /// Connections being opened now (not yet counted in `open`).
+    connecting: AtomicU64,
 }
 
 /// Counts one open connection for as long as it lives.
@@ -189,8 +191,9 @@ impl Drop for Open {
     }
 }
 
-/// Counts one caller waiting for a connection, for as long as it waits:
-/// a cancelled waiter stops counting when its future is dropped.
+/// Counts one caller waiting for a connection (or one connection being
+/// opened) for as long as it lasts: a cancelled future stops counting when
+/// it is dropped.
 struct Waiting<'a>(&'a AtomicU64);
 
 impl<'a> Waiting<'a> {
@@ -288,6 +291,9 @@ impl Pool {
             options.max_lifetime = None;
         }
         options.min_connections = options.min_connections.min(options.max_connections);
+        // A zero timeout means none, as PostgreSQL's and MySQL's 0 do.
+        options.statement_timeout = options.statement_timeout.filter(|t| !t.is_zero());
+        options.lock_timeout = options.lock_timeout.filter(|t| !t.is_zero());
         connect.settings.statement_timeout = options.statement_timeout;
         connect.settings.lock_timeout = options.lock_timeout;
         let read_only = connect.settings.read_only;
@@ -306,7 +312,6 @@ impl Pool {
             control: tokio::sync::Mutex::new(None),
             checkouts: Mutex::new(Checkouts::default()),
         }));
-        pool.start_maintenance();
         pool
     }
 
@@ -359,7 +364,15 @@ impl Pool {
         loop {
             let idle = inner.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let Some(idle) = idle else { break };
-            if idle.expires_at.is_some_and(|at| at <= now) {
+            // Past its lifetime, or idle too long and above the minimum:
+            // closed (dropped) rather than handed out.
+            let retired = idle.retire_at.is_some_and(|at| at <= now);
+            let expired = idle.expires_at.is_some_and(|at| at <= now);
+            if retired
+                || (expired
+                    && inner.counters.open.load(Ordering::Relaxed)
+                        > u64::from(inner.options.min_connections))
+            {
                 continue;
             }
             let mut conn = PooledConn::new(self, idle.raw, idle.info, idle._open, permit);
@@ -476,8 +489,9 @@ impl Pool {
 
     /// Starts the pool's background task, if there is a runtime to run it:
     /// it closes expired idle connections, keeps `min_connections` open and
-    /// reports leaks; it ends with the pool.
-    fn start_maintenance(&self) {
+    /// reports leaks; it ends with the pool. Called once the pool's first
+    /// connection is open, so that the two never race to open the minimum.
+    pub(crate) fn start_maintenance(&self) {
         let o = &self.0.options;
         let wanted = o.min_connections > 0
             || o.idle_timeout.is_some()
@@ -513,29 +527,50 @@ async fn maintain(pool: Weak<PoolInner>, period: Duration) {
             return;
         }
         let now = Instant::now();
-        // Expired idle connections close here rather than when next met.
+        // Expired idle connections close here rather than when next met:
+        // past their lifetime always; past their idle timeout only above
+        // the minimum (the minimum's are kept, their idle deadline lifted).
         let expired: Vec<Idle> = {
             let mut idle = inner.idle.lock().unwrap_or_else(|e| e.into_inner());
-            let (gone, kept) = idle
-                .drain(..)
-                .partition(|i| i.expires_at.is_some_and(|at| at <= now));
+            let mut open = inner.counters.open.load(Ordering::Relaxed);
+            let min = u64::from(inner.options.min_connections);
+            let mut gone = Vec::new();
+            let mut kept = Vec::with_capacity(idle.len());
+            for mut i in idle.drain(..) {
+                let retired = i.retire_at.is_some_and(|at| at <= now);
+                let expired = i.expires_at.is_some_and(|at| at <= now);
+                if retired || (expired && open > min) {
+                    open = open.saturating_sub(1);
+                    gone.push(i);
+                } else {
+                    if expired {
+                        i.expires_at = i.retire_at;
+                    }
+                    kept.push(i);
+                }
+            }
             *idle = kept;
             gone
         };
         drop(expired);
         inner.report_leaks(now);
         // Refill to the minimum, one connection at a time, never past the
-        // maximum (each new connection holds a permit while it opens).
-        while inner.counters.open.load(Ordering::Relaxed) < u64::from(inner.options.min_connections)
+        // maximum (each new connection holds a permit while it opens);
+        // connections callers are opening count already.
+        while inner.counters.open.load(Ordering::Relaxed)
+            + inner.counters.connecting.load(Ordering::Relaxed)
+            < u64::from(inner.options.min_connections)
         {
             let Ok(permit) = inner.permits.clone().try_acquire_owned() else {
                 break;
             };
+            let opening = Waiting::new(&inner.counters.connecting);
             let opened = tokio::time::timeout(
                 inner.options.acquire_timeout,
                 RawConn::connect(&inner.connect),
             )
             .await;
+            drop(opening);
             let Ok(Ok((raw, info))) = opened else {
                 if let Ok(Err(e)) = opened {
                     *inner
@@ -545,13 +580,15 @@ async fn maintain(pool: Weak<PoolInner>, period: Duration) {
                 }
                 break;
             };
-            let conn = PooledConn::new(
+            let mut conn = PooledConn::new(
                 &Pool(inner.clone()),
                 Box::new(raw),
                 info,
                 Open::new(&inner),
                 permit,
             );
+            conn.retire_at = inner.options.max_lifetime.map(|t| Instant::now() + t);
+            conn.generation = inner.generation.load(Ordering::Relaxed);
             drop(conn);
         }
         drop(inner);

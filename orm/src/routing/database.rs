@@ -365,7 +365,9 @@ fn pool_options_from(
     let optional_seconds = |variable: &str, value: &str| -> Result<Option<Duration>> {
         match value.trim() {
             "off" | "none" | "never" => Ok(None),
-            _ => seconds(variable, value).map(Some),
+            _ => seconds(variable, value)
+                .map(Some)
+                .map_err(|_| invalid(variable, value, "a number of seconds, or `off`")),
         }
     };
     let count = |variable: &str, value: &str, min: u32| -> Result<u32> {
@@ -508,6 +510,7 @@ impl DatabaseBuilder {
                 );
             }
             drop(conn);
+            pool.start_maintenance();
             pools.push(pool);
         }
         if let Some(unknown) = self
