@@ -49,22 +49,31 @@ impl Direct {
     }
 
     /// The first column of the first row of `sql`, an integer.
+    ///
+    /// Sent as a simple (text) query: a prepared statement per distinct SQL
+    /// text would fill sqlx's statement cache, and on MySQL each eviction
+    /// (`COM_STMT_CLOSE`, which has no reply, then the next command) waits
+    /// on TCP's delayed acknowledgement, about 40 ms, since sqlx does not
+    /// set `TCP_NODELAY`.
     pub async fn scalar(&mut self, sql: &str) -> i64 {
+        use sqlx::Row;
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
         match self {
-            Direct::Sqlite(c) => sqlx::query_scalar(sql).fetch_one(&mut *c).await.unwrap(),
-            Direct::Postgres(c) => sqlx::query_scalar(sql).fetch_one(&mut *c).await.unwrap(),
-            Direct::MySql(c) => sqlx::query_scalar(sql).fetch_one(&mut *c).await.unwrap(),
+            Direct::Sqlite(c) => sqlx::raw_sql(sql).fetch_one(&mut *c).await.unwrap().get(0),
+            Direct::Postgres(c) => sqlx::raw_sql(sql).fetch_one(&mut *c).await.unwrap().get(0),
+            Direct::MySql(c) => sqlx::raw_sql(sql).fetch_one(&mut *c).await.unwrap().get(0),
         }
     }
 
-    /// The first column of the first row of `sql`, a text.
+    /// The first column of the first row of `sql`, a text (a simple query,
+    /// as [`scalar`](Self::scalar)).
     pub async fn text(&mut self, sql: &str) -> String {
+        use sqlx::Row;
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
         match self {
-            Direct::Sqlite(c) => sqlx::query_scalar(sql).fetch_one(&mut *c).await.unwrap(),
-            Direct::Postgres(c) => sqlx::query_scalar(sql).fetch_one(&mut *c).await.unwrap(),
-            Direct::MySql(c) => sqlx::query_scalar(sql).fetch_one(&mut *c).await.unwrap(),
+            Direct::Sqlite(c) => sqlx::raw_sql(sql).fetch_one(&mut *c).await.unwrap().get(0),
+            Direct::Postgres(c) => sqlx::raw_sql(sql).fetch_one(&mut *c).await.unwrap().get(0),
+            Direct::MySql(c) => sqlx::raw_sql(sql).fetch_one(&mut *c).await.unwrap().get(0),
         }
     }
 }

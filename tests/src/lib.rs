@@ -14,6 +14,7 @@ pub mod blog;
 pub mod catalog;
 pub mod cluster;
 pub mod direct;
+pub mod events;
 pub mod models;
 pub mod proxy;
 

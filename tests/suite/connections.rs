@@ -469,3 +469,138 @@ async fn a_bad_timeout_from_the_environment_says_that_off_is_accepted_too() {
     }
     assert!(faults.is_empty(), "the message for a bad value of a timeout that may be `off` does not say so:\n{}", faults.join("\n"));
 }
+
+// ---------------------------------------------------------------------------
+// Raw SQL cannot make a read-only connection writable, for its caller or
+// for any later caller of the same pooled session.
+
+/// A database whose read-only "legacy" connection has a pool of one, so
+/// that a second call would get the first call's session if it were reused.
+async fn legacy_of_one(t: &Three) -> orm::Database {
+    orm::Database::builder()
+        .connection("db", &t.main.url)
+        .connection("essentials", &t.essentials.url)
+        .connection_with("legacy", &t.legacy.url, PoolOptions::new().max_connections(1))
+        .build()
+        .await
+        .unwrap()
+}
+
+/// Statements that try to make the session writable, per backend.
+fn escapes() -> &'static [&'static str] {
+    match crate::KIND {
+        orm_tests::Kind::Postgres => &[
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+            "SET default_transaction_read_only = off",
+            "BEGIN READ WRITE",
+            "SELECT set_config('default_transaction_read_only', 'off', false)",
+        ],
+        orm_tests::Kind::MySql => &[
+            "SET SESSION TRANSACTION READ WRITE",
+            "SET SESSION tx_read_only = 0",
+            "START TRANSACTION READ WRITE",
+        ],
+        orm_tests::Kind::Sqlite => &["PRAGMA query_only = 0"],
+    }
+}
+
+const INSERT_LEGACY: &str = "INSERT INTO legacy_customers (id, name) VALUES (9, 'Escaped')";
+
+#[tokio::test]
+async fn raw_sql_cannot_make_a_read_only_connection_writable() {
+    let Some(t) = three().await else { return };
+    let db = legacy_of_one(&t).await;
+    for escape in escapes() {
+        // The escape itself may run or be refused; what matters is that no
+        // write follows it, on this call or the next.
+        let _ = orm::raw(*escape).execute(db.connection("legacy").unwrap()).await;
+        let err = orm::raw(INSERT_LEGACY).execute(db.connection("legacy").unwrap()).await.unwrap_err();
+        assert!(matches!(err, Error::ReadOnly { .. }), "after `{escape}`: {err:?}");
+    }
+    assert_eq!(t.legacy.direct_count("legacy_customers").await, Some(2));
+}
+
+#[tokio::test]
+async fn raw_sql_inside_a_read_only_transaction_cannot_escape_it() {
+    let Some(t) = three().await else { return };
+    let db = legacy_of_one(&t).await;
+    for escape in escapes() {
+        let mut tx = db.begin_on::<Legacy>().await.unwrap();
+        let _ = orm::raw(*escape).execute(&mut tx).await;
+        // Refused by the server, or (MySQL, where `START TRANSACTION` ends
+        // the transaction it runs in) by the ORM, which saw its
+        // transaction end under it.
+        let err = orm::raw(INSERT_LEGACY).execute(&mut tx).await.unwrap_err();
+        assert!(
+            matches!(err, Error::ReadOnly { .. } | Error::TransactionAborted { .. }),
+            "after `{escape}` in a transaction: {err:?}"
+        );
+        let _ = tx.commit().await;
+        let err = orm::raw(INSERT_LEGACY).execute(db.connection("legacy").unwrap()).await.unwrap_err();
+        assert!(matches!(err, Error::ReadOnly { .. }), "after `{escape}` and commit: {err:?}");
+    }
+    // Ending the transaction from raw SQL, then writing in autocommit.
+    if crate::KIND != orm_tests::Kind::Sqlite {
+        let mut tx = db.begin_on::<Legacy>().await.unwrap();
+        let _ = orm::raw(escapes()[0]).execute(&mut tx).await;
+        let ended = orm::raw("COMMIT").execute(&mut tx).await.unwrap_err();
+        assert!(matches!(ended, Error::InvalidQuery { .. }), "{ended:?}");
+        let err = orm::raw(INSERT_LEGACY).execute(&mut tx).await.unwrap_err();
+        assert!(matches!(err, Error::TransactionAborted { .. }), "{err:?}");
+        drop(tx);
+    }
+    assert_eq!(t.legacy.direct_count("legacy_customers").await, Some(2));
+    // The pool still serves the connection.
+    assert_eq!(LegacyCustomer::count(&db).await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn session_state_set_in_raw_sql_on_a_read_only_connection_never_reaches_the_next_caller() {
+    let Some(t) = three().await else { return };
+    let db = legacy_of_one(&t).await;
+    let (set, probe) = match crate::KIND {
+        orm_tests::Kind::Postgres => ("SET application_name = 'leaked'", "SELECT current_setting('application_name')"),
+        orm_tests::Kind::MySql => ("SET @leaked = 'leaked'", "SELECT CAST(COALESCE(@leaked, '') AS CHAR)"),
+        orm_tests::Kind::Sqlite => ("PRAGMA cache_size = 12345", "SELECT CAST(cache_size AS TEXT) FROM pragma_cache_size"),
+    };
+    orm::raw(set).execute(db.connection("legacy").unwrap()).await.unwrap();
+    let (seen,): (String,) = orm::raw(probe).fetch_one(db.connection("legacy").unwrap()).await.unwrap();
+    if crate::KIND == orm_tests::Kind::Sqlite {
+        // SQLite read-only connections are opened read-only: their session
+        // state cannot write, so they are not closed after raw SQL.
+        return;
+    }
+    assert!(!seen.contains("leaked"), "the next caller saw {seen:?}");
+}
+
+#[tokio::test]
+async fn attaching_another_sqlite_file_does_not_make_a_read_only_connection_writable() {
+    if crate::KIND != orm_tests::Kind::Sqlite {
+        return;
+    }
+    let Some(t) = three().await else { return };
+    let other = std::env::temp_dir().join(format!("{}.db", orm_tests::unique_name()));
+    let attach = format!("ATTACH DATABASE '{}' AS other", other.display());
+    let legacy = || t.db.connection("legacy").unwrap();
+    let attached = orm::raw(attach).execute(legacy()).await;
+    if attached.is_ok() {
+        let err = orm::raw("CREATE TABLE other.t (x INTEGER)").execute(legacy()).await.unwrap_err();
+        assert!(matches!(err, Error::ReadOnly { .. } | Error::Query { .. }), "{err:?}");
+    }
+    let _ = std::fs::remove_file(other);
+}
+
+#[tokio::test]
+async fn a_read_only_connection_whose_role_can_write_is_reported_at_start() {
+    if crate::KIND == orm_tests::Kind::Sqlite {
+        return; // opened read-only: its role cannot write
+    }
+    let Some(t) = three().await else { return };
+    // The test servers' users (postgres, root) can write everything.
+    let (events, _guard) = orm_tests::events::Events::capture("orm::connection");
+    let db = legacy_of_one(&t).await;
+    let warnings = events.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(warnings[0].contains("`legacy`") && warnings[0].contains("role"), "{}", warnings[0]);
+    drop(db);
+}

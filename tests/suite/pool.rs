@@ -552,49 +552,13 @@ async fn idle_connections_close_in_the_background() {
 // ---------------------------------------------------------------------------
 // Leak reports.
 
-/// The `tracing` events of target `orm::pool`, as (level, message), caught
-/// on this thread while the guard lives (a `#[tokio::test]` runs every task
-/// on its own thread, the pool's maintenance task too).
-#[derive(Clone, Default)]
-struct PoolEvents(std::sync::Arc<std::sync::Mutex<Vec<(tracing::Level, String)>>>);
+/// The pool's `tracing` events (target `orm::pool`).
+struct PoolEvents;
 
 impl PoolEvents {
-    fn capture() -> (PoolEvents, tracing::subscriber::DefaultGuard) {
-        let events = PoolEvents::default();
-        let guard = tracing::subscriber::set_default(events.clone());
-        (events, guard)
+    fn capture() -> (orm_tests::events::Events, orm_tests::events::Guard) {
+        orm_tests::events::Events::capture("orm::pool")
     }
-
-    fn warnings(&self) -> Vec<String> {
-        let events = self.0.lock().unwrap();
-        events.iter().filter(|(l, _)| *l == tracing::Level::WARN).map(|(_, m)| m.clone()).collect()
-    }
-}
-
-impl tracing::Subscriber for PoolEvents {
-    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
-        metadata.is_event() && metadata.target() == "orm::pool"
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        struct Message(String);
-        impl tracing::field::Visit for Message {
-            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-                if field.name() == "message" {
-                    self.0 = format!("{value:?}");
-                }
-            }
-        }
-        let mut message = Message(String::new());
-        event.record(&mut message);
-        self.0.lock().unwrap().push((*event.metadata().level(), message.0));
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
 }
 
 #[tokio::test]
