@@ -297,7 +297,7 @@ impl Pool {
         connect.settings.statement_timeout = options.statement_timeout;
         connect.settings.lock_timeout = options.lock_timeout;
         let read_only = connect.settings.read_only;
-        let pool = Pool(Arc::new(PoolInner {
+        Pool(Arc::new(PoolInner {
             name: name.to_owned(),
             backend: connect.backend(),
             permits: Arc::new(Semaphore::new(options.max_connections as usize)),
@@ -311,8 +311,7 @@ impl Pool {
             last_connect_error: Mutex::new(None),
             control: tokio::sync::Mutex::new(None),
             checkouts: Mutex::new(Checkouts::default()),
-        }));
-        pool
+        }))
     }
 
     pub(crate) fn name(&self) -> &str {
