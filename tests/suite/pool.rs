@@ -684,3 +684,22 @@ async fn a_statement_waiting_past_the_lock_timeout_fails_and_its_connection_stay
     assert!(marked(&db).await);
     assert_eq!(gauges(&db), (1, 1, 0, 0));
 }
+
+#[tokio::test]
+async fn dropping_the_database_closes_its_connections() {
+    // Idle connections live inside the pool; the pool must not be kept
+    // alive by them once the last `Database` handle is gone.
+    let Some((t, db, tag)) = watched_pool(PoolOptions::new().min_connections(3)).await else { return };
+    wait_for_size(&db, 3, Duration::from_secs(5)).await;
+    let txs = transactions(&db, 2).await;
+    for tx in txs {
+        tx.commit().await.unwrap();
+    }
+    if let Some(sessions) = server_sessions_once(&t, &tag, 3).await {
+        assert_eq!(sessions.len(), 3, "{sessions:?}");
+    }
+    drop(db);
+    if let Some(sessions) = server_sessions_once(&t, &tag, 0).await {
+        assert_eq!(sessions, Vec::<i64>::new(), "the server still has the dropped database's connections");
+    }
+}

@@ -175,19 +175,22 @@ pub(crate) struct Counters {
     connecting: AtomicU64,
 }
 
-/// Counts one open connection for as long as it lives.
-struct Open(Arc<PoolInner>);
+/// Counts one open connection for as long as it lives. It holds the
+/// counters, not the pool: idle connections live inside the pool, and a
+/// reference back to it would keep a dropped pool (and its connections)
+/// alive forever.
+struct Open(Arc<Counters>);
 
 impl Open {
     fn new(pool: &Arc<PoolInner>) -> Open {
         pool.counters.open.fetch_add(1, Ordering::Relaxed);
-        Open(pool.clone())
+        Open(pool.counters.clone())
     }
 }
 
 impl Drop for Open {
     fn drop(&mut self) {
-        self.0.counters.open.fetch_sub(1, Ordering::Relaxed);
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -264,7 +267,7 @@ pub(crate) struct PoolInner {
     permits: Arc<Semaphore>,
     idle: Mutex<Vec<Idle>>,
     closed: AtomicBool,
-    pub(crate) counters: Counters,
+    pub(crate) counters: Arc<Counters>,
     read_only: bool,
     /// Bumped to make every connection drop its prepared statements before
     /// its next use (after a migration changed the schema).
@@ -305,7 +308,7 @@ impl Pool {
             options,
             idle: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
-            counters: Counters::default(),
+            counters: Arc::default(),
             read_only,
             generation: AtomicU64::new(0),
             last_connect_error: Mutex::new(None),

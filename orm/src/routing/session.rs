@@ -192,28 +192,33 @@ impl<'e> Session<'e> {
         let mut pauses = policy.map(|p| p.pauses());
         let mut prepared_again = false;
         loop {
-            let conn = self.conn().await?;
-            // The values are kept for a second attempt only where one can
-            // happen: outside a transaction.
-            let in_transaction = conn.transaction_depth() > 0;
-            let statement = Statement {
-                sql: sql.clone(),
-                args: if in_transaction {
-                    args.take()
-                } else {
-                    args.clone()
-                },
-                fetch: fetch.by_ref(),
-            };
-            let result = if contain && conn.read_only() {
-                conn.run_contained(statement, limit).await
-            } else {
-                conn.run(statement, limit).await
+            let result = match self.conn().await {
+                // No connection (the pool timed out, the server is gone):
+                // as retryable as a statement that met the same.
+                Err(e) => Err(e),
+                Ok(conn) => {
+                    // Inside a transaction a statement is sent once; outside,
+                    // its values are kept for a second attempt only where one
+                    // can happen (a retry policy, or PostgreSQL's re-prepare).
+                    let once = conn.transaction_depth() > 0
+                        || (policy.is_none() && conn.backend() != Backend::Postgres);
+                    let statement = Statement {
+                        sql: sql.clone(),
+                        args: if once { args.take() } else { args.clone() },
+                        fetch: fetch.by_ref(),
+                    };
+                    let result = if contain && conn.read_only() {
+                        conn.run_contained(statement, limit).await
+                    } else {
+                        conn.run(statement, limit).await
+                    };
+                    if once {
+                        return result;
+                    }
+                    result
+                }
             };
             let Err(error) = result else { return result };
-            if in_transaction {
-                return Err(error);
-            }
             if !prepared_again && error.is_stale_statement() {
                 // PostgreSQL: a prepared statement outlived a schema change
                 // ("cached plan must not change result type"): drop every
