@@ -20,6 +20,7 @@ mod pool;
 mod query;
 mod relations;
 mod restart;
+mod retry;
 mod saga;
 mod seed;
 mod transactions;
