@@ -1191,6 +1191,46 @@ async fn after_the_last_attempt_its_own_error_is_returned() {
 }
 
 #[tokio::test]
+async fn a_read_that_gets_no_pooled_connection_in_time_is_retried() {
+    let Some(s) = setup().await else { return };
+    let a = s.a.customer_id;
+    let options = || {
+        PoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(ms(100))
+    };
+    let plain = database_with(&s.t, options()).await;
+    let db = database_with(&s.t, options().retry(patient())).await;
+
+    // Without a policy: the pool timeout.
+    let holder = plain.begin().await.unwrap();
+    let err = within("the read", Customer::get(&plain, a))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::PoolTimeout { .. }), "{err:?}");
+    assert!(err.is_transient());
+    drop(holder);
+
+    // With one, the read waits out the transaction that holds the only connection.
+    let holder = db.begin().await.unwrap();
+    let before = db.metrics("db").unwrap();
+    let release = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            while db.metrics("db").unwrap().timeouts == before.timeouts {
+                tokio::time::sleep(ms(2)).await;
+            }
+            holder.commit().await.unwrap();
+        })
+    };
+    let result = within("the read", Customer::get(&db, a)).await;
+    release.await.unwrap();
+    let customer =
+        result.unwrap_or_else(|e| panic!("a read that met a pool timeout was not retried: {e:?}"));
+    assert_eq!(customer.name, "A");
+}
+
+#[tokio::test]
 async fn a_transaction_that_gets_no_pooled_connection_in_time_is_retried() {
     let Some(s) = setup().await else { return };
     let a = s.a.customer_id;
