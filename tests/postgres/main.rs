@@ -21,6 +21,7 @@ mod query;
 mod relations;
 mod restart;
 mod retry;
+mod retry_restart;
 mod saga;
 mod seed;
 mod transactions;
