@@ -1397,3 +1397,42 @@ async fn the_retry_policy_comes_from_the_environment() {
     );
     lock.release().await;
 }
+
+// Found while testing retries: a transaction dropped without commit or
+// rollback gives its pool permit back at once, while a background task
+// still rolls its connection back and then returns it to the pool. On a
+// pool of one, the next caller opens a second connection meanwhile (here
+// the closure transaction of `nothing_is_retried_inside_a_transaction` got
+// a new MySQL session, without the session's settings, until that test
+// rolled back explicitly).
+
+#[tokio::test]
+async fn a_transaction_dropped_on_a_pool_of_one_never_makes_it_two_connections() {
+    let Some(s) = setup().await else { return };
+    let db = database_with(&s.t, PoolOptions::new().max_connections(1)).await;
+    let mut tx = db.begin().await.unwrap();
+    set_score(&mut tx, s.a.customer_id, 1).await.unwrap();
+    drop(tx);
+    // The next caller waits for the one connection, rolled back first.
+    let mut tx = db.begin().await.unwrap();
+    let during = db.metrics("db").unwrap();
+    assert_eq!(
+        score_of_in(&mut tx, s.a.customer_id).await,
+        0,
+        "rolled back"
+    );
+    tx.commit().await.unwrap();
+    tokio::time::sleep(ms(200)).await;
+    let after = db.metrics("db").unwrap();
+    assert!(
+        during.size <= 1 && after.size <= 1,
+        "max_connections(1), yet {} connections open while the second transaction ran ({during:?}) and {} after ({after:?})",
+        during.size,
+        after.size
+    );
+}
+
+/// The score of customer `id`, read in `tx`.
+async fn score_of_in(tx: &mut orm::Transaction, id: i64) -> i32 {
+    Customer::get(tx, id).await.unwrap().score
+}
