@@ -19,6 +19,7 @@ mod migrate;
 mod pool;
 mod query;
 mod relations;
+mod retry;
 mod saga;
 mod seed;
 mod transactions;

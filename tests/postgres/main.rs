@@ -20,6 +20,8 @@ mod pool;
 mod query;
 mod relations;
 mod restart;
+mod retry;
+mod retry_restart;
 mod saga;
 mod seed;
 mod transactions;

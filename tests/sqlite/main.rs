@@ -18,6 +18,7 @@ mod migrate;
 mod pool;
 mod query;
 mod relations;
+mod retry;
 mod saga;
 mod seed;
 mod transactions;
