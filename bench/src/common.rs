@@ -1,7 +1,8 @@
 //! What every implementation runs: the workloads of Diesel's benchmark suite
 //! (users with a nullable hair_color, posts, comments) plus find, update and
-//! transaction by primary key. Each implementation returns what it read, so
-//! the harness checks the answers before it times anything.
+//! transactions (plain, with a savepoint, closure form) by primary key. Each
+//! implementation returns what it read, and the harness reads back what the
+//! writes left, so that it checks the answers before it times anything.
 
 use std::future::Future;
 
@@ -63,6 +64,12 @@ pub trait Bench {
     fn update(&mut self, id: i32, name: &str) -> impl Future<Output = ()>;
     /// In one transaction: inserts a user, renames user `id`.
     fn transaction(&mut self, id: i32, name: &str) -> impl Future<Output = ()>;
+    /// In one transaction: inserts a user, then renames user `id` in a
+    /// savepoint (a nested transaction) that is released before the commit.
+    fn savepoint(&mut self, id: i32, name: &str) -> impl Future<Output = ()>;
+    /// The writes of `transaction` through the library's closure API
+    /// (commit on `Ok`, rollback on `Err`), where it has one.
+    fn transaction_closure(&mut self, id: i32, name: &str) -> impl Future<Output = ()>;
 }
 
 /// Checksum of an association load, in one form for every implementation.

@@ -198,6 +198,32 @@ macro_rules! diesel_bench {
                     })
                     .unwrap();
             }
+
+            async fn savepoint(&mut self, id: i32, name: &str) {
+                self.conn
+                    .transaction::<_, diesel::result::Error, _>(|c| {
+                        let _: i32 = diesel::insert_into(users::table)
+                            .values(&DNewUser {
+                                name,
+                                hair_color: None,
+                            })
+                            .returning(users::id)
+                            .get_result(c)?;
+                        // A nested transaction is a SAVEPOINT.
+                        c.transaction::<_, diesel::result::Error, _>(|c| {
+                            diesel::update(users::table.find(id))
+                                .set(users::name.eq(name))
+                                .execute(c)
+                        })?;
+                        Ok(())
+                    })
+                    .unwrap();
+            }
+
+            /// Diesel's transactions are closures: the same as `transaction`.
+            async fn transaction_closure(&mut self, id: i32, name: &str) {
+                self.transaction(id, name).await
+            }
         }
     };
 }
@@ -341,6 +367,38 @@ mod async_pg {
                 })
                 .await
                 .unwrap();
+        }
+
+        async fn savepoint(&mut self, id: i32, name: &str) {
+            use diesel_async::AsyncConnection;
+            let name = name.to_owned();
+            self.conn
+                .transaction(async move |c| {
+                    let _: i32 = diesel::insert_into(users::table)
+                        .values(&DNewUser {
+                            name: &name,
+                            hair_color: None,
+                        })
+                        .returning(users::id)
+                        .get_result(c)
+                        .await?;
+                    // A nested transaction is a SAVEPOINT.
+                    c.transaction(async |c| {
+                        diesel::update(users::table.find(id))
+                            .set(users::name.eq(&name))
+                            .execute(c)
+                            .await
+                    })
+                    .await?;
+                    Ok::<_, diesel::result::Error>(())
+                })
+                .await
+                .unwrap();
+        }
+
+        /// diesel-async's transactions are closures: the same as `transaction`.
+        async fn transaction_closure(&mut self, id: i32, name: &str) {
+            self.transaction(id, name).await
         }
     }
 }

@@ -149,4 +149,48 @@ impl Bench for Orm {
             .unwrap();
         tx.commit().await.unwrap();
     }
+
+    async fn savepoint(&mut self, id: i32, name: &str) {
+        let mut tx = self.db.begin().await.unwrap();
+        User {
+            id: 0,
+            name: name.to_owned(),
+            hair_color: None,
+        }
+        .insert(&mut tx)
+        .await
+        .unwrap();
+        let mut sp = tx.savepoint().await.unwrap();
+        User::query()
+            .filter(user::id.eq(id))
+            .update()
+            .set(user::name, name)
+            .execute(&mut sp)
+            .await
+            .unwrap();
+        sp.commit().await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    async fn transaction_closure(&mut self, id: i32, name: &str) {
+        self.db
+            .transaction(async |tx| {
+                User {
+                    id: 0,
+                    name: name.to_owned(),
+                    hair_color: None,
+                }
+                .insert(&mut *tx)
+                .await?;
+                User::query()
+                    .filter(user::id.eq(id))
+                    .update()
+                    .set(user::name, name)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok::<_, orm::Error>(())
+            })
+            .await
+            .unwrap();
+    }
 }

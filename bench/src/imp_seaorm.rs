@@ -229,4 +229,50 @@ impl Bench for SeaOrm {
             .unwrap();
         txn.commit().await.unwrap();
     }
+
+    async fn savepoint(&mut self, id: i32, name: &str) {
+        let txn = self.db.begin().await.unwrap();
+        user::Entity::insert(user::ActiveModel {
+            name: Set(name.to_owned()),
+            hair_color: Set(None),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await
+        .unwrap();
+        // A transaction begun on a transaction is a SAVEPOINT.
+        let sp = txn.begin().await.unwrap();
+        user::Entity::update_many()
+            .col_expr(user::Column::Name, Expr::value(name))
+            .filter(user::Column::Id.eq(id))
+            .exec(&sp)
+            .await
+            .unwrap();
+        sp.commit().await.unwrap();
+        txn.commit().await.unwrap();
+    }
+
+    async fn transaction_closure(&mut self, id: i32, name: &str) {
+        let name = name.to_owned();
+        self.db
+            .transaction::<_, (), DbErr>(|txn| {
+                Box::pin(async move {
+                    user::Entity::insert(user::ActiveModel {
+                        name: Set(name.clone()),
+                        hair_color: Set(None),
+                        ..Default::default()
+                    })
+                    .exec(txn)
+                    .await?;
+                    user::Entity::update_many()
+                        .col_expr(user::Column::Name, Expr::value(name))
+                        .filter(user::Column::Id.eq(id))
+                        .exec(txn)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await
+            .unwrap();
+    }
 }

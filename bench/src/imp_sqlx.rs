@@ -158,6 +158,23 @@ macro_rules! sqlx_bench {
                 sqlx::query(fixed($db, "update")).bind(name).bind(id).execute(&mut *tx).await.unwrap();
                 tx.commit().await.unwrap();
             }
+
+            async fn savepoint(&mut self, id: i32, name: &str) {
+                let $s = self;
+                let mut tx = ($exec).begin().await.unwrap();
+                let _: (i32,) = sqlx::query_as(fixed($db, "insert_one")).bind(name).fetch_one(&mut *tx).await.unwrap();
+                // A transaction begun on a transaction is a SAVEPOINT.
+                let mut sp = sqlx::Acquire::begin(&mut tx).await.unwrap();
+                sqlx::query(fixed($db, "update")).bind(name).bind(id).execute(&mut *sp).await.unwrap();
+                sp.commit().await.unwrap();
+                tx.commit().await.unwrap();
+            }
+
+            /// sqlx has no closure API: its explicit form, the floor of the
+            /// closure-form row (run for the bare connection only).
+            async fn transaction_closure(&mut self, id: i32, name: &str) {
+                self.transaction(id, name).await
+            }
         }
     };
 }

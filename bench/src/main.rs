@@ -3,7 +3,8 @@
 //!
 //!     cargo run --release              # quick mode (under 3 minutes)
 //!     cargo run --release -- --full    # more rounds and sizes
-//!     cargo run --release -- --write   # also rewrite ../BENCHMARKS.md
+//!     cargo run --release -- --write   # also write bench-results.md
+//!     cargo run --release -- --check   # answers only, no timing (CI)
 //!
 //! PostgreSQL: ORM_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test);
 //! the tables live in a schema `orm_bench` that the run recreates.
@@ -60,6 +61,15 @@ impl Imp {
             Imp::SeaOrm(_) => "sea-orm",
         }
     }
+
+    /// Whether the library has what `op` measures: sqlx has no closure API
+    /// (its explicit form runs on the bare connection, as the floor).
+    fn has(&self, op: Op) -> bool {
+        !matches!(
+            (self, op),
+            (Imp::SqlitePool(_) | Imp::PgPool(_), Op::TransactionClosure)
+        )
+    }
 }
 
 /// What one call of a workload returned, to compare implementations.
@@ -71,6 +81,13 @@ enum Answer {
     Loaded(Loaded),
     User(UserRow),
     Done,
+    /// A write, with what raw sqlx read back after it: how many users it
+    /// added, and the user it renamed.
+    Wrote {
+        returned: Box<Answer>,
+        users_added: usize,
+        user: UserRow,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -82,6 +99,17 @@ enum Op {
     Find,
     Update,
     Transaction,
+    Savepoint,
+    TransactionClosure,
+}
+
+impl Op {
+    fn writes(self) -> bool {
+        matches!(
+            self,
+            Op::Insert(_) | Op::Update | Op::Transaction | Op::Savepoint | Op::TransactionClosure
+        )
+    }
 }
 
 async fn run(imp: &mut Imp, op: Op, inserts: &[NewUser], i: usize) -> Answer {
@@ -106,7 +134,35 @@ async fn run(imp: &mut Imp, op: Op, inserts: &[NewUser], i: usize) -> Answer {
             b.transaction(id, "tx").await;
             Answer::Done
         }
+        Op::Savepoint => {
+            b.savepoint(id, "sp").await;
+            Answer::Done
+        }
+        Op::TransactionClosure => {
+            b.transaction_closure(id, "closure").await;
+            Answer::Done
+        }
     })
+}
+
+/// One call of `op` by `imps[k]`, as `run(.., 0)` makes it (on user 1); for
+/// a write, with what raw sqlx (`imps[0]`) reads back around it.
+async fn answer(imps: &mut [Imp], k: usize, op: Op, inserts: &[NewUser]) -> Answer {
+    if !op.writes() {
+        return run(&mut imps[k], op, inserts, 0).await;
+    }
+    let before = on!(&mut imps[0], b => {
+        // A name that no workload writes, so that the rename shows.
+        b.update(1, "before").await;
+        b.trivial().await.0
+    });
+    let returned = Box::new(run(&mut imps[k], op, inserts, 0).await);
+    let (after, user) = on!(&mut imps[0], b => (b.trivial().await.0, b.find(1).await));
+    Answer::Wrote {
+        returned,
+        users_added: after - before,
+        user,
+    }
 }
 
 struct Config {
@@ -116,6 +172,8 @@ struct Config {
     sizes: Vec<usize>,
     insert_sizes: Vec<usize>,
     write: bool,
+    /// `--check`: every answer checked once, nothing timed.
+    check: bool,
 }
 
 struct Cell {
@@ -224,17 +282,34 @@ async fn implementations(db: Db, url: &str, sqlite_path: &str) -> Vec<Imp> {
 /// The benchmark runs on CPU 0 (see `main`) and the PostgreSQL server
 /// processes on CPU 1: otherwise each connection's speed depends on which
 /// core its server process happened to land on, and the results on a
-/// two-core machine come out bimodal.
+/// two-core machine come out bimodal. Only processes named `postgres` (the
+/// server's), not every command line that mentions it.
 async fn pin_server_processes() {
+    server_affinity("1");
+}
+
+/// Gives the server processes every CPU again (when the run ends, also on a
+/// panic), so that the server does not stay pinned for whoever uses it next.
+struct UnpinServer;
+
+impl Drop for UnpinServer {
+    fn drop(&mut self) {
+        let online = std::fs::read_to_string("/sys/devices/system/cpu/online")
+            .unwrap_or_else(|_| "0-1023".into());
+        server_affinity(online.trim());
+    }
+}
+
+fn server_affinity(cpus: &str) {
     let Ok(out) = std::process::Command::new("pgrep")
-        .args(["-f", "postgres"])
+        .args(["-x", "postgres"])
         .output()
     else {
         return;
     };
     for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
         let _ = std::process::Command::new("taskset")
-            .args(["-p", "-c", "1", pid])
+            .args(["-p", "-c", cpus, pid])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .status();
@@ -247,33 +322,36 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 /// Checks every implementation's answer against raw sqlx's, warms up, then
-/// times interleaved rounds; returns the median time per operation.
+/// times interleaved rounds; returns the median time per operation (none
+/// with `--check`). An implementation without the feature is left out.
 async fn measure(
-    imps: &mut [Imp],
+    all: &mut [Imp],
     op: Op,
     inserts: &[NewUser],
     cfg: &Config,
     label: String,
 ) -> Cell {
-    let expected = run(&mut imps[0], op, inserts, 0).await;
-    for imp in imps.iter_mut().skip(1) {
-        let got = run(imp, op, inserts, 0).await;
-        if let Op::Insert(_) | Op::Update | Op::Transaction = op {
-            assert_eq!(
-                got,
-                expected,
-                "{} gave another answer for {label}",
-                imp.name()
-            );
-        } else {
-            assert_eq!(
-                got,
-                expected,
-                "{} gave another answer for {label}",
-                imp.name()
-            );
+    let expected = answer(all, 0, op, inserts).await;
+    for k in 1..all.len() {
+        if !all[k].has(op) {
+            continue;
         }
+        let got = answer(all, k, op, inserts).await;
+        assert_eq!(
+            got,
+            expected,
+            "{} gave another answer than raw sqlx for {label}",
+            all[k].name()
+        );
     }
+    if cfg.check {
+        eprintln!("  {label}: answers agree");
+        return Cell {
+            workload: label,
+            medians: Vec::new(),
+        };
+    }
+    let mut imps: Vec<&mut Imp> = all.iter_mut().filter(|imp| imp.has(op)).collect();
     // Warm-up, and how many calls make one sample of about `cfg.sample`.
     let mut iters = Vec::new();
     for imp in imps.iter_mut() {
@@ -294,7 +372,7 @@ async fn measure(
             let i = (k + round) % imps.len();
             let t = Instant::now();
             for call in 0..iters[i] {
-                run(&mut imps[i], op, inserts, call).await;
+                run(&mut *imps[i], op, inserts, call).await;
             }
             samples[i].push(t.elapsed() / iters[i] as u32);
         }
@@ -330,7 +408,9 @@ async fn pool_contention(db: Db, url: &str, tasks: usize, cfg: &Config) -> Cell 
     };
     let names = ["sqlx (bare)", "orm", "sqlx (pool)", "sea-orm"];
     let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
-    for round in 0..cfg.rounds.max(3) + 1 {
+    // Round 0 warms up; `--check` runs only that one.
+    let rounds = if cfg.check { 1 } else { cfg.rounds.max(3) + 1 };
+    for round in 0..rounds {
         for (k, sample) in samples.iter_mut().enumerate() {
             let t = Instant::now();
             let mut set = tokio::task::JoinSet::new();
@@ -421,6 +501,12 @@ async fn pool_contention(db: Db, url: &str, tasks: usize, cfg: &Config) -> Cell 
         "  pool, {tasks} tasks: done ({} connections open, {} acquisitions)",
         m.size, m.acquisitions
     );
+    if cfg.check {
+        return Cell {
+            workload: format!("pool: {tasks} tasks, 10 connections"),
+            medians: Vec::new(),
+        };
+    }
     Cell {
         workload: format!("pool: {tasks} tasks, 10 connections"),
         medians: names
@@ -586,6 +672,26 @@ async fn bench_backend(db: Db, cfg: &Config) -> String {
         )
         .await,
     );
+    cells.push(
+        measure(
+            &mut imps,
+            Op::Savepoint,
+            &inserts,
+            cfg,
+            "savepoint in a transaction".into(),
+        )
+        .await,
+    );
+    cells.push(
+        measure(
+            &mut imps,
+            Op::TransactionClosure,
+            &inserts,
+            cfg,
+            "transaction of two writes, closure form".into(),
+        )
+        .await,
+    );
     for &n in &cfg.insert_sizes {
         cells.push(
             measure(
@@ -603,15 +709,30 @@ async fn bench_backend(db: Db, cfg: &Config) -> String {
     for tasks in [1, 16, 256] {
         cells.push(pool_contention(db, &url, tasks, cfg).await);
     }
+    if cfg.check {
+        return format!(
+            "{}: {} workloads, every answer as raw sqlx's\n",
+            db.name(),
+            cells.len()
+        );
+    }
     table(db, &cells)
 }
 
 // One thread for the harness: on two cores, worker threads of the runtime
 // would compete with the SQLite driver's own threads and add noise.
 fn main() {
+    for a in std::env::args().skip(1) {
+        if !["--full", "--write", "--check"].contains(&a.as_str()) {
+            eprintln!("unknown argument {a:?}; usage: orm-bench [--full] [--write] [--check]");
+            std::process::exit(2);
+        }
+    }
     // Re-run pinned to CPU 0 (with its SQLite driver threads), leaving CPU 1
-    // to the database server; see `pin_server_processes`.
-    if std::env::var_os("ORM_BENCH_PINNED").is_none() {
+    // to the database server; see `pin_server_processes`. Not for `--check`,
+    // which times nothing.
+    let check = std::env::args().any(|a| a == "--check");
+    if !check && std::env::var_os("ORM_BENCH_PINNED").is_none() {
         let exe = std::env::current_exe().expect("own path");
         let status = std::process::Command::new("taskset")
             .arg("-c")
@@ -645,7 +766,9 @@ async fn bench() {
         },
         insert_sizes: vec![1, 10, 25, 50, 100],
         write: args.iter().any(|a| a == "--write"),
+        check: args.iter().any(|a| a == "--check"),
     };
+    let _unpin = (!cfg.check).then_some(UnpinServer);
     let started = Instant::now();
     let mut report = String::new();
     for db in [Db::Sqlite, Db::Postgres] {
@@ -653,7 +776,7 @@ async fn bench() {
     }
     println!("{report}");
     eprintln!("finished in {:.0?}", started.elapsed());
-    if cfg.write {
+    if cfg.write && !cfg.check {
         std::fs::write("bench-results.md", &report).unwrap();
         eprintln!("wrote bench/bench-results.md");
     }
