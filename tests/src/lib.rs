@@ -327,10 +327,20 @@ impl Drop for TestDb {
                             let _ = std::fs::remove_file(p);
                         }
                     }
+                    // A session of the test may still hold locks on its
+                    // tables: a transaction whose background rollback has
+                    // not run yet, because this drop blocks the test's
+                    // (single-threaded) runtime until the cleanup is done.
+                    // End those sessions first, so that the drop never waits.
                     Cleanup::Postgres { admin_url, schema } => {
                         let mut c = connect_pg(&admin_url).await;
                         let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+                            "SELECT pg_terminate_backend(l.pid) FROM pg_locks l \
+                             JOIN pg_class c ON c.oid = l.relation \
+                             JOIN pg_namespace n ON n.oid = c.relnamespace \
+                             WHERE n.nspname = '{schema}' AND l.pid <> pg_backend_pid(); \
+                             SET lock_timeout = '30s'; \
+                             DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
                         )))
                         .execute(&mut c)
                         .await;
@@ -340,8 +350,20 @@ impl Drop for TestDb {
                         database,
                     } => {
                         let mut c = connect_mysql(&admin_url).await;
+                        let sessions: Vec<i64> = sqlx::query_scalar(
+                            "SELECT CAST(ID AS SIGNED) FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()",
+                        )
+                        .bind(&database)
+                        .fetch_all(&mut c)
+                        .await
+                        .unwrap_or_default();
+                        for id in sessions {
+                            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("KILL CONNECTION {id}")))
+                                .execute(&mut c)
+                                .await;
+                        }
                         let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                            "DROP DATABASE IF EXISTS `{database}`"
+                            "SET SESSION lock_wait_timeout = 30; DROP DATABASE IF EXISTS `{database}`"
                         )))
                         .execute(&mut c)
                         .await;

@@ -735,7 +735,10 @@ pub struct PooledConn {
     pub(crate) tx: TxState,
     checkout: Option<u64>,
     pub(crate) pool: Arc<PoolInner>,
-    _permit: OwnedSemaphorePermit,
+    /// Held until the connection is back in the pool or closed: a
+    /// connection being rolled back or cancelled in the background still
+    /// counts against `max_connections`.
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 impl PooledConn {
@@ -772,7 +775,7 @@ impl PooledConn {
             tx: TxState::default(),
             checkout,
             pool: pool.0.clone(),
-            _permit: permit,
+            permit: Some(permit),
         }
     }
 
@@ -860,6 +863,7 @@ impl Drop for PooledConn {
             retire_at: self.retire_at,
             generation: self.generation,
             restore: tx.restore.clone(),
+            permit: self.permit.take(),
         };
         if self.busy && !pool.connect.is_memory() {
             // A statement is in flight (its future was dropped): stop it on
@@ -908,6 +912,8 @@ struct Back {
     generation: u64,
     /// Session settings to put back first (a transaction's, MySQL and SQLite).
     restore: Option<String>,
+    /// The pool's permit, released when the connection is back or closed.
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 /// Returns an idle connection to the pool, unless it is past its lifetime.
@@ -932,6 +938,9 @@ fn put_back(pool: &Arc<PoolInner>, raw: Box<RawConn>, back: Back) {
             generation: back.generation,
             _open: back.open,
         });
+    // The permit goes after the connection is in the idle list, so that the
+    // caller it wakes finds it there.
+    drop(back.permit);
 }
 
 /// A connection dropped inside a transaction: the rollback is sent now, by
@@ -972,10 +981,7 @@ fn release_after_rollback(pool: Arc<PoolInner>, mut raw: Box<RawConn>, back: Bac
 /// then the connection is closed. Without a runtime it is closed at once
 /// (SQLite's statement is still interrupted).
 fn abandon(pool: Arc<PoolInner>, raw: Box<RawConn>, back: Back) {
-    // The pool no longer counts it: the caller that dropped it may open another.
-    let Back { info, open, .. } = back;
-    drop(open);
-    if let Some(deadline) = &info.deadline {
+    if let Some(deadline) = &back.info.deadline {
         deadline.expire();
         pool.counters.cancels.fetch_add(1, Ordering::Relaxed);
         return;
@@ -983,8 +989,10 @@ fn abandon(pool: Arc<PoolInner>, raw: Box<RawConn>, back: Back) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
+    // Counted (open, and against the maximum) until it is closed.
     runtime.spawn(async move {
-        pool.cancel(&info).await;
+        pool.cancel(&back.info).await;
         drop(raw);
+        drop(back);
     });
 }

@@ -121,9 +121,11 @@ enum Conn<'e> {
 }
 
 impl<'e> Session<'e> {
+    /// A session that takes a pooled connection when its first statement
+    /// is sent (so that a failure to get one is retried like a statement).
     pub(crate) async fn owned(pool: &'e Pool, call: CallOptions) -> Result<Session<'e>> {
         Ok(Session {
-            conn: Conn::Owned(pool, Some(pool.acquire().await?)),
+            conn: Conn::Owned(pool, None),
             call,
         })
     }
