@@ -378,14 +378,16 @@ pub(crate) fn statement_timeout_assignment(info: &SessionInfo, t: Option<Duratio
     }
 }
 
-/// `innodb_lock_wait_timeout = ...`, rounded up to whole seconds (at least
-/// 1); `None` sets the server's default back.
+/// `innodb_lock_wait_timeout = ..., lock_wait_timeout = ...`: row locks
+/// (InnoDB) and table and metadata locks (`LOCK TABLES`, DDL), rounded up to
+/// whole seconds (at least 1); `None` sets the server's defaults back. MySQL
+/// manual, "Server System Variables" and "InnoDB Startup Options".
 pub(crate) fn lock_timeout_assignment(t: Option<Duration>) -> String {
     match t {
         Some(t) => {
-            let secs = t.as_secs() + u64::from(t.subsec_nanos() > 0);
-            format!("innodb_lock_wait_timeout = {}", secs.max(1))
+            let secs = (t.as_secs() + u64::from(t.subsec_nanos() > 0)).max(1);
+            format!("innodb_lock_wait_timeout = {secs}, lock_wait_timeout = {secs}")
         }
-        None => "innodb_lock_wait_timeout = DEFAULT".into(),
+        None => "innodb_lock_wait_timeout = DEFAULT, lock_wait_timeout = DEFAULT".into(),
     }
 }

@@ -115,7 +115,8 @@ impl PoolOptions {
 
     /// The longest a statement waits for a lock before
     /// [`Error::LockTimeout`] (`None` or zero: the server's default). PostgreSQL
-    /// `lock_timeout`; MySQL/MariaDB `innodb_lock_wait_timeout` (whole
+    /// `lock_timeout`; MySQL/MariaDB `innodb_lock_wait_timeout` and
+    /// `lock_wait_timeout` (row, table and metadata locks; whole
     /// seconds, rounded up); SQLite busy timeout (sqlx's default: 5 s).
     pub fn lock_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.lock_timeout = timeout;

@@ -180,7 +180,7 @@ impl TransactionOptions {
 
     /// The longest each statement waits for a lock ([`Error::LockTimeout`]):
     /// PostgreSQL `SET LOCAL lock_timeout`; MySQL `innodb_lock_wait_timeout`
-    /// (whole seconds, rounded up) and SQLite's busy timeout for the
+    /// and `lock_wait_timeout` (whole seconds, rounded up) and SQLite's busy timeout for the
     /// transaction's length.
     pub fn lock_timeout(mut self, limit: Duration) -> Self {
         self.lock_timeout = Some(limit);
