@@ -39,6 +39,23 @@ pub fn unique_name() -> String {
     format!("orm_t_{}_{n}_{nanos}", std::process::id())
 }
 
+/// Waits for `fut`, failing the test instead of hanging when it never
+/// finishes (60 s: generous, the machine may be loaded).
+pub async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(60), fut)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no result within 60 s"))
+}
+
+/// Whether a test is left out on backend `kind` (one of `kinds`); says why.
+pub fn not_on(kind: Kind, kinds: &[Kind], why: &str) -> bool {
+    let skip = kinds.contains(&kind);
+    if skip {
+        eprintln!("not applicable on {kind:?}: {why}");
+    }
+    skip
+}
+
 /// Which backend a test database is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {

@@ -33,13 +33,7 @@ async fn single_connection(t: &orm_tests::TestDb) -> orm::Database {
         .unwrap()
 }
 
-/// Waits for `fut`, failing the test instead of hanging if the error never
-/// comes. Generous: the machine may be loaded.
-async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(60), fut)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: no result within 60 s"))
-}
+use orm_tests::within;
 
 /// Sets the score of customer `id`, on the database or in a transaction.
 fn set_score<'e, E>(exec: E, id: i64, score: i32) -> impl std::future::Future<Output = orm::Result<u64>> + Send + 'e
@@ -165,13 +159,9 @@ enum Seen {
     Sleeping,
 }
 
-/// Whether this test applies to the backend under test; prints why not.
+/// Whether this test is left out on the backend under test; says why.
 fn not_on(kinds: &[Kind], why: &str) -> bool {
-    let skip = kinds.contains(&crate::KIND);
-    if skip {
-        eprintln!("not applicable on {:?}: {why}", crate::KIND);
-    }
-    skip
+    orm_tests::not_on(crate::KIND, kinds, why)
 }
 
 #[tokio::test]

@@ -135,21 +135,11 @@ async fn is_mariadb(db: &orm::Database) -> bool {
     version.contains("MariaDB")
 }
 
-/// Waits for `fut`, failing the test instead of hanging. Generous: the
-/// machine may be loaded.
-async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(60), fut)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: no result within 60 s"))
-}
+use orm_tests::within;
 
-/// Whether this test applies to the backend under test; prints why not.
+/// Whether this test is left out on the backend under test; says why.
 fn not_on(kinds: &[Kind], why: &str) -> bool {
-    let skip = kinds.contains(&crate::KIND);
-    if skip {
-        eprintln!("not applicable on {:?}: {why}", crate::KIND);
-    }
-    skip
+    orm_tests::not_on(crate::KIND, kinds, why)
 }
 
 /// Failed statements and retries counted on `db` since `before`.
