@@ -57,4 +57,33 @@ fn check(db: orm::Database) {
         Item { id: 0, name: "x".into() }.insert(&mut tx).await?;
         tx.commit().await
     });
+    let d = db.clone();
+    let _ = send(async move {
+        let mut tx = d.begin().await?;
+        let mut sp = tx.savepoint().await?;
+        Item { id: 0, name: "x".into() }.insert(&mut sp).await?;
+        sp.commit().await?;
+        tx.commit().await
+    });
+    let d = db.clone();
+    let _ = send(async move {
+        let options = orm::TransactionOptions::new().isolation(orm::IsolationLevel::Serializable);
+        let mut tx = d.begin_with(options).await?;
+        Item::query().filter(item::id.eq(1)).for_update().all(&mut tx).await?;
+        tx.commit().await
+    });
+    // The closure form, spawned: the closure owns what it uses (`async move`).
+    let d = db.clone();
+    let _ = send(async move {
+        let name = String::from("x");
+        d.transaction(async move |tx| {
+            let item = Item { id: 0, name: name.clone() }.insert(&mut *tx).await?;
+            Part { id: 0, item_id: item.id }.insert(&mut *tx).await
+        })
+        .await
+    });
+    let d = db.clone();
+    let _ = send(async move { Item::find(d.idempotent(), 1).await });
+    let d = db.clone();
+    let _ = send(async move { Item::count(d.with_statement_timeout(std::time::Duration::from_secs(1))).await });
 }
