@@ -228,7 +228,7 @@ pub enum Error {
     /// one back (this one): run it again. PostgreSQL SQLSTATE 40P01
     /// (`deadlock_detected`); MySQL/MariaDB error 1213 (`ER_LOCK_DEADLOCK`,
     /// after which InnoDB has rolled back the whole transaction).
-    #[error("connection `{connection}`: deadlock detected: {message}")]
+    #[error("connection `{connection}`: {message} (this transaction was rolled back to break the deadlock; run it again)")]
     Deadlock {
         /// The connection's name.
         connection: String,
@@ -285,6 +285,20 @@ pub enum Error {
     TransactionAborted {
         /// The connection's name.
         connection: String,
+    },
+
+    /// The connection was lost while `COMMIT` was on its way: the server may
+    /// have committed the transaction or not, and the client cannot know
+    /// (SQLSTATE 08007, `transaction_resolution_unknown`). Not transient:
+    /// running the transaction again may store its writes twice; check
+    /// what the database holds first, or make the transaction idempotent.
+    #[error("connection `{connection}`: the connection was lost during COMMIT: the transaction may or may not have been committed ({source})")]
+    TransactionResolutionUnknown {
+        /// The connection's name.
+        connection: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
     },
 
     /// A transaction ran past its deadline ([`TransactionOptions::timeout`](crate::TransactionOptions::timeout))

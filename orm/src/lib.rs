@@ -117,7 +117,10 @@ pub use orm_macros::model;
 pub mod prelude {
     pub use crate::query::{count_all, ExprOps};
     pub use crate::Relation;
-    pub use crate::{Database, Model, Transaction, WriteOps};
+    pub use crate::{
+        Database, IsolationLevel, Model, PoolOptions, RetryPolicy, SqliteBegin, Transaction,
+        TransactionOptions, WriteOps,
+    };
 }
 
 /// Items the generated code refers to. Not a public API.

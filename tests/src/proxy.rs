@@ -28,6 +28,7 @@ use tokio::task::JoinSet;
 pub struct Proxy {
     addr: SocketAddr,
     stall: Arc<AtomicBool>,
+    cut: Arc<AtomicBool>,
     accepted: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -52,11 +53,19 @@ impl Proxy {
             .expect("bind a proxy port");
         let addr = listener.local_addr().expect("proxy address");
         let stall = Arc::new(AtomicBool::new(stall));
+        let cut = Arc::new(AtomicBool::new(false));
         let accepted = Arc::new(AtomicUsize::new(0));
-        let task = tokio::spawn(serve(listener, target, stall.clone(), accepted.clone()));
+        let task = tokio::spawn(serve(
+            listener,
+            target,
+            stall.clone(),
+            cut.clone(),
+            accepted.clone(),
+        ));
         Proxy {
             addr,
             stall,
+            cut,
             accepted,
             task,
         }
@@ -72,6 +81,13 @@ impl Proxy {
     /// (`true`) or forwarded again (`false`); open ones are not touched.
     pub fn stall_new_connections(&self, stall: bool) {
         self.stall.store(stall, Ordering::SeqCst);
+    }
+
+    /// The next bytes a client sends are forwarded to the server, and then
+    /// that connection is cut before the server's answer comes back: the
+    /// client cannot know what the server did with them.
+    pub fn cut_after_next_request(&self) {
+        self.cut.store(true, Ordering::SeqCst);
     }
 
     /// Connections accepted so far.
@@ -91,6 +107,7 @@ async fn serve(
     listener: TcpListener,
     target: Option<String>,
     stall: Arc<AtomicBool>,
+    cut: Arc<AtomicBool>,
     accepted: Arc<AtomicUsize>,
 ) {
     let mut connections = JoinSet::new();
@@ -100,6 +117,7 @@ async fn serve(
         };
         accepted.fetch_add(1, Ordering::SeqCst);
         let target = target.clone().filter(|_| !stall.load(Ordering::SeqCst));
+        let cut = cut.clone();
         connections.spawn(async move {
             let Some(target) = target else {
                 // Hold the socket open, read nothing, write nothing.
@@ -110,10 +128,42 @@ async fn serve(
             let Ok(mut outbound) = TcpStream::connect(&target).await else {
                 return;
             };
-            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            forward(&mut inbound, &mut outbound, &cut).await;
         });
         // Forget the connections that ended.
         while connections.try_join_next().is_some() {}
+    }
+}
+
+/// Copies bytes both ways until either side closes, or until a request is
+/// forwarded while `cut` is armed: then both sockets close without the
+/// server's answer.
+async fn forward(inbound: &mut TcpStream, outbound: &mut TcpStream, cut: &AtomicBool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut client_read, mut client_write) = inbound.split();
+    let (mut server_read, mut server_write) = outbound.split();
+    let mut up = [0u8; 16 * 1024];
+    let mut down = [0u8; 16 * 1024];
+    loop {
+        tokio::select! {
+            n = client_read.read(&mut up) => {
+                let Ok(n) = n else { return };
+                if n == 0 || server_write.write_all(&up[..n]).await.is_err() {
+                    return;
+                }
+                if cut.swap(false, Ordering::SeqCst) {
+                    // Give the server time to act on it, then hang up on both.
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    return;
+                }
+            }
+            n = server_read.read(&mut down) => {
+                let Ok(n) = n else { return };
+                if n == 0 || client_write.write_all(&down[..n]).await.is_err() {
+                    return;
+                }
+            }
+        }
     }
 }
 

@@ -687,3 +687,204 @@ async fn eight_tasks_incrementing_one_row_in_serializable_transactions_reach_exa
     assert_eq!(t.db.metrics("db").unwrap().retries as u32, retried);
     eprintln!("{:?}: {retried} retried runs", crate::KIND);
 }
+
+// ---------------------------------------------------------------------------
+// Outcomes the caller cannot see directly: a commit lost on the way, a raw
+// statement that ends the transaction, a server that rolled back alone.
+
+#[tokio::test]
+async fn a_connection_lost_during_commit_is_an_unknown_outcome_never_retried() {
+    if not_on(&[Kind::Sqlite], "SQLite has no connection to lose") {
+        return;
+    }
+    let Some(t) = setup().await else { return };
+    let proxy = orm_tests::proxy::Proxy::to(&t.url).await;
+    let db = orm::Database::builder()
+        .connection_with("db", &proxy.url_for(&t.url), PoolOptions::new().max_connections(1))
+        .build()
+        .await
+        .unwrap();
+    // Explicit form: the commit reached the server, its answer did not come back.
+    let mut tx = db.begin().await.unwrap();
+    Customer::new("lost@x.org", "lost-commit", 1).insert(&mut tx).await.unwrap();
+    proxy.cut_after_next_request();
+    let err = tx.commit().await.unwrap_err();
+    assert!(matches!(err, Error::TransactionResolutionUnknown { .. }), "{err:?}");
+    assert!(!err.is_transient(), "running it again may store it twice");
+    let mut direct = t.direct().await;
+    assert_eq!(seen(&mut direct, "lost-commit").await, 1, "the server did commit: the outcome was unknown, not a failure");
+    // The closure form does not run the transaction again, whatever its policy.
+    let attempts = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = attempts.clone();
+    let armed = &proxy;
+    let result = db
+        .transaction_with(TransactionOptions::new().retry(RetryPolicy::new().max_attempts(5)), async move |tx| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Customer::new(&format!("c{}@x.org", tx.attempt()), "closure-commit", 1).insert(&mut *tx).await?;
+            armed.cut_after_next_request();
+            Ok::<_, Error>(())
+        })
+        .await;
+    assert!(matches!(result, Err(Error::TransactionResolutionUnknown { .. })), "{result:?}");
+    assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(seen(&mut direct, "closure-commit").await, 1, "stored once, never twice");
+}
+
+#[tokio::test]
+async fn raw_sql_that_ends_the_transaction_makes_commit_and_rollback_say_so() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    for ending in ["COMMIT", "ROLLBACK"] {
+        for finish_with_commit in [false, true] {
+            let tag = format!("{ending}-{finish_with_commit}");
+            let mut tx = db.begin().await.unwrap();
+            Customer::new(&format!("a-{tag}@x.org"), &format!("before-{tag}"), 1).insert(&mut tx).await.unwrap();
+            orm::raw(ending).execute(&mut tx).await.unwrap();
+            // Autocommitted from here on: the ORM cannot see it yet.
+            Customer::new(&format!("b-{tag}@x.org"), &format!("after-{tag}"), 1).insert(&mut tx).await.unwrap();
+            let finished = if finish_with_commit { tx.commit().await } else { tx.rollback().await };
+            let err = finished.unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidQuery { message } if message.contains("raw SQL ended this transaction")),
+                "{tag}: {err:?}"
+            );
+            let mut direct = t.direct().await;
+            let before = if ending == "COMMIT" { 1 } else { 0 };
+            assert_eq!(
+                (seen(&mut direct, &format!("before-{tag}")).await, seen(&mut direct, &format!("after-{tag}")).await),
+                (before, 1),
+                "{tag}: what the message says was written is what is stored"
+            );
+        }
+    }
+    // A transaction that ran raw SQL and stayed open commits normally, and
+    // the pool hands out clean connections afterwards.
+    let mut tx = db.begin().await.unwrap();
+    orm::raw("UPDATE customers SET score = 7").execute(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
+    Customer::new("c@x.org", "clean", 1).insert(db).await.unwrap();
+    let mut direct = t.direct().await;
+    assert_eq!(seen(&mut direct, "clean").await, 1);
+    // Six rows from the rounds above: two written before a raw COMMIT, four after the raw statement.
+    assert_eq!(direct.scalar("SELECT COUNT(*) FROM customers WHERE score = 7").await, 6);
+}
+
+#[tokio::test]
+async fn mysql_ddl_in_a_transaction_commits_it_and_the_transaction_says_so() {
+    if not_on(&[Kind::Sqlite, Kind::Postgres], "DDL commits implicitly only on MySQL") {
+        return;
+    }
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    #[derive(Debug)]
+    enum Shop {
+        Db(Error),
+        OutOfStock,
+    }
+    impl From<Error> for Shop {
+        fn from(e: Error) -> Self {
+            Shop::Db(e)
+        }
+    }
+    let result = db
+        .transaction(async |tx| {
+            Customer::new("e@x.org", "before-ddl", 1).insert(&mut *tx).await?;
+            orm::raw("CREATE TABLE implicit_commit (x INT)").execute(&mut *tx).await?;
+            Customer::new("f@x.org", "after-ddl", 1).insert(&mut *tx).await?;
+            Err::<(), _>(Shop::OutOfStock)
+        })
+        .await;
+    // The closure's own error would say nothing was stored; the caller
+    // learns instead that the transaction was ended and its writes stored.
+    assert!(matches!(&result, Err(Shop::Db(Error::InvalidQuery { message })) if message.contains("implicitly")), "{result:?}");
+    let mut direct = t.direct().await;
+    assert_eq!((seen(&mut direct, "before-ddl").await, seen(&mut direct, "after-ddl").await), (1, 1));
+}
+
+#[tokio::test]
+async fn a_savepoint_cannot_be_rolled_back_to_after_the_server_rolled_everything_back() {
+    if not_on(&[Kind::Postgres, Kind::MySql], "SQLite rolls back the whole transaction on an interrupt") {
+        return;
+    }
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    Customer::new("pre@x.org", "pre", 1).insert(db).await.unwrap();
+    let mut tx = db.begin_with(TransactionOptions::new().statement_timeout(Duration::from_millis(200))).await.unwrap();
+    Customer::new("outer@x.org", "outer", 1).insert(&mut tx).await.unwrap();
+    let mut sp = tx.savepoint().await.unwrap();
+    // A long write, interrupted: SQLite rolls back the whole transaction.
+    let long_write = "INSERT INTO customers (email, name, score) \
+        SELECT 'w' || x || '@x.org', 'w', 1 FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50000000) SELECT x FROM c)";
+    let err = orm::raw(long_write).execute(&mut sp).await.unwrap_err();
+    assert!(matches!(err, Error::StatementTimeout { .. }), "{err:?}");
+    let back = sp.rollback().await.unwrap_err();
+    assert!(matches!(back, Error::TransactionAborted { .. }), "{back:?}");
+    assert!(matches!(tx.commit().await, Err(Error::TransactionAborted { .. })));
+    assert_eq!(Customer::count(db).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn on_sqlite_every_limit_bounds_a_wait_for_the_database_lock() {
+    if not_on(&[Kind::Postgres, Kind::MySql], "SQLite's lock waits") {
+        return;
+    }
+    let Some(t) = setup().await else { return };
+    let db = &orm::Database::builder()
+        .connection_with("db", &t.url, PoolOptions::new().lock_timeout(Some(Duration::from_secs(20))))
+        .build()
+        .await
+        .unwrap();
+    let mut holder = t.direct().await;
+    holder.execute("BEGIN IMMEDIATE").await.unwrap();
+    let insert = || Customer::new("w@x.org", "waiter", 1);
+    // A deadline.
+    let started = Instant::now();
+    let mut tx = db.begin_with(TransactionOptions::new().timeout(Duration::from_millis(500))).await.unwrap();
+    let err = insert().insert(&mut tx).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    drop(tx);
+    // A lock timeout, with the write lock taken at BEGIN.
+    let started = Instant::now();
+    let err = db
+        .begin_with(TransactionOptions::new().lock_timeout(Duration::from_millis(500)).sqlite_begin(SqliteBegin::Immediate))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::LockTimeout { .. }), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    // A per-call statement timeout.
+    let started = Instant::now();
+    let err = insert().insert(db.with_statement_timeout(Duration::from_millis(500))).await.unwrap_err();
+    assert!(matches!(err, Error::StatementTimeout { .. }), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    holder.execute("ROLLBACK").await.unwrap();
+    // The connection's own lock timeout is back: a short wait succeeds.
+    insert().insert(db).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_transaction_its_owner_stopped_using_releases_its_locks_after_its_deadline() {
+    if not_on(&[Kind::Sqlite], "SQLite's lock is released when the transaction is dropped, and nothing ends it before") {
+        return;
+    }
+    let Some(t) = setup().await else { return };
+    let db = t.db.clone();
+    let id = Customer::new("s@x.org", "stuck", 0).insert(&db).await.unwrap().customer_id;
+    // The owner locks a row, then waits forever on something else.
+    let owner = tokio::spawn(async move {
+        let mut tx = db.begin_with(TransactionOptions::new().timeout(Duration::from_secs(1))).await.unwrap();
+        Customer::query().filter(customer::customer_id.eq(id)).update().set(customer::score, 1).execute(&mut tx).await.unwrap();
+        std::future::pending::<()>().await;
+        drop(tx);
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut other = t.direct().await;
+    if crate::KIND == Kind::MySql {
+        other.execute("SET SESSION innodb_lock_wait_timeout = 30").await.unwrap();
+    }
+    let started = Instant::now();
+    other.execute(&format!("UPDATE customers SET score = 2 WHERE customer_id = {id}")).await.unwrap();
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(4), "the stuck transaction held its lock {waited:?}");
+    owner.abort();
+}

@@ -167,16 +167,27 @@ impl PooledConn {
             }
         }
         let limit = self.statement_limit(limit);
+        let started = std::time::Instant::now();
         let Statement { sql, args, fetch } = statement;
         let text = sql.clone();
         self.busy = true;
         let result = match (&self.info.deadline, limit) {
             (Some(deadline), _) => {
-                // SQLite: the progress handler interrupts the statement.
+                // SQLite: the progress handler interrupts the statement; it
+                // does not run while SQLite waits for the database's lock,
+                // so the busy timeout is bounded by the limit too.
                 let deadline = deadline.clone();
+                let busy = self.sqlite_busy_timeout();
+                let shorter = limit.filter(|l| *l < busy);
+                if let Some(l) = shorter {
+                    self.raw().sqlite_busy_timeout(l).await;
+                }
                 deadline.set(limit);
                 let result = drive(self.raw(), sql, args, fetch).await;
                 deadline.set(None);
+                if shorter.is_some() {
+                    self.raw().sqlite_busy_timeout(busy).await;
+                }
                 result
             }
             (None, None) => drive(self.raw(), sql, args, fetch).await,
@@ -198,7 +209,25 @@ impl PooledConn {
             }
         };
         let from_server = matches!(&result, Err(Fail::Driver(sqlx::Error::Database(_))));
-        match self.finish(&text, result) {
+        let result = self.finish(&text, result);
+        // SQLite: a lock wait cut short by the statement's limit is the
+        // limit's error, as PostgreSQL's statement_timeout is.
+        let result = match result {
+            Err(Error::LockTimeout {
+                connection,
+                message,
+            }) if self.info.deadline.is_some() && limit.is_some_and(|l| started.elapsed() >= l) => {
+                Err(Error::StatementTimeout {
+                    connection,
+                    message: format!(
+                        "{message} (waited for the database's lock until the statement's limit)"
+                    ),
+                    sql: text.as_str().to_owned(),
+                })
+            }
+            other => other,
+        };
+        match result {
             Ok(done) => Ok(done),
             Err(e) => {
                 if self.info.deadline.is_some()
@@ -235,6 +264,17 @@ impl PooledConn {
             .into_iter()
             .flatten()
             .min()
+    }
+
+    /// SQLite: the busy timeout statements normally have here (the
+    /// transaction's lock timeout, the pool's, or sqlx's 5 s).
+    fn sqlite_busy_timeout(&mut self) -> Duration {
+        let in_transaction = self.transaction_depth() > 0;
+        self.tx
+            .lock_timeout
+            .filter(|_| in_transaction)
+            .or(self.pool.options.lock_timeout)
+            .unwrap_or(Duration::from_secs(5))
     }
 
     /// A statement stopped because the transaction's deadline passed is

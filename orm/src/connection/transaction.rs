@@ -160,9 +160,13 @@ impl TransactionOptions {
 
     /// A deadline for the whole transaction, from `begin`: a statement or
     /// commit after it fails with [`Error::Timeout`] and the transaction is
-    /// rolled back; a statement running when it passes is cancelled.
-    /// PostgreSQL also gets `idle_in_transaction_session_timeout`, so a
-    /// transaction abandoned past its deadline is ended by the server.
+    /// rolled back; a statement running when it passes is cancelled. So
+    /// that a transaction whose owner stopped using it (a task stuck
+    /// elsewhere) does not hold its locks past the deadline, the server
+    /// ends a session left idle that long: PostgreSQL
+    /// `idle_in_transaction_session_timeout`, MySQL `wait_timeout` (whole
+    /// seconds). SQLite has no such backstop: its lock is released when the
+    /// transaction is dropped.
     pub fn timeout(mut self, limit: Duration) -> Self {
         self.timeout = Some(limit);
         self
@@ -212,6 +216,9 @@ pub(crate) enum Abort {
     EndedByServer,
     /// The deadline passed: the whole transaction is rolled back.
     Deadline(Duration),
+    /// Raw SQL ended the transaction (`COMMIT` and the like): what it had
+    /// written was committed; the connection is closed when released.
+    EndedByRaw,
 }
 
 /// The transaction in progress on a connection, as this crate tracks it
@@ -226,6 +233,12 @@ pub(crate) struct TxState {
     pub(crate) deadline: Option<(Instant, Duration)>,
     /// A statement limit this crate enforces itself (SQLite).
     pub(crate) statement_timeout: Option<Duration>,
+    /// The transaction's lock timeout (SQLite: the busy timeout to go
+    /// back to after a statement with a shorter limit).
+    pub(crate) lock_timeout: Option<Duration>,
+    /// Raw SQL ran in this transaction (on a writable connection): commit
+    /// and rollback check that the transaction is still open first.
+    pub(crate) raw_ran: bool,
     /// Session settings to put back when the transaction ends (MySQL, SQLite).
     pub(crate) restore: Option<String>,
 }
@@ -316,6 +329,15 @@ fn begin_sql(
                 set.push(lock_timeout_assignment(Some(t)));
                 restore.push(lock_timeout_assignment(pool_lock_timeout));
             }
+            if let Some(t) = options.timeout {
+                // The server's backstop for a transaction its owner stopped
+                // using: a session idle longer than the deadline is closed,
+                // which rolls the transaction back (MySQL manual,
+                // "wait_timeout"; whole seconds, rounded up).
+                let secs = (t.as_secs() + u64::from(t.subsec_nanos() > 0)).max(1);
+                set.push(format!("wait_timeout = {secs}"));
+                restore.push("wait_timeout = DEFAULT".to_owned());
+            }
             if !set.is_empty() {
                 sql.push_str(&format!("SET SESSION {}; ", set.join(", ")));
             }
@@ -335,21 +357,35 @@ fn begin_sql(
         }
         // SQLite "BEGIN TRANSACTION" and "PRAGMA query_only", "PRAGMA busy_timeout".
         Backend::Sqlite => {
-            let mut sql = String::from(match options.sqlite_begin {
+            // sqlx's default busy timeout is 5 s.
+            let normal = pool_lock_timeout.unwrap_or(Duration::from_secs(5));
+            let held = options.lock_timeout.unwrap_or(normal);
+            // BEGIN IMMEDIATE waits for the write lock: no longer than any
+            // limit of the transaction's (set before it, to count for it).
+            let begin = [Some(held), options.statement_timeout, options.timeout]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(held);
+            let mut sql = String::new();
+            let mut restore = Vec::new();
+            if begin != normal {
+                sql.push_str(&format!("PRAGMA busy_timeout = {}; ", millis(begin)));
+            }
+            sql.push_str(match options.sqlite_begin {
                 SqliteBegin::Deferred => "BEGIN DEFERRED",
                 SqliteBegin::Immediate => "BEGIN IMMEDIATE",
                 SqliteBegin::Exclusive => "BEGIN EXCLUSIVE",
             });
-            let mut restore = Vec::new();
+            if held != begin {
+                sql.push_str(&format!("; PRAGMA busy_timeout = {}", millis(held)));
+            }
+            if held != normal || begin != normal {
+                restore.push(format!("PRAGMA busy_timeout = {}", millis(normal)));
+            }
             if options.read_only && !read_only_connection {
                 sql.push_str("; PRAGMA query_only = 1");
                 restore.push("PRAGMA query_only = 0".to_owned());
-            }
-            if let Some(t) = options.lock_timeout {
-                sql.push_str(&format!("; PRAGMA busy_timeout = {}", millis(t)));
-                // sqlx's default busy timeout is 5 s.
-                let back = pool_lock_timeout.unwrap_or(Duration::from_secs(5));
-                restore.push(format!("PRAGMA busy_timeout = {}", millis(back)));
             }
             let restore = (!restore.is_empty()).then(|| restore.join("; "));
             (sql, restore)
@@ -380,6 +416,7 @@ impl PooledConn {
                 connection: self.connection_name().to_owned(),
                 limit,
             }),
+            Some(Abort::EndedByRaw) => Err(self.ended_by_raw()),
             Some(_) => Err(Error::TransactionAborted {
                 connection: self.connection_name().to_owned(),
             }),
@@ -420,6 +457,7 @@ impl PooledConn {
             self.tx = super::transaction::TxState {
                 deadline: options.timeout.map(|t| (Instant::now() + t, t)),
                 statement_timeout: options.statement_timeout,
+                lock_timeout: options.lock_timeout,
                 restore,
                 ..Default::default()
             };
@@ -460,6 +498,9 @@ impl PooledConn {
         if depth == 0 {
             return Ok(());
         }
+        if depth == 1 {
+            self.check_raw_end().await;
+        }
         if let Err(refused) = self.check_transaction() {
             // Whether the rollback goes through or the connection is
             // closed for failing it (the server then rolls back), nothing
@@ -473,7 +514,14 @@ impl PooledConn {
         if depth == 1 && result.is_ok() {
             self.end_transaction().await;
         }
-        result
+        match result {
+            // Lost with COMMIT on its way: its outcome is unknown (a lost
+            // RELEASE SAVEPOINT loses the whole transaction: rolled back).
+            Err(Error::ConnectionLost { connection, source }) if depth == 1 => {
+                Err(Error::TransactionResolutionUnknown { connection, source })
+            }
+            other => other,
+        }
     }
 
     /// Rolls back the transaction, or to the innermost savepoint.
@@ -484,11 +532,28 @@ impl PooledConn {
             // connection is closed when released, which rolls back.
             return Ok(());
         }
-        if self.tx.ended_by_server() {
-            // Nothing is left on the server to roll back; the driver's
-            // count is stale, so the connection is closed when released.
-            self.broken = true;
-            return Ok(());
+        if depth == 1 {
+            self.check_raw_end().await;
+        }
+        match self.tx.aborted {
+            Some(Abort::EndedByServer) if depth == 1 => {
+                // Nothing is left on the server to roll back, and nothing
+                // was stored; the driver's count is stale, so the connection
+                // is closed when released.
+                self.broken = true;
+                return Ok(());
+            }
+            // A savepoint cannot be rolled back to: the transaction it was
+            // in is gone, and the one around it cannot go on.
+            Some(Abort::EndedByServer) => {
+                return Err(Error::TransactionAborted {
+                    connection: self.connection_name().to_owned(),
+                })
+            }
+            // What was written before the raw statement is stored: a
+            // rollback cannot undo it, and must not say it did.
+            Some(Abort::EndedByRaw) => return Err(self.ended_by_raw()),
+            _ => {}
         }
         if self.broken {
             return Err(self.lost());
@@ -573,19 +638,27 @@ impl PooledConn {
         }
     }
 
-    /// Runs raw SQL on a read-only connection so that nothing it does
-    /// outlives it. Outside a transaction the session's read-only default
-    /// refuses writes (a single statement cannot both change that default
-    /// and write). Inside the caller's transaction the statement runs in a
-    /// savepoint rolled back right after it, which undoes PostgreSQL `SET`s
-    /// and detects a statement that ended the transaction itself (`COMMIT`,
-    /// `START TRANSACTION`): the connection is then closed and the
-    /// transaction refuses what follows. In both cases the connection is
-    /// closed when released, so no session state a caller set in raw SQL
-    /// (MySQL session variables are not transactional; PostgreSQL advisory
-    /// locks and `PREPARE` are not either) reaches the next caller. SQLite's
-    /// read-only connections are opened read-only and need none of this.
-    pub(crate) async fn run_contained<T, D>(
+    /// Runs a raw statement. Its text is never read, so what it does to
+    /// the session is checked by its effects:
+    ///
+    /// - On a writable connection, inside a transaction, the commit and
+    ///   the rollback first ask the server whether the transaction is still
+    ///   open (one more round trip, only for transactions that ran raw
+    ///   SQL). If a raw statement ended it (`COMMIT`, `ROLLBACK`, `START
+    ///   TRANSACTION`, or MySQL DDL, which commits implicitly), what it
+    ///   wrote was committed and what followed was autocommitted: both
+    ///   refuse with [`Error::InvalidQuery`] saying so, never `Ok`.
+    /// - On a read-only connection, inside a transaction, the statement
+    ///   runs in a savepoint rolled back right after it, which also undoes
+    ///   PostgreSQL `SET`s; a statement that ended the transaction is caught
+    ///   there, and the transaction refuses what follows. Outside one, the
+    ///   session's read-only default refuses writes. Either way the
+    ///   connection is closed when released, so no session state a caller
+    ///   set in raw SQL (MySQL session variables are not transactional;
+    ///   PostgreSQL advisory locks and `PREPARE` are not either) reaches the
+    ///   next caller. SQLite's read-only connections are opened read-only
+    ///   and need none of this.
+    pub(crate) async fn run_raw<T, D>(
         &mut self,
         statement: super::conn::Statement<D>,
         limit: Option<Duration>,
@@ -593,28 +666,83 @@ impl PooledConn {
     where
         D: FnMut(crate::connection::driver::RowRef<'_>) -> Result<T> + Send,
     {
-        if self.backend() == Backend::Sqlite {
+        let read_only = self.read_only() && self.backend() != Backend::Sqlite;
+        let outer = self.transaction_depth();
+        if !read_only {
+            if outer > 0 {
+                self.tx.raw_ran = true;
+            }
             return self.run(statement, limit).await;
         }
         self.retire = true;
-        if self.transaction_depth() == 0 {
+        if outer == 0 {
             return self.run(statement, limit).await;
         }
         self.begin(&TransactionOptions::new()).await?;
         let result = self.run(statement, limit).await;
+        if self.tx.ended_by_server() || matches!(&result, Err(e) if e.is_connection_error()) {
+            // The server rolled everything back (a MySQL deadlock) or the
+            // connection is gone: the statement's own error says so.
+            return result;
+        }
         if self.rollback().await.is_err() || self.broken {
             self.broken = true;
-            self.tx.aborted = Some(Abort::EndedByServer);
-            return Err(Error::InvalidQuery {
-                message: format!(
-                    "raw SQL on read-only connection `{}` ended its transaction (COMMIT, ROLLBACK or \
-                     START TRANSACTION in raw SQL); the connection was closed and the transaction \
-                     refuses what follows: use the transaction's own commit and rollback",
-                    self.connection_name()
-                ),
-            });
+            self.tx.aborted = Some(Abort::EndedByRaw);
+            return Err(self.ended_by_raw());
         }
         result
+    }
+
+    /// Whether the server still has this connection's transaction open,
+    /// asked after raw SQL ran in it: PostgreSQL (a `SAVEPOINT` is refused
+    /// outside a transaction block, SQLSTATE 25P01), MariaDB
+    /// `@@in_transaction`, MySQL `information_schema.INNODB_TRX`, SQLite
+    /// `sqlite3_get_autocommit`.
+    async fn still_in_transaction(&mut self) -> bool {
+        let sql = match (self.backend(), self.info.mariadb) {
+            (Backend::Sqlite, _) => return !self.raw().sqlite_in_autocommit().await,
+            (Backend::Postgres, _) => {
+                return self
+                    .raw()
+                    .run_plain("SAVEPOINT orm_probe; RELEASE SAVEPOINT orm_probe")
+                    .await
+                    .is_ok();
+            }
+            (Backend::MySql, true) => "SELECT CAST(@@in_transaction AS SIGNED)",
+            (Backend::MySql, false) => {
+                "SELECT CAST(COUNT(*) AS SIGNED) FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = CONNECTION_ID()"
+            }
+        };
+        let statement = super::conn::Statement {
+            sql: sql_static(sql),
+            args: None,
+            fetch: super::conn::Fetch::Optional(|row: crate::connection::driver::RowRef<'_>| {
+                crate::connection::driver::get_i64(row, 0)
+            }),
+        };
+        // If the question itself fails, the transaction is not known to be
+        // open: assume it ended.
+        matches!(self.run(statement, None).await, Ok(super::conn::Fetched::Optional(Some(n))) if n != 0)
+    }
+
+    /// Before a commit or rollback of a transaction that ran raw SQL: a
+    /// transaction the raw SQL ended is [`Abort::EndedByRaw`].
+    async fn check_raw_end(&mut self) {
+        if self.tx.raw_ran && self.tx.aborted.is_none() && !self.still_in_transaction().await {
+            self.tx.aborted = Some(Abort::EndedByRaw);
+            self.broken = true;
+        }
+    }
+
+    fn ended_by_raw(&self) -> Error {
+        Error::InvalidQuery {
+            message: format!(
+                "raw SQL ended this transaction on connection `{}` (COMMIT, ROLLBACK, START \
+                 TRANSACTION, or MySQL DDL, which commits implicitly): what it wrote before that was \
+                 committed, and nothing after it ran in the transaction",
+                self.connection_name()
+            ),
+        }
     }
 
     pub(crate) fn lost(&self) -> Error {
@@ -628,6 +756,30 @@ impl PooledConn {
 }
 
 impl RawConn {
+    /// SQLite: sets the busy timeout (how long a statement waits for the
+    /// database's lock) on the handle, without a statement
+    /// (`sqlite3_busy_timeout`).
+    pub(crate) async fn sqlite_busy_timeout(&mut self, limit: Duration) {
+        match self {
+            #[cfg(feature = "sqlite")]
+            RawConn::Sqlite(c) => {
+                if let Ok(mut handle) = c.lock_handle().await {
+                    let ms = i32::try_from(millis(limit)).unwrap_or(i32::MAX);
+                    let db = handle.as_raw_handle();
+                    // SAFETY: the handle is locked out of the worker thread
+                    // for the length of the call, as sqlx's `lock_handle`
+                    // requires; `sqlite3_busy_timeout` only sets the
+                    // connection's busy handler.
+                    unsafe { libsqlite3_sys::sqlite3_busy_timeout(db.as_ptr(), ms) };
+                }
+            }
+            #[allow(unreachable_patterns)]
+            _ => {
+                let _ = limit;
+            }
+        }
+    }
+
     /// SQLite: whether the connection is outside any transaction
     /// (`sqlite3_get_autocommit`), which tells whether an error ended it.
     async fn sqlite_in_autocommit(&mut self) -> bool {

@@ -238,10 +238,17 @@ impl Database {
                         }
                         Err(e) => {
                             let transient = tx.saw_transient();
-                            // A failed rollback closes the connection, which
-                            // rolls back too; the caller's error is what counts.
-                            let _ = tx.rollback().await;
-                            (Err(e), transient)
+                            match tx.rollback().await {
+                                // Raw SQL ended the transaction and its
+                                // writes were committed: that outweighs the
+                                // closure's own error, which says nothing of it.
+                                Err(ended @ Error::InvalidQuery { .. }) => {
+                                    return Err(E::from(ended))
+                                }
+                                // A failed rollback closes the connection,
+                                // which rolls back too.
+                                _ => (Err(e), transient),
+                            }
                         }
                     }
                 }

@@ -15,7 +15,7 @@ use crate::error::Result;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot run statements for a model on connection `{C}`",
     label = "expected `&Database` or `&mut Transaction<{C}>`",
-    note = "a transaction runs statements only for models on the connection it was opened on; open one with `db.begin_on::<{C}>()`"
+    note = "a transaction runs statements only for models on the connection it was opened on; open one with `db.begin_on::<{C}>()`; inside `db.transaction(async |tx| ...)`, `tx` is already a `&mut Transaction`: pass `&mut *tx`"
 )]
 pub trait Executor<'e, C: ConnectionName>: Send + Sized {
     /// The connection for `op`: chosen by routing.

@@ -174,8 +174,8 @@ impl<'e> Session<'e> {
 
     /// Sends one statement of `op`: the one function every statement passes.
     ///
-    /// Here the statement timeout of the call is applied, raw SQL on a
-    /// read-only connection is contained (see [`PooledConn::run_contained`]),
+    /// Here the statement timeout of the call is applied, raw SQL is
+    /// watched for what it does to the session (see [`PooledConn::run_raw`]),
     /// statements a schema change made stale are prepared again, and
     /// transient failures are retried under the connection's policy.
     pub(crate) async fn run<T, D>(
@@ -189,7 +189,7 @@ impl<'e> Session<'e> {
         D: FnMut(RowRef<'_>) -> Result<T> + Send,
     {
         let limit = self.call.statement_timeout;
-        let contain = op.verb == Operation::raw().verb;
+        let raw = op.verb == Operation::raw().verb;
         let policy = self.retry_policy(op);
         let mut pauses = policy.map(|p| p.pauses());
         let mut prepared_again = false;
@@ -209,8 +209,8 @@ impl<'e> Session<'e> {
                         args: if once { args.take() } else { args.clone() },
                         fetch: fetch.by_ref(),
                     };
-                    let result = if contain && conn.read_only() {
-                        conn.run_contained(statement, limit).await
+                    let result = if raw {
+                        conn.run_raw(statement, limit).await
                     } else {
                         conn.run(statement, limit).await
                     };
