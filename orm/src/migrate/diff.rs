@@ -401,6 +401,46 @@ mod tests {
     }
 
     #[test]
+    fn a_backfill_is_read_as_the_column_type_and_must_match_a_new_required_column() {
+        let old = users(vec![column("id", SqlType::BigInt)]);
+        let new = users(vec![
+            column("id", SqlType::BigInt),
+            column("rank", SqlType::Int),
+        ]);
+        let (up, _) = diff(&old, &new);
+        let err = backfill(up.clone(), &[]).unwrap_err();
+        assert!(
+            matches!(&err, Error::Migration { message } if message.contains("--backfill users.rank=VALUE")),
+            "{err:?}"
+        );
+        let given = |text: &str| backfill(up.clone(), &[Backfill::parse(text).unwrap()]);
+        assert!(
+            matches!(given("users.rank=high"), Err(Error::Migration { message }) if message.contains("not an integer"))
+        );
+        assert!(
+            matches!(backfill(up.clone(), &[Backfill::parse("users.rank=3").unwrap(), Backfill::parse("users.other=1").unwrap()]), Err(Error::Migration { message }) if message.contains("`users`.`other`"))
+        );
+        let filled = given("users.rank=3").unwrap();
+        let mut with_default = column("rank", SqlType::Int);
+        with_default.default = Some(Default::Int(3));
+        assert_eq!(
+            filled,
+            [
+                Operation::AddColumn {
+                    table: "users".into(),
+                    column: with_default.clone()
+                },
+                Operation::AlterColumn {
+                    table: "users".into(),
+                    from: with_default,
+                    to: column("rank", SqlType::Int)
+                },
+            ]
+        );
+        assert!(Backfill::parse("rank=3").is_err() && Backfill::parse("users.rank").is_err());
+    }
+
+    #[test]
     fn nothing_changed_is_no_operation() {
         let s = users(vec![column("id", SqlType::BigInt)]);
         assert_eq!(diff(&s, &s), (vec![], vec![]));

@@ -1,7 +1,7 @@
 //! Applying migrations and recording them, per connection.
 //!
 //! Each connection keeps a table `orm_migrations` (name, checksum, batch,
-//! time, failed). [`run`] applies the pending migrations of a list in order,
+//! time, failed: see [`MigrationState`]). [`run`] applies the pending migrations of a list in order,
 //! as one batch, each in its own transaction where the backend allows DDL in
 //! transactions; [`rollback`] undoes the last batch (or the last N);
 //! [`status`] says what is applied; [`apply`] runs operations outside the
@@ -651,6 +651,14 @@ fn check_history(connection: &str, done: &[Applied], migrations: &[Migration]) -
 
 /// Applies the pending migrations of `migrations` (sorted by name) on
 /// `connection` as one batch; returns the names applied.
+///
+/// [`Error::Migration`] when an applied migration was edited or is missing
+/// from `migrations`, when one is marked failed (MySQL; see
+/// [`MigrationState`]), or when a migration fails: on PostgreSQL and SQLite
+/// it is rolled back whole; on MySQL one that fails after its first step
+/// is marked [`MigrationState::Failed`]. A required column without a
+/// default added to a table with rows is refused before it is added, on
+/// every backend.
 pub async fn run(db: &Database, connection: &str, migrations: &[Migration]) -> Result<Vec<String>> {
     run_reporting(db, connection, migrations, &mut |_, _| {}).await
 }
@@ -765,6 +773,18 @@ pub async fn pending_sql(
 
 /// Undoes the last batch (`steps: None`) or the last `steps` migrations;
 /// returns the names rolled back, last first.
+///
+/// Each migration's way back runs as one unit, as in [`run`]. On PostgreSQL
+/// and SQLite (transactional DDL) a failure undoes the unit whole: the
+/// migration stays applied and the [`Error::Migration`] says so. On MySQL,
+/// where DDL commits as it goes (MySQL manual, "Statements That Cause an
+/// Implicit Commit"), a failure after the first step leaves those steps
+/// done: the migration is marked [`MigrationState::RollbackFailed`], the
+/// error says which steps ran, and `run` and `rollback` refuse until the
+/// schema is repaired by hand. The migrations rolled back before the
+/// failure stay rolled back, and the error names them. Also
+/// [`Error::Migration`] when the history disagrees with `migrations` (see
+/// [`run`]), or a migration is marked failed.
 pub async fn rollback(
     db: &Database,
     connection: &str,
