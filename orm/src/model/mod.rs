@@ -172,7 +172,8 @@ pub trait WriteOps: Model {
     /// next plain insert does not collide: MySQL's `AUTO_INCREMENT` and
     /// SQLite's `AUTOINCREMENT` move by themselves; on PostgreSQL the
     /// identity sequence is set (`setval`) in the same transaction, and never
-    /// moved back. A key that is taken is an
+    /// moved back (nor by a rollback: sequences are not transactional, so a
+    /// rolled-back import leaves a gap, never a collision). A key that is taken is an
     /// [`Error::UniqueViolation`](crate::Error::UniqueViolation) and nothing
     /// is inserted; a key of 0 (an `auto` key not set, which MySQL would
     /// replace by a generated one) is an
