@@ -68,8 +68,10 @@ impl Backfill {
 /// `up` (steps from [`diff`]) with every new required column without a
 /// default given its backfill: added with the value as default, then the
 /// default dropped. [`Error::Migration`] naming every such column that has
-/// no backfill (existing rows would have no value: MySQL fills in 0 or '',
-/// PostgreSQL and SQLite refuse), and every backfill of a table of `up`
+/// no backfill (existing rows would have no value: MySQL fills in its
+/// implicit default, 0 or '', MySQL manual "Data Type Default Values";
+/// PostgreSQL refuses with SQLSTATE 23502; SQLite refuses the column, its
+/// `ALTER TABLE` page, "ADD COLUMN"), and every backfill of a table of `up`
 /// that matches no such column.
 pub fn backfill(up: Vec<Operation>, backfills: &[Backfill]) -> Result<Vec<Operation>> {
     let mut out = Vec::new();

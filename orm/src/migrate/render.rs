@@ -508,7 +508,8 @@ impl Operation {
         match self {
             Operation::AlterColumn { from, to, .. } => from.definition_differs(to, Backend::Sqlite),
             // SQLite's ADD COLUMN refuses NOT NULL without a default even
-            // on an empty table, where the other backends accept it.
+            // on an empty table (its `ALTER TABLE` page, "ADD COLUMN"),
+            // where the other backends accept it.
             Operation::AddColumn { column, .. } => column.required_without_default(),
             Operation::AddForeignKey { .. } | Operation::DropForeignKey { .. } => true,
             _ => false,
