@@ -245,3 +245,47 @@ async fn a_text_over_its_max_length_is_refused_the_same_on_every_backend() {
     assert_eq!(Order::get(db, stored.id).await.unwrap().status, fits, "nothing changed");
     assert_eq!(Order::count(db).await.unwrap(), 1);
 }
+
+/// Rows with their own keys (fixtures, imports, a legacy copy) keep them,
+/// and the table's generator moves past them on every backend: the next
+/// plain insert gets the largest key + 1, never a key already taken.
+#[tokio::test]
+async fn rows_inserted_with_their_keys_keep_them_and_the_next_key_follows() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    let with_key = |id: i64, email: &str| Customer { customer_id: id, ..Customer::new(email, "Imported", 1) };
+    let imported = [with_key(10, "a@x.org"), with_key(30, "b@x.org"), with_key(20, "c@x.org")];
+    assert_eq!(Customer::insert_with_keys(db, &imported).await.unwrap(), 3);
+    let ids: Vec<i64> = Customer::all(db).await.unwrap().into_iter().map(|c| c.customer_id).collect();
+    assert_eq!(ids, [10, 20, 30], "the given keys, not generated ones");
+    assert_eq!(Customer::get(db, 30).await.unwrap().email, "b@x.org");
+    let next = Customer::new("next@x.org", "Next", 1).insert(db).await.unwrap();
+    assert_eq!(next.customer_id, 31, "the generator moved past the given keys");
+
+    // A key below those taken leaves the generator where it is.
+    Customer::insert_with_keys(db, &[with_key(5, "d@x.org")]).await.unwrap();
+    let after = Customer::new("after@x.org", "After", 1).insert(db).await.unwrap();
+    assert_eq!(after.customer_id, 32);
+
+    // A key that is taken is a unique violation, and nothing of the batch stays.
+    let err = Customer::insert_with_keys(db, &[with_key(40, "e@x.org"), with_key(10, "f@x.org")]).await.unwrap_err();
+    assert!(matches!(err, Error::UniqueViolation { .. }), "{err:?}");
+    assert_eq!(Customer::find(db, 40).await.unwrap(), None);
+    // A key of 0 means "not inserted yet" (MySQL would generate one): refused, nothing sent.
+    let err = Customer::insert_with_keys(db, &[with_key(0, "g@x.org")]).await.unwrap_err();
+    assert!(matches!(&err, Error::InvalidQuery { message } if message.contains("key 0")), "{err:?}");
+    assert_eq!(Customer::count(db).await.unwrap(), 6);
+    assert_eq!(Customer::insert_with_keys(db, &[]).await.unwrap(), 0);
+}
+
+/// Many rows with keys, past the parameter limit: chunked, all or none,
+/// and the generator moves past the largest.
+#[tokio::test]
+async fn many_rows_with_their_keys_are_chunked_and_the_generator_follows() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    let rows: Vec<Order> = (0..12_000).map(|i| Order { id: 100 + i, ..Order::new(i, "bulk", 1.0, 1) }).collect();
+    assert_eq!(Order::insert_with_keys(db, &rows).await.unwrap(), 12_000);
+    let next = Order::new(1, "next", 1.0, 1).insert(db).await.unwrap();
+    assert_eq!(next.id, 12_100);
+}

@@ -173,7 +173,7 @@ mod runner {
         match crate::KIND {
             orm_tests::Kind::MySql => {
                 // DDL committed as it went: marked failed, and the next run says how to repair.
-                assert!(s.iter().any(|a| a.name == "0002_add_sku" && a.failed));
+                assert!(s.iter().any(|a| a.name == "0002_add_sku" && a.state == orm::migrate::MigrationState::Failed));
                 let err = run(&t.db, "db", &all).await.unwrap_err();
                 assert!(matches!(&err, Error::Migration { message } if message.contains("repair")), "{err:?}");
             }
@@ -769,4 +769,260 @@ async fn hand_written_steps_raw_sql_per_backend_and_the_sql_shown_first() {
     assert!(pending_sql(&t.db, "db", &all).await.unwrap().is_empty(), "nothing left to show");
     orm::migrate::rollback(&t.db, "db", &all, Some(1)).await.unwrap();
     assert_eq!(t.direct_count("audit").await, Some(0), "the data step's way back ran");
+}
+
+async fn max_id(t: &orm_tests::TestDb, table: &str) -> i64 {
+    t.direct_connect().await.fetch_i64s(&format!("SELECT MAX(id) FROM {table}")).await[0]
+}
+
+/// Kind 3: a migration that loses state. SQLite changes a column by
+/// rebuilding its table; the rebuild keeps what the table had: the
+/// AUTOINCREMENT sequence (a deleted last key is never handed out again),
+/// views and triggers that name it, indexes made by hand, and the foreign
+/// keys of other tables that point at it. The same migration on the other
+/// backends gives the same answers.
+mod rebuilds {
+    use super::*;
+
+    fn gadgets(note_nullable: bool) -> Snapshot {
+        let mut s = snapshot(vec![column("note", SqlType::Text, note_nullable)]);
+        let parts = Table::new("gadget_parts", Column::new("id", SqlType::BigInt).auto_increment())
+            .column(Column::new("gadget_id", SqlType::BigInt).indexed())
+            .foreign_key("gadget_id", "gadgets", "id")
+            .on_delete(orm::migrate::OnDelete::Cascade);
+        s.tables.insert("gadget_parts".into(), parts);
+        s
+    }
+
+    fn trigger_sql() -> &'static str {
+        match crate::KIND {
+            orm_tests::Kind::Sqlite => {
+                "CREATE TRIGGER gadget_logged AFTER INSERT ON gadgets FOR EACH ROW BEGIN INSERT INTO gadget_log (note) VALUES (NEW.note); END"
+            }
+            orm_tests::Kind::MySql => {
+                "CREATE TRIGGER gadget_logged AFTER INSERT ON gadgets FOR EACH ROW INSERT INTO gadget_log (note) VALUES (NEW.note)"
+            }
+            orm_tests::Kind::Postgres => {
+                "CREATE FUNCTION gadget_log_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO gadget_log (note) VALUES (NEW.note); RETURN NEW; END $$; \
+                 CREATE TRIGGER gadget_logged AFTER INSERT ON gadgets FOR EACH ROW EXECUTE FUNCTION gadget_log_row()"
+            }
+        }
+    }
+
+    /// The issue's example: rows 1..3, row 3 deleted, a column becomes nullable.
+    #[tokio::test]
+    async fn a_deleted_last_key_is_not_handed_out_again_after_a_column_changes() {
+        let Some(t) = crate::db().await else { return };
+        let v1 = snapshot(vec![column("note", SqlType::Text, false)]);
+        let v2 = snapshot(vec![column("note", SqlType::Text, true)]);
+        apply(&t.db, "db", &Snapshot::default(), &diff(&Snapshot::default(), &v1).0).await.unwrap();
+        assert!(works(&t, "INSERT INTO gadgets (note) VALUES ('a'), ('b'), ('c')").await);
+        assert!(works(&t, "DELETE FROM gadgets WHERE id = 3").await);
+        apply(&t.db, "db", &v1, &diff(&v1, &v2).0).await.unwrap();
+        assert!(works(&t, "INSERT INTO gadgets (note) VALUES ('d')").await);
+        assert_eq!(max_id(&t, "gadgets").await, 4);
+    }
+
+    #[tokio::test]
+    async fn a_rebuilt_table_keeps_its_sequence_views_triggers_indexes_and_keys_to_it() {
+        let Some(t) = crate::db().await else { return };
+        let v1 = gadgets(false);
+        let v2 = gadgets(true);
+        apply(&t.db, "db", &Snapshot::default(), &diff(&Snapshot::default(), &v1).0).await.unwrap();
+        t.direct_execute("CREATE TABLE gadget_log (note VARCHAR(100))").await;
+        t.direct_execute("CREATE VIEW gadget_notes AS SELECT id, note FROM gadgets").await;
+        t.direct_execute(trigger_sql()).await;
+        t.direct_execute("CREATE INDEX gadgets_note_by_hand ON gadgets (note)").await;
+        for note in ["a", "b", "c"] {
+            assert!(works(&t, &format!("INSERT INTO gadgets (note) VALUES ('{note}')")).await);
+        }
+        assert!(works(&t, "INSERT INTO gadget_parts (gadget_id) VALUES (1)").await);
+        assert!(works(&t, "DELETE FROM gadgets WHERE id = 3").await);
+
+        let (up, down) = diff(&v1, &v2);
+        assert!(matches!(&up[..], [Operation::AlterColumn { .. }]), "{up:?}");
+        apply(&t.db, "db", &v1, &up).await.unwrap();
+
+        assert!(works(&t, "INSERT INTO gadgets (note) VALUES (NULL)").await, "the column is nullable now");
+        assert_eq!(max_id(&t, "gadgets").await, 4, "the deleted key 3 is not handed out again");
+        assert_eq!(t.direct_count("gadget_notes").await, Some(3), "the view still reads the table");
+        assert_eq!(t.direct_count("gadget_log").await, Some(4), "the trigger still fires");
+        let indexes: Vec<String> = t.catalog_indexes("gadgets").await.into_iter().map(|i| i.name).collect();
+        assert!(indexes.contains(&"gadgets_note_by_hand".to_owned()), "{indexes:?}");
+        assert_eq!(t.direct_count("gadget_parts").await, Some(1), "rows pointing at the table survive");
+        assert!(!works(&t, "INSERT INTO gadget_parts (gadget_id) VALUES (99)").await, "their key still holds");
+        assert!(works(&t, "DELETE FROM gadgets WHERE id = 1").await);
+        assert_eq!(t.direct_count("gadget_parts").await, Some(0), "and still cascades");
+
+        // And back: required again (no NULL left), the sequence kept again.
+        assert!(works(&t, "DELETE FROM gadgets WHERE note IS NULL").await);
+        apply(&t.db, "db", &v2, &down).await.unwrap();
+        assert!(works(&t, "INSERT INTO gadgets (note) VALUES ('d')").await);
+        assert_eq!(max_id(&t, "gadgets").await, 5);
+        assert_eq!(t.direct_count("gadget_notes").await, Some(2));
+        assert_eq!(t.direct_count("gadget_log").await, Some(5));
+    }
+}
+
+/// Kind 3: a new required column without a default. MySQL fills existing
+/// rows with 0 or '' where the others refuse: every backend now refuses
+/// when the table has rows, and accepts when it is empty.
+mod required_columns {
+    use super::*;
+    use orm::migrate::{run, status, Migration};
+
+    fn add_rank() -> Vec<Migration> {
+        let v1 = snapshot(vec![column("name", SqlType::Text, false)]);
+        let (up, down) = diff(&Snapshot::default(), &v1);
+        // A step that MySQL would commit before the required column comes first.
+        let label = Operation::AddColumn { table: "gadgets".into(), column: column("label", SqlType::Text, true) };
+        let add = Operation::AddColumn { table: "gadgets".into(), column: Column::new("rank", SqlType::Int) };
+        let second = Migration::new("0002_add_rank").up(label.clone()).up(add.clone()).down(add.reverse().unwrap()).down(label.reverse().unwrap());
+        vec![Migration { name: "0001_create".into(), up, down }, second]
+    }
+
+    #[tokio::test]
+    async fn a_required_column_without_a_default_is_refused_over_rows_on_every_backend() {
+        let Some(t) = crate::db().await else { return };
+        let all = add_rank();
+        run(&t.db, "db", &all[..1]).await.unwrap();
+        assert!(works(&t, "INSERT INTO gadgets (name) VALUES ('kept')").await);
+        let err = run(&t.db, "db", &all).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Migration { message } if message.contains("`gadgets`.`rank`") && message.contains("has rows") && message.contains("default")),
+            "{err:?}"
+        );
+        assert!(!works(&t, "SELECT rank FROM gadgets").await, "nothing was added");
+        assert!(!works(&t, "SELECT label FROM gadgets").await, "not even the step before it (MySQL: checked first)");
+        assert_eq!(status(&t.db, "db").await.unwrap().len(), 1, "and nothing recorded");
+
+        // On an empty table the same migration applies everywhere.
+        assert!(works(&t, "DELETE FROM gadgets").await);
+        assert_eq!(run(&t.db, "db", &all).await.unwrap(), ["0002_add_rank"]);
+        assert!(works(&t, "INSERT INTO gadgets (name, rank) VALUES ('new', 2)").await);
+        assert!(!works(&t, "INSERT INTO gadgets (name) VALUES ('no rank')").await, "required, no default");
+    }
+}
+
+/// Kind 3: a rollback that fails half-way. Where DDL is transactional
+/// (PostgreSQL, SQLite) it changes nothing and can be tried again; on MySQL
+/// the steps before the failure stay done, so the migration is marked,
+/// every later command refuses with repair guidance, and the message says
+/// which steps ran.
+mod failed_rollbacks {
+    use super::*;
+    use orm::migrate::{rollback, run, status, Migration, MigrationState};
+
+    /// 0002 drops a unique column whose default is the same for every row:
+    /// its way back re-adds it, and the unique index over two rows collides.
+    fn migrations() -> Vec<Migration> {
+        let mut code = column("code", SqlType::Text, false).unique().default(Default::Text("none".into()));
+        code.max_length = Some(32);
+        let v1 = snapshot(vec![column("name", SqlType::Text, false), code]);
+        let v2 = snapshot(vec![column("name", SqlType::Text, false)]);
+        let (up1, down1) = diff(&Snapshot::default(), &v1);
+        let (up2, down2) = diff(&v1, &v2);
+        vec![Migration { name: "0001_create".into(), up: up1, down: down1 }, Migration { name: "0002_drop_code".into(), up: up2, down: down2 }]
+    }
+
+    #[tokio::test]
+    async fn a_rollback_that_fails_half_way_is_marked_or_undone_whole() {
+        let Some(t) = crate::db().await else { return };
+        let all = migrations();
+        run(&t.db, "db", &all).await.unwrap();
+        assert!(works(&t, "INSERT INTO gadgets (name) VALUES ('a'), ('b')").await);
+        let err = rollback(&t.db, "db", &all, Some(1)).await.unwrap_err();
+        let Error::Migration { message } = &err else { panic!("{err:?}") };
+        let state = |s: Vec<orm::migrate::Applied>| s.into_iter().map(|a| (a.name, a.state)).collect::<Vec<_>>();
+        match crate::KIND {
+            orm_tests::Kind::MySql => {
+                assert!(message.contains("0002_drop_code") && message.contains("step 2 of 3"), "{message}");
+                assert!(message.contains("step 1 ran and stays applied"), "{message}");
+                assert!(works(&t, "SELECT code FROM gadgets").await, "MySQL committed step 1");
+                assert_eq!(
+                    state(status(&t.db, "db").await.unwrap()),
+                    [("0001_create".to_owned(), MigrationState::Applied), ("0002_drop_code".to_owned(), MigrationState::RollbackFailed)]
+                );
+                // Every later command refuses, saying how to repair, and changes nothing.
+                for err in [rollback(&t.db, "db", &all, Some(1)).await.unwrap_err(), run(&t.db, "db", &all).await.unwrap_err()] {
+                    assert!(
+                        matches!(&err, Error::Migration { message } if message.contains("0002_drop_code") && message.contains("rolling back") && message.contains("repair")),
+                        "{err:?}"
+                    );
+                }
+                assert_eq!(t.direct_count("gadgets").await, Some(2));
+            }
+            _ => {
+                assert!(message.contains("0002_drop_code") && message.contains("nothing of it was undone"), "{message}");
+                assert!(!works(&t, "SELECT code FROM gadgets").await, "all or nothing");
+                assert_eq!(
+                    state(status(&t.db, "db").await.unwrap()),
+                    [("0001_create".to_owned(), MigrationState::Applied), ("0002_drop_code".to_owned(), MigrationState::Applied)]
+                );
+                // The same failure again (never "duplicate column"), then, with the rows fixed, done.
+                let again = rollback(&t.db, "db", &all, Some(1)).await.unwrap_err();
+                assert!(matches!(&again, Error::Migration { message: m } if m.contains("nothing of it was undone")), "{again:?}");
+                assert!(works(&t, "DELETE FROM gadgets WHERE name = 'b'").await);
+                assert_eq!(rollback(&t.db, "db", &all, Some(1)).await.unwrap(), ["0002_drop_code"]);
+                assert!(works(&t, "SELECT code FROM gadgets").await);
+                assert!(run(&t.db, "db", &all).await.is_ok());
+            }
+        }
+    }
+}
+
+/// `make` refuses a new required column without a default, naming the
+/// attribute to add or the backfill to give; with a backfill the migration
+/// fills the existing rows on every backend and leaves no default behind.
+mod backfills {
+    use super::*;
+    use orm::migrate::{files, rollback, run, Backfill};
+
+    #[tokio::test]
+    async fn make_asks_for_a_default_or_a_backfill_and_the_backfill_fills_every_row() {
+        let Some(t) = crate::db().await else { return };
+        let root = std::env::temp_dir().join(format!("orm-backfill-{}-{}", std::process::id(), crate::KIND as u8));
+        let _ = std::fs::remove_dir_all(&root);
+        // The last migration made `auser` without `name`; the model has it now (required, no default).
+        let mut before = Snapshot::of_connection("essentials");
+        before.tables.get_mut("auser").unwrap().columns.retain(|c| c.name != "name");
+        let dir = root.join("essentials");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("snapshot.json"), serde_json::to_string(&before).unwrap()).unwrap();
+        let (up, down) = diff(&Snapshot::default(), &before);
+        let first = orm::migrate::Migration { name: "0001_create_users".into(), up, down };
+        std::fs::write(dir.join("0001_create_users.json"), serde_json::to_string(&first).unwrap()).unwrap();
+        let db = orm::Database::builder().connection("essentials", &t.url).build().await.unwrap();
+        run(&db, "essentials", &files::load(&root, "essentials").unwrap()).await.unwrap();
+        let insert = |email: &str| format!("INSERT INTO auser (email) VALUES ('{email}')");
+        assert!(orm::raw(insert("a@x.org")).execute(db.connection("essentials").unwrap()).await.is_ok());
+
+        let err = files::make(&root, "essentials", "add_name").unwrap_err();
+        assert!(
+            matches!(&err, Error::Migration { message } if message.contains("`auser`.`name`") && message.contains("#[orm(default = ...)]") && message.contains("--backfill auser.name=")),
+            "{err:?}"
+        );
+        assert!(!dir.join("0002_add_name.json").exists(), "nothing written");
+        assert_eq!(files::load_snapshot(&root, "essentials").unwrap(), before, "the snapshot untouched");
+
+        let backfill = Backfill::parse("auser.name=Unknown").unwrap();
+        assert!(matches!(Backfill::parse("auser.name"), Err(Error::Migration { .. })));
+        files::make_with_backfills(&root, "essentials", "add_name", &[backfill]).unwrap().unwrap();
+        let all = files::load(&root, "essentials").unwrap();
+        assert_eq!(run(&db, "essentials", &all).await.unwrap(), ["0002_add_name"]);
+        let (name,): (String,) = orm::raw("SELECT name FROM auser").fetch_one(db.connection("essentials").unwrap()).await.unwrap();
+        assert_eq!(name, "Unknown", "the existing row got the backfill value");
+        assert!(orm::raw(insert("b@x.org")).execute(db.connection("essentials").unwrap()).await.is_err(), "no default is left behind");
+        assert_eq!(rollback(&db, "essentials", &all, Some(1)).await.unwrap(), ["0002_add_name"]);
+        assert_eq!(t.direct_count("auser").await, Some(1));
+
+        // The command line takes the same backfill.
+        std::fs::remove_file(dir.join("0002_add_name.json")).unwrap();
+        std::fs::write(dir.join("snapshot.json"), serde_json::to_string(&before).unwrap()).unwrap();
+        let cli = |words: &[&str]| orm::migrate::cli::main(root.clone(), words.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>());
+        assert_eq!(cli(&["make", "add_name"]).await, 1, "refused without a backfill");
+        assert_eq!(cli(&["make", "add_name", "--backfill", "auser.name=Unknown"]).await, 0);
+        assert!(dir.join("0002_add_name.json").exists());
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }

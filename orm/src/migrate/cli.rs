@@ -7,7 +7,9 @@
 //! # }
 //! ```
 //!
-//! Commands: `make NAME`, `new CONNECTION NAME` (an empty migration to
+//! Commands: `make NAME [--backfill TABLE.COLUMN=VALUE]...` (the value
+//! that existing rows take in a new required column without a default; see
+//! [`Backfill`]), `new CONNECTION NAME` (an empty migration to
 //! write by hand), `run`, `rollback [STEPS]`, `status`, `sql`, `check`, and
 //! `seed [--force]` when the binary passes its seeders to [`main_with`].
 //! They act on every connection that has models (configured from the
@@ -17,11 +19,11 @@
 use std::path::Path;
 
 use super::seed::{environment, Seeders};
-use super::{files, rollback, run_reporting, status};
+use super::{files, rollback, run_reporting, status, Backfill, MigrationState};
 use crate::error::Result;
 use crate::Database;
 
-const USAGE: &str = "usage: migrate make NAME | new CONNECTION NAME | run | rollback [STEPS] | status | sql | check | seed [--force]";
+const USAGE: &str = "usage: migrate make NAME [--backfill TABLE.COLUMN=VALUE]... | new CONNECTION NAME | run | rollback [STEPS] | status | sql | check | seed [--force]";
 
 /// The connections that have models, sorted.
 fn connections() -> Vec<&'static str> {
@@ -31,6 +33,37 @@ fn connections() -> Vec<&'static str> {
     names.sort_unstable();
     names.dedup();
     names
+}
+
+/// The `--backfill TABLE.COLUMN=VALUE` flags of `make`; each must name a
+/// table of a model.
+fn backfills(flags: &[&str]) -> Result<Vec<Backfill>> {
+    let mut out = Vec::new();
+    let mut flags = flags.iter();
+    while let Some(flag) = flags.next() {
+        let value = match (*flag, flags.next()) {
+            ("--backfill", Some(value)) => value,
+            _ => {
+                return Err(crate::Error::Migration {
+                    message: format!(
+                        "`make` takes only `--backfill TABLE.COLUMN=VALUE` after the name; {USAGE}"
+                    ),
+                })
+            }
+        };
+        let backfill = Backfill::parse(value)?;
+        let known = crate::model::registry::models().any(|m| m.schema.name == backfill.table);
+        if !known {
+            return Err(crate::Error::Migration {
+                message: format!(
+                    "backfill `{value}`: no model has the table `{}`",
+                    backfill.table
+                ),
+            });
+        }
+        out.push(backfill);
+    }
+    Ok(out)
 }
 
 /// Runs one command; returns the process exit code (0 on success).
@@ -77,13 +110,20 @@ async fn command(root: &Path, seeders: &Seeders, args: &[String]) -> Result<i32>
             }
             Ok(0)
         }
-        ["make", name] => {
+        ["make", name, flags @ ..] => {
+            let backfills = backfills(flags)?;
+            // Every connection's migration is checked before any is written.
+            for c in connections() {
+                if !crate::routing::names::declared_read_only(c) {
+                    files::plan(root, c, &backfills)?;
+                }
+            }
             for c in connections() {
                 if crate::routing::names::declared_read_only(c) {
                     println!("{c}: read-only, never migrated: no migration written");
                     continue;
                 }
-                match files::make(root, c, name)? {
+                match files::make_with_backfills(root, c, name, &backfills)? {
                     Some(path) => println!("{c}: wrote {}", path.display()),
                     None => println!("{c}: nothing to do, the models match the last migration"),
                 }
@@ -145,8 +185,16 @@ async fn command(root: &Path, seeders: &Seeders, args: &[String]) -> Result<i32>
                         for m in &migrations {
                             match done.iter().find(|a| a.name == m.name) {
                                 Some(a) => println!(
-                                    "{c}: applied {} (batch {}, {})",
-                                    m.name, a.batch, a.applied_at
+                                    "{c}: {} {} (batch {}, {})",
+                                    match a.state {
+                                        MigrationState::Applied => "applied",
+                                        MigrationState::Failed => "FAILED half-way, to repair:",
+                                        MigrationState::RollbackFailed =>
+                                            "FAILED half-way rolling back, to repair:",
+                                    },
+                                    m.name,
+                                    a.batch,
+                                    a.applied_at
                                 ),
                                 None => println!("{c}: pending {}", m.name),
                             }

@@ -1,7 +1,148 @@
 //! The difference between two snapshots, as the operations that
 //! [`make`](super::files::make) writes into a migration.
 
-use super::{Column, ForeignKey, Operation, Snapshot, Table};
+use super::{Column, Default, ForeignKey, Operation, Snapshot, Table};
+use crate::error::{Error, Result};
+use crate::model::types::SqlType;
+
+/// The value that the rows a table already has take in a new required
+/// column without a default, given to `make` (`migrate make NAME --backfill
+/// TABLE.COLUMN=VALUE`). The migration adds the column with the value as
+/// its default, so every backend fills the rows the same way, then drops
+/// the default again, so the column ends as the model declares it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Backfill {
+    /// The table's name.
+    pub table: String,
+    /// The column's name.
+    pub column: String,
+    /// The value as written: a number for integer and float columns,
+    /// `true` or `false` for booleans, else text that the database reads
+    /// as the column's type (e.g. `2024-01-31` for a date).
+    pub value: String,
+}
+
+impl Backfill {
+    /// Reads `TABLE.COLUMN=VALUE`; [`Error::Migration`] when a part is missing.
+    pub fn parse(text: &str) -> Result<Backfill> {
+        let parts = text
+            .split_once('=')
+            .and_then(|(target, value)| Some((target.split_once('.')?, value)));
+        match parts {
+            Some(((table, column), value)) if !table.is_empty() && !column.is_empty() => {
+                Ok(Backfill {
+                    table: table.to_owned(),
+                    column: column.to_owned(),
+                    value: value.to_owned(),
+                })
+            }
+            _ => Err(Error::Migration {
+                message: format!("backfill `{text}`: write it as TABLE.COLUMN=VALUE"),
+            }),
+        }
+    }
+
+    /// The value as a default of `column`'s type.
+    fn default_for(&self, column: &Column) -> Result<Default> {
+        let wrong = |what: &str| Error::Migration {
+            message: format!(
+                "backfill for `{}`.`{}`: `{}` is not {what}",
+                self.table, self.column, self.value
+            ),
+        };
+        Ok(match column.sql_type {
+            SqlType::SmallInt | SqlType::Int | SqlType::BigInt => {
+                Default::Int(self.value.parse().map_err(|_| wrong("an integer"))?)
+            }
+            SqlType::Float | SqlType::Double => {
+                Default::Float(self.value.parse().map_err(|_| wrong("a number"))?)
+            }
+            SqlType::Bool => {
+                Default::Bool(self.value.parse().map_err(|_| wrong("`true` or `false`"))?)
+            }
+            _ => Default::Text(self.value.clone()),
+        })
+    }
+}
+
+/// `up` (steps from [`diff`]) with every new required column without a
+/// default given its backfill: added with the value as default, then the
+/// default dropped. [`Error::Migration`] naming every such column that has
+/// no backfill (existing rows would have no value: MySQL fills in its
+/// implicit default, 0 or '', MySQL manual "Data Type Default Values";
+/// PostgreSQL refuses with SQLSTATE 23502; SQLite refuses the column, its
+/// `ALTER TABLE` page, "ADD COLUMN"), and every backfill of a table of `up`
+/// that matches no such column.
+pub fn backfill(up: Vec<Operation>, backfills: &[Backfill]) -> Result<Vec<Operation>> {
+    let mut out = Vec::new();
+    let mut missing = Vec::new();
+    let mut used = Vec::new();
+    for op in up {
+        let Operation::AddColumn { table, column } = &op else {
+            out.push(op);
+            continue;
+        };
+        if !column.required_without_default() {
+            out.push(op);
+            continue;
+        }
+        let given = backfills
+            .iter()
+            .find(|b| b.table == *table && b.column == column.name);
+        let Some(given) = given else {
+            missing.push((table.clone(), column.name.clone()));
+            continue;
+        };
+        used.push(given);
+        let filled = Column {
+            default: Some(given.default_for(column)?),
+            ..column.clone()
+        };
+        out.push(Operation::AddColumn {
+            table: table.clone(),
+            column: filled.clone(),
+        });
+        out.push(Operation::AlterColumn {
+            table: table.clone(),
+            from: filled,
+            to: column.clone(),
+        });
+    }
+    if !missing.is_empty() {
+        let names: Vec<String> = missing
+            .iter()
+            .map(|(t, c)| format!("`{t}`.`{c}`"))
+            .collect();
+        let flags: Vec<String> = missing
+            .iter()
+            .map(|(t, c)| format!("--backfill {t}.{c}=VALUE"))
+            .collect();
+        return Err(Error::Migration {
+            message: format!(
+                "new required column(s) without a default: {}; the rows the table has would have no value \
+                 (MySQL would fill in 0 or '', PostgreSQL and SQLite refuse): give the field \
+                 `#[orm(default = ...)]`, make it an `Option`, or give the existing rows a value: \
+                 `migrate make NAME {}`; nothing was written",
+                names.join(", "),
+                flags.join(" ")
+            ),
+        });
+    }
+    let tables: Vec<&str> = out.iter().map(Operation::table_name).collect();
+    if let Some(unused) = backfills
+        .iter()
+        .find(|b| tables.contains(&b.table.as_str()) && !used.contains(b))
+    {
+        return Err(Error::Migration {
+            message: format!(
+                "backfill for `{}`.`{}`: the migration adds no such required column without a default; \
+                 nothing was written",
+                unused.table, unused.column
+            ),
+        });
+    }
+    Ok(out)
+}
 
 /// The steps from `old` to `new`, and the steps back, in the order to apply
 /// them: foreign keys that go away are dropped first, then tables renamed,
@@ -259,6 +400,46 @@ mod tests {
             },
         );
         Snapshot { tables }
+    }
+
+    #[test]
+    fn a_backfill_is_read_as_the_column_type_and_must_match_a_new_required_column() {
+        let old = users(vec![column("id", SqlType::BigInt)]);
+        let new = users(vec![
+            column("id", SqlType::BigInt),
+            column("rank", SqlType::Int),
+        ]);
+        let (up, _) = diff(&old, &new);
+        let err = backfill(up.clone(), &[]).unwrap_err();
+        assert!(
+            matches!(&err, Error::Migration { message } if message.contains("--backfill users.rank=VALUE")),
+            "{err:?}"
+        );
+        let given = |text: &str| backfill(up.clone(), &[Backfill::parse(text).unwrap()]);
+        assert!(
+            matches!(given("users.rank=high"), Err(Error::Migration { message }) if message.contains("not an integer"))
+        );
+        assert!(
+            matches!(backfill(up.clone(), &[Backfill::parse("users.rank=3").unwrap(), Backfill::parse("users.other=1").unwrap()]), Err(Error::Migration { message }) if message.contains("`users`.`other`"))
+        );
+        let filled = given("users.rank=3").unwrap();
+        let mut with_default = column("rank", SqlType::Int);
+        with_default.default = Some(Default::Int(3));
+        assert_eq!(
+            filled,
+            [
+                Operation::AddColumn {
+                    table: "users".into(),
+                    column: with_default.clone()
+                },
+                Operation::AlterColumn {
+                    table: "users".into(),
+                    from: with_default,
+                    to: column("rank", SqlType::Int)
+                },
+            ]
+        );
+        assert!(Backfill::parse("rank=3").is_err() && Backfill::parse("users.rank").is_err());
     }
 
     #[test]

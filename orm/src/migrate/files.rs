@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{diff, Migration, Snapshot};
+use super::{backfill, diff, Backfill, Migration, Operation, Snapshot};
 use crate::error::{Error, Result};
 
 fn io(path: &Path, e: std::io::Error) -> Error {
@@ -107,15 +107,27 @@ pub fn new(root: &Path, connection: &str, name: &str) -> Result<PathBuf> {
 
 /// Compares the models of `connection` with its last snapshot and writes
 /// the next migration and the new snapshot. `Ok(None)` when nothing changed:
-/// no file is written.
+/// no file is written. A new required column without a default is refused
+/// ([`Error::Migration`], nothing written): give it a default, or use
+/// [`make_with_backfills`].
 pub fn make(root: &Path, connection: &str, name: &str) -> Result<Option<PathBuf>> {
+    make_with_backfills(root, connection, name, &[])
+}
+
+/// [`make`], with values for the rows that tables already have in new
+/// required columns without a default (see [`Backfill`]). Backfills of
+/// tables that are not on `connection` are left alone; one of a table of
+/// the migration that matches no such column is an [`Error::Migration`].
+pub fn make_with_backfills(
+    root: &Path,
+    connection: &str,
+    name: &str,
+    backfills: &[Backfill],
+) -> Result<Option<PathBuf>> {
     check_name(name)?;
-    let old = load_snapshot(root, connection)?;
-    let new = Snapshot::of_connection(connection);
-    let (up, down) = diff(&old, &new);
-    if up.is_empty() {
+    let Some(Plan { up, down, snapshot }) = plan(root, connection, backfills)? else {
         return Ok(None);
-    }
+    };
     let existing = load(root, connection)?;
     let number = existing.len() + 1;
     let migration = Migration {
@@ -127,11 +139,36 @@ pub fn make(root: &Path, connection: &str, name: &str) -> Result<Option<PathBuf>
     // The migration first: a snapshot without its migration would hide the change.
     let path = write_migration(&dir, &migration)?;
     let snapshot_path = dir.join("snapshot.json");
-    let snapshot = serde_json::to_string_pretty(&new).map_err(|e| Error::Migration {
+    let snapshot = serde_json::to_string_pretty(&snapshot).map_err(|e| Error::Migration {
         message: e.to_string(),
     })?;
     std::fs::write(&snapshot_path, snapshot + "\n").map_err(|e| io(&snapshot_path, e))?;
     Ok(Some(path))
+}
+
+/// The next migration of a connection, before it is named and written.
+pub(super) struct Plan {
+    up: Vec<Operation>,
+    down: Vec<Operation>,
+    snapshot: Snapshot,
+}
+
+/// The next migration of `connection`; `None` when the models match the
+/// last snapshot.
+pub(super) fn plan(root: &Path, connection: &str, backfills: &[Backfill]) -> Result<Option<Plan>> {
+    let old = load_snapshot(root, connection)?;
+    let new = Snapshot::of_connection(connection);
+    let (up, _) = diff(&old, &new);
+    if up.is_empty() {
+        return Ok(None);
+    }
+    let up = backfill(up, backfills)?;
+    let down = up.iter().rev().filter_map(Operation::reverse).collect();
+    Ok(Some(Plan {
+        up,
+        down,
+        snapshot: new,
+    }))
 }
 
 /// Whether the models of `connection` differ from its last snapshot (a

@@ -29,9 +29,11 @@ mod runner;
 pub mod seed;
 mod snapshot;
 
-pub use diff::diff;
+pub use diff::{backfill, diff, Backfill};
 pub use operations::{Column, Default, ForeignKey, Index, Operation, Table};
-pub use runner::{apply, pending_sql, rollback, run, run_reporting, status, Applied, Migration};
+pub use runner::{
+    apply, pending_sql, rollback, run, run_reporting, status, Applied, Migration, MigrationState,
+};
 pub use snapshot::Snapshot;
 
 pub use crate::model::schema::OnDelete;

@@ -283,11 +283,16 @@ impl Table {
         out
     }
 
-    /// SQLite's way to change what `ALTER TABLE` cannot: a new table with
-    /// the definition `self`, the rows copied from `before` (the columns
-    /// both have), the old table dropped and the new one renamed. The runner
-    /// turns foreign key enforcement off around the transaction and checks
-    /// the keys before committing, as SQLite's documentation prescribes.
+    /// SQLite's way to change what `ALTER TABLE` cannot ("Making Other
+    /// Kinds Of Table Schema Changes", section 7 of SQLite's `ALTER TABLE`
+    /// page): a new table with the definition `self`, the rows copied from
+    /// `before` (the columns both have), the AUTOINCREMENT sequence carried
+    /// over (else a deleted last key would be handed out again), the old
+    /// table dropped and the new one renamed, its indexes made again. The
+    /// runner does the rest of the procedure: foreign key enforcement off
+    /// around the transaction and every key checked before committing, the
+    /// views and triggers that name the table set aside and made again, and
+    /// indexes made by hand made again.
     fn rebuild_sql(&self, before: &Table) -> Vec<String> {
         let b = Backend::Sqlite;
         let temporary = format!("__orm_rebuild_{}", self.name);
@@ -305,6 +310,17 @@ impl Table {
             ident(b, &temporary),
             ident(b, &before.name)
         ));
+        if self.key_is_auto() {
+            // The copy set the new table's sequence to its largest key; the
+            // old one may be past it. The rename carries the row over.
+            let (mut old, mut new) = (String::new(), String::new());
+            b.push_string_literal(&mut old, &before.name);
+            b.push_string_literal(&mut new, &temporary);
+            out.push(format!("DELETE FROM sqlite_sequence WHERE name = {new}"));
+            out.push(format!(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT {new}, seq FROM sqlite_sequence WHERE name = {old}"
+            ));
+        }
         out.push(format!("DROP TABLE {}", ident(b, &before.name)));
         out.push(format!(
             "ALTER TABLE {} RENAME TO {}",
@@ -314,22 +330,6 @@ impl Table {
         out.extend(self.index_sql(b, false));
         out
     }
-}
-
-/// Renders `operations` in order, each against the schema the ones before
-/// it leave: `state` starts as the schema before the first and ends as the
-/// schema after the last.
-pub(crate) fn render_all(
-    operations: &[Operation],
-    backend: Backend,
-    state: &mut Snapshot,
-) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for op in operations {
-        out.extend(op.sql(backend, state)?);
-        state.apply(op);
-    }
-    Ok(out)
 }
 
 impl Operation {
@@ -504,15 +504,19 @@ fn alter_column(backend: Backend, table: &str, from: &Column, to: &Column) -> Re
 impl Operation {
     /// Whether SQLite must rebuild the table for this step: it cannot
     /// change a column's definition or a table's foreign keys in place.
-    fn sqlite_rebuilds(&self) -> bool {
+    pub(super) fn sqlite_rebuilds(&self) -> bool {
         match self {
             Operation::AlterColumn { from, to, .. } => from.definition_differs(to, Backend::Sqlite),
+            // SQLite's ADD COLUMN refuses NOT NULL without a default even
+            // on an empty table (its `ALTER TABLE` page, "ADD COLUMN"),
+            // where the other backends accept it.
+            Operation::AddColumn { column, .. } => column.required_without_default(),
             Operation::AddForeignKey { .. } | Operation::DropForeignKey { .. } => true,
             _ => false,
         }
     }
 
-    fn table_name(&self) -> &str {
+    pub(super) fn table_name(&self) -> &str {
         match self {
             Operation::CreateTable { table } | Operation::DropTable { table } => &table.name,
             Operation::RenameTable { from, .. } => from,

@@ -1,7 +1,7 @@
 //! Applying migrations and recording them, per connection.
 //!
 //! Each connection keeps a table `orm_migrations` (name, checksum, batch,
-//! time, failed). [`run`] applies the pending migrations of a list in order,
+//! time, failed: see [`MigrationState`]). [`run`] applies the pending migrations of a list in order,
 //! as one batch, each in its own transaction where the backend allows DDL in
 //! transactions; [`rollback`] undoes the last batch (or the last N);
 //! [`status`] says what is applied; [`apply`] runs operations outside the
@@ -13,7 +13,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::render::render_all;
 use super::{Operation, Snapshot};
 use crate::backend::Backend;
 use crate::connection::conn::sql_owned;
@@ -67,11 +66,82 @@ impl Migration {
     }
 }
 
-/// One statement of a migration unit: DDL sent as text, or a statement
-/// with bound values (the bookkeeping rows).
+/// One step of a migration unit: DDL sent as text, a statement with bound
+/// values (the bookkeeping rows), or a step that looks at the database
+/// first.
 pub(super) enum Step {
     Ddl(String),
     Bound(String, Vec<Value>),
+    /// SQLite: the statements that rebuild `table`, run between setting
+    /// aside and making again what names it (see [`rebuild`]).
+    Rebuild {
+        table: String,
+        statements: Vec<String>,
+    },
+    /// Refuses when `table` has rows: `column` is added to it, required and
+    /// without a default, so existing rows have no value to take (MySQL
+    /// would fill in 0 or '', the others refuse).
+    RequireEmpty {
+        table: String,
+        column: String,
+    },
+}
+
+impl Step {
+    /// The SQL the step sends that does not depend on what the database
+    /// holds (what `sql` prints).
+    fn statements(self) -> Vec<String> {
+        match self {
+            Step::Ddl(sql) | Step::Bound(sql, _) => vec![sql],
+            Step::Rebuild { statements, .. } => statements,
+            Step::RequireEmpty { .. } => Vec::new(),
+        }
+    }
+}
+
+/// The steps that apply `operations` on `backend`, in order, each rendered
+/// against the schema the ones before it leave: `state` starts as the
+/// schema before the first and ends as the schema after the last.
+pub(super) fn render_steps(
+    operations: &[Operation],
+    backend: Backend,
+    state: &mut Snapshot,
+) -> Result<Vec<Step>> {
+    let mut out = Vec::new();
+    // On MySQL a check of a table that exists from the start runs first,
+    // before any DDL commits, unless raw SQL before it may empty the table.
+    let mut checks_first = Vec::new();
+    let mut raw_sql_before = false;
+    let at_start: Vec<String> = state.tables.keys().cloned().collect();
+    for op in operations {
+        raw_sql_before |= matches!(op, Operation::Sql { .. });
+        if let Operation::AddColumn { table, column } = op {
+            if column.required_without_default() {
+                let check = Step::RequireEmpty {
+                    table: table.clone(),
+                    column: column.name.clone(),
+                };
+                let first =
+                    backend == Backend::MySql && !raw_sql_before && at_start.contains(table);
+                match first {
+                    true => checks_first.push(check),
+                    false => out.push(check),
+                }
+            }
+        }
+        let statements = op.sql(backend, state)?;
+        if backend == Backend::Sqlite && op.sqlite_rebuilds() {
+            out.push(Step::Rebuild {
+                table: op.table_name().to_owned(),
+                statements,
+            });
+        } else {
+            out.extend(statements.into_iter().map(Step::Ddl));
+        }
+        state.apply(op);
+    }
+    checks_first.extend(out);
+    Ok(checks_first)
 }
 
 /// Where a unit stopped: `done` of its steps had run (and stay applied on MySQL).
@@ -155,12 +225,97 @@ async fn transaction(conn: &mut Session<'_>, steps: Vec<Step>) -> std::result::R
 
 async fn run_step(conn: &mut Session<'_>, step: Step) -> Result<()> {
     match step {
-        Step::Ddl(sql) => conn
-            .execute_script(&MIGRATION, sql_owned(sql))
-            .await
-            .map(drop),
+        Step::Ddl(sql) => ddl(conn, sql).await,
         Step::Bound(sql, values) => execute(conn, sql, &values).await.map(drop),
+        Step::Rebuild { table, statements } => rebuild(conn, &table, statements).await,
+        Step::RequireEmpty { table, column } => require_empty(conn, &table, &column).await,
     }
+}
+
+async fn ddl(conn: &mut Session<'_>, sql: String) -> Result<()> {
+    conn.execute_script(&MIGRATION, sql_owned(sql))
+        .await
+        .map(drop)
+}
+
+async fn require_empty(conn: &mut Session<'_>, table: &str, column: &str) -> Result<()> {
+    let backend = conn.backend();
+    let mut sql = String::from("SELECT 1 FROM ");
+    backend.push_ident(&mut sql, table);
+    sql.push_str(" LIMIT 1");
+    let args = Args::new(backend);
+    let rows = conn
+        .fetch_optional(&MIGRATION, sql_owned(sql), args, |_| Ok(()))
+        .await?;
+    match rows {
+        None => Ok(()),
+        Some(()) => Err(Error::Migration {
+            message: format!(
+                "column `{table}`.`{column}` is added required and without a default, but `{table}` has rows, \
+                 which would have no value for it: give the field `#[orm(default = ...)]`, or make the migration \
+                 with a backfill value (`migrate make NAME --backfill {table}.{column}=VALUE`)"
+            ),
+        }),
+    }
+}
+
+/// SQLite's rebuild of `table`, steps 3 to 9 of "Making Other Kinds Of
+/// Table Schema Changes" (section 7 of SQLite's `ALTER TABLE` page): the
+/// views and triggers that name the table are remembered and dropped (a
+/// view that names a dropped table makes the rename fail, and triggers go
+/// with the table), the table is rebuilt, then they are made again in their
+/// first order, with the indexes on it that the rebuild did not make
+/// (made by hand). One that cannot be made again refuses the migration,
+/// naming it.
+async fn rebuild(conn: &mut Session<'_>, table: &str, statements: Vec<String>) -> Result<()> {
+    let sql = "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND \
+               ((type IN ('view', 'trigger') AND (tbl_name = ? OR instr(lower(sql), lower(?)) > 0)) \
+               OR (type = 'index' AND tbl_name = ?)) ORDER BY rowid";
+    let mut args = Args::new(conn.backend());
+    for _ in 0..3 {
+        table.to_owned().bind(&mut args)?;
+    }
+    let named: Vec<(String, String, String)> = conn
+        .fetch_all(&MIGRATION, sql_owned(sql.to_owned()), args, |row| {
+            Ok((
+                String::decode(row, 0)?,
+                String::decode(row, 1)?,
+                String::decode(row, 2)?,
+            ))
+        })
+        .await?;
+    for (kind, name, _) in named.iter().filter(|(kind, ..)| kind != "index") {
+        let mut drop = format!("DROP {} ", kind.to_uppercase());
+        conn.backend().push_ident(&mut drop, name);
+        ddl(conn, drop).await?;
+    }
+    for sql in statements {
+        ddl(conn, sql).await?;
+    }
+    for (kind, name, sql) in named {
+        if kind == "index" && schema_object_exists(conn, &name).await? {
+            continue;
+        }
+        if let Err(error) = ddl(conn, sql).await {
+            return Err(Error::Migration {
+                message: format!(
+                    "SQLite rebuilds table `{table}` for this step, and the {kind} `{name}` that names it \
+                     cannot be made again afterwards ({error}): drop or change the {kind} in an earlier step"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn schema_object_exists(conn: &mut Session<'_>, name: &str) -> Result<bool> {
+    let mut args = Args::new(conn.backend());
+    name.to_owned().bind(&mut args)?;
+    let sql = "SELECT 1 FROM sqlite_master WHERE name = ?";
+    Ok(conn
+        .fetch_optional(&MIGRATION, sql_owned(sql.to_owned()), args, |_| Ok(()))
+        .await?
+        .is_some())
 }
 
 async fn foreign_keys_enforced(conn: &mut Session<'_>) -> Result<bool> {
@@ -178,9 +333,7 @@ async fn foreign_keys_enforced(conn: &mut Session<'_>) -> Result<bool> {
 
 async fn set_foreign_keys(conn: &mut Session<'_>, on: bool) -> Result<()> {
     let sql = format!("PRAGMA foreign_keys = {}", if on { "ON" } else { "OFF" });
-    conn.execute_script(&MIGRATION, sql_owned(sql))
-        .await
-        .map(drop)
+    ddl(conn, sql).await
 }
 
 /// SQLite: every key must still find its row before the rebuilds commit.
@@ -233,8 +386,43 @@ pub struct Applied {
     pub batch: i64,
     /// When, in UTC (RFC 3339).
     pub applied_at: String,
-    /// Whether it failed half-way (MySQL, where DDL cannot be rolled back).
-    pub failed: bool,
+    /// Applied, or left half-way by a failure (MySQL only: DDL there
+    /// commits as it goes, so a failure cannot be undone).
+    pub state: MigrationState,
+}
+
+/// What the history table says of an applied migration (its `failed`
+/// column: 0, 1 or 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MigrationState {
+    /// Applied whole (`failed` = 0).
+    Applied,
+    /// A step of its way forward failed after earlier steps committed
+    /// (MySQL): the schema is half-migrated. `run` and `rollback` refuse
+    /// until it is repaired by hand (`failed` = 1).
+    Failed,
+    /// A step of its way back failed after earlier steps committed
+    /// (MySQL): the schema is half-undone. `run` and `rollback` refuse
+    /// until it is repaired by hand (`failed` = 2).
+    RollbackFailed,
+}
+
+impl MigrationState {
+    fn code(self) -> i16 {
+        match self {
+            MigrationState::Applied => 0,
+            MigrationState::Failed => 1,
+            MigrationState::RollbackFailed => 2,
+        }
+    }
+
+    fn of_code(code: i16) -> MigrationState {
+        match code {
+            0 => MigrationState::Applied,
+            2 => MigrationState::RollbackFailed,
+            _ => MigrationState::Failed,
+        }
+    }
 }
 
 const TABLE: &str = "orm_migrations";
@@ -280,14 +468,14 @@ async fn applied(conn: &mut Session<'_>) -> Result<Vec<Applied>> {
             checksum: String::decode(row, 1)?,
             batch: i64::decode(row, 2)?,
             applied_at: String::decode(row, 3)?,
-            failed: i16::decode(row, 4)? != 0,
+            state: MigrationState::of_code(i16::decode(row, 4)?),
         })
     })
     .await
 }
 
 /// The row that says `m` is applied (or failed half-way).
-fn record_row(backend: Backend, m: &Migration, batch: i64, failed: bool) -> Step {
+fn record_row(backend: Backend, m: &Migration, batch: i64, state: MigrationState) -> Step {
     let mut t = String::new();
     backend.push_ident(&mut t, TABLE);
     let sql = format!(
@@ -305,13 +493,18 @@ fn record_row(backend: Backend, m: &Migration, batch: i64, failed: bool) -> Step
             Value::Text(m.checksum()),
             Value::I64(batch),
             Value::Text(now_rfc3339()),
-            Value::I16(i16::from(failed)),
+            Value::I16(state.code()),
         ],
     )
 }
 
-async fn record(conn: &mut Session<'_>, m: &Migration, batch: i64, failed: bool) -> Result<()> {
-    let step = record_row(conn.backend(), m, batch, failed);
+async fn record(
+    conn: &mut Session<'_>,
+    m: &Migration,
+    batch: i64,
+    state: MigrationState,
+) -> Result<()> {
+    let step = record_row(conn.backend(), m, batch, state);
     run_step(conn, step).await
 }
 
@@ -415,14 +608,22 @@ async fn locked_conn<'a>(db: &'a Database, connection: &str) -> Result<Session<'
 /// Refuses to go on when the recorded history and the list disagree.
 fn check_history(connection: &str, done: &[Applied], migrations: &[Migration]) -> Result<()> {
     for a in done {
-        if a.failed {
-            return Err(Error::Migration {
-                message: format!(
-                    "migration `{}` failed half-way on connection `{connection}` (MySQL commits DDL as it goes): \
-                     repair the schema by hand, then delete its row from {TABLE}",
-                    a.name
-                ),
-            });
+        let repair = match a.state {
+            MigrationState::Applied => None,
+            MigrationState::Failed => Some(format!(
+                "migration `{}` failed half-way on connection `{connection}` (MySQL commits DDL as it goes): \
+                 repair the schema by hand (undo the steps that ran), then delete its row from {TABLE}",
+                a.name
+            )),
+            MigrationState::RollbackFailed => Some(format!(
+                "rolling back migration `{}` failed half-way on connection `{connection}` (MySQL commits DDL \
+                 as it goes): repair the schema by hand, either finishing the way back (then delete its row \
+                 from {TABLE}) or redoing the steps back that ran (then set its `failed` to 0)",
+                a.name
+            )),
+        };
+        if let Some(message) = repair {
+            return Err(Error::Migration { message });
         }
         match migrations.iter().find(|m| m.name == a.name) {
             None => {
@@ -450,6 +651,14 @@ fn check_history(connection: &str, done: &[Applied], migrations: &[Migration]) -
 
 /// Applies the pending migrations of `migrations` (sorted by name) on
 /// `connection` as one batch; returns the names applied.
+///
+/// [`Error::Migration`] when an applied migration was edited or is missing
+/// from `migrations`, when one is marked failed (MySQL; see
+/// [`MigrationState`]), or when a migration fails: on PostgreSQL and SQLite
+/// it is rolled back whole; on MySQL one that fails after its first step
+/// is marked [`MigrationState::Failed`]. A required column without a
+/// default added to a table with rows is refused before it is added, on
+/// every backend.
 pub async fn run(db: &Database, connection: &str, migrations: &[Migration]) -> Result<Vec<String>> {
     run_reporting(db, connection, migrations, &mut |_, _| {}).await
 }
@@ -488,12 +697,11 @@ async fn run_locked(
     let mut names = Vec::new();
     for m in pending {
         let started = std::time::Instant::now();
-        let ddl = render_all(&m.up, backend, &mut state)?;
-        let total = ddl.len();
-        let mut steps: Vec<Step> = ddl.into_iter().map(Step::Ddl).collect();
+        let mut steps = render_steps(&m.up, backend, &mut state)?;
+        let total = steps.len();
         if backend == Backend::MySql {
             match execute_unit(conn, steps).await {
-                Ok(()) => record(conn, m, batch, false).await?,
+                Ok(()) => record(conn, m, batch, MigrationState::Applied).await?,
                 Err(Stopped { done: 0, error }) => {
                     return Err(Error::Migration {
                         message: format!(
@@ -503,7 +711,7 @@ async fn run_locked(
                     })
                 }
                 Err(Stopped { done, error }) => {
-                    record(conn, m, batch, true).await?;
+                    record(conn, m, batch, MigrationState::Failed).await?;
                     return Err(Error::Migration {
                         message: format!(
                             "migration `{}` failed at step {} of {total} and is marked failed \
@@ -517,7 +725,7 @@ async fn run_locked(
         } else {
             // Recorded first: a second runner (SQLite has no lock of its
             // own) waits on the write, then finds the row and skips it.
-            steps.insert(0, record_row(backend, m, batch, false));
+            steps.insert(0, record_row(backend, m, batch, MigrationState::Applied));
             match execute_unit(conn, steps).await {
                 Ok(()) => {}
                 Err(Stopped {
@@ -554,13 +762,29 @@ pub async fn pending_sql(
         .iter()
         .filter(|m| !done.iter().any(|a| a.name == m.name))
     {
-        out.push((m.name.clone(), render_all(&m.up, backend, &mut state)?));
+        let steps = render_steps(&m.up, backend, &mut state)?;
+        out.push((
+            m.name.clone(),
+            steps.into_iter().flat_map(Step::statements).collect(),
+        ));
     }
     Ok(out)
 }
 
 /// Undoes the last batch (`steps: None`) or the last `steps` migrations;
 /// returns the names rolled back, last first.
+///
+/// Each migration's way back runs as one unit, as in [`run`]. On PostgreSQL
+/// and SQLite (transactional DDL) a failure undoes the unit whole: the
+/// migration stays applied and the [`Error::Migration`] says so. On MySQL,
+/// where DDL commits as it goes (MySQL manual, "Statements That Cause an
+/// Implicit Commit"), a failure after the first step leaves those steps
+/// done: the migration is marked [`MigrationState::RollbackFailed`], the
+/// error says which steps ran, and `run` and `rollback` refuse until the
+/// schema is repaired by hand. The migrations rolled back before the
+/// failure stay rolled back, and the error names them. Also
+/// [`Error::Migration`] when the history disagrees with `migrations` (see
+/// [`run`]), or a migration is marked failed.
 pub async fn rollback(
     db: &Database,
     connection: &str,
@@ -596,26 +820,46 @@ async fn rollback_locked(
     let mut state = schema_of(migrations, &done);
     let mut t = String::new();
     backend.push_ident(&mut t, TABLE);
-    let mut names = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     for a in chosen {
         let Some(m) = migrations.iter().find(|m| m.name == a.name) else {
             continue;
         };
-        let mut steps: Vec<Step> = render_all(&m.down, backend, &mut state)?
-            .into_iter()
-            .map(Step::Ddl)
-            .collect();
+        let mut steps = render_steps(&m.down, backend, &mut state)?;
         let sql = format!("DELETE FROM {t} WHERE name = {}", placeholder(backend, 1));
         steps.push(Step::Bound(sql, vec![Value::Text(m.name.clone())]));
+        let total = steps.len();
         if let Err(Stopped { done, error }) = execute_unit(conn, steps).await {
-            let message = match backend {
-                Backend::MySql => format!(
-                    "rolling back `{}` failed at step {} on MySQL, where DDL commits as it goes: \
-                     the steps before it are undone, the migration is still recorded as applied: {error}",
-                    m.name,
-                    done + 1
+            let before = match names.is_empty() {
+                true => String::new(),
+                false => format!(" (rolled back before it: {})", names.join(", ")),
+            };
+            let message = match (backend, done) {
+                (Backend::MySql, 0) => format!(
+                    "rolling back `{}` failed at its first step of {total}: nothing of it was undone and it \
+                     stays applied{before}: {error}",
+                    m.name
                 ),
-                _ => format!("rolling back `{}` failed and was undone: {error}", m.name),
+                (Backend::MySql, _) => {
+                    let mark = format!("UPDATE {t} SET failed = {} WHERE name = {}", MigrationState::RollbackFailed.code(), placeholder(backend, 1));
+                    execute(conn, mark, &[Value::Text(m.name.clone())]).await?;
+                    let ran = match done {
+                        1 => "step 1 ran and stays applied".to_owned(),
+                        n => format!("steps 1 to {n} ran and stay applied"),
+                    };
+                    format!(
+                        "rolling back `{}` failed at step {} of {total} on MySQL, where DDL commits as it goes: \
+                         {ran}, the rest did not run; the migration is marked as failed while rolling back, and \
+                         `run` and `rollback` refuse until the schema is repaired by hand{before}: {error}",
+                        m.name,
+                        done + 1
+                    )
+                }
+                _ => format!(
+                    "rolling back `{}` failed and its transaction was rolled back: nothing of it was undone and \
+                     it stays applied{before}: {error}",
+                    m.name
+                ),
             };
             return Err(Error::Migration { message });
         }
@@ -648,10 +892,9 @@ pub async fn apply(
 ) -> crate::Result<()> {
     let named = db.connection(connection)?;
     let backend = named.backend();
-    let statements = render_all(operations, backend, &mut before.clone())?;
-    let total = statements.len();
+    let steps = render_steps(operations, backend, &mut before.clone())?;
+    let total = steps.len();
     let mut conn = named.session(&MIGRATION).await?;
-    let steps = statements.into_iter().map(Step::Ddl).collect();
     match execute_unit(&mut conn, steps).await {
         Ok(()) => Ok(()),
         Err(Stopped { done, error }) if backend == crate::Backend::MySql && done > 0 => {

@@ -130,45 +130,110 @@ where
     M: WritableModel,
     E: Executor<'e, M::Connection> + 'e,
 {
+    insert_rows(rows, exec, false).await
+}
+
+pub(crate) async fn insert_with_keys<'e, M, E>(rows: &'e [M], exec: E) -> Result<u64>
+where
+    M: WritableModel,
+    E: Executor<'e, M::Connection> + 'e,
+{
+    if let Some(i) = rows.iter().position(M::__is_new) {
+        return Err(Error::InvalidQuery {
+            message: format!(
+                "row {i} given to `{}::insert_with_keys` has key 0, which means \"not inserted yet\" \
+                 (MySQL would generate a key in its place): give every row its key, or insert it with `insert`",
+                M::NAME
+            ),
+        });
+    }
+    insert_rows(rows, exec, M::SCHEMA.primary_key().auto_increment).await
+}
+
+/// Inserts `rows`, with their `auto` keys when `with_keys`, in as few
+/// statements as the parameter limit allows, all or none.
+async fn insert_rows<'e, M, E>(rows: &'e [M], exec: E, with_keys: bool) -> Result<u64>
+where
+    M: WritableModel,
+    E: Executor<'e, M::Connection> + 'e,
+{
     if rows.is_empty() {
         return Ok(0);
     }
     let op = write_of::<M>("INSERT");
     let mut session = exec.__session(&op).await?;
     let backend = session.backend();
-    let width = sql_of::<M>(backend).insert_row_width;
+    let width = sql_of::<M>(backend).insert_row_width + usize::from(with_keys);
     let per_statement = match width {
         0 => 1,
         w => (backend.max_params() / w).max(1),
     };
     let chunks: Vec<&[M]> = rows.chunks(per_statement).collect();
+    // PostgreSQL's identity sequence does not move when keys are given:
+    // it is moved past them in the same transaction.
+    let move_sequence = with_keys && backend == Backend::Postgres;
     // More than one statement: all of them or none (a savepoint inside a transaction).
-    let atomic = chunks.len() > 1;
+    let atomic = chunks.len() > 1 || move_sequence;
     if atomic {
         session.begin().await?;
     }
-    let mut inserted = 0;
+    let mut outcome = Ok(0);
     for chunk in chunks {
-        match insert_chunk::<M>(&mut session, &op, width, chunk).await {
-            Ok(n) => inserted += n,
+        match insert_chunk::<M>(&mut session, &op, width, with_keys, chunk).await {
+            Ok(n) => outcome = outcome.map(|sum| sum + n),
             Err(e) => {
-                if atomic {
-                    session.rollback().await?;
-                }
-                return Err(e);
+                outcome = Err(e);
+                break;
             }
         }
     }
-    if atomic {
-        session.commit().await?;
+    if move_sequence && outcome.is_ok() {
+        if let Err(e) = move_sequence_past_keys::<M>(&mut session, &op).await {
+            outcome = Err(e);
+        }
     }
-    Ok(inserted)
+    if atomic {
+        match outcome {
+            Ok(_) => session.commit().await?,
+            Err(_) => session.rollback().await?,
+        }
+    }
+    outcome
+}
+
+/// PostgreSQL: sets the key's identity sequence to the largest key, so that
+/// the next generated key follows it; never moves it back (`setval`,
+/// `pg_get_serial_sequence` and `pg_sequence_last_value`: PostgreSQL manual,
+/// "Sequence Manipulation Functions" and "System Information Functions").
+async fn move_sequence_past_keys<M: Model>(
+    session: &mut Session<'_>,
+    op: &Operation,
+) -> Result<()> {
+    let backend = session.backend();
+    let key = M::SCHEMA.primary_key().name;
+    let mut table = String::new();
+    backend.push_ident(&mut table, M::SCHEMA.name);
+    let mut column = String::new();
+    backend.push_ident(&mut column, key);
+    let sql = format!(
+        "SELECT setval(s, m) FROM (SELECT pg_get_serial_sequence($1, $2) AS s, \
+         (SELECT MAX({column}) FROM {table}) AS m) AS x \
+         WHERE s IS NOT NULL AND m > COALESCE(pg_sequence_last_value(s::regclass), 0)"
+    );
+    let mut args = Args::new(backend);
+    Value::Text(table).bind(&mut args)?;
+    Value::Text(key.to_owned()).bind(&mut args)?;
+    session
+        .fetch_optional(op, sql_owned(sql), args, |_| Ok(()))
+        .await
+        .map(drop)
 }
 
 async fn insert_chunk<M: WritableModel>(
     session: &mut Session<'_>,
     op: &Operation,
     width: usize,
+    with_keys: bool,
     rows: &[M],
 ) -> Result<u64> {
     let backend = session.backend();
@@ -188,12 +253,15 @@ async fn insert_chunk<M: WritableModel>(
         }
         return Ok(n);
     }
-    insert_head(&mut w, M::SCHEMA);
+    insert_head(&mut w, M::SCHEMA, with_keys);
     for (i, row) in rows.iter().enumerate() {
         if i > 0 {
             w.push(", ");
         }
         insert_row(&mut w, width);
+        if with_keys {
+            row.__bind_key(&mut w.args)?;
+        }
         row.__bind_insert(&mut w.args)?;
     }
     let (sql, args) = w.finish();

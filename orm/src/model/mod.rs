@@ -132,7 +132,8 @@ where
 /// compile only for a [`WritableModel`].
 pub trait WriteOps: Model {
     /// Inserts the row and returns it as stored: with its generated key and
-    /// database defaults. An `auto` key's value in `self` is ignored.
+    /// database defaults. An `auto` key's value in `self` is ignored (to
+    /// keep it, see [`insert_with_keys`](Self::insert_with_keys)).
     fn insert<'e, E>(&'e self, exec: E) -> impl Future<Output = Result<Self>> + Send + 'e
     where
         Self: WritableModel,
@@ -161,6 +162,32 @@ pub trait WriteOps: Model {
         E: Executor<'e, Self::Connection> + 'e,
     {
         crud::insert_many(rows, exec)
+    }
+
+    /// Inserts rows with the keys they carry, where [`insert_many`](Self::insert_many)
+    /// lets the database generate an `auto` key: for fixtures, imports and
+    /// copies of another database. As `insert_many`: as few statements as
+    /// the parameter limit allows, all or none; returns how many were
+    /// inserted. The key generator moves past the largest key given, so the
+    /// next plain insert does not collide: MySQL's `AUTO_INCREMENT` and
+    /// SQLite's `AUTOINCREMENT` move by themselves; on PostgreSQL the
+    /// identity sequence is set (`setval`) in the same transaction, and never
+    /// moved back (nor by a rollback: sequences are not transactional, so a
+    /// rolled-back import leaves a gap, never a collision). A key that is taken is an
+    /// [`Error::UniqueViolation`](crate::Error::UniqueViolation) and nothing
+    /// is inserted; a key of 0 (an `auto` key not set, which MySQL would
+    /// replace by a generated one) is an
+    /// [`Error::InvalidQuery`](crate::Error::InvalidQuery) and nothing is
+    /// sent. For a model whose key is not `auto`, the same as `insert_many`.
+    fn insert_with_keys<'e, E>(
+        exec: E,
+        rows: &'e [Self],
+    ) -> impl Future<Output = Result<u64>> + Send + 'e
+    where
+        Self: WritableModel,
+        E: Executor<'e, Self::Connection> + 'e,
+    {
+        crud::insert_with_keys(rows, exec)
     }
 
     /// Writes every column of the row with this row's key;

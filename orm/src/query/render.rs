@@ -369,12 +369,15 @@ pub(crate) fn insert_columns(
     schema.columns.iter().filter(|c| !c.auto_increment)
 }
 
-/// `INSERT INTO <table> (<columns>) VALUES ` without any row group.
-pub(crate) fn insert_head(w: &mut Writer, schema: &TableSchema) {
+/// `INSERT INTO <table> (<columns>) VALUES ` without any row group; with
+/// `with_key`, an `auto` key first, then the columns an insert writes.
+pub(crate) fn insert_head(w: &mut Writer, schema: &TableSchema, with_key: bool) {
     w.push("INSERT INTO ");
     w.ident(schema.name);
     w.push(" (");
-    for (i, column) in insert_columns(schema).enumerate() {
+    let key = schema.primary_key();
+    let key = (with_key && key.auto_increment).then_some(key);
+    for (i, column) in key.into_iter().chain(insert_columns(schema)).enumerate() {
         if i > 0 {
             w.push(", ");
         }
@@ -422,7 +425,7 @@ pub(crate) fn model_sql(backend: Backend, schema: &TableSchema) -> ModelSql {
             " DEFAULT VALUES"
         });
     } else {
-        insert_head(&mut w, schema);
+        insert_head(&mut w, schema, false);
         insert_row(&mut w, width);
     }
     if backend.insert_returning() {
