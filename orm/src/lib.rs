@@ -129,10 +129,12 @@ pub mod __private {
     pub use crate::connection::driver::{Args, RowRef};
     pub use crate::model::registry::ModelEntry;
     pub use crate::model::schema::{
-        ColumnSchema, DefaultValue, ForeignKeySchema, ForeignTarget, IndexSchema, OnDelete,
-        TableSchema,
+        ColumnSchema, DecimalSize, DefaultValue, ForeignKeySchema, ForeignTarget, IndexSchema,
+        OnDelete, TableSchema,
     };
-    pub use crate::model::types::{is_unset_key, AutoKey, FieldType, SqlType, TextType, Value};
+    pub use crate::model::types::{
+        bind_column, is_unset_key, AutoKey, DecimalType, FieldType, SqlType, TextType, Value,
+    };
     pub use crate::model::SqlCache;
     pub use crate::relations::relation;
     pub use crate::routing::names::ConnectionEntry;
