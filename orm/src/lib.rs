@@ -133,7 +133,7 @@ pub mod __private {
         OnDelete, TableSchema,
     };
     pub use crate::model::types::{
-        bind_column, is_unset_key, AutoKey, DecimalType, FieldType, SqlType, TextType, Value,
+        is_unset_key, AutoKey, DecimalType, FieldType, SqlType, TextType, Value,
     };
     pub use crate::model::SqlCache;
     pub use crate::relations::relation;

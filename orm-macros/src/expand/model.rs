@@ -186,8 +186,9 @@ pub fn expand(cont: &Container) -> TokenStream {
 /// `index`th): a value the column cannot hold is refused, naming it.
 fn bind((index, f): (usize, &Field)) -> TokenStream {
     let ident = f.ident;
+    let ty = field_type(f);
     quote! {
-        ::orm::__private::bind_column(
+        <#ty as ::orm::__private::FieldType>::bind_column(
             &self.#ident,
             args,
             <Self as ::orm::Model>::SCHEMA.name,

@@ -85,6 +85,15 @@ pub trait FieldType: Sized + Send + Sync + 'static {
     fn check_column(&self, _column: &ColumnSchema, _backend: Backend) -> Result<()> {
         Ok(())
     }
+    /// Binds a model field's value for `column` of `table`: a value the
+    /// column cannot hold is refused with [`Error::UnrepresentableValue`]
+    /// naming the column, before anything is sent.
+    #[doc(hidden)]
+    fn bind_column(&self, args: &mut Args, table: &str, column: &ColumnSchema) -> Result<()> {
+        self.check_column(column, args.backend())
+            .and_then(|()| self.bind(args))
+            .map_err(|e| e.in_column(table, column.name))
+    }
     /// Decodes column `index` of `row`.
     #[doc(hidden)]
     fn decode(row: RowRef<'_>, index: usize) -> Result<Self>;
@@ -562,20 +571,4 @@ pub fn is_unset_key<T: FieldType + Clone>(key: &T) -> bool {
         key.clone().into_value(),
         Value::I16(0) | Value::I32(0) | Value::I64(0)
     )
-}
-
-/// Binds a model field's value for `column` of `table`: a value the column
-/// cannot hold is refused with [`Error::UnrepresentableValue`] naming the
-/// column, before anything is sent.
-#[doc(hidden)]
-pub fn bind_column<T: FieldType>(
-    value: &T,
-    args: &mut Args,
-    table: &str,
-    column: &ColumnSchema,
-) -> Result<()> {
-    value
-        .check_column(column, args.backend())
-        .and_then(|()| value.bind(args))
-        .map_err(|e| e.in_column(table, column.name))
 }
