@@ -616,3 +616,46 @@ mod generated {
         ]
     }
 }
+
+#[tokio::test]
+async fn a_change_of_precision_or_scale_is_a_migration() {
+    use orm::migrate::{apply, diff, Column, Operation, Snapshot, Table};
+    if orm_tests::not_on(crate::KIND, &[Kind::Sqlite], "SQLite has no exact decimal") {
+        return;
+    }
+    let Some(t) = crate::db().await else { return };
+    let snapshot = |column: Column| {
+        let mut s = Snapshot::default();
+        let table = Table::new("amounts", Column::new("id", orm::SqlType::BigInt).auto_increment()).column(column);
+        s.tables.insert("amounts".into(), table);
+        s
+    };
+    let price = || Column::new("money", orm::SqlType::Decimal);
+    let v1 = snapshot(price().decimal(10, 2));
+    let v2 = snapshot(price().decimal(14, 4));
+    // Recorded in the snapshot file, and read back from it.
+    let stored = serde_json::to_string(&v2).unwrap();
+    assert!(stored.contains(r#""decimal":{"precision":14,"scale":4}"#), "{stored}");
+    assert_eq!(serde_json::from_str::<Snapshot>(&stored).unwrap(), v2);
+    let (up, _) = diff(&Snapshot::default(), &v1);
+    apply(&t.db, "db", &Snapshot::default(), &up).await.unwrap();
+    let (up, down) = diff(&v1, &v2);
+    assert!(matches!(&up[..], [Operation::AlterColumn { .. }]), "{up:?}");
+    assert!(diff(&v2, &v2).0.is_empty());
+    let sql = match crate::KIND {
+        Kind::Postgres => "SELECT format_type(atttypid, atttypmod) FROM pg_attribute \
+            WHERE attrelid = 'amounts'::regclass AND attname = 'money'",
+        _ => "SELECT COLUMN_TYPE FROM information_schema.COLUMNS \
+            WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'amounts' AND COLUMN_NAME = 'money'",
+    };
+    let mut conn = t.direct_connect().await;
+    let expected = |p: u8, s: u8| match crate::KIND {
+        Kind::Postgres => format!("numeric({p},{s})"),
+        _ => format!("decimal({p},{s})"),
+    };
+    assert_eq!(conn.fetch_strings(sql).await, [expected(10, 2)]);
+    apply(&t.db, "db", &v1, &up).await.unwrap();
+    assert_eq!(conn.fetch_strings(sql).await, [expected(14, 4)]);
+    apply(&t.db, "db", &v2, &down).await.unwrap();
+    assert_eq!(conn.fetch_strings(sql).await, [expected(10, 2)]);
+}
