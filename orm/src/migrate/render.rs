@@ -10,7 +10,7 @@ use crate::model::types::SqlType;
 /// (error 1366), so tables and text columns say `utf8mb4` (every Unicode
 /// scalar value) with its binary collation, under which text compares
 /// byte for byte (case- and accent-sensitive) as on SQLite and PostgreSQL
-/// (MySQL manual 12.10.1, "Unicode Character Sets"). It pads with spaces
+/// (MySQL manual 10.9.1, "The utf8mb4 Character Set"). It pads with spaces
 /// (PAD SPACE): trailing spaces do not count in comparisons.
 const MYSQL_TEXT: &str = " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin";
 

@@ -126,8 +126,8 @@ impl ColumnLimit for rust_decimal::Decimal {
 /// Floats: SQLite binds a NaN as NULL (sqlite3_bind_double; "Floating
 /// Point Numbers" in SQLite's manual) and stores an integral REAL as an
 /// integer, which loses the sign of -0.0; MySQL and MariaDB have no NaN or
-/// infinities ("Floating-Point Types", MySQL manual 13.1.4; the server
-/// answers error 1367) and store -0.0 as 0.0. PostgreSQL's REAL and DOUBLE PRECISION hold every
+/// infinities ("Floating-Point Types", MySQL manual 13.1.4) and store
+/// -0.0 as 0.0. PostgreSQL's REAL and DOUBLE PRECISION hold every
 /// IEEE 754 value, NaN and infinities included (PostgreSQL manual 8.1.3).
 fn float_refusal(
     backend: Backend,
