@@ -51,7 +51,7 @@ pub(crate) trait ColumnLimit {
 macro_rules! no_column_limit {
     ($($ty:ty),* $(,)?) => {$( impl ColumnLimit for $ty {} )*};
 }
-no_column_limit!(i16, i32, i64, f32, f64, bool, String, Vec<u8>);
+no_column_limit!(i16, i32, i64, bool, String, Vec<u8>);
 #[cfg(feature = "chrono")]
 no_column_limit!(
     chrono::NaiveDate,
@@ -129,46 +129,45 @@ impl ColumnLimit for rust_decimal::Decimal {
 /// infinities ("Floating-Point Types", MySQL manual 13.1.4) and store
 /// -0.0 as 0.0. PostgreSQL's REAL and DOUBLE PRECISION hold every
 /// IEEE 754 value, NaN and infinities included (PostgreSQL manual 8.1.3).
-fn float_refusal(
-    backend: Backend,
-    nan: bool,
-    infinite: bool,
-    negative_zero: bool,
-) -> Option<String> {
+fn float_refusal(backend: Backend, nan: bool, infinite: bool) -> Option<String> {
     match backend {
         Backend::Sqlite if nan => Some("SQLite stores a NaN as NULL".into()),
-        Backend::Sqlite if negative_zero => Some(
-            "SQLite stores an integral REAL as an integer, so -0.0 would read back as 0.0".into(),
-        ),
         Backend::MySql if nan || infinite => {
             Some("MySQL and MariaDB FLOAT and DOUBLE hold no NaN or infinity".into())
         }
-        Backend::MySql if negative_zero => Some("MySQL and MariaDB store -0.0 as 0.0".into()),
         _ => None,
     }
 }
 
-impl Storable for f32 {
-    fn refusal(&self, backend: Backend) -> Option<String> {
-        float_refusal(
-            backend,
-            self.is_nan(),
-            self.is_infinite(),
-            *self == 0.0 && self.is_sign_negative(),
-        )
+/// -0.0 compares equal to 0.0 on every backend, so only storing it is
+/// refused (a filter's operand is not).
+fn negative_zero_refusal(backend: Backend) -> Option<String> {
+    match backend {
+        Backend::Sqlite => Some(
+            "SQLite stores an integral REAL as an integer, so -0.0 would read back as 0.0".into(),
+        ),
+        Backend::MySql => Some("MySQL and MariaDB store -0.0 as 0.0".into()),
+        Backend::Postgres => None,
     }
 }
 
-impl Storable for f64 {
-    fn refusal(&self, backend: Backend) -> Option<String> {
-        float_refusal(
-            backend,
-            self.is_nan(),
-            self.is_infinite(),
-            *self == 0.0 && self.is_sign_negative(),
-        )
-    }
+macro_rules! float_limits {
+    ($($ty:ty),*) => {$(
+        impl Storable for $ty {
+            fn refusal(&self, backend: Backend) -> Option<String> {
+                float_refusal(backend, self.is_nan(), self.is_infinite())
+            }
+        }
+
+        impl ColumnLimit for $ty {
+            fn column_refusal(&self, _: &ColumnSchema, backend: Backend) -> Option<String> {
+                let negative_zero = *self == 0.0 && self.is_sign_negative();
+                negative_zero.then(|| negative_zero_refusal(backend)).flatten()
+            }
+        }
+    )*};
 }
+float_limits!(f32, f64);
 
 /// PostgreSQL text cannot hold the character U+0000 (SQLSTATE 22021,
 /// `character_not_in_repertoire`; "Character Types", PostgreSQL manual
