@@ -86,6 +86,29 @@ pub enum Error {
         context: String,
     },
 
+    /// A value that the connection's backend cannot store exactly: it would
+    /// be stored as another value (SQLite stores a NaN as NULL; MySQL rounds
+    /// a decimal to its column's scale), or the server would refuse it
+    /// (PostgreSQL text cannot hold the character U+0000, SQLSTATE 22021).
+    /// Found when the value is bound, before any statement is sent, so
+    /// nothing was written. Which values each backend refuses is in the
+    /// README's "Field types".
+    #[error("{backend} cannot store the `{rust_type}` value {value}{}: {reason}", column.as_ref().map(|c| format!(" in column {c}")).unwrap_or_default())]
+    UnrepresentableValue {
+        /// The backend's name.
+        backend: &'static str,
+        /// The Rust type of the value.
+        rust_type: &'static str,
+        /// The value, as Rust's `Debug` shows it (long values shortened).
+        value: String,
+        /// The column, as `` `table`.`column` ``, when the value was bound
+        /// for one (a model's insert or update, or an update's `set`); `None`
+        /// for a filter's operand.
+        column: Option<String>,
+        /// Why the backend cannot store it, and what it can store.
+        reason: String,
+    },
+
     /// An insert or update broke a unique constraint.
     #[error("unique constraint violated: {message}")]
     UniqueViolation {
@@ -336,6 +359,18 @@ pub enum Error {
 }
 
 impl Error {
+    /// Names `column` of `table` in an [`Error::UnrepresentableValue`] that
+    /// names no column yet; other errors are returned as they are.
+    pub(crate) fn in_column(mut self, table: &str, column: &str) -> Error {
+        if let Error::UnrepresentableValue {
+            column: c @ None, ..
+        } = &mut self
+        {
+            *c = Some(format!("`{table}`.`{column}`"));
+        }
+        self
+    }
+
     /// Whether the connection itself failed (lost, or none could be had in
     /// time), rather than the statement: retrying on a fresh connection
     /// may succeed.

@@ -46,7 +46,11 @@
 //! `NaiveDateTime` and `DateTime<Utc>` (`chrono`), `uuid::Uuid` (`uuid`),
 //! `serde_json::Value` and `Json<T>` (`json`), and `Option` of each. A type
 //! a backend cannot hold (a decimal on SQLite) is refused with
-//! [`Error::UnsupportedType`].
+//! [`Error::UnsupportedType`]; a value it cannot store exactly (a NaN on
+//! SQLite, U+0000 in PostgreSQL text, a decimal beyond its column's
+//! `precision` and `scale`) is refused when it is bound, before anything is
+//! sent, with [`Error::UnrepresentableValue`]. The README's "Field types"
+//! lists what each backend stores and refuses.
 #![warn(missing_docs)]
 
 #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
@@ -129,10 +133,12 @@ pub mod __private {
     pub use crate::connection::driver::{Args, RowRef};
     pub use crate::model::registry::ModelEntry;
     pub use crate::model::schema::{
-        ColumnSchema, DefaultValue, ForeignKeySchema, ForeignTarget, IndexSchema, OnDelete,
-        TableSchema,
+        ColumnSchema, DecimalSize, DefaultValue, ForeignKeySchema, ForeignTarget, IndexSchema,
+        OnDelete, TableSchema,
     };
-    pub use crate::model::types::{is_unset_key, AutoKey, FieldType, SqlType, TextType, Value};
+    pub use crate::model::types::{
+        is_unset_key, AutoKey, DecimalType, FieldType, SqlType, TextType, Value,
+    };
     pub use crate::model::SqlCache;
     pub use crate::relations::relation;
     pub use crate::routing::names::ConnectionEntry;

@@ -24,3 +24,4 @@ mod saga;
 mod seed;
 mod transactions;
 mod types;
+mod values;

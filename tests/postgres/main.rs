@@ -26,3 +26,4 @@ mod saga;
 mod seed;
 mod transactions;
 mod types;
+mod values;

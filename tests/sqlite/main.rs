@@ -23,3 +23,4 @@ mod saga;
 mod seed;
 mod transactions;
 mod types;
+mod values;

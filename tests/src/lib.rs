@@ -131,13 +131,25 @@ impl TestDb {
 
     /// A fresh database on the MySQL server, or `None` when none is configured.
     pub async fn mysql() -> Option<TestDb> {
+        TestDb::mysql_in_charset("").await
+    }
+
+    /// A fresh MySQL database whose default character set is `charset`
+    /// (the server's default when empty), or `None` when none is configured.
+    pub async fn mysql_in_charset(charset: &str) -> Option<TestDb> {
         let admin_url = server_url(MYSQL_VAR)?;
         let database = unique_name();
         let mut admin = connect_mysql(&admin_url).await;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{database}`")))
-            .execute(&mut admin)
-            .await
-            .expect("create database");
+        let options = match charset {
+            "" => String::new(),
+            charset => format!(" CHARACTER SET {charset}"),
+        };
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE `{database}`{options}"
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
         let url = replace_database(&admin_url, &database);
         let db = Database::connect(&url).await.expect("connect mysql");
         Some(TestDb {
@@ -280,6 +292,21 @@ impl DirectConn {
 
     /// The first column of every row of `sql`, a `BIGINT`.
     pub async fn fetch_i64s(&mut self, sql: &str) -> Vec<i64> {
+        self.fetch_column(sql).await
+    }
+
+    /// The first column of every row of `sql`, a text.
+    pub async fn fetch_strings(&mut self, sql: &str) -> Vec<String> {
+        self.fetch_column(sql).await
+    }
+
+    async fn fetch_column<T>(&mut self, sql: &str) -> Vec<T>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+        T: for<'r> sqlx::Decode<'r, sqlx::MySql> + sqlx::Type<sqlx::MySql>,
+        T: Send + Unpin,
+    {
         let text = sqlx::AssertSqlSafe(sql.to_owned());
         let rows = match self {
             DirectConn::Sqlite(c) => sqlx::query_scalar(text).fetch_all(c).await,

@@ -164,3 +164,52 @@ pub const LEGACY_SCHEMA: &str =
     "CREATE TABLE legacy_customers (id BIGINT NOT NULL PRIMARY KEY, name VARCHAR(100) NOT NULL)";
 pub const LEGACY_ROWS: &str =
     "INSERT INTO legacy_customers (id, name) VALUES (1, 'Old Ada'), (2, 'Old Bob')";
+
+/// Every field type but `Decimal` (which SQLite refuses), each nullable:
+/// the rows of the value round-trip tests.
+#[orm::model(table = "samples")]
+#[derive(Clone, Debug, Default)]
+pub struct Sample {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    pub small: Option<i16>,
+    pub int: Option<i32>,
+    pub big: Option<i64>,
+    pub single: Option<f32>,
+    pub double: Option<f64>,
+    pub flag: Option<bool>,
+    pub text: Option<String>,
+    pub bytes: Option<Vec<u8>>,
+    pub date: Option<NaiveDate>,
+    pub time: Option<NaiveTime>,
+    pub local: Option<NaiveDateTime>,
+    pub instant: Option<DateTime<Utc>>,
+    pub uuid: Option<Uuid>,
+    pub json: Option<serde_json::Value>,
+}
+
+/// Floats in required columns.
+#[orm::model(table = "floats")]
+#[derive(Clone, Debug)]
+pub struct Floats {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    pub single: f32,
+    pub double: f64,
+}
+
+/// Decimals with and without a declared precision and scale (PostgreSQL
+/// and MySQL only).
+#[orm::model(table = "amounts")]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Amount {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    pub any: Option<Decimal>,
+    #[orm(precision = 12, scale = 2)]
+    pub money: Option<Decimal>,
+    #[orm(precision = 5)]
+    pub whole: Option<Decimal>,
+    #[orm(precision = 28, scale = 28)]
+    pub fraction: Option<Decimal>,
+}

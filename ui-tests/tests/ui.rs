@@ -18,6 +18,7 @@ fn ui() {
         "connection",
         "relations",
         "locks",
+        "decimal-size",
     ] {
         t.compile_fail(format!("{class}/*.rs"));
     }

@@ -42,13 +42,15 @@ pub fn expand(cont: &Container) -> TokenStream {
     let bind_insert = cont
         .fields
         .iter()
-        .filter(|f| f.attrs.auto.is_none())
+        .enumerate()
+        .filter(|(_, f)| f.attrs.auto.is_none())
         .map(bind);
 
     let bind_update = cont
         .fields
         .iter()
-        .filter(|f| f.attrs.primary_key.is_none())
+        .enumerate()
+        .filter(|(_, f)| f.attrs.primary_key.is_none())
         .map(bind);
     let table_renamed_from =
         optional_str(cont.attrs.renamed_from.as_ref().map(|r| r.value.as_str()));
@@ -180,11 +182,19 @@ pub fn expand(cont: &Container) -> TokenStream {
     }
 }
 
-/// Binds the field of `self` as the next parameter.
-fn bind(f: &Field) -> TokenStream {
+/// Binds the field of `self` as the next parameter, for its column (the
+/// `index`th): a value the column cannot hold is refused, naming it.
+fn bind((index, f): (usize, &Field)) -> TokenStream {
     let ident = f.ident;
     let ty = field_type(f);
-    quote!(<#ty as ::orm::__private::FieldType>::bind(&self.#ident, args)?;)
+    quote! {
+        <#ty as ::orm::__private::FieldType>::bind_column(
+            &self.#ident,
+            args,
+            <Self as ::orm::Model>::SCHEMA.name,
+            &__ORM_COLUMNS[#index],
+        )?;
+    }
 }
 
 /// The field's type, carrying the field type's span: an unsupported type is
@@ -210,6 +220,17 @@ fn column_schema(f: &Field) -> TokenStream {
         Some(n) => {
             let n = n.value;
             quote!(::core::option::Option::Some(#n))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let decimal = match &a.precision {
+        Some(precision) => {
+            let precision = precision.value as u8;
+            let scale = a.scale.as_ref().map_or(0, |s| s.value as u8);
+            quote!(::core::option::Option::Some(::orm::__private::DecimalSize {
+                precision: #precision,
+                scale: #scale,
+            }))
         }
         None => quote!(::core::option::Option::None),
     };
@@ -241,6 +262,7 @@ fn column_schema(f: &Field) -> TokenStream {
             unique: #unique,
             indexed: #indexed,
             max_length: #max_length,
+            decimal: #decimal,
             renamed_from: #renamed_from,
             default: #default,
         }
@@ -254,13 +276,7 @@ fn assertions(f: &Field) -> TokenStream {
     let ty = f.ty;
     let mut out = TokenStream::new();
     if let Some(auto) = &f.attrs.auto {
-        let span = auto
-            .tokens
-            .clone()
-            .into_iter()
-            .next()
-            .map(|t| t.span())
-            .unwrap_or_else(|| f.ty_span());
+        let span = first_span(&auto.tokens, f);
         out.extend(quote_spanned! {span=>
             const _: fn() = || {
                 fn auto_key<T: ::orm::__private::AutoKey>() {}
@@ -269,17 +285,21 @@ fn assertions(f: &Field) -> TokenStream {
         });
     }
     if let Some(max) = &f.attrs.max_length {
-        let span = max
-            .tokens
-            .clone()
-            .into_iter()
-            .next()
-            .map(|t| t.span())
-            .unwrap_or_else(|| f.ty_span());
+        let span = first_span(&max.tokens, f);
         out.extend(quote_spanned! {span=>
             const _: fn() = || {
                 fn text<T: ::orm::__private::TextType>() {}
                 text::<#ty>();
+            };
+        });
+    }
+    let decimal = [f.attrs.precision.as_ref(), f.attrs.scale.as_ref()];
+    if let Some(size) = decimal.into_iter().flatten().next() {
+        let span = first_span(&size.tokens, f);
+        out.extend(quote_spanned! {span=>
+            const _: fn() = || {
+                fn decimal<T: ::orm::__private::DecimalType>() {}
+                decimal::<#ty>();
             };
         });
     }
@@ -293,6 +313,17 @@ fn assertions(f: &Field) -> TokenStream {
         });
     }
     out
+}
+
+/// Where an attribute starts, for an error on it; the field's type when it
+/// has no tokens.
+fn first_span(tokens: &TokenStream, f: &Field) -> proc_macro2::Span {
+    tokens
+        .clone()
+        .into_iter()
+        .next()
+        .map(|t| t.span())
+        .unwrap_or_else(|| f.ty_span())
 }
 
 fn optional_str(value: Option<&str>) -> TokenStream {

@@ -116,6 +116,10 @@ pub struct Field {
     /// The literal as written, for a type check in the generated code.
     pub default_expr: Option<syn::Expr>,
     pub max_length: Option<Spanned<u32>>,
+    /// A decimal's digits in all: `precision = 12`.
+    pub precision: Option<Spanned<u32>>,
+    /// A decimal's digits after the point: `scale = 2`.
+    pub scale: Option<Spanned<u32>>,
     pub belongs_to: Option<Spanned<syn::Path>>,
     pub relation: Option<Spanned<String>>,
     pub on_delete: Option<Spanned<OnDelete>>,
@@ -354,6 +358,8 @@ impl Field {
         let mut default = Attr::none(cx, DEFAULT);
         let mut default_expr = None;
         let mut max_length = Attr::none(cx, MAX_LENGTH);
+        let mut precision = Attr::none(cx, PRECISION);
+        let mut scale = Attr::none(cx, SCALE);
         let mut belongs_to = Attr::none(cx, BELONGS_TO);
         let mut relation = Attr::none(cx, RELATION);
         let mut on_delete = Attr::none(cx, ON_DELETE);
@@ -391,22 +397,18 @@ impl Field {
                     }
                 } else if meta.path == MAX_LENGTH {
                     // #[orm(max_length = 120)]
-                    let expr: syn::Expr = meta.value()?.parse()?;
-                    match &expr {
-                        syn::Expr::Lit(syn::ExprLit {
-                            lit: syn::Lit::Int(n),
-                            ..
-                        }) => match n.base10_parse::<u32>() {
-                            Ok(n) if n > 0 => max_length.set(&meta.path, n),
-                            _ => cx.error_spanned_by(
-                                n,
-                                "orm attribute `max_length` must be a whole number from 1 to 4294967295",
-                            ),
-                        },
-                        _ => cx.error_spanned_by(
-                            &expr,
-                            "orm attribute `max_length` takes a number: `max_length = 120`",
-                        ),
+                    if let Some(n) = whole_number(cx, &meta, MAX_LENGTH, 1..=u32::MAX, "120")? {
+                        max_length.set(&meta.path, n);
+                    }
+                } else if meta.path == PRECISION {
+                    // #[orm(precision = 12)]: MySQL's DECIMAL takes at most 65 digits.
+                    if let Some(n) = whole_number(cx, &meta, PRECISION, 1..=65, "12")? {
+                        precision.set(&meta.path, n);
+                    }
+                } else if meta.path == SCALE {
+                    // #[orm(precision = 12, scale = 2)]: rust_decimal keeps at most 28.
+                    if let Some(n) = whole_number(cx, &meta, SCALE, 0..=28, "2")? {
+                        scale.set(&meta.path, n);
                     }
                 } else if meta.path == BELONGS_TO {
                     // #[orm(belongs_to = User)]
@@ -477,10 +479,49 @@ impl Field {
             default: default.get(),
             default_expr,
             max_length: max_length.get(),
+            precision: precision.get(),
+            scale: scale.get(),
             belongs_to: belongs_to.get(),
             relation: relation.get(),
             on_delete: on_delete.get(),
             renamed_from: renamed_from.get(),
+        }
+    }
+}
+
+/// `name = N` with a whole number in `range`; an error on the value
+/// otherwise, with `example` as the way to write it.
+fn whole_number(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    name: Symbol,
+    range: std::ops::RangeInclusive<u32>,
+    example: &str,
+) -> syn::Result<Option<u32>> {
+    let expr: syn::Expr = meta.value()?.parse()?;
+    let syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Int(n),
+        ..
+    }) = &expr
+    else {
+        cx.error_spanned_by(
+            &expr,
+            format!("orm attribute `{name}` takes a number: `{name} = {example}`"),
+        );
+        return Ok(None);
+    };
+    match n.base10_parse::<u32>() {
+        Ok(value) if range.contains(&value) => Ok(Some(value)),
+        _ => {
+            cx.error_spanned_by(
+                n,
+                format!(
+                    "orm attribute `{name}` must be a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            );
+            Ok(None)
         }
     }
 }

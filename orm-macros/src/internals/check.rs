@@ -14,6 +14,33 @@ pub fn check(cx: &Ctxt, cont: &Container) {
     check_relations(cx, cont);
     check_indexes(cx, cont);
     check_on_delete(cx, cont);
+    check_decimal_size(cx, cont);
+}
+
+/// `scale` comes with `precision`, and is at most the precision: the
+/// digits after the point are some of the digits in all.
+fn check_decimal_size(cx: &Ctxt, cont: &Container) {
+    for field in &cont.fields {
+        let a = &field.attrs;
+        match (&a.precision, &a.scale) {
+            (None, Some(scale)) => cx.error_spanned_by(
+                scale,
+                format!(
+                    "orm attribute `scale` needs `precision` too (digits in all): `precision = {}, scale = {}`",
+                    (scale.value + 10).min(65),
+                    scale.value
+                ),
+            ),
+            (Some(precision), Some(scale)) if scale.value > precision.value => cx.error_spanned_by(
+                scale,
+                format!(
+                    "`scale = {}` is more than `precision = {}`: the scale counts the digits after the point, which are part of the precision",
+                    scale.value, precision.value
+                ),
+            ),
+            _ => {}
+        }
+    }
 }
 
 /// `on_delete` belongs with `belongs_to`, and `set_null` needs a nullable key.

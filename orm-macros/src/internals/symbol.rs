@@ -25,6 +25,8 @@ pub const UNIQUE: Symbol = Symbol("unique");
 pub const INDEX: Symbol = Symbol("index");
 pub const DEFAULT: Symbol = Symbol("default");
 pub const MAX_LENGTH: Symbol = Symbol("max_length");
+pub const PRECISION: Symbol = Symbol("precision");
+pub const SCALE: Symbol = Symbol("scale");
 pub const BELONGS_TO: Symbol = Symbol("belongs_to");
 pub const RELATION: Symbol = Symbol("relation");
 pub const RENAMED_FROM: Symbol = Symbol("renamed_from");
@@ -52,6 +54,8 @@ pub const FIELD_KEYS: &[Symbol] = &[
     INDEX,
     DEFAULT,
     MAX_LENGTH,
+    PRECISION,
+    SCALE,
     BELONGS_TO,
     RELATION,
     ON_DELETE,

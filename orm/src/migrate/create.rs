@@ -99,6 +99,7 @@ mod tests {
             unique: false,
             indexed: false,
             max_length: None,
+            decimal: None,
             default: None,
             renamed_from: None,
         },
@@ -113,6 +114,7 @@ mod tests {
             unique: false,
             indexed: true,
             max_length: None,
+            decimal: None,
             default: Some(DefaultValue::Text("it's")),
             renamed_from: None,
         },
@@ -138,7 +140,7 @@ mod tests {
         );
         assert_eq!(
             TABLE.create_sql(Backend::MySql, true)[0],
-            "CREATE TABLE IF NOT EXISTS `orders` (`id` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, `status` VARCHAR(255) NOT NULL DEFAULT 'it''s')"
+            "CREATE TABLE IF NOT EXISTS `orders` (`id` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, `status` VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL DEFAULT 'it''s') DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
         );
         assert_eq!(
             TABLE.create_sql(Backend::Sqlite, false)[0],

@@ -381,6 +381,7 @@ mod tests {
             unique: false,
             indexed: false,
             max_length: None,
+            decimal: None,
             default: None,
             renamed_from: None,
         }

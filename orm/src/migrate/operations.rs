@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::schema::OnDelete;
+use crate::model::schema::{DecimalSize, OnDelete};
 use crate::model::types::SqlType;
 
 /// One table.
@@ -48,6 +48,9 @@ pub struct Column {
     /// The longest text allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_length: Option<u32>,
+    /// A decimal column's precision and scale; `None`: the backend's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimal: Option<DecimalSize>,
     /// The default the database fills in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<Default>,
@@ -155,6 +158,7 @@ impl Column {
             unique: false,
             indexed: false,
             max_length: None,
+            decimal: None,
             default: None,
             renamed_from: None,
         }
@@ -187,6 +191,12 @@ impl Column {
     /// At most `n` characters.
     pub fn max_length(mut self, n: u32) -> Column {
         self.max_length = Some(n);
+        self
+    }
+
+    /// A decimal column of `precision` digits, `scale` of them after the point.
+    pub fn decimal(mut self, precision: u8, scale: u8) -> Column {
+        self.decimal = Some(DecimalSize { precision, scale });
         self
     }
 

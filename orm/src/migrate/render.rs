@@ -5,6 +5,15 @@ use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::model::types::SqlType;
 
+/// The character set and collation of MySQL text: a database's default
+/// may be `latin1` or `utf8mb3`, which cannot hold every Rust `String`
+/// (error 1366), so tables and text columns say `utf8mb4` (every Unicode
+/// scalar value) with its binary collation, under which text compares
+/// byte for byte (case- and accent-sensitive) as on SQLite and PostgreSQL
+/// (MySQL manual 10.9.1, "The utf8mb4 Character Set"). It pads with spaces
+/// (PAD SPACE): trailing spaces do not count in comparisons.
+const MYSQL_TEXT: &str = " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin";
+
 fn ident(backend: Backend, name: &str) -> String {
     let mut s = String::new();
     backend.push_ident(&mut s, name);
@@ -97,6 +106,15 @@ impl Column {
             (Backend::MySql, None) => "LONGTEXT".to_owned(),
             (_, None) => "TEXT".to_owned(),
         };
+        if let (Decimal, Some(size), Backend::Postgres | Backend::MySql) =
+            (self.sql_type, self.decimal, backend)
+        {
+            let name = match backend {
+                Backend::Postgres => "NUMERIC",
+                _ => "DECIMAL",
+            };
+            return format!("{name}({}, {})", size.precision, size.scale);
+        }
         let name = match (backend, self.sql_type) {
             (_, Text) => return text(self.max_length),
             // SQLite only makes a rowid alias of a column typed exactly INTEGER.
@@ -155,6 +173,11 @@ impl Column {
         let mut sql = ident(backend, &self.name);
         sql.push(' ');
         sql.push_str(&self.type_name(backend, primary_key));
+        if backend == Backend::MySql && self.sql_type == SqlType::Text {
+            // Said on the column too, so that a column added to a table
+            // made in another character set holds every string as well.
+            sql.push_str(MYSQL_TEXT);
+        }
         // SQLite's TEXT has no length: a named check keeps `max_length` as
         // binding there as VARCHAR(n) is elsewhere.
         let length_check = match (backend, self.sql_type, self.max_length) {
@@ -254,6 +277,10 @@ impl Table {
         );
         sql.push_str(&definitions.join(", "));
         sql.push(')');
+        if backend == Backend::MySql {
+            sql.push_str(" DEFAULT");
+            sql.push_str(MYSQL_TEXT);
+        }
         sql
     }
 
@@ -470,7 +497,10 @@ fn alter_column(backend: Backend, table: &str, from: &Column, to: &Column) -> Re
     match backend {
         Backend::Postgres => {
             let mut parts = Vec::new();
-            if from.sql_type != to.sql_type || from.max_length != to.max_length {
+            if from.sql_type != to.sql_type
+                || from.max_length != to.max_length
+                || from.decimal != to.decimal
+            {
                 let ty = to.type_name(backend, false);
                 parts.push(format!("ALTER COLUMN {c} TYPE {ty} USING {c}::{ty}"));
             }

@@ -36,6 +36,7 @@ impl From<&ColumnSchema> for Column {
             unique: c.unique,
             indexed: c.indexed,
             max_length: c.max_length,
+            decimal: c.decimal,
             default: c.default.as_ref().map(Default::from),
             renamed_from: c.renamed_from.map(str::to_owned),
         }
@@ -230,6 +231,7 @@ mod tests {
                 unique: false,
                 indexed: false,
                 max_length: None,
+                decimal: None,
                 default: None,
                 renamed_from: None,
             },
@@ -244,6 +246,7 @@ mod tests {
                 unique: false,
                 indexed: true,
                 max_length: None,
+                decimal: None,
                 default: Some(DefaultValue::Bool(true)),
                 renamed_from: None,
             },

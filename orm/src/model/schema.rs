@@ -125,10 +125,35 @@ pub struct ColumnSchema {
     pub indexed: bool,
     /// The longest text allowed, for text columns.
     pub max_length: Option<u32>,
+    /// The precision and scale of a decimal column (`precision = 12, scale
+    /// = 2` on the field); `None`: the backend's default (NUMERIC on
+    /// PostgreSQL, DECIMAL(38, 10) on MySQL).
+    pub decimal: Option<DecimalSize>,
     /// The default the database fills in when an insert leaves the column out.
     pub default: Option<DefaultValue>,
     /// The column's previous name, when the field says it was renamed.
     pub renamed_from: Option<&'static str>,
+}
+
+/// The precision (digits in all) and scale (digits after the point) of a
+/// decimal column: `NUMERIC(p, s)` on PostgreSQL, `DECIMAL(p, s)` on MySQL
+/// (PostgreSQL manual 8.1.2; MySQL manual 13.1.3). The macro accepts a
+/// precision from 1 to 65 (MySQL's largest) and a scale from 0 to the
+/// precision, at most 28 (the most `rust_decimal::Decimal` has).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DecimalSize {
+    /// Digits in all, before and after the point.
+    pub precision: u8,
+    /// Digits after the point.
+    pub scale: u8,
+}
+
+impl DecimalSize {
+    /// MySQL's decimal column when the field declares no precision.
+    pub const MYSQL_DEFAULT: DecimalSize = DecimalSize {
+        precision: 38,
+        scale: 10,
+    };
 }
 
 /// A column default, as a literal.

@@ -9,6 +9,8 @@
 use crate::backend::Backend;
 use crate::connection::driver::{add, get, Args, RowRef};
 use crate::error::{Error, Result};
+use crate::model::limits::{unrepresentable, ColumnLimit, Storable};
+use crate::model::schema::ColumnSchema;
 
 /// The storage class of a column, from which each backend's type is chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -72,9 +74,26 @@ pub trait FieldType: Sized + Send + Sync + 'static {
     /// The Rust type's name, for messages.
     const RUST_NAME: &'static str;
 
-    /// Binds `self` as the next parameter.
+    /// Binds `self` as the next parameter, or refuses a value the backend
+    /// cannot store exactly ([`Error::UnrepresentableValue`]).
     #[doc(hidden)]
     fn bind(&self, args: &mut Args) -> Result<()>;
+    /// Refuses a value that `column` cannot hold on `backend` although the
+    /// type can (a decimal with more digits than the column's precision
+    /// and scale).
+    #[doc(hidden)]
+    fn check_column(&self, _column: &ColumnSchema, _backend: Backend) -> Result<()> {
+        Ok(())
+    }
+    /// Binds a model field's value for `column` of `table`: a value the
+    /// column cannot hold is refused with [`Error::UnrepresentableValue`]
+    /// naming the column, before anything is sent.
+    #[doc(hidden)]
+    fn bind_column(&self, args: &mut Args, table: &str, column: &ColumnSchema) -> Result<()> {
+        self.check_column(column, args.backend())
+            .and_then(|()| self.bind(args))
+            .map_err(|e| e.in_column(table, column.name))
+    }
     /// Decodes column `index` of `row`.
     #[doc(hidden)]
     fn decode(row: RowRef<'_>, index: usize) -> Result<Self>;
@@ -98,9 +117,33 @@ fn unsupported(backend: Backend, rust_type: &'static str) -> Error {
     }
 }
 
+/// An instant as the date and time it is in UTC, for a DATETIME parameter.
+#[cfg(feature = "chrono")]
+trait NaiveUtc {
+    type Naive;
+    fn naive_utc(self) -> Self::Naive;
+}
+
+#[cfg(feature = "chrono")]
+impl NaiveUtc for &chrono::DateTime<chrono::Utc> {
+    type Naive = chrono::NaiveDateTime;
+    fn naive_utc(self) -> chrono::NaiveDateTime {
+        chrono::DateTime::naive_utc(self)
+    }
+}
+
+#[cfg(feature = "chrono")]
+impl NaiveUtc for Option<chrono::DateTime<chrono::Utc>> {
+    type Naive = Option<chrono::NaiveDateTime>;
+    fn naive_utc(self) -> Option<chrono::NaiveDateTime> {
+        self.map(|d| d.naive_utc())
+    }
+}
+
 /// Implements [`FieldType`] and [`ScalarType`] for a Rust type. The arms of
-/// `sqlite`, `postgres` and `mysql` are `yes` where the driver stores the type
-/// and `no` where that backend cannot hold it (a typed error, never a guess).
+/// `sqlite`, `postgres` and `mysql` are `yes` where the driver stores the type,
+/// `no` where that backend cannot hold it (a typed error, never a guess), and
+/// `naive_utc` where an instant is sent as its UTC date and time.
 macro_rules! scalar {
     ($ty:ty, $name:expr, $sql:ident, $variant:ident, sqlite: $s:ident, postgres: $p:ident, mysql: $m:ident) => {
         impl FieldType for $ty {
@@ -108,6 +151,9 @@ macro_rules! scalar {
             const RUST_NAME: &'static str = $name;
 
             fn bind(&self, args: &mut Args) -> Result<()> {
+                if let Some(reason) = Storable::refusal(self, args.backend()) {
+                    return Err(unrepresentable(args.backend(), $name, self, reason));
+                }
                 match args {
                     #[cfg(feature = "sqlite")]
                     Args::Sqlite(a) => scalar!(@bind $s, Sqlite, a, self, $name),
@@ -126,6 +172,13 @@ macro_rules! scalar {
                     RowRef::Postgres(r) => scalar!(@get $p, Postgres, r, index, $ty, $name),
                     #[cfg(feature = "mysql")]
                     RowRef::MySql(r) => scalar!(@get $m, MySql, r, index, $ty, $name),
+                }
+            }
+
+            fn check_column(&self, column: &ColumnSchema, backend: Backend) -> Result<()> {
+                match ColumnLimit::column_refusal(self, column, backend) {
+                    Some(reason) => Err(unrepresentable(backend, $name, self, reason)),
+                    None => Ok(()),
                 }
             }
 
@@ -163,6 +216,8 @@ macro_rules! scalar {
         }
     };
     (@bind yes, $backend:ident, $a:ident, $value:expr, $name:expr) => { add($a, $value, $name) };
+    (@bind naive_utc, $backend:ident, $a:ident, $value:expr, $name:expr) => { add($a, NaiveUtc::naive_utc($value), $name) };
+    (@get naive_utc, $backend:ident, $r:ident, $index:ident, $ty:ty, $name:expr) => { get::<_, $ty>($r, $index, $name) };
     (@bind no, $backend:ident, $a:ident, $value:expr, $name:expr) => {{
         let _ = $a;
         Err(unsupported(Backend::$backend, $name))
@@ -192,8 +247,11 @@ scalar!(chrono::NaiveDate, "NaiveDate", Date, Date, sqlite: yes, postgres: yes, 
 scalar!(chrono::NaiveTime, "NaiveTime", Time, Time, sqlite: yes, postgres: yes, mysql: yes);
 #[cfg(feature = "chrono")]
 scalar!(chrono::NaiveDateTime, "NaiveDateTime", DateTime, DateTime, sqlite: yes, postgres: yes, mysql: yes);
+// MySQL: sqlx sends a `DateTime<Utc>` as a TIMESTAMP, which MariaDB turns
+// into NULL past 2038-01-19 (TIMESTAMP's range) even for a DATETIME column;
+// the column is DATETIME(6), so the instant is sent as one.
 #[cfg(feature = "chrono")]
-scalar!(chrono::DateTime<chrono::Utc>, "DateTime<Utc>", DateTimeUtc, DateTimeUtc, sqlite: yes, postgres: yes, mysql: yes);
+scalar!(chrono::DateTime<chrono::Utc>, "DateTime<Utc>", DateTimeUtc, DateTimeUtc, sqlite: yes, postgres: yes, mysql: naive_utc);
 #[cfg(feature = "uuid")]
 scalar!(uuid::Uuid, "Uuid", Uuid, Uuid, sqlite: yes, postgres: yes, mysql: yes);
 #[cfg(feature = "json")]
@@ -208,6 +266,13 @@ impl<T: ScalarType> FieldType for Option<T> {
         match self {
             Some(v) => v.bind(args),
             None => T::bind_null(args),
+        }
+    }
+
+    fn check_column(&self, column: &ColumnSchema, backend: Backend) -> Result<()> {
+        match self {
+            Some(v) => v.check_column(column, backend),
+            None => Ok(()),
         }
     }
 
@@ -236,6 +301,10 @@ where
     const RUST_NAME: &'static str = "Json<T>";
 
     fn bind(&self, args: &mut Args) -> Result<()> {
+        if let Some(reason) = crate::model::limits::json_refusal(&self.0, args.backend()) {
+            let shown = serde_json::to_string(&self.0).unwrap_or_default();
+            return Err(unrepresentable(args.backend(), "Json<T>", &shown, reason));
+        }
         crate::connection::driver::each_backend!(args, Args, a => add(a, self, "Json<T>"))
     }
 
@@ -308,6 +377,17 @@ pub enum Value {
 }
 
 impl Value {
+    /// Refuses a value that `column` cannot hold on `backend` (a decimal
+    /// beyond the column's precision and scale), naming the column.
+    pub(crate) fn check_column(&self, column: &ColumnSchema, backend: Backend) -> Result<()> {
+        let _ = (column, backend);
+        match self {
+            #[cfg(feature = "decimal")]
+            Value::Decimal(v) => v.check_column(column, backend),
+            _ => Ok(()),
+        }
+    }
+
     /// Binds the value as the next parameter of `args`.
     pub(crate) fn bind(&self, args: &mut Args) -> Result<()> {
         match self {
@@ -424,6 +504,18 @@ impl AutoKey for i64 {}
 pub trait TextType: FieldType {}
 impl TextType for String {}
 impl TextType for Option<String> {}
+
+/// Decimal types: the only ones `precision` and `scale` apply to.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a decimal type",
+    label = "expected a `rust_decimal::Decimal` or `Option<Decimal>` column",
+    note = "`precision` and `scale` apply to decimal columns only (feature `decimal`)"
+)]
+pub trait DecimalType: FieldType {}
+#[cfg(feature = "decimal")]
+impl DecimalType for rust_decimal::Decimal {}
+#[cfg(feature = "decimal")]
+impl DecimalType for Option<rust_decimal::Decimal> {}
 
 /// Nullable types: the only ones that may be compared with NULL.
 #[diagnostic::on_unimplemented(

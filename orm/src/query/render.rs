@@ -341,7 +341,12 @@ pub(crate) fn update<M: Model>(
         }
         w.ident(column);
         w.push(" = ");
-        w.value(value)?;
+        // The column is the model's: `set` takes only its column handles.
+        let schema = M::SCHEMA.columns.iter().find(|c| c.name == *column);
+        schema
+            .map_or(Ok(()), |schema| value.check_column(schema, backend))
+            .and_then(|()| w.value(value))
+            .map_err(|e| e.in_column(M::SCHEMA.name, column))?;
     }
     if let Some(filter) = filter {
         w.push(" WHERE ");
@@ -500,6 +505,7 @@ mod tests {
             unique: false,
             indexed: false,
             max_length: None,
+            decimal: None,
             default: None,
             renamed_from: None,
         }
