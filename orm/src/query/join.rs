@@ -18,7 +18,7 @@
 
 use std::marker::PhantomData;
 
-use super::expr::{Condition, Expr, Node, Operand, Ordering};
+use super::expr::{Condition, Expr, Node, Operand, OrderKey, Ordering};
 use super::lock::{self, LockScope, NoLock, NonWaitingLock, WaitingLock};
 use super::{and, JoinClause, Parts, Select};
 use crate::connection::driver::RowRef;
@@ -73,30 +73,30 @@ impl<M, J> JoinFilter<M, J, Right> for Condition<J> {
 )]
 pub trait JoinOrdering<M, J, I> {
     #[doc(hidden)]
-    fn into_ordering(self) -> (Node, bool);
+    fn into_ordering(self) -> OrderKey;
 }
 
 impl<M, J> JoinOrdering<M, J, Left> for Ordering<M> {
-    fn into_ordering(self) -> (Node, bool) {
-        (self.node, self.descending)
+    fn into_ordering(self) -> OrderKey {
+        self.key
     }
 }
 
 impl<M, J> JoinOrdering<M, J, Right> for Ordering<J> {
-    fn into_ordering(self) -> (Node, bool) {
-        (self.node, self.descending)
+    fn into_ordering(self) -> OrderKey {
+        self.key
     }
 }
 
 impl<M, J, C: ColumnOf<M>> JoinOrdering<M, J, Left> for C {
-    fn into_ordering(self) -> (Node, bool) {
-        (Operand::into_node(self), false)
+    fn into_ordering(self) -> OrderKey {
+        Ordering::<M>::of::<C::Type>(Operand::into_node(self), false).key
     }
 }
 
 impl<M, J, C: ColumnOf<J>> JoinOrdering<M, J, Right> for C {
-    fn into_ordering(self) -> (Node, bool) {
-        (Operand::into_node(self), false)
+    fn into_ordering(self) -> OrderKey {
+        Ordering::<J>::of::<C::Type>(Operand::into_node(self), false).key
     }
 }
 
