@@ -10,7 +10,7 @@ use super::expr::{AggregateFn, CompareOp, Node, Nulls, OrderKey};
 use super::{lock, Parts};
 use crate::backend::Backend;
 use crate::connection::driver::Args;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::schema::TableSchema;
 use crate::model::types::{SqlType, Value};
 use crate::model::{Model, ModelSql};
@@ -238,6 +238,16 @@ impl Writer {
     /// `inner LIKE pattern ESCAPE '!'`, case-sensitive or not, the same on
     /// every backend (see `ExprOps::like` and `ExprOps::ilike`).
     fn like(&mut self, inner: &Node, pattern: &str, ignore_case: bool) -> Result<()> {
+        if self.backend == Backend::Sqlite && pattern.len() > SQLITE_MAX_LIKE_PATTERN_LENGTH {
+            return Err(Error::InvalidQuery {
+                message: format!(
+                    "a LIKE pattern of {} bytes: SQLite refuses patterns over {} bytes \
+                     (SQLITE_MAX_LIKE_PATTERN_LENGTH); compare with `eq` instead",
+                    pattern.len(),
+                    SQLITE_MAX_LIKE_PATTERN_LENGTH
+                ),
+            });
+        }
         self.push("(");
         match (self.backend, ignore_case) {
             (Backend::Postgres, _) => {
@@ -398,6 +408,10 @@ impl Writer {
         (self.sql, self.args)
     }
 }
+
+/// SQLite's default limit on `LIKE` and `GLOB` patterns, in bytes (SQLite
+/// manual, "Limits In SQLite", 8).
+const SQLITE_MAX_LIKE_PATTERN_LENGTH: usize = 50_000;
 
 /// A `LIKE` pattern (escaped with `!`) as the SQLite `GLOB` pattern that
 /// matches the same text, case-sensitively: `%` -> `*`, `_` -> `?`, and the
@@ -938,6 +952,80 @@ mod tests {
             sql,
             r#"SELECT "jobs"."id", "jobs"."state", "workers"."id", "workers"."job_id" FROM "jobs" INNER JOIN "workers" ON "jobs"."id" = "workers"."job_id" WHERE ("jobs"."state" = $1) ORDER BY "jobs"."id" ASC LIMIT 2 FOR UPDATE"#
         );
+    }
+
+    #[test]
+    fn like_patterns_become_glob_patterns_that_match_the_same_text() {
+        assert_eq!(glob_pattern("%a_b%"), "*a?b*");
+        assert_eq!(glob_pattern("50!%!_off!!"), "50%_off!");
+        assert_eq!(glob_pattern("*?[x]"), "[*][?][[]x]");
+        assert_eq!(glob_pattern("!*"), "[*]");
+    }
+
+    fn nullable_text(descending: bool, nulls: Option<Nulls>) -> Parts {
+        Parts {
+            order: vec![OrderKey {
+                node: col("jobs", "state"),
+                descending,
+                nulls,
+                nullable: true,
+                text: true,
+            }],
+            ..Parts::default()
+        }
+    }
+
+    #[test]
+    fn order_by_renders_rusts_order_on_each_backend() {
+        let cases = [
+            (
+                Backend::Postgres,
+                false,
+                None,
+                r#""jobs"."state" COLLATE "C" ASC NULLS FIRST"#,
+            ),
+            (
+                Backend::Postgres,
+                true,
+                None,
+                r#""jobs"."state" COLLATE "C" DESC NULLS LAST"#,
+            ),
+            (
+                Backend::Sqlite,
+                false,
+                Some(Nulls::Last),
+                r#""jobs"."state" COLLATE BINARY ASC NULLS LAST"#,
+            ),
+            (
+                Backend::MySql,
+                false,
+                None,
+                "CAST(`jobs`.`state` AS BINARY) ASC",
+            ),
+            (
+                Backend::MySql,
+                false,
+                Some(Nulls::Last),
+                "(`jobs`.`state` IS NULL) ASC, CAST(`jobs`.`state` AS BINARY) ASC",
+            ),
+            (
+                Backend::MySql,
+                true,
+                Some(Nulls::First),
+                "(`jobs`.`state` IS NULL) DESC, CAST(`jobs`.`state` AS BINARY) DESC",
+            ),
+            (
+                Backend::MySql,
+                true,
+                None,
+                "CAST(`jobs`.`state` AS BINARY) DESC",
+            ),
+        ];
+        for (backend, descending, nulls, expected) in cases {
+            let (sql, _) = select::<Job>(backend, &nullable_text(descending, nulls)).unwrap();
+            let order = sql.split(" ORDER BY ").nth(1).unwrap();
+            assert_eq!(order, expected, "{backend:?}");
+        }
     }
 
     #[test]
