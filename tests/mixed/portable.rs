@@ -26,7 +26,10 @@ pub struct Sample {
     pub flag: bool,
 }
 
-const ROWS: &[(&str, Option<&str>, i32, i16, f64, bool)] = &[
+/// name, note, qty, small, price, flag
+type Row = (&'static str, Option<&'static str>, i32, i16, f64, bool);
+
+const ROWS: &[Row] = &[
     ("apple", Some("b"), 3, 1, 1.5, true),
     ("Apple", None, 3, 2, 2.25, false),
     ("APPLE", Some("a"), -7, 3, 0.5, true),

@@ -429,10 +429,7 @@ fn glob_pattern(like: &str) -> String {
                 out.push('?');
                 continue;
             }
-            '!' => match chars.next() {
-                Some(next) => next,
-                None => '!',
-            },
+            '!' => chars.next().unwrap_or('!'),
             other => other,
         };
         if matches!(literal, '*' | '?' | '[') {
