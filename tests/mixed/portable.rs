@@ -455,6 +455,46 @@ async fn the_same_query_gives_the_same_answer_on_every_backend() {
         .order_by(author::name.desc())
         .order_by(post::title)
         .all(db));
+    // Rows without a match sort as NULLs do.
+    same!(dbs, |db| Author::query()
+        .left_join(author::posts)
+        .order_by(post::title)
+        .all(db));
+    same!(dbs, |db| Author::query()
+        .left_join(author::posts)
+        .order_by(post::title.desc())
+        .all(db));
+    same!(dbs, |db| Author::query()
+        .left_join(author::posts)
+        .order_by(post::id.desc())
+        .order_by(author::id)
+        .all(db));
+    // Ties without a second key: broken by the primary key on every backend.
+    same!(dbs, |db| async {
+        Sample::query()
+            .order_by(sample::qty)
+            .all(db)
+            .await
+            .map(names)
+    });
+    same!(dbs, |db| async {
+        Sample::query()
+            .order_by(sample::flag)
+            .limit(3)
+            .all(db)
+            .await
+            .map(names)
+    });
+    same!(dbs, |db| async {
+        Sample::query().limit(2).offset(1).all(db).await.map(names)
+    });
+    same!(dbs, |db| async {
+        Sample::query()
+            .filter(sample::qty.eq(3))
+            .first(db)
+            .await
+            .map(|s| s.map(|s| s.name))
+    });
     same!(dbs, |db| async {
         let authors = Author::query().order_by(author::name).all(db).await?;
         author::posts.load(&authors, db).await

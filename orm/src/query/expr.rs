@@ -453,8 +453,9 @@ impl OrderKey {
 ///   collation: `COLLATE "C"` on PostgreSQL, `COLLATE BINARY` on SQLite,
 ///   `CAST(.. AS BINARY)` on MySQL/MariaDB (whose default collations ignore
 ///   case and trailing spaces).
-/// - Rows whose keys tie come in no particular order on any backend: add a
-///   unique key (the primary key) last for a stable order.
+/// - Rows whose keys tie follow the primary key: a sorted or limited query
+///   of whole rows sorts by the queried (and the joined) model's primary
+///   key last, unless it is a key already.
 pub struct Ordering<M> {
     pub(crate) key: OrderKey,
     _model: PhantomData<fn() -> M>,

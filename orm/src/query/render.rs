@@ -362,7 +362,9 @@ impl Writer {
         Ok(())
     }
 
-    fn clauses(&mut self, parts: &Parts, with_order: bool) -> Result<()> {
+    /// `WHERE`, `GROUP BY`, `HAVING`, then, with the queried model's
+    /// schema as `sorted`, `ORDER BY`; then `LIMIT`/`OFFSET` and the lock.
+    fn clauses(&mut self, parts: &Parts, sorted: Option<&TableSchema>) -> Result<()> {
         if let Some(filter) = &parts.filter {
             self.push(" WHERE ");
             self.node(filter)?;
@@ -375,8 +377,11 @@ impl Writer {
             self.push(" HAVING ");
             self.node(having)?;
         }
-        if with_order && !parts.order.is_empty() {
-            self.order_by(&parts.order)?;
+        if let Some(schema) = sorted {
+            let order = tie_broken(parts, schema);
+            if !order.is_empty() {
+                self.order_by(&order)?;
+            }
         }
         // Limits are numbers from the API, never user text: written inline.
         match (parts.limit, parts.offset) {
@@ -407,6 +412,50 @@ impl Writer {
     pub(crate) fn finish(self) -> (String, Args) {
         (self.sql, self.args)
     }
+}
+
+/// The sort keys of a `SELECT`, with ties broken: when the rows are sorted
+/// or limited, the primary key of the queried model (and of the joined
+/// one) follows the caller's keys, so that rows whose keys tie, and the
+/// rows a `limit`/`offset`/`first` takes, are the same on every backend.
+/// Not for grouped or aggregated selections, whose rows have no key.
+fn tie_broken(parts: &Parts, table: &TableSchema) -> Vec<OrderKey> {
+    let mut order = parts.order.clone();
+    let sorted = !order.is_empty() || parts.limit.is_some() || parts.offset.is_some();
+    let grouped = !parts.group_by.is_empty()
+        || parts.having.is_some()
+        || parts.columns.as_ref().is_some_and(|columns| {
+            columns
+                .iter()
+                .any(|c| matches!(c, Node::Aggregate(..) | Node::CountAll))
+        });
+    if !sorted || grouped {
+        return order;
+    }
+    let mut keys = vec![(table, false)];
+    if let Some(join) = &parts.join {
+        keys.push((join.schema, join.left_join));
+    }
+    for (schema, nullable) in keys {
+        let key = schema.primary_key();
+        let node = Node::Column {
+            table: schema.name,
+            name: key.name,
+        };
+        let present = order.iter().any(|k| {
+            matches!(&k.node, Node::Column { table, name } if *table == schema.name && *name == key.name)
+        });
+        if !present {
+            order.push(OrderKey {
+                node,
+                descending: false,
+                nulls: None,
+                nullable,
+                text: key.sql_type == SqlType::Text,
+            });
+        }
+    }
+    order
 }
 
 /// SQLite's default limit on `LIKE` and `GLOB` patterns, in bytes (SQLite
@@ -482,7 +531,7 @@ pub(crate) fn select<M: Model>(backend: Backend, parts: &Parts) -> Result<(Strin
         }
     }
     w.from::<M>(parts)?;
-    w.clauses(parts, true)?;
+    w.clauses(parts, Some(M::SCHEMA))?;
     Ok(w.finish())
 }
 
@@ -569,13 +618,13 @@ pub(crate) fn count<M: Model>(backend: Backend, parts: &Parts) -> Result<(String
         w.push("SELECT COUNT(*) FROM (SELECT 1 AS ");
         w.ident("one");
         w.from::<M>(parts)?;
-        w.clauses(parts, false)?;
+        w.clauses(parts, None)?;
         w.push(") AS ");
         w.ident("counted");
     } else {
         w.push("SELECT COUNT(*)");
         w.from::<M>(parts)?;
-        w.clauses(parts, false)?;
+        w.clauses(parts, None)?;
     }
     Ok(w.finish())
 }
@@ -586,7 +635,7 @@ pub(crate) fn exists<M: Model>(backend: Backend, parts: &Parts) -> Result<(Strin
     let mut w = Writer::new(backend);
     w.push("SELECT 1");
     w.from::<M>(parts)?;
-    w.clauses(parts, false)?;
+    w.clauses(parts, None)?;
     Ok(w.finish())
 }
 
@@ -947,7 +996,7 @@ mod tests {
         let (sql, _) = select::<Job>(Backend::Postgres, &parts).unwrap();
         assert_eq!(
             sql,
-            r#"SELECT "jobs"."id", "jobs"."state", "workers"."id", "workers"."job_id" FROM "jobs" INNER JOIN "workers" ON "jobs"."id" = "workers"."job_id" WHERE ("jobs"."state" = $1) ORDER BY "jobs"."id" ASC LIMIT 2 FOR UPDATE"#
+            r#"SELECT "jobs"."id", "jobs"."state", "workers"."id", "workers"."job_id" FROM "jobs" INNER JOIN "workers" ON "jobs"."id" = "workers"."job_id" WHERE ("jobs"."state" = $1) ORDER BY "jobs"."id" ASC, "workers"."id" ASC LIMIT 2 FOR UPDATE"#
         );
     }
 
@@ -1021,7 +1070,12 @@ mod tests {
         for (backend, descending, nulls, expected) in cases {
             let (sql, _) = select::<Job>(backend, &nullable_text(descending, nulls)).unwrap();
             let order = sql.split(" ORDER BY ").nth(1).unwrap();
-            assert_eq!(order, expected, "{backend:?}");
+            // Ties broken by the primary key.
+            let mut key = String::from(", ");
+            backend.push_ident(&mut key, "jobs");
+            key.push('.');
+            backend.push_ident(&mut key, "id");
+            assert_eq!(order, format!("{expected}{key} ASC"), "{backend:?}");
         }
     }
 
