@@ -461,3 +461,20 @@ async fn like_is_case_sensitive_and_ilike_is_not() {
         assert_eq!(folded, ["École"]);
     }
 }
+
+/// A sum of integers beyond `i64` is an error on every backend, never a
+/// clamped value (MySQL's `CAST(.. AS SIGNED)` would give `i64::MAX`).
+#[tokio::test]
+async fn an_integer_sum_beyond_i64_is_an_error_everywhere() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    let big = [Order::new(i64::MAX - 1, "x", 1.0, 1), Order::new(i64::MAX - 1, "x", 1.0, 1)];
+    Order::insert_many(db, &big).await.unwrap();
+    let err = Order::query().select(order::customer_id.sum()).one(db).await.unwrap_err();
+    assert!(matches!(err, Error::Query { .. }), "{err:?}");
+    // Below the limit, exact.
+    let sum = Order::query().filter(order::customer_id.lt(100)).select(order::customer_id.sum()).one(db).await.unwrap();
+    assert_eq!(sum, Some(9));
+    let sum = Order::query().filter(order::status.eq("x")).filter(order::id.lt(7)).select(order::customer_id.sum()).one(db).await.unwrap();
+    assert_eq!(sum, Some(i64::MAX - 1));
+}

@@ -184,6 +184,23 @@ impl Writer {
                     }
                 }
             }
+            Node::Aggregate(AggregateFn::Sum, inner, Some(SqlType::BigInt))
+                if self.backend == Backend::MySql =>
+            {
+                // MySQL sums integers to DECIMAL, and `CAST(.. AS SIGNED)`
+                // clamps a sum beyond i64 to i64::MAX with only a warning
+                // (MySQL manual, "Cast Functions"). Adding what the cast cut
+                // off, itself cast, is BIGINT arithmetic, which fails on
+                // overflow (error 1690) as PostgreSQL (22003) and SQLite
+                // ("integer overflow") do; in range it adds 0.
+                self.push("(CAST(SUM(");
+                self.node(inner)?;
+                self.push(") AS SIGNED) + CAST(SUM(");
+                self.node(inner)?;
+                self.push(") - CAST(SUM(");
+                self.node(inner)?;
+                self.push(") AS SIGNED) AS SIGNED))");
+            }
             Node::Aggregate(function, inner, cast) => {
                 let cast = cast.and_then(|ty| cast_name(self.backend, ty));
                 if cast.is_some() {
