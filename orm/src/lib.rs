@@ -80,7 +80,9 @@ pub use model::schema;
 pub use model::types::Json;
 pub use model::types::{AutoKey, FieldType, Nullable, Numeric, SqlType, TextType, Value, ValueOf};
 pub use model::{Column, ColumnOf, Model, NotReadOnly, WritableModel, WriteOps};
-pub use query::{count_all, not, Condition, Expr, ExprOps, Select, Selection, Update};
+pub use query::{
+    count_all, not, Condition, Expr, ExprOps, Nulls, Ordering, Select, Selection, Update,
+};
 pub use raw::{raw, FromRow, Raw};
 pub use relations::{
     BelongsTo, ForeignKey, HasMany, HasOne, Joinable, KeyOf, ManyToMany, Relation, SameModel,

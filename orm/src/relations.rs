@@ -293,15 +293,42 @@ fn distinct(values: &[Option<KeyRepr>], raw: &[Value]) -> Vec<Value> {
         .collect()
 }
 
-/// Rows of `M` whose `column` is one of `keys`, in `M`'s key order; as few
-/// statements as the backend's parameter limit allows (one up to its limit).
-async fn fetch_where_in<M, T>(
+/// Whether the database's equality of two such values is Rust's (byte
+/// equality): integers, booleans, bytes and UUIDs. Text is not (a
+/// collation may ignore case, as MySQL's defaults do, or trailing spaces,
+/// as their `PAD SPACE` does; SQLite's `NOCASE`, PostgreSQL's
+/// nondeterministic collations), nor are decimals (`1.0 = 1.00`) or times.
+fn exact(value: &Value) -> bool {
+    match value {
+        Value::I16(_) | Value::I32(_) | Value::I64(_) | Value::Bool(_) | Value::Bytes(_) => true,
+        #[cfg(feature = "uuid")]
+        Value::Uuid(_) => true,
+        _ => false,
+    }
+}
+
+/// Rows of `M` whose `column` equals one of the distinct `keys`, as the
+/// database matches them (the foreign key constraint and an SQL join match
+/// the same way), each paired with the position in `keys` of the key it
+/// matched (a row that several keys match comes once for each), in `M`'s
+/// key order. `decode` reads a row from the given column on; `key_of`
+/// gives the value of `column` in a decoded row.
+///
+/// One statement per parameter limit's worth of keys, as before:
+/// - integer, boolean, byte and UUID keys, whose equality is Rust's:
+///   `WHERE column IN (..)`, paired in Rust by value;
+/// - a single key: the same statement; every row matched it;
+/// - other keys: the database says which key each row matched
+///   ([`render::select_matching`]), so that `"FR"` finds `"fr"` where the
+///   column's collation says they are equal, and only there.
+async fn fetch_matching<M, T>(
     conn: &mut Session<'_>,
     column: Node,
     columns: Option<Vec<Node>>,
     keys: &[Value],
-    decode: fn(RowRef<'_>) -> Result<T>,
-) -> Result<Vec<T>>
+    decode: fn(RowRef<'_>, usize) -> Result<T>,
+    key_of: fn(&T) -> Value,
+) -> Result<Vec<(usize, T)>>
 where
     M: Model,
     T: Send,
@@ -309,46 +336,117 @@ where
     let mut out = Vec::new();
     let op = read_of::<M>();
     let backend = conn.backend();
+    if keys.len() > 1 && !keys.iter().all(exact) {
+        let mut first = 0;
+        for chunk in keys.chunks(backend.max_params()) {
+            let (sql, args) =
+                render::select_matching::<M>(backend, &column, columns.as_deref(), chunk, first)?;
+            let rows = conn
+                .fetch_all(&op, sql_owned(sql), args, |row| {
+                    let at = i64::decode(row, 0)?;
+                    Ok((usize::try_from(at).unwrap_or(usize::MAX), decode(row, 1)?))
+                })
+                .await?;
+            out.extend(rows.into_iter().filter(|(at, _)| *at < keys.len()));
+            first += chunk.len();
+        }
+        return Ok(out);
+    }
+    let position: HashMap<KeyRepr, usize> = keys
+        .iter()
+        .enumerate()
+        .filter_map(|(i, k)| key_repr(k).map(|k| (k, i)))
+        .collect();
     for chunk in keys.chunks(backend.max_params()) {
         let parts = Parts {
             columns: columns.clone(),
             filter: Some(Node::In(Box::new(column.clone()), chunk.to_vec(), false)),
-            order: vec![(key_node::<M>(), false)],
+            order: vec![crate::query::Ordering::<M>::key_of().key],
+            collated: true,
             ..Parts::default()
         };
         let (sql, args) = render::select::<M>(backend, &parts)?;
-        out.extend(conn.fetch_all(&op, sql_owned(sql), args, decode).await?);
+        let rows = conn
+            .fetch_all(&op, sql_owned(sql), args, |row| decode(row, 0))
+            .await?;
+        for row in rows {
+            let at = if keys.len() == 1 {
+                Some(0)
+            } else {
+                key_repr(&key_of(&row)).and_then(|k| position.get(&k).copied())
+            };
+            if let Some(at) = at {
+                out.push((at, row));
+            }
+        }
     }
     Ok(out)
 }
 
-fn decode_model<M: Model>(row: RowRef<'_>) -> Result<M> {
-    M::__decode(row, 0)
+fn decode_model<M: Model>(row: RowRef<'_>, offset: usize) -> Result<M> {
+    M::__decode(row, offset)
 }
 
-/// Hands out the loaded groups: moved to a key's last parent, cloned before.
-fn take_group<T: Clone>(
-    groups: &mut HashMap<KeyRepr, Vec<T>>,
-    remaining: &mut HashMap<KeyRepr, usize>,
-    key: &Option<KeyRepr>,
-) -> Vec<T> {
-    let Some(key) = key else { return Vec::new() };
-    let left = remaining.get_mut(key).map(|n| {
-        *n -= 1;
-        *n
-    });
-    match left {
-        Some(0) => groups.remove(key).unwrap_or_default(),
-        _ => groups.get(key).cloned().unwrap_or_default(),
-    }
+fn key_of_model<M: Model>(row: &M) -> Value {
+    row.__key_value()
 }
 
-fn counts(keys: &[Option<KeyRepr>]) -> HashMap<KeyRepr, usize> {
-    let mut out = HashMap::new();
-    for k in keys.iter().flatten() {
-        *out.entry(k.clone()).or_insert(0) += 1;
+/// Rows grouped by the key they matched: `groups[i]` for `keys[i]`.
+fn group<T>(count: usize, matched: Vec<(usize, T)>) -> Vec<Vec<T>> {
+    let mut groups: Vec<Vec<T>> = (0..count).map(|_| Vec::new()).collect();
+    for (at, row) in matched {
+        groups[at].push(row);
     }
-    out
+    groups
+}
+
+/// The keys of `rows` (`None` for NULL), and the distinct ones with the
+/// position of each row's key among them.
+struct Keys {
+    wanted: Vec<Value>,
+    /// For each row, the position of its key in `wanted`.
+    at: Vec<Option<usize>>,
+}
+
+impl Keys {
+    fn of(raw: Vec<Value>) -> Keys {
+        let reprs: Vec<Option<KeyRepr>> = raw.iter().map(key_repr).collect();
+        let wanted = distinct(&reprs, &raw);
+        let position: HashMap<&KeyRepr, usize> =
+            reprs.iter().flatten().fold(HashMap::new(), |mut m, k| {
+                let next = m.len();
+                m.entry(k).or_insert(next);
+                m
+            });
+        let at = reprs
+            .iter()
+            .map(|k| k.as_ref().and_then(|k| position.get(k).copied()))
+            .collect();
+        Keys { wanted, at }
+    }
+
+    /// Hands out each key's group to the rows with that key: moved to the
+    /// last of them, cloned before.
+    fn hand_out<T: Clone>(&self, mut groups: Vec<Vec<T>>) -> Vec<Vec<T>> {
+        let mut remaining = vec![0_usize; groups.len()];
+        for at in self.at.iter().flatten() {
+            remaining[*at] += 1;
+        }
+        self.at
+            .iter()
+            .map(|at| match at {
+                None => Vec::new(),
+                Some(at) => {
+                    remaining[*at] -= 1;
+                    if remaining[*at] == 0 {
+                        std::mem::take(&mut groups[*at])
+                    } else {
+                        groups[*at].clone()
+                    }
+                }
+            })
+            .collect()
+    }
 }
 
 impl<C> Relation for BelongsTo<C>
@@ -366,31 +464,31 @@ where
         parents: Vec<&'e C::Model>,
         mut conn: Session<'e>,
     ) -> Result<Vec<Self::Loaded>> {
-        let raw: Vec<Value> = parents.iter().map(|p| C::__value(p)).collect();
-        let keys: Vec<Option<KeyRepr>> = raw.iter().map(key_repr).collect();
-        let wanted = distinct(&keys, &raw);
-        let targets: Vec<C::Target> = if wanted.is_empty() {
+        let keys = Keys::of(parents.iter().map(|p| C::__value(p)).collect());
+        let matched = if keys.wanted.is_empty() {
             Vec::new()
         } else {
-            fetch_where_in::<C::Target, _>(
+            fetch_matching::<C::Target, _>(
                 &mut conn,
                 key_node::<C::Target>(),
                 None,
-                &wanted,
+                &keys.wanted,
                 decode_model,
+                key_of_model,
             )
             .await?
         };
-        let by_key: HashMap<KeyRepr, C::Target> = targets
-            .into_iter()
-            .filter_map(|t| key_repr(&t.__key_value()).map(|k| (k, t)))
-            .collect();
-        keys.iter()
-            .map(|k| {
-                let found = k.as_ref().and_then(|k| by_key.get(k)).cloned();
+        let mut targets: Vec<Option<C::Target>> = keys.wanted.iter().map(|_| None).collect();
+        for (at, target) in matched {
+            targets[at] = Some(target);
+        }
+        keys.at
+            .iter()
+            .map(|at| {
+                let found = at.and_then(|at| targets[at].clone());
                 // A key that is set but finds no row is an error even when
                 // the key is optional: the data is inconsistent.
-                if k.is_some() && found.is_none() {
+                if at.is_some() && found.is_none() {
                     return Err(Error::NotFound {
                         model: <C::Target as Model>::NAME,
                     });
@@ -412,30 +510,29 @@ where
     }
 }
 
-/// Children of each parent: one query for all, grouped by foreign key.
+/// Children of each parent, aligned with `parents`: one query for all.
 async fn load_children<C>(
     parents: &[&C::Target],
     conn: &mut Session<'_>,
-) -> Result<(Vec<Option<KeyRepr>>, HashMap<KeyRepr, Vec<C::Model>>)>
+) -> Result<Vec<Vec<C::Model>>>
 where
     C: ForeignKey,
     C::Model: Clone,
 {
-    let raw: Vec<Value> = parents.iter().map(|p| p.__key_value()).collect();
-    let keys: Vec<Option<KeyRepr>> = raw.iter().map(key_repr).collect();
-    let wanted = distinct(&keys, &raw);
-    let mut groups: HashMap<KeyRepr, Vec<C::Model>> = HashMap::new();
-    if !wanted.is_empty() {
-        let children =
-            fetch_where_in::<C::Model, _>(conn, column_node::<C>(), None, &wanted, decode_model)
-                .await?;
-        for child in children {
-            if let Some(k) = key_repr(&C::__value(&child)) {
-                groups.entry(k).or_default().push(child);
-            }
-        }
+    let keys = Keys::of(parents.iter().map(|p| p.__key_value()).collect());
+    if keys.wanted.is_empty() {
+        return Ok(parents.iter().map(|_| Vec::new()).collect());
     }
-    Ok((keys, groups))
+    let children = fetch_matching::<C::Model, _>(
+        conn,
+        column_node::<C>(),
+        None,
+        &keys.wanted,
+        decode_model,
+        C::__value,
+    )
+    .await?;
+    Ok(keys.hand_out(group(keys.wanted.len(), children)))
 }
 
 impl<C> Relation for HasMany<C>
@@ -452,12 +549,7 @@ where
         parents: Vec<&'e C::Target>,
         mut conn: Session<'e>,
     ) -> Result<Vec<Vec<C::Model>>> {
-        let (keys, mut groups) = load_children::<C>(&parents, &mut conn).await?;
-        let mut remaining = counts(&keys);
-        Ok(keys
-            .iter()
-            .map(|k| take_group(&mut groups, &mut remaining, k))
-            .collect())
+        load_children::<C>(&parents, &mut conn).await
     }
 }
 
@@ -475,16 +567,8 @@ where
         parents: Vec<&'e C::Target>,
         mut conn: Session<'e>,
     ) -> Result<Vec<Option<C::Model>>> {
-        let (keys, mut groups) = load_children::<C>(&parents, &mut conn).await?;
-        let mut remaining = counts(&keys);
-        Ok(keys
-            .iter()
-            .map(|k| {
-                take_group(&mut groups, &mut remaining, k)
-                    .into_iter()
-                    .next()
-            })
-            .collect())
+        let children = load_children::<C>(&parents, &mut conn).await?;
+        Ok(children.into_iter().map(|c| c.into_iter().next()).collect())
     }
 }
 
@@ -523,60 +607,49 @@ where
         parents: Vec<&'e A::Target>,
         mut conn: Session<'e>,
     ) -> Result<Vec<Vec<B::Target>>> {
-        let raw: Vec<Value> = parents.iter().map(|p| p.__key_value()).collect();
-        let keys: Vec<Option<KeyRepr>> = raw.iter().map(key_repr).collect();
-        let wanted = distinct(&keys, &raw);
-        if wanted.is_empty() {
+        let keys = Keys::of(parents.iter().map(|p| p.__key_value()).collect());
+        if keys.wanted.is_empty() {
             return Ok(parents.iter().map(|_| Vec::new()).collect());
         }
-        // 1: the join rows, as (this side, other side) pairs.
-        let pairs: Vec<(Value, Value)> = fetch_where_in::<A::Model, _>(
+        // 1: the join rows' other side, by the parent key each matched.
+        let pairs: Vec<(usize, (Value, Value))> = fetch_matching::<A::Model, _>(
             &mut conn,
             column_node::<A>(),
             Some(vec![column_node::<A>(), column_node::<B>()]),
-            &wanted,
-            |row| {
+            &keys.wanted,
+            |row, at| {
                 Ok((
-                    <A::Type as FieldType>::decode(row, 0)?.into_value(),
-                    <B::Type as FieldType>::decode(row, 1)?.into_value(),
+                    <A::Type as FieldType>::decode(row, at)?.into_value(),
+                    <B::Type as FieldType>::decode(row, at + 1)?.into_value(),
                 ))
             },
+            |(a, _)| a.clone(),
         )
         .await?;
-        // 2: the related rows.
-        let other_raw: Vec<Value> = pairs.iter().map(|(_, b)| b.clone()).collect();
-        let other_keys: Vec<Option<KeyRepr>> = other_raw.iter().map(key_repr).collect();
-        let other_wanted = distinct(&other_keys, &other_raw);
-        let targets: Vec<B::Target> = if other_wanted.is_empty() {
-            Vec::new()
-        } else {
-            fetch_where_in::<B::Target, _>(
+        // 2: the related rows, by the join row's key each matched.
+        let others = Keys::of(pairs.iter().map(|(_, (_, b))| b.clone()).collect());
+        let mut targets: Vec<Vec<B::Target>> = others.wanted.iter().map(|_| Vec::new()).collect();
+        if !others.wanted.is_empty() {
+            let found = fetch_matching::<B::Target, _>(
                 &mut conn,
                 key_node::<B::Target>(),
                 None,
-                &other_wanted,
+                &others.wanted,
                 decode_model,
+                key_of_model,
             )
-            .await?
-        };
-        let by_key: HashMap<KeyRepr, B::Target> = targets
-            .into_iter()
-            .filter_map(|t| key_repr(&t.__key_value()).map(|k| (k, t)))
-            .collect();
-        let mut groups: HashMap<KeyRepr, Vec<B::Target>> = HashMap::new();
-        for ((a, _), b) in pairs.iter().zip(&other_keys) {
-            let (Some(a), Some(b)) = (key_repr(a), b) else {
-                continue;
-            };
-            if let Some(t) = by_key.get(b) {
-                groups.entry(a).or_default().push(t.clone());
+            .await?;
+            for (at, target) in found {
+                targets[at].push(target);
             }
         }
-        let mut remaining = counts(&keys);
-        Ok(keys
-            .iter()
-            .map(|k| take_group(&mut groups, &mut remaining, k))
-            .collect())
+        let mut groups: Vec<Vec<B::Target>> = keys.wanted.iter().map(|_| Vec::new()).collect();
+        for ((parent, _), other) in pairs.iter().zip(&others.at) {
+            if let Some(other) = other {
+                groups[*parent].extend(targets[*other].iter().cloned());
+            }
+        }
+        Ok(keys.hand_out(groups))
     }
 }
 

@@ -13,6 +13,8 @@ use orm_tests::models::{
 };
 use orm_tests::{Kind, TestDb};
 
+mod portable;
+
 orm::connections! {
     /// A writable SQLite database, for the saga.
     pub Audit = "audit";

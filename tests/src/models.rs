@@ -213,3 +213,91 @@ pub struct Amount {
     #[orm(precision = 28, scale = 28)]
     pub fraction: Option<Decimal>,
 }
+
+/// A country keyed by its code, on tables the test creates by hand with a
+/// collation that ignores case (a legacy database): see [`COUNTRY_TABLES`].
+#[orm::model(
+    table = "countries",
+    has_many(cities = city::country_code),
+    has_one(capital = capital::country_code),
+    many_to_many(languages = country_language::country_code -> country_language::language_code)
+)]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Country {
+    #[orm(primary_key, max_length = 10)]
+    pub code: String,
+    pub name: String,
+}
+
+#[orm::model(table = "cities")]
+#[derive(Clone, Debug, PartialEq)]
+pub struct City {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    #[orm(belongs_to = Country, relation = "country", max_length = 10)]
+    pub country_code: String,
+    pub name: String,
+}
+
+#[orm::model(table = "capitals")]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Capital {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    #[orm(belongs_to = Country, relation = "country", max_length = 10)]
+    pub country_code: String,
+    pub name: String,
+}
+
+#[orm::model(table = "languages")]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Language {
+    #[orm(primary_key, max_length = 10)]
+    pub code: String,
+    pub name: String,
+}
+
+#[orm::model(table = "country_languages")]
+#[derive(Clone, Debug, PartialEq)]
+pub struct CountryLanguage {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    #[orm(belongs_to = Country, relation = "country", max_length = 10)]
+    pub country_code: String,
+    #[orm(belongs_to = Language, relation = "language", max_length = 10)]
+    pub language_code: String,
+}
+
+/// The tables of [`Country`] and its relations as a legacy database has
+/// them: text keys under a collation that ignores case, per backend (SQLite
+/// `NOCASE`; PostgreSQL a nondeterministic ICU collation; MySQL/MariaDB
+/// `utf8mb4_general_ci`, which also ignores trailing spaces), with foreign
+/// keys where the backend checks them by that collation.
+pub fn country_tables(kind: crate::Kind) -> String {
+    let (text, serial, head) = match kind {
+        crate::Kind::Sqlite => ("TEXT COLLATE NOCASE", "INTEGER PRIMARY KEY AUTOINCREMENT", String::new()),
+        crate::Kind::Postgres => (
+            "VARCHAR(10) COLLATE ci",
+            "BIGSERIAL PRIMARY KEY",
+            "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);"
+                .to_owned(),
+        ),
+        crate::Kind::MySql => (
+            "VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci",
+            "BIGINT AUTO_INCREMENT PRIMARY KEY",
+            String::new(),
+        ),
+    };
+    format!(
+        "{head}
+         CREATE TABLE countries (code {text} NOT NULL PRIMARY KEY, name VARCHAR(100) NOT NULL);
+         CREATE TABLE languages (code {text} NOT NULL PRIMARY KEY, name VARCHAR(100) NOT NULL);
+         CREATE TABLE cities (id {serial}, country_code {text} NOT NULL, name VARCHAR(100) NOT NULL,
+             FOREIGN KEY (country_code) REFERENCES countries (code));
+         CREATE TABLE capitals (id {serial}, country_code {text} NOT NULL, name VARCHAR(100) NOT NULL,
+             FOREIGN KEY (country_code) REFERENCES countries (code));
+         CREATE TABLE country_languages (id {serial}, country_code {text} NOT NULL, language_code {text} NOT NULL,
+             FOREIGN KEY (country_code) REFERENCES countries (code),
+             FOREIGN KEY (language_code) REFERENCES languages (code));"
+    )
+}

@@ -113,6 +113,7 @@ async fn like_contains_and_prefixes_escape_wildcards() {
     assert_eq!(names(q().filter(customer::name.contains("'")).all(db).await.unwrap()), ["it's"]);
     // `like` keeps the caller's wildcards.
     assert_eq!(names(q().filter(customer::name.like("a_b")).all(db).await.unwrap()), ["a_b", "axb"]);
+    assert_eq!(names(q().filter(customer::name.like("bang!")).all(db).await.unwrap()), ["bang!"]);
     assert_eq!(names(q().filter(customer::name.like("50%")).all(db).await.unwrap()), ["50% off", "50 percent"]);
 }
 
@@ -309,6 +310,10 @@ async fn hostile_strings_are_stored_and_found_exactly() {
         if text.len() < 50_000 || crate::KIND != orm_tests::Kind::Sqlite {
             assert_eq!(Customer::query().filter(customer::name.contains(text)).count(db).await.unwrap(), 1);
             assert_eq!(Customer::query().filter(customer::name.starts_with(text)).count(db).await.unwrap(), 1);
+        } else {
+            // Refused before it is sent, with a typed error.
+            let err = Customer::query().filter(customer::name.contains(text)).count(db).await.unwrap_err();
+            assert!(matches!(&err, Error::InvalidQuery { message } if message.contains("SQLITE_MAX_LIKE_PATTERN_LENGTH")), "{err:?}");
         }
         // Update by key and by query with the value reversed.
         let reversed: String = text.chars().rev().collect();
@@ -338,4 +343,138 @@ async fn hostile_strings_are_stored_and_found_exactly() {
         let c = Customer::query().filter(customer::email.eq(&email)).one(db).await.unwrap();
         assert_eq!(&c.name, s);
     }
+}
+
+/// NULLs sort as `None` does in Rust (first ascending, last descending) on
+/// every backend, and `nulls_first()` / `nulls_last()` place them either way.
+#[tokio::test]
+async fn nulls_sort_the_same_on_every_backend() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    for (id, note) in [(1, "b"), (2, "a"), (5, "c")] {
+        Order::query().filter(order::id.eq(id)).update().set(order::note, note).execute(db).await.unwrap();
+    }
+    let notes = |q: orm::Select<Order>| async move {
+        q.order_by(order::id).all(db).await.unwrap().into_iter().map(|o| o.note).collect::<Vec<_>>()
+    };
+    let (a, b, c) = (Some("a".to_owned()), Some("b".to_owned()), Some("c".to_owned()));
+    assert_eq!(notes(Order::query().order_by(order::note)).await, [None, None, a.clone(), b.clone(), c.clone()]);
+    assert_eq!(notes(Order::query().order_by(order::note.asc())).await, [None, None, a.clone(), b.clone(), c.clone()]);
+    assert_eq!(notes(Order::query().order_by(order::note.desc())).await, [c.clone(), b.clone(), a.clone(), None, None]);
+    assert_eq!(notes(Order::query().order_by(order::note.asc().nulls_last())).await, [a.clone(), b.clone(), c.clone(), None, None]);
+    assert_eq!(notes(Order::query().order_by(order::note.desc().nulls_first())).await, [None, None, c.clone(), b.clone(), a.clone()]);
+    assert_eq!(notes(Order::query().order_by(order::note.asc().nulls_first())).await, [None, None, a.clone(), b.clone(), c.clone()]);
+    assert_eq!(notes(Order::query().order_by(order::note.desc().nulls_last())).await, [c.clone(), b.clone(), a.clone(), None, None]);
+    // The same as Rust's own sort of the values.
+    let mut sorted: Vec<Option<String>> = Order::all(db).await.unwrap().into_iter().map(|o| o.note).collect();
+    sorted.sort();
+    assert_eq!(notes(Order::query().order_by(order::note)).await, sorted);
+    // With a limit, the rows the placement puts first.
+    let first = Order::query().order_by(order::note.asc().nulls_last()).first(db).await.unwrap().unwrap();
+    assert_eq!(first.note, a);
+    // An aggregate can be NULL too: groups whose notes are all NULL.
+    let per_customer: Vec<(i64, Option<String>)> = Order::query()
+        .select((order::customer_id, order::note.max()))
+        .group_by(order::customer_id)
+        .order_by(order::note.max().desc().nulls_first())
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(per_customer, [(2, None), (3, c), (1, b)]);
+}
+
+/// Text compares and sorts by its bytes on every backend, as `str` does
+/// in Rust, whatever the column's collation: case and trailing spaces count.
+#[tokio::test]
+async fn text_compares_and_sorts_byte_by_byte() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    let words = ["apple", "Apple", "APPLE", "apple ", "banana", "éclair", "Zebra"];
+    for (i, name) in words.iter().enumerate() {
+        Customer::new(&format!("{i}@x.org"), name, i as i32).insert(db).await.unwrap();
+    }
+    let names = |rows: Vec<Customer>| rows.into_iter().map(|c| c.name).collect::<Vec<_>>();
+    let q = || Customer::query().order_by(customer::customer_id);
+    assert_eq!(names(q().filter(customer::name.eq("apple")).all(db).await.unwrap()), ["apple"]);
+    assert_eq!(names(q().filter(customer::name.eq("apple ")).all(db).await.unwrap()), ["apple "]);
+    assert_eq!(q().filter(customer::name.ne("apple")).count(db).await.unwrap(), 6);
+    assert_eq!(names(q().filter(customer::name.is_in(["APPLE", "zebra"])).all(db).await.unwrap()), ["APPLE"]);
+    assert_eq!(names(q().filter(customer::name.between("a", "b")).all(db).await.unwrap()), ["apple", "apple "]);
+    assert_eq!(names(q().filter(customer::name.gt("apple")).all(db).await.unwrap()), ["apple ", "banana", "éclair"]);
+    assert_eq!(names(q().filter(customer::name.lt("B")).all(db).await.unwrap()), ["Apple", "APPLE"]);
+    let mut sorted: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+    sorted.sort();
+    let by_name = Customer::query().order_by(customer::name).all(db).await.unwrap();
+    assert_eq!(names(by_name), sorted);
+    sorted.reverse();
+    assert_eq!(names(Customer::query().order_by(customer::name.desc()).all(db).await.unwrap()), sorted);
+    let (min, max) = Customer::query().select((customer::name.min(), customer::name.max())).one(db).await.unwrap();
+    assert_eq!((min.as_deref(), max.as_deref()), (Some("APPLE"), Some("éclair")));
+    // Grouping keeps case and trailing spaces apart.
+    let groups: Vec<(String, i64)> = Customer::query()
+        .select((customer::name, count_all()))
+        .group_by(customer::name)
+        .order_by(customer::name)
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(groups.len(), words.len());
+}
+
+/// `like` and its literal forms are case-sensitive on every backend;
+/// `ilike` and the `_ci` forms ignore ASCII case everywhere, and the case of
+/// other letters where the backend knows it (not SQLite).
+#[tokio::test]
+async fn like_is_case_sensitive_and_ilike_is_not() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    for (i, name) in ["apple pie", "Apple", "APPLE", "École", "snake_case", "x\\y", "fr "].iter().enumerate() {
+        Customer::new(&format!("{i}@x.org"), name, i as i32).insert(db).await.unwrap();
+    }
+    let names = |rows: Vec<Customer>| rows.into_iter().map(|c| c.name).collect::<Vec<_>>();
+    let q = || Customer::query().order_by(customer::customer_id);
+    assert_eq!(names(q().filter(customer::name.like("app%")).all(db).await.unwrap()), ["apple pie"]);
+    assert_eq!(names(q().filter(customer::name.like("A_PLE")).all(db).await.unwrap()), ["APPLE"]);
+    assert_eq!(names(q().filter(customer::name.contains("PP")).all(db).await.unwrap()), ["APPLE"]);
+    assert_eq!(names(q().filter(customer::name.starts_with("App")).all(db).await.unwrap()), ["Apple"]);
+    assert_eq!(names(q().filter(customer::name.ends_with("ple")).all(db).await.unwrap()), ["Apple"]);
+    assert_eq!(names(q().filter(customer::name.like("_cole")).all(db).await.unwrap()), ["École"]);
+    assert!(q().filter(customer::name.like("école")).all(db).await.unwrap().is_empty());
+    // No escape character in `like`: a backslash is itself, `_` a wildcard.
+    assert_eq!(names(q().filter(customer::name.like("x\\y")).all(db).await.unwrap()), ["x\\y"]);
+    assert_eq!(names(q().filter(customer::name.like("%e_c%")).all(db).await.unwrap()), ["snake_case"]);
+    // Trailing spaces count in a pattern (also under MySQL's PAD SPACE).
+    assert!(q().filter(customer::name.like("fr")).all(db).await.unwrap().is_empty());
+    assert_eq!(names(q().filter(customer::name.like("fr ")).all(db).await.unwrap()), ["fr "]);
+
+    assert_eq!(names(q().filter(customer::name.ilike("app%")).all(db).await.unwrap()), ["apple pie", "Apple", "APPLE"]);
+    assert_eq!(names(q().filter(customer::name.contains_ci("PP")).all(db).await.unwrap()), ["apple pie", "Apple", "APPLE"]);
+    assert_eq!(names(q().filter(customer::name.starts_with_ci("apple")).all(db).await.unwrap()), ["apple pie", "Apple", "APPLE"]);
+    assert_eq!(names(q().filter(customer::name.ends_with_ci("E_CASE")).all(db).await.unwrap()), ["snake_case"]);
+    assert!(q().filter(customer::name.ends_with_ci("e-case")).all(db).await.unwrap().is_empty());
+    assert_eq!(names(q().filter(customer::name.ilike("ÉCOLE")).all(db).await.unwrap()), ["École"]);
+    // Letters beyond ASCII: folded by PostgreSQL and MySQL, not by SQLite.
+    let folded = names(q().filter(customer::name.ilike("école")).all(db).await.unwrap());
+    if crate::KIND == orm_tests::Kind::Sqlite {
+        assert!(folded.is_empty(), "{folded:?}");
+    } else {
+        assert_eq!(folded, ["École"]);
+    }
+}
+
+/// A sum of integers beyond `i64` is an error on every backend, never a
+/// clamped value (MySQL's `CAST(.. AS SIGNED)` would give `i64::MAX`).
+#[tokio::test]
+async fn an_integer_sum_beyond_i64_is_an_error_everywhere() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    let big = [Order::new(i64::MAX - 1, "x", 1.0, 1), Order::new(i64::MAX - 1, "x", 1.0, 1)];
+    Order::insert_many(db, &big).await.unwrap();
+    let err = Order::query().select(order::customer_id.sum()).one(db).await.unwrap_err();
+    assert!(matches!(err, Error::Query { .. }), "{err:?}");
+    // Below the limit, exact.
+    let sum = Order::query().filter(order::customer_id.lt(100)).select(order::customer_id.sum()).one(db).await.unwrap();
+    assert_eq!(sum, Some(9));
+    let sum = Order::query().filter(order::status.eq("x")).filter(order::id.lt(7)).select(order::customer_id.sum()).one(db).await.unwrap();
+    assert_eq!(sum, Some(i64::MAX - 1));
 }

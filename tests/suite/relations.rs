@@ -214,3 +214,60 @@ async fn relations_across_connections_load_with_a_second_query() {
     assert_eq!(main.direct_count("tickets").await, Some(2));
     assert_eq!(essentials.direct_count("auser").await, Some(2));
 }
+
+/// A legacy database whose text keys compare ignoring case (MySQL's
+/// default `_ci` collations, SQLite `NOCASE`, a nondeterministic collation
+/// on PostgreSQL): the foreign key accepts `City { country_code: "fr" }`
+/// for `Country { code: "FR" }`, a typed join finds the pair, and so must
+/// every accessor and loader, which ask the database which key matched.
+#[tokio::test]
+async fn relations_match_text_keys_as_the_database_does() {
+    use orm_tests::models::{
+        city, country, Capital, City, Country, CountryLanguage, Language,
+    };
+    let Some(t) = crate::db().await else { return };
+    let db = &t.db;
+    t.direct_execute(&orm_tests::models::country_tables(crate::KIND)).await;
+    let country = |code: &str, name: &str| Country { code: code.into(), name: name.into() };
+    let (fr, de, it) = (country("FR", "France"), country("de", "Germany"), country("IT", "Italy"));
+    Country::insert_many(db, &[fr.clone(), de.clone(), it.clone()]).await.unwrap();
+    // MySQL's PAD SPACE collations also ignore trailing spaces.
+    let spaced = if crate::KIND == orm_tests::Kind::MySql { "fr " } else { "Fr" };
+    let city = |code: &str, name: &str| City { id: 0, country_code: code.into(), name: name.into() };
+    City::insert_many(db, &[city("fr", "Lyon"), city("FR", "Paris"), city("DE", "Berlin"), city(spaced, "Nice")]).await.unwrap();
+    let cities = City::query().order_by(city::id).all(db).await.unwrap();
+    Capital::create(db, Capital { id: 0, country_code: "fR".into(), name: "Paris".into() }).await.unwrap();
+    Language::insert_many(db, &[Language { code: "FR".into(), name: "French".into() }, Language { code: "de".into(), name: "German".into() }]).await.unwrap();
+    for (c, l) in [("fr", "fr"), ("De", "DE"), ("it", "Fr")] {
+        CountryLanguage::create(db, CountryLanguage { id: 0, country_code: c.into(), language_code: l.into() }).await.unwrap();
+    }
+    let (french, german) = (Language { code: "FR".into(), name: "French".into() }, Language { code: "de".into(), name: "German".into() });
+
+    // The database's own answer: every city has its country.
+    assert_eq!(City::query().join(city::country).count(db).await.unwrap(), 4);
+
+    // Accessors on one row.
+    assert_eq!(cities[0].country(db).await.unwrap(), fr);
+    assert_eq!(cities[2].country(db).await.unwrap(), de);
+    assert_eq!(cities[3].country(db).await.unwrap(), fr);
+    let names = |rows: Vec<City>| rows.into_iter().map(|c| c.name).collect::<Vec<_>>();
+    assert_eq!(names(fr.cities(db).await.unwrap()), ["Lyon", "Paris", "Nice"]);
+    assert_eq!(names(de.cities(db).await.unwrap()), ["Berlin"]);
+    assert_eq!(fr.capital(db).await.unwrap().map(|c| c.name).as_deref(), Some("Paris"));
+    assert_eq!(fr.languages(db).await.unwrap(), std::slice::from_ref(&french));
+
+    // Batch loaders, several keys at once.
+    let countries = vec![fr.clone(), de.clone(), it.clone()];
+    let loaded = city::country.load(&cities, db).await.unwrap();
+    assert_eq!(loaded, [fr.clone(), fr.clone(), de.clone(), fr.clone()]);
+    let loaded = country::cities.load(&countries, db).await.unwrap();
+    assert_eq!(loaded.into_iter().map(names).collect::<Vec<_>>(), [vec!["Lyon", "Paris", "Nice"], vec!["Berlin"], vec![]]);
+    let loaded = country::capital.load(&countries, db).await.unwrap();
+    assert_eq!(loaded.iter().map(|c| c.is_some()).collect::<Vec<_>>(), [true, false, false]);
+    let loaded = country::languages.load(&countries, db).await.unwrap();
+    assert_eq!(loaded, [vec![french.clone()], vec![german], vec![french]]);
+    // Parents written by the application in another case still find their rows.
+    let lower = vec![country("fr", "France"), country("DE", "Germany")];
+    let loaded = country::cities.load(&lower, db).await.unwrap();
+    assert_eq!(loaded.into_iter().map(names).collect::<Vec<_>>(), [vec!["Lyon", "Paris", "Nice"], vec!["Berlin"]]);
+}

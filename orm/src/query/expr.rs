@@ -30,9 +30,15 @@ pub enum Node {
     IsNull(Box<Node>, bool),
     In(Box<Node>, Vec<Value>, bool),
     Between(Box<Node>, Value, Value),
-    /// `LIKE`; `true` when the pattern was escaped with `!` by us.
-    Like(Box<Node>, Value, bool),
+    /// `LIKE` with a pattern whose `%` and `_` are wildcards and whose
+    /// other characters are literal, `!` escaping (see [`escape_like`]);
+    /// `true` to ignore case.
+    Like(Box<Node>, String, bool),
+    /// `SUM`, `AVG` with the type to cast to; `MIN`, `MAX` with
+    /// `Some(SqlType::Text)` for text, compared byte by byte.
     Aggregate(AggregateFn, Box<Node>, Option<SqlType>),
+    /// A text column of `GROUP BY`, grouped byte by byte.
+    GroupText(Box<Node>),
 }
 
 #[doc(hidden)]
@@ -121,7 +127,7 @@ impl<M, T: FieldType> Operand for Expr<M, T> {
 }
 
 /// Escapes `%`, `_` and the escape character `!` so that `text` matches itself.
-fn escape_like(text: &str) -> String {
+pub(crate) fn escape_like(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     for c in text.chars() {
         if matches!(c, '%' | '_' | '!') {
@@ -130,6 +136,22 @@ fn escape_like(text: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// A caller's `LIKE` pattern in the escaped form every backend reads the
+/// same way: `%` and `_` stay wildcards, `!` (the escape character) is
+/// escaped, everything else is literal (no backslash escapes, which
+/// PostgreSQL and MySQL apply by default and SQLite does not).
+fn like_pattern(pattern: &str) -> String {
+    pattern.replace('!', "!!")
+}
+
+fn like_node<O: Operand>(operand: O, pattern: String, ignore_case: bool) -> Condition<O::Model> {
+    Expr::new(Node::Like(
+        Box::new(operand.into_node()),
+        pattern,
+        ignore_case,
+    ))
 }
 
 /// Comparisons, pattern matches and aggregates on columns and expressions.
@@ -190,54 +212,74 @@ pub trait ExprOps: Operand {
             high.into_value(),
         ))
     }
-    /// `self LIKE pattern`, with `%` and `_` as wildcards, exactly as given.
-    /// Case sensitivity follows the backend (SQLite and MySQL's default
-    /// collations ignore ASCII case; PostgreSQL does not).
+    /// `self LIKE pattern`: `%` matches any run of characters, `_` one
+    /// character, every other character itself (there is no escape
+    /// character: match literal text with [`contains`](Self::contains) and
+    /// its siblings). Case-sensitive and byte-exact on every backend
+    /// (rendered as `LIKE` on PostgreSQL, `GLOB` on SQLite, whose `LIKE`
+    /// ignores ASCII case, and `LIKE` under the `utf8mb4_bin` collation on
+    /// MySQL/MariaDB, whose default collations ignore case); see
+    /// [`ilike`](Self::ilike) to ignore case.
     fn like(self, pattern: &str) -> Condition<Self::Model>
     where
         Self::Type: TextType,
     {
-        Expr::new(Node::Like(
-            Box::new(self.into_node()),
-            Value::Text(pattern.to_owned()),
-            false,
-        ))
+        like_node(self, like_pattern(pattern), false)
     }
-    /// The text contains `part` literally (`%` and `_` in it are not wildcards).
+    /// [`like`](Self::like), ignoring case: ASCII letters on every backend;
+    /// other letters (`É`/`é`) on PostgreSQL (`ILIKE`, by the database's
+    /// `LC_CTYPE`) and MySQL (`LOWER` of both sides, by the Unicode case
+    /// mapping of utf8mb4), not on SQLite, whose `LIKE` and `lower()` know
+    /// ASCII case only (SQLite manual, "The LIKE, GLOB, REGEXP, MATCH, and
+    /// extract operators").
+    fn ilike(self, pattern: &str) -> Condition<Self::Model>
+    where
+        Self::Type: TextType,
+    {
+        like_node(self, like_pattern(pattern), true)
+    }
+    /// The text contains `part` literally (`%` and `_` in it are not
+    /// wildcards); case-sensitive on every backend, as [`like`](Self::like).
     fn contains(self, part: &str) -> Condition<Self::Model>
     where
         Self::Type: TextType,
     {
-        let pattern = format!("%{}%", escape_like(part));
-        Expr::new(Node::Like(
-            Box::new(self.into_node()),
-            Value::Text(pattern),
-            true,
-        ))
+        like_node(self, format!("%{}%", escape_like(part)), false)
     }
-    /// The text starts with `prefix` literally.
+    /// The text starts with `prefix` literally; case-sensitive.
     fn starts_with(self, prefix: &str) -> Condition<Self::Model>
     where
         Self::Type: TextType,
     {
-        let pattern = format!("{}%", escape_like(prefix));
-        Expr::new(Node::Like(
-            Box::new(self.into_node()),
-            Value::Text(pattern),
-            true,
-        ))
+        like_node(self, format!("{}%", escape_like(prefix)), false)
     }
-    /// The text ends with `suffix` literally.
+    /// The text ends with `suffix` literally; case-sensitive.
     fn ends_with(self, suffix: &str) -> Condition<Self::Model>
     where
         Self::Type: TextType,
     {
-        let pattern = format!("%{}", escape_like(suffix));
-        Expr::new(Node::Like(
-            Box::new(self.into_node()),
-            Value::Text(pattern),
-            true,
-        ))
+        like_node(self, format!("%{}", escape_like(suffix)), false)
+    }
+    /// [`contains`](Self::contains), ignoring case as [`ilike`](Self::ilike) does.
+    fn contains_ci(self, part: &str) -> Condition<Self::Model>
+    where
+        Self::Type: TextType,
+    {
+        like_node(self, format!("%{}%", escape_like(part)), true)
+    }
+    /// [`starts_with`](Self::starts_with), ignoring case as [`ilike`](Self::ilike) does.
+    fn starts_with_ci(self, prefix: &str) -> Condition<Self::Model>
+    where
+        Self::Type: TextType,
+    {
+        like_node(self, format!("{}%", escape_like(prefix)), true)
+    }
+    /// [`ends_with`](Self::ends_with), ignoring case as [`ilike`](Self::ilike) does.
+    fn ends_with_ci(self, suffix: &str) -> Condition<Self::Model>
+    where
+        Self::Type: TextType,
+    {
+        like_node(self, format!("%{}", escape_like(suffix)), true)
     }
     /// `self IS NULL`
     fn is_null(self) -> Condition<Self::Model>
@@ -253,13 +295,13 @@ pub trait ExprOps: Operand {
     {
         Expr::new(Node::IsNull(Box::new(self.into_node()), true))
     }
-    /// Ascending order.
+    /// Ascending order (NULLs first, text in byte order: see [`Ordering`]).
     fn asc(self) -> Ordering<Self::Model> {
-        Ordering::new(self.into_node(), false)
+        Ordering::of::<Self::Type>(self.into_node(), false)
     }
-    /// Descending order.
+    /// Descending order (NULLs last, text in byte order: see [`Ordering`]).
     fn desc(self) -> Ordering<Self::Model> {
-        Ordering::new(self.into_node(), true)
+        Ordering::of::<Self::Type>(self.into_node(), true)
     }
     /// `COUNT(self)`: rows where the value is not NULL.
     fn count(self) -> Expr<Self::Model, i64> {
@@ -293,7 +335,8 @@ pub trait ExprOps: Operand {
             Some(cast),
         ))
     }
-    /// `MIN(self)`: `None` over no rows.
+    /// `MIN(self)`: `None` over no rows; text compared byte by byte, as
+    /// [`Ordering`] sorts it.
     fn min(self) -> Expr<Self::Model, Option<<Self::Type as Scalar>::Scalar>>
     where
         Self::Type: Scalar,
@@ -301,10 +344,11 @@ pub trait ExprOps: Operand {
         Expr::new(Node::Aggregate(
             AggregateFn::Min,
             Box::new(self.into_node()),
-            None,
+            text_type::<Self::Type>(),
         ))
     }
-    /// `MAX(self)`: `None` over no rows.
+    /// `MAX(self)`: `None` over no rows; text compared byte by byte, as
+    /// [`Ordering`] sorts it.
     fn max(self) -> Expr<Self::Model, Option<<Self::Type as Scalar>::Scalar>>
     where
         Self::Type: Scalar,
@@ -312,12 +356,17 @@ pub trait ExprOps: Operand {
         Expr::new(Node::Aggregate(
             AggregateFn::Max,
             Box::new(self.into_node()),
-            None,
+            text_type::<Self::Type>(),
         ))
     }
 }
 
 impl<O: Operand> ExprOps for O {}
+
+/// `Some(SqlType::Text)` for text, for the aggregates that compare values.
+fn text_type<T: FieldType>() -> Option<SqlType> {
+    (T::SQL_TYPE == SqlType::Text).then_some(SqlType::Text)
+}
 
 fn compare<O: Operand, V: ValueOf<O::Type>>(
     left: O,
@@ -354,20 +403,92 @@ pub fn not<M>(condition: Condition<M>) -> Condition<M> {
     !condition
 }
 
-/// A sort key of a query on model `M`.
-pub struct Ordering<M> {
+/// Where NULLs go in a sort: [`Ordering::nulls_first`], [`Ordering::nulls_last`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nulls {
+    /// Before every value.
+    First,
+    /// After every value.
+    Last,
+}
+
+/// One sort key, as the renderer needs it.
+#[doc(hidden)]
+#[derive(Clone, Debug)]
+pub struct OrderKey {
     pub(crate) node: Node,
     pub(crate) descending: bool,
+    /// Where NULLs go; `None`: as Rust orders `Option` (first ascending,
+    /// last descending).
+    pub(crate) nulls: Option<Nulls>,
+    /// Whether the key can be NULL (an `Option` column or an aggregate).
+    pub(crate) nullable: bool,
+    /// Whether the key is text, sorted in byte order.
+    pub(crate) text: bool,
+}
+
+impl OrderKey {
+    /// Where NULLs go, the default filled in.
+    pub(crate) fn nulls(&self) -> Nulls {
+        match (self.nulls, self.descending) {
+            (Some(nulls), _) => nulls,
+            (None, false) => Nulls::First,
+            (None, true) => Nulls::Last,
+        }
+    }
+}
+
+/// A sort key of a query on model `M`: `column`, `column.asc()`,
+/// `column.desc()`, then optionally `.nulls_first()` or `.nulls_last()`.
+///
+/// Sorting gives the same order on every backend, the order of Rust's
+/// `Ord` for the field's type:
+/// - NULLs (`None`) come first in ascending order and last in descending
+///   order, as `Option` sorts in Rust. That is SQLite's and MySQL's
+///   default; PostgreSQL's is the opposite (NULLs are larger than any
+///   value: PostgreSQL manual, "ORDER BY"), so on PostgreSQL a nullable key
+///   is written with `NULLS FIRST` / `NULLS LAST`.
+/// - Text sorts by its bytes in UTF-8 (Unicode code point order, as `str`
+///   sorts in Rust: `"B" < "a" < "b" < "é"`), whatever the column's
+///   collation: `COLLATE "C"` on PostgreSQL, `COLLATE BINARY` on SQLite,
+///   `CAST(.. AS BINARY)` on MySQL/MariaDB (whose default collations ignore
+///   case and trailing spaces).
+/// - Rows whose keys tie follow the primary key: a sorted or limited query
+///   of whole rows sorts by the queried (and the joined) model's primary
+///   key last, unless it is a key already.
+pub struct Ordering<M> {
+    pub(crate) key: OrderKey,
     _model: PhantomData<fn() -> M>,
 }
 
 impl<M> Ordering<M> {
-    pub(crate) fn new(node: Node, descending: bool) -> Self {
+    /// A key over `node`, an expression of type `T`.
+    pub(crate) fn of<T: FieldType>(node: Node, descending: bool) -> Self {
         Ordering {
-            node,
-            descending,
+            key: OrderKey {
+                node,
+                descending,
+                nulls: None,
+                nullable: T::NULLABLE,
+                text: T::SQL_TYPE == SqlType::Text,
+            },
             _model: PhantomData,
         }
+    }
+
+    /// NULLs before every value, in either direction (PostgreSQL and
+    /// SQLite >= 3.30: `NULLS FIRST`; MySQL/MariaDB, which lack it: a first
+    /// sort key `expr IS NULL DESC`).
+    pub fn nulls_first(mut self) -> Self {
+        self.key.nulls = Some(Nulls::First);
+        self
+    }
+
+    /// NULLs after every value, in either direction (`NULLS LAST`, or
+    /// `expr IS NULL ASC` first on MySQL/MariaDB).
+    pub fn nulls_last(mut self) -> Self {
+        self.key.nulls = Some(Nulls::Last);
+        self
     }
 }
 
@@ -375,13 +496,20 @@ impl<M: Model> Ordering<M> {
     /// The primary key, ascending.
     pub(crate) fn key_of() -> Ordering<M> {
         let schema = M::SCHEMA;
-        Ordering::new(
-            Node::Column {
-                table: schema.name,
-                name: schema.primary_key().name,
+        let key = schema.primary_key();
+        Ordering {
+            key: OrderKey {
+                node: Node::Column {
+                    table: schema.name,
+                    name: key.name,
+                },
+                descending: false,
+                nulls: None,
+                nullable: false,
+                text: key.sql_type == SqlType::Text,
             },
-            false,
-        )
+            _model: PhantomData,
+        }
     }
 }
 
@@ -428,13 +556,13 @@ impl<M> IntoOrdering<M> for Ordering<M> {
 
 impl<M, C: ColumnOf<M>> IntoOrdering<M> for C {
     fn into_ordering(self) -> Ordering<M> {
-        Ordering::new(Operand::into_node(self), false)
+        Ordering::of::<C::Type>(Operand::into_node(self), false)
     }
 }
 
 impl<M, T: FieldType> IntoOrdering<M> for Expr<M, T> {
     fn into_ordering(self) -> Ordering<M> {
-        Ordering::new(self.node, false)
+        Ordering::of::<T>(self.node, false)
     }
 }
 

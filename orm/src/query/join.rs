@@ -18,7 +18,7 @@
 
 use std::marker::PhantomData;
 
-use super::expr::{Condition, Expr, Node, Operand, Ordering};
+use super::expr::{Condition, Expr, Node, Operand, OrderKey, Ordering};
 use super::lock::{self, LockScope, NoLock, NonWaitingLock, WaitingLock};
 use super::{and, JoinClause, Parts, Select};
 use crate::connection::driver::RowRef;
@@ -72,31 +72,39 @@ impl<M, J> JoinFilter<M, J, Right> for Condition<J> {
     label = "not a column or ordering of the joined models"
 )]
 pub trait JoinOrdering<M, J, I> {
+    /// Whether the key reads the joined model, whose columns a `left_join`
+    /// makes NULL in rows without a match.
     #[doc(hidden)]
-    fn into_ordering(self) -> (Node, bool);
+    const JOINED: bool;
+    #[doc(hidden)]
+    fn into_ordering(self) -> OrderKey;
 }
 
 impl<M, J> JoinOrdering<M, J, Left> for Ordering<M> {
-    fn into_ordering(self) -> (Node, bool) {
-        (self.node, self.descending)
+    const JOINED: bool = false;
+    fn into_ordering(self) -> OrderKey {
+        self.key
     }
 }
 
 impl<M, J> JoinOrdering<M, J, Right> for Ordering<J> {
-    fn into_ordering(self) -> (Node, bool) {
-        (self.node, self.descending)
+    const JOINED: bool = true;
+    fn into_ordering(self) -> OrderKey {
+        self.key
     }
 }
 
 impl<M, J, C: ColumnOf<M>> JoinOrdering<M, J, Left> for C {
-    fn into_ordering(self) -> (Node, bool) {
-        (Operand::into_node(self), false)
+    const JOINED: bool = false;
+    fn into_ordering(self) -> OrderKey {
+        Ordering::<M>::of::<C::Type>(Operand::into_node(self), false).key
     }
 }
 
 impl<M, J, C: ColumnOf<J>> JoinOrdering<M, J, Right> for C {
-    fn into_ordering(self) -> (Node, bool) {
-        (Operand::into_node(self), false)
+    const JOINED: bool = true;
+    fn into_ordering(self) -> OrderKey {
+        Ordering::<J>::of::<C::Type>(Operand::into_node(self), false).key
     }
 }
 
@@ -255,9 +263,15 @@ impl<M: Model, J: Model, O: Send + 'static, L> JoinSelect<M, J, O, L> {
         self
     }
 
-    /// Sorts by a column or ordering of either model.
+    /// Sorts by a column or ordering of either model. After a `left_join`,
+    /// the joined model's columns are NULL in rows without a match, and
+    /// those rows sort as NULLs do (first ascending, see [`Ordering`]).
     pub fn order_by<K: JoinOrdering<M, J, I>, I>(mut self, key: K) -> Self {
-        self.parts.order.push(key.into_ordering());
+        let mut key = key.into_ordering();
+        if K::JOINED && self.parts.join.as_ref().is_some_and(|j| j.left_join) {
+            key.nullable = true;
+        }
+        self.parts.order.push(key);
         self
     }
 

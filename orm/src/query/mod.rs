@@ -50,9 +50,11 @@ pub(crate) mod render;
 
 use std::marker::PhantomData;
 
-pub use expr::{count_all, not, Condition, Expr, ExprOps, Filter, IntoOrdering, Operand, Ordering};
+pub use expr::{
+    count_all, not, Condition, Expr, ExprOps, Filter, IntoOrdering, Nulls, Operand, Ordering,
+};
 #[doc(hidden)]
-pub use expr::{AggregateFn, CompareOp, Node};
+pub use expr::{AggregateFn, CompareOp, Node, OrderKey};
 pub use join::{JoinFilter, JoinOrdering, JoinSelect, JoinSelection, Left, OnConnection, Right};
 pub use lock::{LockScope, Locked, NoLock, NonWaitingLock, Unlocked, WaitingLock, Waits};
 
@@ -141,10 +143,13 @@ pub(crate) struct Parts {
     pub(crate) filter: Option<Node>,
     pub(crate) group_by: Vec<Node>,
     pub(crate) having: Option<Node>,
-    pub(crate) order: Vec<(Node, bool)>,
+    pub(crate) order: Vec<OrderKey>,
     pub(crate) limit: Option<u64>,
     pub(crate) offset: Option<u64>,
     pub(crate) lock: Option<lock::Lock>,
+    /// Compare text by the columns' collations rather than byte by byte:
+    /// for relation loads, which match keys as the foreign key does.
+    pub(crate) collated: bool,
 }
 
 impl Parts {
@@ -224,8 +229,7 @@ impl<M: Model, O: Send + 'static, L> Select<M, O, L> {
     /// Sorts by `key` (a column sorts ascending; use `.desc()` to reverse).
     /// Several calls sort by each key in turn.
     pub fn order_by<K: IntoOrdering<M>>(mut self, key: K) -> Self {
-        let ordering = key.into_ordering();
-        self.parts.order.push((ordering.node, ordering.descending));
+        self.parts.order.push(key.into_ordering().key);
         self
     }
 
@@ -241,9 +245,19 @@ impl<M: Model, O: Send + 'static, L> Select<M, O, L> {
         self
     }
 
-    /// Groups rows by `key` (several calls group by each key).
+    /// Groups rows by `column` (several calls group by each column). Text
+    /// groups by its bytes on every backend: `"a"`, `"A"` and `"a "` are
+    /// three groups also under MySQL's collations that ignore case and
+    /// trailing spaces.
     pub fn group_by<C: ColumnOf<M>>(mut self, column: C) -> Self {
-        self.parts.group_by.push(Operand::into_node(column));
+        let node = Operand::into_node(column);
+        self.parts
+            .group_by
+            .push(if C::Type::SQL_TYPE == crate::model::types::SqlType::Text {
+                Node::GroupText(Box::new(node))
+            } else {
+                node
+            });
         self
     }
 

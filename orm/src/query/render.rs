@@ -6,11 +6,11 @@
 
 use std::fmt::Write;
 
-use super::expr::{AggregateFn, CompareOp, Node};
+use super::expr::{AggregateFn, CompareOp, Node, Nulls, OrderKey};
 use super::{lock, Parts};
 use crate::backend::Backend;
 use crate::connection::driver::Args;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::schema::TableSchema;
 use crate::model::types::{SqlType, Value};
 use crate::model::{Model, ModelSql};
@@ -21,6 +21,8 @@ pub(crate) struct Writer {
     pub(crate) sql: String,
     pub(crate) args: Args,
     params: usize,
+    /// Whether text compares by the column's collation (see `Parts::collated`).
+    collated: bool,
 }
 
 impl Writer {
@@ -30,6 +32,7 @@ impl Writer {
             sql: String::with_capacity(128),
             args: Args::new(backend),
             params: 0,
+            collated: false,
         }
     }
 
@@ -85,7 +88,7 @@ impl Writer {
                     CompareOp::Gt => " > ",
                     CompareOp::Ge => " >= ",
                 });
-                self.node(right)?;
+                self.operand(right)?;
                 self.push(")");
             }
             Node::And(a, b) | Node::Or(a, b) => {
@@ -126,7 +129,7 @@ impl Writer {
                     if i > 0 {
                         self.push(", ");
                     }
-                    self.value(v)?;
+                    self.compared_value(v)?;
                 }
                 self.push("))");
             }
@@ -134,22 +137,69 @@ impl Writer {
                 self.push("(");
                 self.node(inner)?;
                 self.push(" BETWEEN ");
-                self.value(low)?;
+                self.compared_value(low)?;
                 self.push(" AND ");
-                self.value(high)?;
+                self.compared_value(high)?;
                 self.push(")");
             }
-            Node::Like(inner, pattern, escaped) => {
-                self.push("(");
-                self.node(inner)?;
-                self.push(" LIKE ");
-                self.value(pattern)?;
-                if *escaped {
-                    // `!` rather than a backslash: MySQL would read `'\'` as
-                    // an escaped quote, so the same text works everywhere.
-                    self.push(" ESCAPE '!'");
+            Node::Like(inner, pattern, ignore_case) => self.like(inner, pattern, *ignore_case)?,
+            Node::GroupText(inner) => {
+                // Grouped by the bytes, and by the column itself so that
+                // selecting it stays valid under ONLY_FULL_GROUP_BY.
+                if self.backend == Backend::MySql {
+                    self.push("CAST(");
+                    self.node(inner)?;
+                    self.push(" AS BINARY), ");
                 }
-                self.push(")");
+                self.node(inner)?;
+            }
+            Node::Aggregate(
+                function @ (AggregateFn::Min | AggregateFn::Max),
+                inner,
+                Some(SqlType::Text),
+            ) => {
+                let name = if *function == AggregateFn::Min {
+                    "MIN("
+                } else {
+                    "MAX("
+                };
+                match self.backend {
+                    // The bytes' extreme, read back as the text it is.
+                    Backend::MySql => {
+                        self.push("CONVERT(");
+                        self.push(name);
+                        self.push("CAST(");
+                        self.node(inner)?;
+                        self.push(" AS BINARY)) USING utf8mb4)");
+                    }
+                    Backend::Postgres => {
+                        self.push(name);
+                        self.node(inner)?;
+                        self.push(" COLLATE \"C\")");
+                    }
+                    Backend::Sqlite => {
+                        self.push(name);
+                        self.node(inner)?;
+                        self.push(" COLLATE BINARY)");
+                    }
+                }
+            }
+            Node::Aggregate(AggregateFn::Sum, inner, Some(SqlType::BigInt))
+                if self.backend == Backend::MySql =>
+            {
+                // MySQL sums integers to DECIMAL, and `CAST(.. AS SIGNED)`
+                // clamps a sum beyond i64 to i64::MAX with only a warning
+                // (MySQL manual, "Cast Functions"). Adding what the cast cut
+                // off, itself cast, is BIGINT arithmetic, which fails on
+                // overflow (error 1690) as PostgreSQL (22003) and SQLite
+                // ("integer overflow") do; in range it adds 0.
+                self.push("(CAST(SUM(");
+                self.node(inner)?;
+                self.push(") AS SIGNED) + CAST(SUM(");
+                self.node(inner)?;
+                self.push(") - CAST(SUM(");
+                self.node(inner)?;
+                self.push(") AS SIGNED) AS SIGNED))");
             }
             Node::Aggregate(function, inner, cast) => {
                 let cast = cast.and_then(|ty| cast_name(self.backend, ty));
@@ -175,6 +225,141 @@ impl Writer {
         Ok(())
     }
 
+    /// The right side of a comparison: a value compared as [`compared_value`]
+    /// says, anything else as it is.
+    fn operand(&mut self, node: &Node) -> Result<()> {
+        match node {
+            Node::Value(v) => self.compared_value(v),
+            other => self.node(other),
+        }
+    }
+
+    /// A value that a column is compared with. Text compares byte by byte,
+    /// as Rust's `==` and `<` on `str` do: the default on PostgreSQL
+    /// (deterministic collations) and SQLite (`BINARY`); MySQL/MariaDB's
+    /// default collations ignore case and trailing spaces (`PAD SPACE`), so
+    /// there the value is a binary string, which makes the comparison one
+    /// of bytes (MySQL manual, "The BINARY Operator") and still uses an
+    /// index on the column for `=` and `IN`.
+    fn compared_value(&mut self, value: &Value) -> Result<()> {
+        if self.backend == Backend::MySql && !self.collated && matches!(value, Value::Text(_)) {
+            self.push("CAST(");
+            self.value(value)?;
+            self.push(" AS BINARY)");
+            Ok(())
+        } else {
+            self.value(value)
+        }
+    }
+
+    /// `inner LIKE pattern ESCAPE '!'`, case-sensitive or not, the same on
+    /// every backend (see `ExprOps::like` and `ExprOps::ilike`).
+    fn like(&mut self, inner: &Node, pattern: &str, ignore_case: bool) -> Result<()> {
+        if self.backend == Backend::Sqlite && pattern.len() > SQLITE_MAX_LIKE_PATTERN_LENGTH {
+            return Err(Error::InvalidQuery {
+                message: format!(
+                    "a LIKE pattern of {} bytes: SQLite refuses patterns over {} bytes \
+                     (SQLITE_MAX_LIKE_PATTERN_LENGTH); compare with `eq` instead",
+                    pattern.len(),
+                    SQLITE_MAX_LIKE_PATTERN_LENGTH
+                ),
+            });
+        }
+        self.push("(");
+        match (self.backend, ignore_case) {
+            (Backend::Postgres, _) => {
+                self.node(inner)?;
+                self.push(if ignore_case { " ILIKE " } else { " LIKE " });
+            }
+            // SQLite's LIKE ignores ASCII case; GLOB does not.
+            (Backend::Sqlite, false) => {
+                self.node(inner)?;
+                self.push(" GLOB ");
+                self.value(&Value::Text(glob_pattern(pattern)))?;
+                self.push(")");
+                return Ok(());
+            }
+            (Backend::Sqlite, true) => {
+                self.node(inner)?;
+                self.push(" LIKE ");
+            }
+            // Converted first, so that a column in another character set
+            // (latin1) can take the utf8mb4 collation.
+            (Backend::MySql, false) => {
+                self.push("CONVERT(");
+                self.node(inner)?;
+                self.push(" USING utf8mb4) COLLATE utf8mb4_bin LIKE ");
+            }
+            (Backend::MySql, true) => {
+                self.push("LOWER(CONVERT(");
+                self.node(inner)?;
+                self.push(" USING utf8mb4)) COLLATE utf8mb4_bin LIKE LOWER(");
+                self.value(&Value::Text(pattern.to_owned()))?;
+                // `!` rather than a backslash: MySQL would read `'\'` as
+                // an escaped quote, so the same text works everywhere.
+                self.push(") ESCAPE '!')");
+                return Ok(());
+            }
+        }
+        self.value(&Value::Text(pattern.to_owned()))?;
+        self.push(" ESCAPE '!')");
+        Ok(())
+    }
+
+    /// ` ORDER BY ...`: each key in the order Rust's `Ord` gives (see
+    /// [`Ordering`](super::Ordering)).
+    fn order_by(&mut self, keys: &[OrderKey]) -> Result<()> {
+        self.push(" ORDER BY ");
+        for (i, key) in keys.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            let nulls = key.nulls();
+            // MySQL has no NULLS FIRST/LAST; it sorts NULLs as the smallest
+            // value, so only the other placement needs a key of its own.
+            let native_first = !key.descending;
+            if self.backend == Backend::MySql
+                && key.nullable
+                && (nulls == Nulls::First) != native_first
+            {
+                self.push("(");
+                self.node(&key.node)?;
+                self.push(if nulls == Nulls::First {
+                    " IS NULL) DESC, "
+                } else {
+                    " IS NULL) ASC, "
+                });
+            }
+            match (self.backend, key.text) {
+                (Backend::MySql, true) => {
+                    self.push("CAST(");
+                    self.node(&key.node)?;
+                    self.push(" AS BINARY)");
+                }
+                (Backend::Postgres, true) => {
+                    self.node(&key.node)?;
+                    self.push(" COLLATE \"C\"");
+                }
+                (Backend::Sqlite, true) => {
+                    self.node(&key.node)?;
+                    self.push(" COLLATE BINARY");
+                }
+                (_, false) => self.node(&key.node)?,
+            }
+            self.push(if key.descending { " DESC" } else { " ASC" });
+            // PostgreSQL sorts NULLs as the largest value, SQLite as the
+            // smallest; both take the placement in words.
+            if key.nullable && self.backend != Backend::MySql {
+                self.push(if nulls == Nulls::First {
+                    " NULLS FIRST"
+                } else {
+                    " NULLS LAST"
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// ` FROM <table>` and the join, if any.
     fn from<M: Model>(&mut self, parts: &Parts) -> Result<()> {
         self.push(" FROM ");
@@ -194,7 +379,9 @@ impl Writer {
         Ok(())
     }
 
-    fn clauses(&mut self, parts: &Parts, with_order: bool) -> Result<()> {
+    /// `WHERE`, `GROUP BY`, `HAVING`, then, with the queried model's
+    /// schema as `sorted`, `ORDER BY`; then `LIMIT`/`OFFSET` and the lock.
+    fn clauses(&mut self, parts: &Parts, sorted: Option<&TableSchema>) -> Result<()> {
         if let Some(filter) = &parts.filter {
             self.push(" WHERE ");
             self.node(filter)?;
@@ -207,14 +394,10 @@ impl Writer {
             self.push(" HAVING ");
             self.node(having)?;
         }
-        if with_order && !parts.order.is_empty() {
-            self.push(" ORDER BY ");
-            for (i, (node, descending)) in parts.order.iter().enumerate() {
-                if i > 0 {
-                    self.push(", ");
-                }
-                self.node(node)?;
-                self.push(if *descending { " DESC" } else { " ASC" });
+        if let Some(schema) = sorted {
+            let order = tie_broken(parts, schema);
+            if !order.is_empty() {
+                self.order_by(&order)?;
             }
         }
         // Limits are numbers from the API, never user text: written inline.
@@ -248,6 +431,84 @@ impl Writer {
     }
 }
 
+/// The sort keys of a `SELECT`, with ties broken: when the rows are sorted
+/// or limited, the primary key of the queried model (and of the joined
+/// one) follows the caller's keys, so that rows whose keys tie, and the
+/// rows a `limit`/`offset`/`first` takes, are the same on every backend.
+/// Not for grouped or aggregated selections, whose rows have no key.
+fn tie_broken(parts: &Parts, table: &TableSchema) -> Vec<OrderKey> {
+    let mut order = parts.order.clone();
+    let sorted = !order.is_empty() || parts.limit.is_some() || parts.offset.is_some();
+    let grouped = !parts.group_by.is_empty()
+        || parts.having.is_some()
+        || parts.columns.as_ref().is_some_and(|columns| {
+            columns
+                .iter()
+                .any(|c| matches!(c, Node::Aggregate(..) | Node::CountAll))
+        });
+    if !sorted || grouped {
+        return order;
+    }
+    let mut keys = vec![(table, false)];
+    if let Some(join) = &parts.join {
+        keys.push((join.schema, join.left_join));
+    }
+    for (schema, nullable) in keys {
+        let key = schema.primary_key();
+        let node = Node::Column {
+            table: schema.name,
+            name: key.name,
+        };
+        let present = order.iter().any(|k| {
+            matches!(&k.node, Node::Column { table, name } if *table == schema.name && *name == key.name)
+        });
+        if !present {
+            order.push(OrderKey {
+                node,
+                descending: false,
+                nulls: None,
+                nullable,
+                text: key.sql_type == SqlType::Text,
+            });
+        }
+    }
+    order
+}
+
+/// SQLite's default limit on `LIKE` and `GLOB` patterns, in bytes (SQLite
+/// manual, "Limits In SQLite", 8).
+const SQLITE_MAX_LIKE_PATTERN_LENGTH: usize = 50_000;
+
+/// A `LIKE` pattern (escaped with `!`) as the SQLite `GLOB` pattern that
+/// matches the same text, case-sensitively: `%` -> `*`, `_` -> `?`, and the
+/// characters special to GLOB (`*`, `?`, `[`) literal in brackets.
+fn glob_pattern(like: &str) -> String {
+    let mut out = String::with_capacity(like.len() + 2);
+    let mut chars = like.chars();
+    while let Some(c) = chars.next() {
+        let literal = match c {
+            '%' => {
+                out.push('*');
+                continue;
+            }
+            '_' => {
+                out.push('?');
+                continue;
+            }
+            '!' => chars.next().unwrap_or('!'),
+            other => other,
+        };
+        if matches!(literal, '*' | '?' | '[') {
+            out.push('[');
+            out.push(literal);
+            out.push(']');
+        } else {
+            out.push(literal);
+        }
+    }
+    out
+}
+
 /// The cast that makes an aggregate decode to the same Rust type on every
 /// backend (PostgreSQL sums bigints to NUMERIC, MySQL sums integers to DECIMAL).
 fn cast_name(backend: Backend, ty: SqlType) -> Option<&'static str> {
@@ -274,6 +535,7 @@ fn select_columns(w: &mut Writer, schema: &TableSchema) {
 pub(crate) fn select<M: Model>(backend: Backend, parts: &Parts) -> Result<(String, Args)> {
     lock::check(backend, parts, M::NAME)?;
     let mut w = Writer::new(backend);
+    w.collated = parts.collated;
     w.push("SELECT ");
     match &parts.columns {
         Some(columns) => w.list(columns)?,
@@ -286,7 +548,76 @@ pub(crate) fn select<M: Model>(backend: Backend, parts: &Parts) -> Result<(Strin
         }
     }
     w.from::<M>(parts)?;
-    w.clauses(parts, true)?;
+    w.clauses(parts, Some(M::SCHEMA))?;
+    Ok(w.finish())
+}
+
+/// The name of the numbered keys in [`select_matching`].
+const KEYS: &str = "orm_keys";
+
+/// Rows of `M` whose `column` equals one of `keys` by the database's own
+/// equality, each row once per key it equals, after the number of that key
+/// (`first` for `keys[0]`):
+///
+/// `WITH orm_keys (orm_i, orm_v) AS (<keys, numbered>) SELECT orm_keys.orm_i,
+/// <columns> FROM <table> INNER JOIN orm_keys ON <column> = orm_keys.orm_v
+/// ORDER BY <primary key>, orm_keys.orm_i`
+///
+/// The keys are a `VALUES` list (PostgreSQL, SQLite; SQLite limits a
+/// `UNION` to 500 terms but not `VALUES`) or a `UNION ALL` of one-row
+/// selects (MySQL 8 spells a `VALUES` row `ROW(..)`, MariaDB without it).
+/// The column is on the left of `=`, so SQLite compares with its collation,
+/// and the keys, being values, yield to the column's collation on MySQL
+/// (coercibility) and PostgreSQL.
+pub(crate) fn select_matching<M: Model>(
+    backend: Backend,
+    column: &Node,
+    columns: Option<&[Node]>,
+    keys: &[Value],
+    first: usize,
+) -> Result<(String, Args)> {
+    let mut w = Writer::new(backend);
+    w.push("WITH ");
+    w.ident(KEYS);
+    w.push(" (");
+    w.ident("orm_i");
+    w.push(", ");
+    w.ident("orm_v");
+    w.push(") AS (");
+    for (n, key) in keys.iter().enumerate() {
+        let number = first + n;
+        let _ = match (backend, n) {
+            (Backend::MySql, 0) => write!(w.sql, "SELECT {number}, "),
+            (Backend::MySql, _) => write!(w.sql, " UNION ALL SELECT {number}, "),
+            // The first row sets the column's type: BIGINT, as decoded.
+            (Backend::Postgres, 0) => write!(w.sql, "VALUES (CAST({number} AS BIGINT), "),
+            (_, 0) => write!(w.sql, "VALUES ({number}, "),
+            (_, _) => write!(w.sql, ", ({number}, "),
+        };
+        w.value(key)?;
+        if backend != Backend::MySql {
+            w.push(")");
+        }
+    }
+    w.push(") SELECT ");
+    w.column(KEYS, "orm_i");
+    w.push(", ");
+    match columns {
+        Some(columns) => w.list(columns)?,
+        None => select_columns(&mut w, M::SCHEMA),
+    }
+    w.push(" FROM ");
+    w.ident(M::SCHEMA.name);
+    w.push(" INNER JOIN ");
+    w.ident(KEYS);
+    w.push(" ON ");
+    w.node(column)?;
+    w.push(" = ");
+    w.column(KEYS, "orm_v");
+    w.push(" ORDER BY ");
+    w.column(M::SCHEMA.name, M::SCHEMA.primary_key().name);
+    w.push(", ");
+    w.column(KEYS, "orm_i");
     Ok(w.finish())
 }
 
@@ -304,13 +635,13 @@ pub(crate) fn count<M: Model>(backend: Backend, parts: &Parts) -> Result<(String
         w.push("SELECT COUNT(*) FROM (SELECT 1 AS ");
         w.ident("one");
         w.from::<M>(parts)?;
-        w.clauses(parts, false)?;
+        w.clauses(parts, None)?;
         w.push(") AS ");
         w.ident("counted");
     } else {
         w.push("SELECT COUNT(*)");
         w.from::<M>(parts)?;
-        w.clauses(parts, false)?;
+        w.clauses(parts, None)?;
     }
     Ok(w.finish())
 }
@@ -321,7 +652,7 @@ pub(crate) fn exists<M: Model>(backend: Backend, parts: &Parts) -> Result<(Strin
     let mut w = Writer::new(backend);
     w.push("SELECT 1");
     w.from::<M>(parts)?;
-    w.clauses(parts, false)?;
+    w.clauses(parts, None)?;
     Ok(w.finish())
 }
 
@@ -570,7 +901,7 @@ mod tests {
                 Box::new(col("jobs", "state")),
                 Box::new(Node::Value(Value::I64(1))),
             )),
-            order: vec![(col("jobs", "id"), false)],
+            order: vec![crate::query::Ordering::<Job>::key_of().key],
             limit: Some(2),
             lock: Some(Lock {
                 strength,
@@ -691,8 +1022,87 @@ mod tests {
         let (sql, _) = select::<Job>(Backend::Postgres, &parts).unwrap();
         assert_eq!(
             sql,
-            r#"SELECT "jobs"."id", "jobs"."state", "workers"."id", "workers"."job_id" FROM "jobs" INNER JOIN "workers" ON "jobs"."id" = "workers"."job_id" WHERE ("jobs"."state" = $1) ORDER BY "jobs"."id" ASC LIMIT 2 FOR UPDATE"#
+            r#"SELECT "jobs"."id", "jobs"."state", "workers"."id", "workers"."job_id" FROM "jobs" INNER JOIN "workers" ON "jobs"."id" = "workers"."job_id" WHERE ("jobs"."state" = $1) ORDER BY "jobs"."id" ASC, "workers"."id" ASC LIMIT 2 FOR UPDATE"#
         );
+    }
+
+    #[test]
+    fn like_patterns_become_glob_patterns_that_match_the_same_text() {
+        assert_eq!(glob_pattern("%a_b%"), "*a?b*");
+        assert_eq!(glob_pattern("50!%!_off!!"), "50%_off!");
+        assert_eq!(glob_pattern("*?[x]"), "[*][?][[]x]");
+        assert_eq!(glob_pattern("!*"), "[*]");
+    }
+
+    fn nullable_text(descending: bool, nulls: Option<Nulls>) -> Parts {
+        Parts {
+            order: vec![OrderKey {
+                node: col("jobs", "state"),
+                descending,
+                nulls,
+                nullable: true,
+                text: true,
+            }],
+            ..Parts::default()
+        }
+    }
+
+    #[test]
+    fn order_by_renders_rusts_order_on_each_backend() {
+        let cases = [
+            (
+                Backend::Postgres,
+                false,
+                None,
+                r#""jobs"."state" COLLATE "C" ASC NULLS FIRST"#,
+            ),
+            (
+                Backend::Postgres,
+                true,
+                None,
+                r#""jobs"."state" COLLATE "C" DESC NULLS LAST"#,
+            ),
+            (
+                Backend::Sqlite,
+                false,
+                Some(Nulls::Last),
+                r#""jobs"."state" COLLATE BINARY ASC NULLS LAST"#,
+            ),
+            (
+                Backend::MySql,
+                false,
+                None,
+                "CAST(`jobs`.`state` AS BINARY) ASC",
+            ),
+            (
+                Backend::MySql,
+                false,
+                Some(Nulls::Last),
+                "(`jobs`.`state` IS NULL) ASC, CAST(`jobs`.`state` AS BINARY) ASC",
+            ),
+            (
+                Backend::MySql,
+                true,
+                Some(Nulls::First),
+                "(`jobs`.`state` IS NULL) DESC, CAST(`jobs`.`state` AS BINARY) DESC",
+            ),
+            (
+                Backend::MySql,
+                true,
+                None,
+                "CAST(`jobs`.`state` AS BINARY) DESC",
+            ),
+        ];
+        for (backend, descending, nulls, expected) in cases {
+            let (sql, _) = select::<Job>(backend, &nullable_text(descending, nulls)).unwrap();
+            let order = sql.split(" ORDER BY ").nth(1).unwrap();
+            // Ties broken by the primary key.
+            let mut key = String::from(", ");
+            backend.push_ident(&mut key, "jobs");
+            key.push('.');
+            backend.push_ident(&mut key, "id");
+            assert_eq!(order, format!("{expected}{key} ASC"), "{backend:?}");
+        }
     }
 
     #[test]
