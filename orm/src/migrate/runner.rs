@@ -253,7 +253,8 @@ async fn require_empty(conn: &mut Session<'_>, table: &str, column: &str) -> Res
             message: format!(
                 "column `{table}`.`{column}` is added required and without a default, but `{table}` has rows, \
                  which would have no value for it: give the field `#[orm(default = ...)]`, or make the migration \
-                 with a backfill value (`migrate make NAME --backfill {table}.{column}=VALUE`)"
+                 with a backfill value (`migrate make NAME --backfill {table}.{column}=VALUE`); when this is the way \
+                 back of a migration that dropped the column, give that migration's down step a `default` for it"
             ),
         }),
     }
