@@ -229,9 +229,12 @@ pub trait ExprOps: Operand {
     /// [`like`](Self::like), ignoring case: ASCII letters on every backend;
     /// other letters (`É`/`é`) on PostgreSQL (`ILIKE`, by the database's
     /// `LC_CTYPE`) and MySQL (`LOWER` of both sides, by the Unicode case
-    /// mapping of utf8mb4), not on SQLite, whose `LIKE` and `lower()` know
-    /// ASCII case only (SQLite manual, "The LIKE, GLOB, REGEXP, MATCH, and
-    /// extract operators").
+    /// mapping of utf8mb4). SQLite's `LIKE` and `lower()` know ASCII case
+    /// only (SQLite manual, "The LIKE, GLOB, REGEXP, MATCH, and extract
+    /// operators"): there a pattern with a letter beyond ASCII that has a
+    /// case (`é`, `Σ`) would find fewer rows, so the query fails with
+    /// [`Error::InvalidQuery`](crate::Error::InvalidQuery) before anything
+    /// is sent; letters without case (digits, CJK, emoji) are fine.
     fn ilike(self, pattern: &str) -> Condition<Self::Model>
     where
         Self::Type: TextType,
