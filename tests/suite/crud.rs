@@ -223,6 +223,15 @@ async fn save_inserts_new_rows_and_updates_stored_ones() {
     tag.save(db).await.unwrap();
     assert_eq!(Tag::get(db, "t1").await.unwrap().label, "Uno");
     assert_eq!(Tag::count(db).await.unwrap(), 1);
+    // An `auto` key of its own that is not in the table is kept, never
+    // replaced by a generated one, and the generator moves past it.
+    let mut own = Customer::new("own@x.org", "Own key", 1);
+    own.customer_id = 50;
+    own.save(db).await.unwrap();
+    assert_eq!(own.customer_id, 50);
+    assert_eq!(Customer::get(db, 50).await.unwrap().name, "Own key");
+    let next = Customer::new("next@x.org", "Next", 1).insert(db).await.unwrap();
+    assert_eq!(next.customer_id, 51);
 }
 
 #[tokio::test]

@@ -120,6 +120,17 @@ where
             Err(Error::NotFound { .. }) => {}
             other => return other,
         }
+        // A row with an `auto` key of its own that is not stored keeps its
+        // key, as `insert_with_keys` does, never a generated one.
+        if M::SCHEMA.primary_key().auto_increment {
+            let insert = write_of::<M>("INSERT");
+            insert_rows_on(&mut session, &insert, std::slice::from_ref(&*row), true).await?;
+            let key = row.__key_value();
+            *row = find_on::<M>(&mut session, &read_of::<M>(), &key)
+                .await?
+                .ok_or(Error::NotFound { model: M::NAME })?;
+            return Ok(());
+        }
     }
     *row = insert_on(&*row, &mut session, &write_of::<M>("INSERT")).await?;
     Ok(())
@@ -162,6 +173,16 @@ where
     }
     let op = write_of::<M>("INSERT");
     let mut session = exec.__session(&op).await?;
+    insert_rows_on(&mut session, &op, rows, with_keys).await
+}
+
+/// [`insert_rows`] on a session already taken.
+async fn insert_rows_on<M: WritableModel>(
+    session: &mut Session<'_>,
+    op: &Operation,
+    rows: &[M],
+    with_keys: bool,
+) -> Result<u64> {
     let backend = session.backend();
     let width = sql_of::<M>(backend).insert_row_width + usize::from(with_keys);
     let per_statement = match width {
@@ -179,7 +200,7 @@ where
     }
     let mut outcome = Ok(0);
     for chunk in chunks {
-        match insert_chunk::<M>(&mut session, &op, width, with_keys, chunk).await {
+        match insert_chunk::<M>(session, op, width, with_keys, chunk).await {
             Ok(n) => outcome = outcome.map(|sum| sum + n),
             Err(e) => {
                 outcome = Err(e);
@@ -188,7 +209,7 @@ where
         }
     }
     if move_sequence && outcome.is_ok() {
-        if let Err(e) = move_sequence_past_keys::<M>(&mut session, &op).await {
+        if let Err(e) = move_sequence_past_keys::<M>(session, op).await {
             outcome = Err(e);
         }
     }

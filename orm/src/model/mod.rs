@@ -201,8 +201,11 @@ pub trait WriteOps: Model {
         crud::update(self, exec)
     }
 
-    /// Inserts the row if it is new (an `auto` key still 0) or no longer in
-    /// the table, else updates it; afterwards `self` is the row as stored.
+    /// Inserts the row if it is new (an `auto` key still 0) or not in the
+    /// table, else updates it; afterwards `self` is the row as stored. A
+    /// row not in the table keeps a key it carries (an `auto` key too, as
+    /// [`insert_with_keys`](Self::insert_with_keys) does, the generator
+    /// moved past it): only a key of 0 is generated.
     fn save<'e, E>(&'e mut self, exec: E) -> impl Future<Output = Result<()>> + Send + 'e
     where
         Self: WritableModel,
