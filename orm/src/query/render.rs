@@ -147,9 +147,8 @@ impl Writer {
                 // Grouped by the bytes, and by the column itself so that
                 // selecting it stays valid under ONLY_FULL_GROUP_BY.
                 if self.backend == Backend::MySql {
-                    self.push("CAST(");
-                    self.node(inner)?;
-                    self.push(" AS BINARY), ");
+                    self.byte_ordered(inner)?;
+                    self.push(", ");
                 }
                 self.node(inner)?;
             }
@@ -163,26 +162,14 @@ impl Writer {
                 } else {
                     "MAX("
                 };
-                match self.backend {
-                    // The bytes' extreme, read back as the text it is.
-                    Backend::MySql => {
-                        self.push("CONVERT(");
-                        self.push(name);
-                        self.push("CAST(");
-                        self.node(inner)?;
-                        self.push(" AS BINARY)) USING utf8mb4)");
-                    }
-                    Backend::Postgres => {
-                        self.push(name);
-                        self.node(inner)?;
-                        self.push(" COLLATE \"C\")");
-                    }
-                    Backend::Sqlite => {
-                        self.push(name);
-                        self.node(inner)?;
-                        self.push(" COLLATE BINARY)");
-                    }
+                // On MySQL the bytes' extreme is read back as the text it is.
+                let mysql = self.backend == Backend::MySql;
+                if mysql {
+                    self.push("CONVERT(");
                 }
+                self.push(name);
+                self.byte_ordered(inner)?;
+                self.push(if mysql { ") USING utf8mb4)" } else { ")" });
             }
             Node::Aggregate(AggregateFn::Sum, inner, Some(SqlType::BigInt))
                 if self.backend == Backend::MySql =>
@@ -322,6 +309,28 @@ impl Writer {
         Ok(())
     }
 
+    /// A text expression compared by its bytes (UTF-8 order, as Rust's
+    /// `str`): `COLLATE "C"` on PostgreSQL, `COLLATE BINARY` on SQLite, a
+    /// binary string on MySQL (MySQL manual, "The BINARY Operator").
+    fn byte_ordered(&mut self, inner: &Node) -> Result<()> {
+        match self.backend {
+            Backend::MySql => {
+                self.push("CAST(");
+                self.node(inner)?;
+                self.push(" AS BINARY)");
+            }
+            Backend::Postgres => {
+                self.node(inner)?;
+                self.push(" COLLATE \"C\"");
+            }
+            Backend::Sqlite => {
+                self.node(inner)?;
+                self.push(" COLLATE BINARY");
+            }
+        }
+        Ok(())
+    }
+
     /// ` ORDER BY ...`: each key in the order Rust's `Ord` gives (see
     /// [`Ordering`](super::Ordering)).
     fn order_by(&mut self, keys: &[OrderKey]) -> Result<()> {
@@ -346,21 +355,10 @@ impl Writer {
                     " IS NULL) ASC, "
                 });
             }
-            match (self.backend, key.text) {
-                (Backend::MySql, true) => {
-                    self.push("CAST(");
-                    self.node(&key.node)?;
-                    self.push(" AS BINARY)");
-                }
-                (Backend::Postgres, true) => {
-                    self.node(&key.node)?;
-                    self.push(" COLLATE \"C\"");
-                }
-                (Backend::Sqlite, true) => {
-                    self.node(&key.node)?;
-                    self.push(" COLLATE BINARY");
-                }
-                (_, false) => self.node(&key.node)?,
+            if key.text {
+                self.byte_ordered(&key.node)?;
+            } else {
+                self.node(&key.node)?;
             }
             self.push(if key.descending { " DESC" } else { " ASC" });
             // PostgreSQL sorts NULLs as the largest value, SQLite as the
