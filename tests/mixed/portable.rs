@@ -99,6 +99,13 @@ macro_rules! same {
     }};
 }
 
+/// [`same!`] for a query of samples, compared by their names in order.
+macro_rules! same_rows {
+    ($dbs:expr, $query:expr) => {
+        same!($dbs, |db| async { $query.all(db).await.map(names) })
+    };
+}
+
 fn agree<T: Debug + PartialEq>(what: &str, answers: &[(&Kind, T)]) {
     let (first_kind, first) = &answers[0];
     for (kind, answer) in &answers[1..] {
@@ -201,87 +208,49 @@ async fn the_same_query_gives_the_same_answer_on_every_backend() {
     }
 
     // Ordering: text, NULLs both ways, ties broken by a second key.
-    same!(dbs, |db| async {
-        Sample::query()
-            .order_by(sample::name)
-            .all(db)
-            .await
-            .map(names)
-    });
-    same!(dbs, |db| async {
-        Sample::query()
-            .order_by(sample::name.desc())
-            .all(db)
-            .await
-            .map(names)
-    });
-    same!(dbs, |db| async {
-        Sample::query()
-            .order_by(sample::note)
-            .order_by(sample::id)
-            .all(db)
-            .await
-            .map(names)
-    });
-    same!(dbs, |db| async {
+    same_rows!(dbs, Sample::query().order_by(sample::name));
+    same_rows!(dbs, Sample::query().order_by(sample::name.desc()));
+    same_rows!(
+        dbs,
+        Sample::query().order_by(sample::note).order_by(sample::id)
+    );
+    same_rows!(
+        dbs,
         Sample::query()
             .order_by(sample::note.desc())
             .order_by(sample::id)
-            .all(db)
-            .await
-            .map(names)
-    });
-    same!(dbs, |db| async {
+    );
+    same_rows!(
+        dbs,
         Sample::query()
             .order_by(sample::note.asc().nulls_last())
             .order_by(sample::id)
-            .all(db)
-            .await
-            .map(names)
-    });
-    same!(dbs, |db| async {
+    );
+    same_rows!(
+        dbs,
         Sample::query()
             .order_by(sample::note.desc().nulls_first())
             .order_by(sample::id)
-            .all(db)
-            .await
-            .map(names)
-    });
-    same!(dbs, |db| async {
+    );
+    same_rows!(
+        dbs,
         Sample::query()
             .order_by(sample::qty)
             .order_by(sample::name.desc())
-            .all(db)
-            .await
-            .map(names)
-    });
-    same!(dbs, |db| async {
+    );
+    same_rows!(
+        dbs,
         Sample::query()
             .order_by(sample::flag)
             .order_by(sample::price.desc())
-            .all(db)
-            .await
-            .map(names)
-    });
+    );
 
     // Limits, offsets, first, count, exists.
-    same!(dbs, |db| async {
-        Sample::query()
-            .order_by(sample::name)
-            .limit(3)
-            .offset(2)
-            .all(db)
-            .await
-            .map(names)
-    });
-    same!(dbs, |db| async {
-        Sample::query()
-            .order_by(sample::name)
-            .offset(6)
-            .all(db)
-            .await
-            .map(names)
-    });
+    same_rows!(
+        dbs,
+        Sample::query().order_by(sample::name).limit(3).offset(2)
+    );
+    same_rows!(dbs, Sample::query().order_by(sample::name).offset(6));
     same!(dbs, |db| async {
         Sample::query()
             .order_by(sample::note)
@@ -381,24 +350,9 @@ async fn the_same_query_gives_the_same_answer_on_every_backend() {
         .order_by(author::id)
         .all(db));
     // Ties without a second key: broken by the primary key on every backend.
-    same!(dbs, |db| async {
-        Sample::query()
-            .order_by(sample::qty)
-            .all(db)
-            .await
-            .map(names)
-    });
-    same!(dbs, |db| async {
-        Sample::query()
-            .order_by(sample::flag)
-            .limit(3)
-            .all(db)
-            .await
-            .map(names)
-    });
-    same!(dbs, |db| async {
-        Sample::query().limit(2).offset(1).all(db).await.map(names)
-    });
+    same_rows!(dbs, Sample::query().order_by(sample::qty));
+    same_rows!(dbs, Sample::query().order_by(sample::flag).limit(3));
+    same_rows!(dbs, Sample::query().limit(2).offset(1));
     same!(dbs, |db| async {
         Sample::query()
             .filter(sample::qty.eq(3))
