@@ -34,8 +34,8 @@ fn check_decimal_size(cx: &Ctxt, cont: &Container) {
             (Some(precision), Some(scale)) if scale.value > precision.value => cx.error_spanned_by(
                 scale,
                 format!(
-                    "`scale = {}` is more than `precision = {}`: the scale counts the digits after the point, which are part of the precision",
-                    scale.value, precision.value
+                    "`scale = {}` is more than `precision = {}`: the scale counts the digits after the point, which are part of the precision; write `precision = {}` or more, or a smaller scale",
+                    scale.value, precision.value, scale.value
                 ),
             ),
             _ => {}
