@@ -81,7 +81,8 @@ pub use model::types::Json;
 pub use model::types::{AutoKey, FieldType, Nullable, Numeric, SqlType, TextType, Value, ValueOf};
 pub use model::{Column, ColumnOf, Model, NotReadOnly, WritableModel, WriteOps};
 pub use query::{
-    count_all, not, Condition, Expr, ExprOps, Nulls, Ordering, Select, Selection, Update,
+    case_when, case_when_expr, count_all, not, value, Alias, Condition, Expr, ExprOps, Nulls,
+    Ordering, Select, Selection, Update,
 };
 pub use raw::{raw, FromRow, Raw};
 pub use relations::{
@@ -121,7 +122,7 @@ pub use orm_macros::model;
 
 /// Everything a module that uses models needs: `use orm::prelude::*;`.
 pub mod prelude {
-    pub use crate::query::{count_all, ExprOps};
+    pub use crate::query::{count_all, Alias, ExprOps};
     pub use crate::Relation;
     pub use crate::{
         Database, IsolationLevel, Model, PoolOptions, RetryPolicy, SqliteBegin, Transaction,
@@ -138,11 +139,13 @@ pub mod __private {
         ColumnSchema, DecimalSize, DefaultValue, ForeignKeySchema, ForeignTarget, IndexSchema,
         OnDelete, TableSchema,
     };
+    pub use crate::model::types::Scalar;
     pub use crate::model::types::{
         is_unset_key, AutoKey, DecimalType, FieldType, SqlType, TextType, Value,
     };
     pub use crate::model::SqlCache;
-    pub use crate::relations::relation;
+    pub use crate::query::{arith, divide};
+    pub use crate::relations::{relation, JoinStep};
     pub use crate::routing::names::ConnectionEntry;
     pub use crate::routing::Session;
     pub use crate::Backend;

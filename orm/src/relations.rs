@@ -52,6 +52,7 @@ use crate::connection::conn::sql_owned;
 use crate::connection::driver::RowRef;
 use crate::error::{Error, Result};
 use crate::model::crud::read_of;
+use crate::model::schema::TableSchema;
 use crate::model::types::{FieldType, ScalarType, Value};
 use crate::model::{Column, Model};
 use crate::query::{render, Node, Parts};
@@ -194,11 +195,22 @@ pub trait Relation: Copy + Send + Sync + 'static {
     }
 }
 
+/// One table a join adds: its schema, its model's name (for messages),
+/// and the `ON` condition `(side already in the query, this table's side)`.
+#[doc(hidden)]
+pub type JoinStep = (&'static TableSchema, &'static str, (Node, Node));
+
 /// A relation an SQL join can follow: both ends on one connection.
 pub trait Joinable: Relation {
-    /// The `ON` condition: `(From side, To side)`.
+    /// The tables to join, in order: the related model's alone, or for a
+    /// many-to-many the join model's and then the related model's.
     #[doc(hidden)]
-    fn __on(&self) -> (Node, Node);
+    fn __joins(&self) -> Vec<JoinStep>;
+}
+
+/// The one step of a join to `To` on `on`.
+fn step<To: Model>(on: (Node, Node)) -> Vec<JoinStep> {
+    vec![(To::SCHEMA, To::NAME, on)]
 }
 
 /// `belongs_to`: the foreign key `C` on this model points at one `C::Target`.
@@ -505,8 +517,8 @@ where
     C::Type: KeyOf<<C::Target as Model>::Key>,
     C::Target: Clone,
 {
-    fn __on(&self) -> (Node, Node) {
-        (column_node::<C>(), key_node::<C::Target>())
+    fn __joins(&self) -> Vec<JoinStep> {
+        step::<C::Target>((column_node::<C>(), key_node::<C::Target>()))
     }
 }
 
@@ -577,8 +589,8 @@ where
     C: ForeignKey,
     C::Model: Clone,
 {
-    fn __on(&self) -> (Node, Node) {
-        (key_node::<C::Target>(), column_node::<C>())
+    fn __joins(&self) -> Vec<JoinStep> {
+        step::<C::Model>((key_node::<C::Target>(), column_node::<C>()))
     }
 }
 
@@ -587,8 +599,8 @@ where
     C: ForeignKey,
     C::Model: Clone,
 {
-    fn __on(&self) -> (Node, Node) {
-        (key_node::<C::Target>(), column_node::<C>())
+    fn __joins(&self) -> Vec<JoinStep> {
+        step::<C::Model>((key_node::<C::Target>(), column_node::<C>()))
     }
 }
 
@@ -650,6 +662,24 @@ where
             }
         }
         Ok(keys.hand_out(groups))
+    }
+}
+
+/// many-to-many: the join model's table on its key to this model, then the
+/// related model's table on the join model's other key.
+impl<A, B> Joinable for ManyToMany<A, B>
+where
+    A: ForeignKey,
+    B: ForeignKey<Model = A::Model>,
+    B::Target: Clone + Model<Connection = <A::Model as Model>::Connection>,
+{
+    fn __joins(&self) -> Vec<JoinStep> {
+        let mut steps = step::<A::Model>((key_node::<A::Target>(), column_node::<A>()));
+        steps.extend(step::<B::Target>((
+            column_node::<B>(),
+            key_node::<B::Target>(),
+        )));
+        steps
     }
 }
 

@@ -118,7 +118,10 @@ fn agree<T: Debug + PartialEq>(what: &str, answers: &[(&Kind, T)]) {
 
 /// The rows (their names, in key order) that `condition` keeps are the same
 /// on every backend.
-async fn same_filter(dbs: &[(Kind, &Database)], condition: Condition<Sample>) {
+async fn same_filter<S: orm::query::InScope<Sample, I>, I>(
+    dbs: &[(Kind, &Database)],
+    condition: Condition<S>,
+) {
     let mut answers = Vec::new();
     for (kind, db) in dbs {
         let rows = Sample::query()

@@ -13,6 +13,7 @@ mod cancellation;
 mod catalog;
 mod connections;
 mod crud;
+mod dsl;
 mod errors;
 mod locks;
 mod migrate;

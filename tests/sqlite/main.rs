@@ -12,6 +12,7 @@ mod cancellation;
 mod catalog;
 mod connections;
 mod crud;
+mod dsl;
 mod errors;
 mod locks;
 mod migrate;

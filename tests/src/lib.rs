@@ -16,6 +16,7 @@ pub mod cluster;
 pub mod direct;
 pub mod events;
 pub mod models;
+pub mod music;
 pub mod proxy;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

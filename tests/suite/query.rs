@@ -250,8 +250,7 @@ async fn update_and_delete_by_query() {
     assert_eq!(paid, [(10.0, 7), (40.0, 7)]);
     assert_eq!(Order::query().filter(order::status.eq("shipped")).count(db).await.unwrap(), 2);
 
-    let err = Order::query().update().execute(db).await.unwrap_err();
-    assert!(matches!(err, Error::InvalidQuery { .. }), "{err:?}");
+    // An update without `set` does not compile: ui-tests/queries/update-without-set.rs.
 
     let gone = Order::query().filter(order::total.lt(20.0)).delete(db).await.unwrap();
     assert_eq!(gone, 2);

@@ -74,6 +74,41 @@ pub fn impls(cont: &Container) -> TokenStream {
 
             #[automatically_derived]
             impl ::orm::ColumnOf<#model> for #module::#ident {}
+
+            #[automatically_derived]
+            impl<R: ::orm::query::ArithOperand<#field_ty>> ::core::ops::Add<R> for #module::#ident {
+                type Output = ::orm::Expr<R::Scope<#model>, R::Out>;
+                fn add(self, right: R) -> Self::Output {
+                    ::orm::__private::arith(self, ::orm::query::ArithOp::Add, right)
+                }
+            }
+
+            #[automatically_derived]
+            impl<R: ::orm::query::ArithOperand<#field_ty>> ::core::ops::Sub<R> for #module::#ident {
+                type Output = ::orm::Expr<R::Scope<#model>, R::Out>;
+                fn sub(self, right: R) -> Self::Output {
+                    ::orm::__private::arith(self, ::orm::query::ArithOp::Sub, right)
+                }
+            }
+
+            #[automatically_derived]
+            impl<R: ::orm::query::ArithOperand<#field_ty>> ::core::ops::Mul<R> for #module::#ident {
+                type Output = ::orm::Expr<R::Scope<#model>, R::Out>;
+                fn mul(self, right: R) -> Self::Output {
+                    ::orm::__private::arith(self, ::orm::query::ArithOp::Mul, right)
+                }
+            }
+
+            #[automatically_derived]
+            impl<R: ::orm::query::ArithOperand<#field_ty>> ::core::ops::Div<R> for #module::#ident
+            where
+                R::Out: ::orm::__private::Scalar,
+            {
+                type Output = ::orm::query::Quotient<R::Scope<#model>, R::Out>;
+                fn div(self, right: R) -> Self::Output {
+                    ::orm::__private::divide(self, right)
+                }
+            }
         }
     });
     quote!(#(#impls)*)

@@ -11,8 +11,6 @@ use crate::internals::attr::ParentKind;
 
 struct Rel {
     name: syn::Ident,
-    /// Whether an SQL join can follow it (all but many-to-many).
-    joinable: bool,
     /// The relation's type: `::orm::BelongsTo<...>` etc.
     ty: TokenStream,
     doc: String,
@@ -29,7 +27,6 @@ fn relations(cont: &Container) -> Vec<Rel> {
         let column = field.ident;
         let target = &target.value;
         out.push(Rel {
-            joinable: true,
             name: format_ident!("{}", name),
             ty: quote!(::orm::BelongsTo<#module::#column>),
             doc: format!(
@@ -61,7 +58,6 @@ fn relations(cont: &Container) -> Vec<Rel> {
             (ParentKind::ManyToMany, None) => continue,
         };
         out.push(Rel {
-            joinable: relation.kind != ParentKind::ManyToMany,
             name: relation.name.clone(),
             ty,
             doc,
@@ -126,17 +122,13 @@ pub fn impls(cont: &Container) -> TokenStream {
     let impls = relations(cont).into_iter().map(|rel| {
         let name = &rel.name;
         let ty = &rel.ty;
-        let joinable = if rel.joinable {
-            quote! {
-                #[automatically_derived]
-                impl ::orm::Joinable for #module::#name {
-                    fn __on(&self) -> (::orm::query::Node, ::orm::query::Node) {
-                        ::orm::Joinable::__on(&::orm::__private::relation::<#ty>())
-                    }
+        let joinable = quote! {
+            #[automatically_derived]
+            impl ::orm::Joinable for #module::#name {
+                fn __joins(&self) -> ::std::vec::Vec<::orm::__private::JoinStep> {
+                    ::orm::Joinable::__joins(&::orm::__private::relation::<#ty>())
                 }
             }
-        } else {
-            TokenStream::new()
         };
         quote! {
             #[automatically_derived]

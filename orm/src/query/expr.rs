@@ -11,7 +11,10 @@ use std::marker::PhantomData;
 use crate::model::types::{
     FieldType, Nullable, Numeric, Scalar, SqlType, TextType, Value, ValueOf,
 };
-use crate::model::{Column, ColumnOf, Model};
+use crate::model::{Column, Model};
+
+use super::scope::{Both, InScope, NoTable};
+use super::subquery::InList;
 
 /// The untyped expression tree.
 #[doc(hidden)]
@@ -39,6 +42,74 @@ pub enum Node {
     Aggregate(AggregateFn, Box<Node>, Option<SqlType>),
     /// A text column of `GROUP BY`, grouped byte by byte.
     GroupText(Box<Node>),
+    /// A text operand compared byte by byte with another text expression
+    /// (a binary string on MySQL, as `compared_value` makes values).
+    Bytes(Box<Node>),
+    /// `left op right`; for [`ArithOp::Div`], `right` may be zero.
+    Arith(ArithOp, Box<Node>, Box<Node>),
+    /// `CAST(inner AS to)` of an expression of type `from`.
+    Cast(Box<Node>, SqlType, SqlType),
+    /// `COALESCE(a, b, ...)`.
+    Coalesce(Vec<Node>),
+    /// `CASE WHEN c THEN v ... [ELSE e] END`.
+    Case(Vec<(Node, Node)>, Option<Box<Node>>),
+    /// A scalar function of text.
+    Text(TextFn, Vec<Node>),
+    /// A subquery: `IN (SELECT ..)`, `EXISTS (SELECT ..)`, `(SELECT ..)`.
+    Subquery(SubqueryUse, Box<super::Parts>),
+    /// A window function: `f OVER (PARTITION BY .. ORDER BY ..)`.
+    Window(Box<Node>, Vec<Node>, Vec<OrderKey>),
+    /// A ranking or offset function, valid only in a window.
+    Ranking(RankFn, Vec<Node>),
+    /// The `n`th column (from 1) of a union, for its `ORDER BY`.
+    Position(usize),
+    /// A number written into the SQL text: only numbers from the API
+    /// (an offset of `lag`), never a user's value.
+    Literal(u64),
+}
+
+/// How a subquery is used.
+#[doc(hidden)]
+#[derive(Clone, Debug)]
+pub enum SubqueryUse {
+    /// `left [NOT] IN (SELECT ..)`; `true` for NOT.
+    In(Box<Node>, bool),
+    /// `[NOT] EXISTS (SELECT ..)`; `true` for NOT.
+    Exists(bool),
+    /// `(SELECT ..)`, one row of one column.
+    Scalar,
+}
+
+/// Arithmetic operators.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    /// Division; `true` between integers (truncating on every backend).
+    Div(bool),
+}
+
+/// Functions of text.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextFn {
+    Lower,
+    Upper,
+    Length,
+    Concat,
+}
+
+/// Ranking and offset functions of window queries.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RankFn {
+    RowNumber,
+    Rank,
+    DenseRank,
+    Lag,
+    Lead,
 }
 
 #[doc(hidden)]
@@ -60,9 +131,12 @@ pub enum AggregateFn {
     Avg,
     Min,
     Max,
+    CountDistinct,
 }
 
-/// A typed SQL expression over model `M` that evaluates to a `T`.
+/// A typed SQL expression that reads the tables of scope `M` (a model,
+/// [`Both`] of two scopes, or [`NoTable`]; see [`scope`](super::scope))
+/// and evaluates to a `T`.
 pub struct Expr<M, T> {
     pub(crate) node: Node,
     _types: PhantomData<fn() -> (M, T)>,
@@ -93,14 +167,15 @@ impl<M, T> std::fmt::Debug for Expr<M, T> {
 }
 
 /// `COUNT(*)`, for `select` and `having`.
-pub fn count_all<M>() -> Expr<M, i64> {
+pub fn count_all() -> Expr<NoTable, i64> {
     Expr::new(Node::CountAll)
 }
 
 /// Anything usable as an operand: a column or an expression.
 pub trait Operand: Sized {
-    /// The model the operand reads from.
-    type Model;
+    /// The tables the operand reads: a model, [`Both`] of two scopes, or
+    /// [`NoTable`].
+    type Scope;
     /// The Rust type it evaluates to.
     type Type: FieldType;
     #[doc(hidden)]
@@ -108,7 +183,7 @@ pub trait Operand: Sized {
 }
 
 impl<C: Column> Operand for C {
-    type Model = C::Model;
+    type Scope = C::Model;
     type Type = C::Type;
     fn into_node(self) -> Node {
         Node::Column {
@@ -119,11 +194,123 @@ impl<C: Column> Operand for C {
 }
 
 impl<M, T: FieldType> Operand for Expr<M, T> {
-    type Model = M;
+    type Scope = M;
     type Type = T;
     fn into_node(self) -> Node {
         self.node
     }
+}
+
+/// A value as an expression that reads no table: `orm::value(3) - order::quantity`.
+pub fn value<V: Literal>(value: V) -> Expr<NoTable, V::Type> {
+    Expr::new(Node::Value(value.into_value()))
+}
+
+/// A Rust value usable as an expression on its own ([`value`]): a value of
+/// a field type, `&str` (text) or `&[u8]` (bytes).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a value of a field type",
+    label = "not usable as an SQL value",
+    note = "use a value of a field type (i16, i32, i64, f32, f64, bool, String, &str, Vec<u8>, Decimal, dates, Uuid)"
+)]
+pub trait Literal {
+    /// The field type of the value.
+    type Type: FieldType;
+    #[doc(hidden)]
+    fn into_value(self) -> Value;
+}
+
+impl<T: crate::model::types::ScalarType> Literal for T {
+    type Type = T;
+    fn into_value(self) -> Value {
+        FieldType::into_value(self)
+    }
+}
+
+impl Literal for &str {
+    type Type = String;
+    fn into_value(self) -> Value {
+        Value::Text(self.to_owned())
+    }
+}
+
+impl Literal for &[u8] {
+    type Type = Vec<u8>;
+    fn into_value(self) -> Value {
+        Value::Bytes(self.to_vec())
+    }
+}
+
+/// Marks a [`Comparand`] that is a Rust value (inferred; never written).
+pub struct ByValue;
+/// Marks a [`Comparand`] that is a column or expression (inferred; never written).
+pub struct ByExpr;
+
+/// What a column or expression of type `T` may be compared with, or set
+/// to: a value ([`ValueOf<T>`]) or another column or expression of the same
+/// type (an `Option` of it, or the type without its `Option`). `K` says
+/// which and is inferred.
+#[diagnostic::on_unimplemented(
+    message = "a column of type `{T}` cannot be compared with or set to `{Self}`",
+    label = "expected a `{T}` value, or a column or expression of type `{T}`",
+    note = "compare with a value of the column's type (a reference to one, or for an `Option` column a plain value), or with another column or expression of the same type"
+)]
+pub trait Comparand<T, K> {
+    /// The scope of an expression of scope `L` combined with this one.
+    type Scope<L>;
+    #[doc(hidden)]
+    fn into_node(self) -> Node;
+}
+
+impl<T, V: ValueOf<T>> Comparand<T, ByValue> for V {
+    type Scope<L> = L;
+    fn into_node(self) -> Node {
+        Node::Value(self.into_value())
+    }
+}
+
+impl<T, O: Operand> Comparand<T, ByExpr> for O
+where
+    O::Type: Compatible<T>,
+{
+    type Scope<L> = Both<L, O::Scope>;
+    fn into_node(self) -> Node {
+        Operand::into_node(self)
+    }
+}
+
+/// Types one of which may be compared with the other: a type and itself,
+/// or a type and `Option` of it.
+#[doc(hidden)]
+pub trait Compatible<T> {}
+impl<T: FieldType> Compatible<T> for T {}
+impl<T: crate::model::types::ScalarType> Compatible<Option<T>> for T {}
+impl<T: crate::model::types::ScalarType> Compatible<T> for Option<T> {}
+
+/// A comparison; text compares byte by byte on every backend (see
+/// `Writer::compared_value`), with a column too.
+fn compare<O: Operand, R: Comparand<O::Type, K>, K>(
+    left: O,
+    op: CompareOp,
+    right: R,
+) -> Condition<R::Scope<O::Scope>> {
+    let right = match right.into_node() {
+        // `= NULL` is never true: `None` asks whether the value is NULL.
+        Node::Value(Value::Null(_)) if matches!(op, CompareOp::Eq | CompareOp::Ne) => {
+            return Expr::new(Node::IsNull(
+                Box::new(left.into_node()),
+                op == CompareOp::Ne,
+            ));
+        }
+        node @ Node::Value(_) => node,
+        node if O::Type::SQL_TYPE == SqlType::Text => Node::Bytes(Box::new(node)),
+        node => node,
+    };
+    Expr::new(Node::Compare(
+        op,
+        Box::new(left.into_node()),
+        Box::new(right),
+    ))
 }
 
 /// Escapes `%`, `_` and the escape character `!` so that `text` matches itself.
@@ -146,7 +333,7 @@ fn like_pattern(pattern: &str) -> String {
     pattern.replace('!', "!!")
 }
 
-fn like_node<O: Operand>(operand: O, pattern: String, ignore_case: bool) -> Condition<O::Model> {
+fn like_node<O: Operand>(operand: O, pattern: String, ignore_case: bool) -> Condition<O::Scope> {
     Expr::new(Node::Like(
         Box::new(operand.into_node()),
         pattern,
@@ -154,58 +341,267 @@ fn like_node<O: Operand>(operand: O, pattern: String, ignore_case: bool) -> Cond
     ))
 }
 
-/// Comparisons, pattern matches and aggregates on columns and expressions.
+/// The type of an expression over `Self` and `R`: `R`'s base type, and
+/// nullable when either is (`i64` and `Option<i64>` give `Option<i64>`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` and `{R}` cannot be combined in arithmetic or `concat`",
+    label = "operands of different types",
+    note = "both operands must have the same type (or one an `Option` of the other): cast one with `.cast::<T>()`"
+)]
+pub trait Combine<R> {
+    /// The result type.
+    type Out: FieldType;
+}
+
+macro_rules! combine {
+    ($($ty:ty),*) => {$(
+        impl Combine<$ty> for $ty { type Out = $ty; }
+        impl Combine<Option<$ty>> for $ty { type Out = Option<$ty>; }
+        impl Combine<$ty> for Option<$ty> { type Out = Option<$ty>; }
+        impl Combine<Option<$ty>> for Option<$ty> { type Out = Option<$ty>; }
+    )*};
+}
+combine!(i16, i32, i64, f32, f64, String);
+#[cfg(feature = "decimal")]
+combine!(rust_decimal::Decimal);
+
+/// Number types arithmetic applies to, and whether division truncates.
+#[doc(hidden)]
+pub trait Arithmetic: FieldType {
+    /// Integer division truncates toward zero.
+    const INTEGER: bool;
+}
+macro_rules! arithmetic {
+    ($($ty:ty => $int:literal),*) => {$(
+        impl Arithmetic for $ty { const INTEGER: bool = $int; }
+        impl Arithmetic for Option<$ty> { const INTEGER: bool = $int; }
+    )*};
+}
+arithmetic!(i16 => true, i32 => true, i64 => true, f32 => false, f64 => false);
+#[cfg(feature = "decimal")]
+arithmetic!(rust_decimal::Decimal => false);
+
+/// The right operand of arithmetic on a `T`: a number of the same type (or
+/// `Option` of it), or a column or expression of that type.
+#[diagnostic::on_unimplemented(
+    message = "cannot do arithmetic between a `{T}` and `{Self}`",
+    label = "expected a `{T}` value, or a column or expression of that type",
+    note = "arithmetic needs numbers of the same type on both sides (i16, i32, i64, f32, f64, Decimal, or Option of them); cast one with `.cast::<T>()`"
+)]
+pub trait ArithOperand<T> {
+    /// The scope of an expression of scope `L` combined with this one.
+    type Scope<L>;
+    /// The result type.
+    type Out: FieldType;
+    /// Whether `T` is an integer type (its division truncates).
+    #[doc(hidden)]
+    const INTEGER: bool;
+    #[doc(hidden)]
+    fn into_node(self) -> Node;
+}
+
+macro_rules! arith_value {
+    ($($ty:ty),*) => {$(
+        impl ArithOperand<$ty> for $ty {
+            type Scope<L> = L;
+            type Out = $ty;
+            const INTEGER: bool = <$ty as Arithmetic>::INTEGER;
+            fn into_node(self) -> Node { Node::Value(FieldType::into_value(self)) }
+        }
+        impl ArithOperand<Option<$ty>> for $ty {
+            type Scope<L> = L;
+            type Out = Option<$ty>;
+            const INTEGER: bool = <$ty as Arithmetic>::INTEGER;
+            fn into_node(self) -> Node { Node::Value(FieldType::into_value(self)) }
+        }
+    )*};
+}
+arith_value!(i16, i32, i64, f32, f64);
+#[cfg(feature = "decimal")]
+arith_value!(rust_decimal::Decimal);
+
+impl<T: Arithmetic + Combine<O::Type>, O: Operand> ArithOperand<T> for O {
+    type Scope<L> = Both<L, O::Scope>;
+    type Out = <T as Combine<O::Type>>::Out;
+    const INTEGER: bool = T::INTEGER;
+    fn into_node(self) -> Node {
+        Operand::into_node(self)
+    }
+}
+
+/// `left op right` for the `+ - * /` operators of columns and expressions.
+#[doc(hidden)]
+pub fn arith<L: Operand, R: ArithOperand<L::Type>>(
+    left: L,
+    op: ArithOp,
+    right: R,
+) -> Expr<R::Scope<L::Scope>, R::Out> {
+    let op = match op {
+        ArithOp::Div(_) => ArithOp::Div(R::INTEGER),
+        other => other,
+    };
+    Expr::new(Node::Arith(
+        op,
+        Box::new(left.into_node()),
+        Box::new(right.into_node()),
+    ))
+}
+
+/// What `/` gives: an expression of scope `S` that is `None` where the
+/// divisor is zero, of the type `T` without its `Option`.
+pub type Quotient<S, T> = Expr<S, Option<<T as Scalar>::Scalar>>;
+
+/// `left / right`, `None` where `right` is zero.
+#[doc(hidden)]
+pub fn divide<L: Operand, R: ArithOperand<L::Type>>(
+    left: L,
+    right: R,
+) -> Quotient<R::Scope<L::Scope>, R::Out>
+where
+    R::Out: Scalar,
+{
+    Expr::new(arith(left, ArithOp::Div(false), right).node)
+}
+
+macro_rules! expr_ops {
+    ($($trait:ident $method:ident $op:expr;)*) => {$(
+        impl<M, T: FieldType, R: ArithOperand<T>> std::ops::$trait<R> for Expr<M, T> {
+            type Output = Expr<R::Scope<M>, R::Out>;
+            fn $method(self, right: R) -> Self::Output {
+                arith(self, $op, right)
+            }
+        }
+    )*};
+}
+expr_ops! {
+    Add add ArithOp::Add;
+    Sub sub ArithOp::Sub;
+    Mul mul ArithOp::Mul;
+}
+
+/// `a / b`: `None` where `b` is zero, on every backend (PostgreSQL would
+/// fail with SQLSTATE 22012; SQLite and MySQL give NULL). Integers divide
+/// truncating toward zero (`DIV` on MySQL, whose `/` gives a decimal).
+impl<M, T: FieldType, R: ArithOperand<T>> std::ops::Div<R> for Expr<M, T>
+where
+    R::Out: Scalar,
+{
+    type Output = Quotient<R::Scope<M>, R::Out>;
+    fn div(self, right: R) -> Self::Output {
+        divide(self, right)
+    }
+}
+
+/// The same type, nullable when `Self` is: what `length` of a text gives.
+#[doc(hidden)]
+pub trait MapNull<U> {
+    type Out: FieldType;
+}
+impl<U: FieldType> MapNull<U> for String {
+    type Out = U;
+}
+impl<U: crate::model::types::ScalarType> MapNull<U> for Option<String> {
+    type Out = Option<U>;
+}
+
+/// Types a [`cast`](ExprOps::cast) can produce, by the name each backend
+/// gives the type in `CAST`.
+#[diagnostic::on_unimplemented(
+    message = "cannot cast to `{Self}`",
+    label = "not a cast target",
+    note = "cast to i64, i32, f64, String or Decimal (or Option of them)"
+)]
+pub trait CastTarget: FieldType {}
+impl CastTarget for i32 {}
+impl CastTarget for i64 {}
+impl CastTarget for f64 {}
+impl CastTarget for String {}
+impl CastTarget for Option<i32> {}
+impl CastTarget for Option<i64> {}
+impl CastTarget for Option<f64> {}
+impl CastTarget for Option<String> {}
+#[cfg(feature = "decimal")]
+impl CastTarget for rust_decimal::Decimal {}
+#[cfg(feature = "decimal")]
+impl CastTarget for Option<rust_decimal::Decimal> {}
+
+/// A fallback of [`coalesce`](ExprOps::coalesce) for a `T`: a value of `T`,
+/// or a column or expression of exactly type `T`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot stand in for a NULL `{T}`",
+    label = "expected a `{T}` value, or a column or expression of type `{T}`"
+)]
+pub trait Fallback<T, K> {
+    /// The scope of an expression of scope `L` combined with this one.
+    type Scope<L>;
+    #[doc(hidden)]
+    fn into_node(self) -> Node;
+}
+impl<T, V: ValueOf<T>> Fallback<T, ByValue> for V {
+    type Scope<L> = L;
+    fn into_node(self) -> Node {
+        Node::Value(self.into_value())
+    }
+}
+impl<T: FieldType, O: Operand<Type = T>> Fallback<T, ByExpr> for O {
+    type Scope<L> = Both<L, O::Scope>;
+    fn into_node(self) -> Node {
+        Operand::into_node(self)
+    }
+}
+
+/// Comparisons, pattern matches, functions and aggregates on columns and
+/// expressions.
 ///
-/// In scope through `orm::prelude::*`.
+/// In scope through `orm::prelude::*`. The right side of a comparison is a
+/// value or another column or expression (`order::shipped.gt(order::placed)`).
 // `is_in` and `is_null` build conditions; they do not test `self`.
 #[allow(clippy::wrong_self_convention)]
 pub trait ExprOps: Operand {
-    /// `self = value`
-    fn eq<V: ValueOf<Self::Type>>(self, value: V) -> Condition<Self::Model> {
-        compare(self, CompareOp::Eq, value)
+    /// `self = other`; with `None` (an `Option` value that is `None`),
+    /// `self IS NULL`.
+    fn eq<R: Comparand<Self::Type, K>, K>(self, other: R) -> Condition<R::Scope<Self::Scope>> {
+        compare(self, CompareOp::Eq, other)
     }
-    /// `self <> value`
-    fn ne<V: ValueOf<Self::Type>>(self, value: V) -> Condition<Self::Model> {
-        compare(self, CompareOp::Ne, value)
+    /// `self <> other`; with `None`, `self IS NOT NULL`.
+    fn ne<R: Comparand<Self::Type, K>, K>(self, other: R) -> Condition<R::Scope<Self::Scope>> {
+        compare(self, CompareOp::Ne, other)
     }
-    /// `self < value`
-    fn lt<V: ValueOf<Self::Type>>(self, value: V) -> Condition<Self::Model> {
-        compare(self, CompareOp::Lt, value)
+    /// `self < other`
+    fn lt<R: Comparand<Self::Type, K>, K>(self, other: R) -> Condition<R::Scope<Self::Scope>> {
+        compare(self, CompareOp::Lt, other)
     }
-    /// `self <= value`
-    fn le<V: ValueOf<Self::Type>>(self, value: V) -> Condition<Self::Model> {
-        compare(self, CompareOp::Le, value)
+    /// `self <= other`
+    fn le<R: Comparand<Self::Type, K>, K>(self, other: R) -> Condition<R::Scope<Self::Scope>> {
+        compare(self, CompareOp::Le, other)
     }
-    /// `self > value`
-    fn gt<V: ValueOf<Self::Type>>(self, value: V) -> Condition<Self::Model> {
-        compare(self, CompareOp::Gt, value)
+    /// `self > other`
+    fn gt<R: Comparand<Self::Type, K>, K>(self, other: R) -> Condition<R::Scope<Self::Scope>> {
+        compare(self, CompareOp::Gt, other)
     }
-    /// `self >= value`
-    fn ge<V: ValueOf<Self::Type>>(self, value: V) -> Condition<Self::Model> {
-        compare(self, CompareOp::Ge, value)
+    /// `self >= other`
+    fn ge<R: Comparand<Self::Type, K>, K>(self, other: R) -> Condition<R::Scope<Self::Scope>> {
+        compare(self, CompareOp::Ge, other)
     }
-    /// `self IN (values...)`; an empty list matches nothing.
-    fn is_in<V: ValueOf<Self::Type>>(
-        self,
-        values: impl IntoIterator<Item = V>,
-    ) -> Condition<Self::Model> {
-        let values = values.into_iter().map(V::into_value).collect();
-        Expr::new(Node::In(Box::new(self.into_node()), values, false))
+    /// `self IN (values...)` or `self IN (SELECT ...)`: `list` is values
+    /// (an array, a `Vec`, any iterator; an empty list matches nothing) or a
+    /// subquery that selects one column of the same type (see
+    /// [`subquery`](super::subquery)).
+    fn is_in<L: InList<Self::Type, K>, K>(self, list: L) -> Condition<L::Scope<Self::Scope>> {
+        Expr::new(list.into_node(self.into_node(), false))
     }
-    /// `self NOT IN (values...)`; an empty list matches everything.
-    fn is_not_in<V: ValueOf<Self::Type>>(
-        self,
-        values: impl IntoIterator<Item = V>,
-    ) -> Condition<Self::Model> {
-        let values = values.into_iter().map(V::into_value).collect();
-        Expr::new(Node::In(Box::new(self.into_node()), values, true))
+    /// `self NOT IN (values...)` or `self NOT IN (SELECT ...)`; an empty
+    /// list matches everything. Where the subquery returns a NULL, `NOT IN`
+    /// matches nothing (SQL's three-valued logic, on every backend).
+    fn is_not_in<L: InList<Self::Type, K>, K>(self, list: L) -> Condition<L::Scope<Self::Scope>> {
+        Expr::new(list.into_node(self.into_node(), true))
     }
     /// `self BETWEEN low AND high` (both ends included).
     fn between<V: ValueOf<Self::Type>, W: ValueOf<Self::Type>>(
         self,
         low: V,
         high: W,
-    ) -> Condition<Self::Model> {
+    ) -> Condition<Self::Scope> {
         Expr::new(Node::Between(
             Box::new(self.into_node()),
             low.into_value(),
@@ -220,7 +616,7 @@ pub trait ExprOps: Operand {
     /// ignores ASCII case, and `LIKE` under the `utf8mb4_bin` collation on
     /// MySQL/MariaDB, whose default collations ignore case); see
     /// [`ilike`](Self::ilike) to ignore case.
-    fn like(self, pattern: &str) -> Condition<Self::Model>
+    fn like(self, pattern: &str) -> Condition<Self::Scope>
     where
         Self::Type: TextType,
     {
@@ -235,7 +631,7 @@ pub trait ExprOps: Operand {
     /// case (`é`, `Σ`) would find fewer rows, so the query fails with
     /// [`Error::InvalidQuery`](crate::Error::InvalidQuery) before anything
     /// is sent; letters without case (digits, CJK, emoji) are fine.
-    fn ilike(self, pattern: &str) -> Condition<Self::Model>
+    fn ilike(self, pattern: &str) -> Condition<Self::Scope>
     where
         Self::Type: TextType,
     {
@@ -243,79 +639,150 @@ pub trait ExprOps: Operand {
     }
     /// The text contains `part` literally (`%` and `_` in it are not
     /// wildcards); case-sensitive on every backend, as [`like`](Self::like).
-    fn contains(self, part: &str) -> Condition<Self::Model>
+    fn contains(self, part: &str) -> Condition<Self::Scope>
     where
         Self::Type: TextType,
     {
         like_node(self, format!("%{}%", escape_like(part)), false)
     }
     /// The text starts with `prefix` literally; case-sensitive.
-    fn starts_with(self, prefix: &str) -> Condition<Self::Model>
+    fn starts_with(self, prefix: &str) -> Condition<Self::Scope>
     where
         Self::Type: TextType,
     {
         like_node(self, format!("{}%", escape_like(prefix)), false)
     }
     /// The text ends with `suffix` literally; case-sensitive.
-    fn ends_with(self, suffix: &str) -> Condition<Self::Model>
+    fn ends_with(self, suffix: &str) -> Condition<Self::Scope>
     where
         Self::Type: TextType,
     {
         like_node(self, format!("%{}", escape_like(suffix)), false)
     }
     /// [`contains`](Self::contains), ignoring case as [`ilike`](Self::ilike) does.
-    fn contains_ci(self, part: &str) -> Condition<Self::Model>
+    fn contains_ci(self, part: &str) -> Condition<Self::Scope>
     where
         Self::Type: TextType,
     {
         like_node(self, format!("%{}%", escape_like(part)), true)
     }
     /// [`starts_with`](Self::starts_with), ignoring case as [`ilike`](Self::ilike) does.
-    fn starts_with_ci(self, prefix: &str) -> Condition<Self::Model>
+    fn starts_with_ci(self, prefix: &str) -> Condition<Self::Scope>
     where
         Self::Type: TextType,
     {
         like_node(self, format!("{}%", escape_like(prefix)), true)
     }
     /// [`ends_with`](Self::ends_with), ignoring case as [`ilike`](Self::ilike) does.
-    fn ends_with_ci(self, suffix: &str) -> Condition<Self::Model>
+    fn ends_with_ci(self, suffix: &str) -> Condition<Self::Scope>
     where
         Self::Type: TextType,
     {
         like_node(self, format!("%{}", escape_like(suffix)), true)
     }
     /// `self IS NULL`
-    fn is_null(self) -> Condition<Self::Model>
+    fn is_null(self) -> Condition<Self::Scope>
     where
         Self::Type: Nullable,
     {
         Expr::new(Node::IsNull(Box::new(self.into_node()), false))
     }
     /// `self IS NOT NULL`
-    fn is_not_null(self) -> Condition<Self::Model>
+    fn is_not_null(self) -> Condition<Self::Scope>
     where
         Self::Type: Nullable,
     {
         Expr::new(Node::IsNull(Box::new(self.into_node()), true))
     }
     /// Ascending order (NULLs first, text in byte order: see [`Ordering`]).
-    fn asc(self) -> Ordering<Self::Model> {
+    fn asc(self) -> Ordering<Self::Scope> {
         Ordering::of::<Self::Type>(self.into_node(), false)
     }
     /// Descending order (NULLs last, text in byte order: see [`Ordering`]).
-    fn desc(self) -> Ordering<Self::Model> {
+    fn desc(self) -> Ordering<Self::Scope> {
         Ordering::of::<Self::Type>(self.into_node(), true)
     }
+    /// `CAST(self AS <T>)`: `i64`/`i32` (`BIGINT`/`INTEGER`, `SIGNED` on
+    /// MySQL), `f64` (`DOUBLE PRECISION`, `REAL` on SQLite, `DOUBLE` on
+    /// MySQL), `String` (`TEXT`, `CHAR` on MySQL) or `Decimal` (`NUMERIC`,
+    /// `DECIMAL(65, 30)` on MySQL). Text that is not a number casts to 0 on
+    /// SQLite and MySQL and fails on PostgreSQL (SQLSTATE 22P02).
+    fn cast<T: CastTarget>(self) -> Expr<Self::Scope, T> {
+        Expr::new(Node::Cast(
+            Box::new(self.into_node()),
+            Self::Type::SQL_TYPE,
+            T::SQL_TYPE,
+        ))
+    }
+    /// `COALESCE(self, fallback)`: `self`, or `fallback` where `self` is
+    /// NULL; never NULL itself.
+    fn coalesce<R: Fallback<<Self::Type as Scalar>::Scalar, K>, K>(
+        self,
+        fallback: R,
+    ) -> Expr<R::Scope<Self::Scope>, <Self::Type as Scalar>::Scalar>
+    where
+        Self::Type: Scalar,
+    {
+        Expr::new(Node::Coalesce(vec![self.into_node(), fallback.into_node()]))
+    }
+    /// `LOWER(self)`. SQLite lowers ASCII letters only (SQLite manual,
+    /// "lower(X)"); PostgreSQL and MySQL every letter.
+    fn lower(self) -> Expr<Self::Scope, Self::Type>
+    where
+        Self::Type: TextType,
+    {
+        Expr::new(Node::Text(TextFn::Lower, vec![self.into_node()]))
+    }
+    /// `UPPER(self)`; ASCII letters only on SQLite, as [`lower`](Self::lower).
+    fn upper(self) -> Expr<Self::Scope, Self::Type>
+    where
+        Self::Type: TextType,
+    {
+        Expr::new(Node::Text(TextFn::Upper, vec![self.into_node()]))
+    }
+    /// The length in characters (Unicode code points, as `str::chars().count()`):
+    /// `length` on PostgreSQL and SQLite, `CHAR_LENGTH` on MySQL (whose
+    /// `LENGTH` counts bytes).
+    fn length(self) -> Expr<Self::Scope, <Self::Type as MapNull<i64>>::Out>
+    where
+        Self::Type: TextType + MapNull<i64>,
+    {
+        Expr::new(Node::Text(TextFn::Length, vec![self.into_node()]))
+    }
+    /// `self` followed by `other` (`||`, `CONCAT` on MySQL); NULL when
+    /// either is NULL, on every backend.
+    fn concat<R: Comparand<String, K>, K>(
+        self,
+        other: R,
+    ) -> Expr<R::Scope<Self::Scope>, <Self::Type as Combine<String>>::Out>
+    where
+        Self::Type: TextType + Combine<String>,
+    {
+        Expr::new(Node::Text(
+            TextFn::Concat,
+            vec![self.into_node(), other.into_node()],
+        ))
+    }
     /// `COUNT(self)`: rows where the value is not NULL.
-    fn count(self) -> Expr<Self::Model, i64> {
+    fn count(self) -> Expr<Self::Scope, i64> {
         Expr::new(Node::Aggregate(
             AggregateFn::Count,
             Box::new(self.into_node()),
             None,
         ))
     }
+    /// `COUNT(DISTINCT self)`: the distinct non-NULL values. Text counts
+    /// as distinct by its bytes on every backend (`"a"` and `"A"` are two).
+    fn count_distinct(self) -> Expr<Self::Scope, i64> {
+        let text = Self::Type::SQL_TYPE == SqlType::Text;
+        Expr::new(Node::Aggregate(
+            AggregateFn::CountDistinct,
+            Box::new(self.into_node()),
+            text.then_some(SqlType::Text),
+        ))
+    }
     /// `SUM(self)`: `None` over no rows. Integers sum to `i64`, floats to `f64`.
-    fn sum(self) -> Expr<Self::Model, Option<<Self::Type as Numeric>::Sum>>
+    fn sum(self) -> Expr<Self::Scope, Option<<Self::Type as Numeric>::Sum>>
     where
         Self::Type: Numeric,
     {
@@ -327,7 +794,7 @@ pub trait ExprOps: Operand {
         ))
     }
     /// `AVG(self)`: `None` over no rows; `f64`, or `Decimal` for decimals.
-    fn avg(self) -> Expr<Self::Model, Option<<Self::Type as Numeric>::Avg>>
+    fn avg(self) -> Expr<Self::Scope, Option<<Self::Type as Numeric>::Avg>>
     where
         Self::Type: Numeric,
     {
@@ -340,7 +807,7 @@ pub trait ExprOps: Operand {
     }
     /// `MIN(self)`: `None` over no rows; text compared byte by byte, as
     /// [`Ordering`] sorts it.
-    fn min(self) -> Expr<Self::Model, Option<<Self::Type as Scalar>::Scalar>>
+    fn min(self) -> Expr<Self::Scope, Option<<Self::Type as Scalar>::Scalar>>
     where
         Self::Type: Scalar,
     {
@@ -352,7 +819,7 @@ pub trait ExprOps: Operand {
     }
     /// `MAX(self)`: `None` over no rows; text compared byte by byte, as
     /// [`Ordering`] sorts it.
-    fn max(self) -> Expr<Self::Model, Option<<Self::Type as Scalar>::Scalar>>
+    fn max(self) -> Expr<Self::Scope, Option<<Self::Type as Scalar>::Scalar>>
     where
         Self::Type: Scalar,
     {
@@ -371,25 +838,13 @@ fn text_type<T: FieldType>() -> Option<SqlType> {
     (T::SQL_TYPE == SqlType::Text).then_some(SqlType::Text)
 }
 
-fn compare<O: Operand, V: ValueOf<O::Type>>(
-    left: O,
-    op: CompareOp,
-    value: V,
-) -> Condition<O::Model> {
-    Expr::new(Node::Compare(
-        op,
-        Box::new(left.into_node()),
-        Box::new(Node::Value(value.into_value())),
-    ))
-}
-
 impl<M> Condition<M> {
     /// Both conditions hold.
-    pub fn and(self, other: Condition<M>) -> Condition<M> {
+    pub fn and<N>(self, other: Condition<N>) -> Condition<Both<M, N>> {
         Expr::new(Node::And(Box::new(self.node), Box::new(other.node)))
     }
     /// Either condition holds.
-    pub fn or(self, other: Condition<M>) -> Condition<M> {
+    pub fn or<N>(self, other: Condition<N>) -> Condition<Both<M, N>> {
         Expr::new(Node::Or(Box::new(self.node), Box::new(other.node)))
     }
 }
@@ -404,6 +859,72 @@ impl<M> std::ops::Not for Condition<M> {
 /// `NOT condition`.
 pub fn not<M>(condition: Condition<M>) -> Condition<M> {
     !condition
+}
+
+/// `CASE WHEN condition THEN value ... ELSE value END`: starts with the
+/// first branch; add branches with [`when`](Case::when) and finish with
+/// [`otherwise`](Case::otherwise) (a `T`) or [`end`](Case::end) (an
+/// `Option<T>`, NULL where no branch holds).
+///
+/// ```
+/// # use orm::prelude::*;
+/// # #[orm::model] pub struct Order { #[orm(primary_key, auto)] pub id: i64, pub total: f64 }
+/// // CASE WHEN "orders"."total" > ? THEN ? WHEN "orders"."total" > ? THEN ? ELSE ? END
+/// let size = orm::case_when(order::total.gt(100.0), "large")
+///     .when(order::total.gt(10.0), "medium")
+///     .otherwise("small");
+/// let _query = Order::query().select((order::id, size));
+/// ```
+pub fn case_when<M, V: Literal>(condition: Condition<M>, then: V) -> Case<M, V::Type> {
+    Case {
+        branches: vec![(condition.node, Node::Value(then.into_value()))],
+        _types: PhantomData,
+    }
+}
+
+/// [`case_when`] with a column or expression as the first branch's value.
+pub fn case_when_expr<M, O: Operand>(
+    condition: Condition<M>,
+    then: O,
+) -> Case<Both<M, O::Scope>, O::Type> {
+    Case {
+        branches: vec![(condition.node, then.into_node())],
+        _types: PhantomData,
+    }
+}
+
+/// A `CASE` expression being built; see [`case_when`].
+pub struct Case<M, T> {
+    branches: Vec<(Node, Node)>,
+    _types: PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T: FieldType> Case<M, T> {
+    /// Another branch: `WHEN condition THEN value`.
+    pub fn when<N, R: Comparand<T, K>, K>(
+        mut self,
+        condition: Condition<N>,
+        value: R,
+    ) -> Case<R::Scope<Both<M, N>>, T> {
+        self.branches.push((condition.node, value.into_node()));
+        Case {
+            branches: self.branches,
+            _types: PhantomData,
+        }
+    }
+
+    /// `ELSE value END`: the value where no branch holds.
+    pub fn otherwise<R: Comparand<T, K>, K>(self, value: R) -> Expr<R::Scope<M>, T> {
+        Expr::new(Node::Case(self.branches, Some(Box::new(value.into_node()))))
+    }
+
+    /// `END` without `ELSE`: NULL where no branch holds.
+    pub fn end(self) -> Expr<M, Option<<T as Scalar>::Scalar>>
+    where
+        T: Scalar,
+    {
+        Expr::new(Node::Case(self.branches, None))
+    }
 }
 
 /// Where NULLs go in a sort: [`Ordering::nulls_first`], [`Ordering::nulls_last`].
@@ -516,56 +1037,53 @@ impl<M: Model> Ordering<M> {
     }
 }
 
-/// A condition usable in a query on model `M`.
+/// A condition usable in a query whose sources are `S` (its model, or the
+/// models and aliases of a join): a condition (`Expr<_, bool>`) or a `bool`
+/// column whose tables the query has. `I` says where, and is inferred.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a condition on `{M}`",
-    label = "this condition reads another model's columns, or is not a condition",
-    note = "filter a query with conditions on the columns of the model it queries (`{M}`), such as `column.eq(value)`"
+    message = "`{Self}` is not a condition on the tables of this query (`{S}`)",
+    label = "this condition reads a table the query does not have, or is not a condition",
+    note = "filter with conditions on the columns of the queried model (`{S}`) or of the models it joined, such as `column.eq(value)`; to filter by another model's columns, `join` it first"
 )]
-pub trait Filter<M> {
+pub trait Filter<S, I> {
     #[doc(hidden)]
     fn into_node(self) -> Node;
 }
 
-impl<M> Filter<M> for Condition<M> {
-    fn into_node(self) -> Node {
-        self.node
-    }
-}
-
-/// A `bool` column is a condition by itself: `filter(order::paid)`.
-impl<M, C: ColumnOf<M> + Column<Type = bool>> Filter<M> for C {
+/// A condition, or a `bool` column by itself: `filter(order::paid)`.
+impl<S, I, O: Operand<Type = bool>> Filter<S, I> for O
+where
+    O::Scope: InScope<S, I>,
+{
     fn into_node(self) -> Node {
         Operand::into_node(self)
     }
 }
 
-/// A sort key usable in a query on model `M`: a column (ascending) or `col.desc()`.
+/// A sort key usable in a query whose sources are `S`: a column or
+/// expression (ascending), or `expr.desc()`.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot order a query on `{M}`",
-    label = "not a column or ordering of `{M}`",
-    note = "order by columns of the queried model: `column`, `column.asc()` or `column.desc()`"
+    message = "`{Self}` cannot order a query of `{S}`",
+    label = "not a column, expression or ordering of this query's tables",
+    note = "order by columns of the queried model or of a model it joined: `column`, `column.asc()` or `column.desc()`"
 )]
-pub trait IntoOrdering<M> {
+pub trait IntoOrdering<S, I> {
     #[doc(hidden)]
-    fn into_ordering(self) -> Ordering<M>;
+    fn into_ordering(self) -> OrderKey;
 }
 
-impl<M> IntoOrdering<M> for Ordering<M> {
-    fn into_ordering(self) -> Ordering<M> {
-        self
+impl<S, I, M: InScope<S, I>> IntoOrdering<S, I> for Ordering<M> {
+    fn into_ordering(self) -> OrderKey {
+        self.key
     }
 }
 
-impl<M, C: ColumnOf<M>> IntoOrdering<M> for C {
-    fn into_ordering(self) -> Ordering<M> {
-        Ordering::of::<C::Type>(Operand::into_node(self), false)
-    }
-}
-
-impl<M, T: FieldType> IntoOrdering<M> for Expr<M, T> {
-    fn into_ordering(self) -> Ordering<M> {
-        Ordering::of::<T>(self.node, false)
+impl<S, I, O: Operand> IntoOrdering<S, I> for O
+where
+    O::Scope: InScope<S, I>,
+{
+    fn into_ordering(self) -> OrderKey {
+        Ordering::<O::Scope>::of::<O::Type>(self.into_node(), false).key
     }
 }
 

@@ -1,38 +1,80 @@
-//! Queries over two models joined by a relation on one connection.
+//! Joins: queries over several models related by relations, on one connection.
 //!
-//! `Order::query().join(order::user)` selects `(Order, User)` rows; filters,
-//! sort keys and selections may use the columns of either model (the `Left`
-//! and `Right` type parameters say which, and are inferred). `left_join`
-//! keeps rows without a match and gives `(Order, Option<User>)`.
+//! `Order::query().join(order::customer)` selects `(Order, Customer)` rows;
+//! filters, sort keys, groupings and selections may use the columns of every
+//! joined model (which model a column belongs to is checked at compile time;
+//! see [`scope`](super::scope)). Joins chain: `Track::query()
+//! .join(track::album).join(album::artist)` gives `(Track, Album, Artist)`
+//! rows, up to six tables. `left_join` keeps rows without a match and gives
+//! an `Option` of the joined model. A relation that leads back to a table
+//! the query has already (a self-join: employee and manager) is joined
+//! under an [`Alias`] with `join_as`. A many-to-many relation joins its
+//! join table and the related table in one call.
 //!
 //! A join may take a row lock (`for_update()`, `for_share()`, before or
-//! after the join): it locks the rows of both models. A `left_join` with a
-//! lock is refused with [`Error::InvalidQuery`] before anything is sent, on
-//! every backend, since PostgreSQL cannot lock the nullable side of an
-//! outer join.
+//! after the join): it locks the rows of every joined table. A `left_join`
+//! with a lock is refused with [`Error::InvalidQuery`](crate::Error) before
+//! anything is sent, on every backend, since PostgreSQL cannot lock the
+//! nullable side of an outer join.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> orm::Result<()> {
+//! use orm::prelude::*;
+//!
+//! #[orm::model]
+//! #[derive(Clone, Debug)]
+//! pub struct Artist { #[orm(primary_key, auto)] pub id: i64, pub name: String }
+//! #[orm::model]
+//! #[derive(Clone, Debug)]
+//! pub struct Album {
+//!     #[orm(primary_key, auto)] pub id: i64,
+//!     #[orm(belongs_to = Artist)] pub artist_id: i64,
+//!     pub title: String,
+//! }
+//! #[orm::model]
+//! #[derive(Clone, Debug)]
+//! pub struct Track {
+//!     #[orm(primary_key, auto)] pub id: i64,
+//!     #[orm(belongs_to = Album)] pub album_id: i64,
+//!     pub seconds: i64,
+//! }
+//!
+//! let db = orm::Database::connect("sqlite::memory:").await?;
+//! db.create_table::<Artist>().await?;
+//! db.create_table::<Album>().await?;
+//! db.create_table::<Track>().await?;
+//! let nina = Artist::create(&db, Artist { id: 0, name: "Nina".into() }).await?;
+//! let album = Album::create(&db, Album { id: 0, artist_id: nina.id, title: "Pastel".into() }).await?;
+//! for seconds in [200, 300] {
+//!     Track::create(&db, Track { id: 0, album_id: album.id, seconds }).await?;
+//! }
+//!
+//! // SELECT "artists"."name", SUM("tracks"."seconds") FROM "tracks"
+//! //   INNER JOIN "albums" ON "tracks"."album_id" = "albums"."id"
+//! //   INNER JOIN "artists" ON "albums"."artist_id" = "artists"."id"
+//! //   GROUP BY "artists"."name"
+//! let per_artist = Track::query()
+//!     .join(track::album)
+//!     .join(album::artist)
+//!     .group_by(artist::name)
+//!     .select((artist::name, track::seconds.sum()))
+//!     .all(&db)
+//!     .await?;
+//! assert_eq!(per_artist, [("Nina".to_string(), Some(500))]);
+//! # Ok(()) }
+//! ```
 
 // The `async` methods here are written as `fn ... -> impl Future + Send`:
 // spelled out, `Send` lets callers spawn them; left to `async fn`, rustc
 // cannot prove it for futures that hold a generic executor.
 #![allow(clippy::manual_async_fn)]
 
-use std::marker::PhantomData;
-
-use super::expr::{Condition, Expr, Node, Operand, OrderKey, Ordering};
-use super::lock::{self, LockScope, NoLock, NonWaitingLock, WaitingLock};
-use super::{and, JoinClause, Parts, Select};
-use crate::connection::driver::RowRef;
-use crate::error::{Error, Result};
-use crate::model::types::FieldType;
-use crate::model::{ColumnOf, Model};
+use super::expr::{CompareOp, Node};
+use super::scope::{Alias, InScope, Push, PushRow};
+use super::{JoinClause, Select};
+use crate::model::Model;
 use crate::relations::Joinable;
-use crate::routing::executor::Executor;
 use crate::routing::ConnectionName;
-
-/// Marks what belongs to the first model of a join (inferred; never written).
-pub struct Left;
-/// Marks what belongs to the joined model (inferred; never written).
-pub struct Right;
 
 /// Models on connection `C`: an SQL join needs both models on one.
 /// Implemented by `#[orm::model]` for the model's own connection.
@@ -43,323 +85,155 @@ pub struct Right;
 )]
 pub trait OnConnection<C: ConnectionName> {}
 
-/// A condition on either model of a join.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a condition on `{M}` or `{J}`",
-    label = "a condition on a model that is not part of this join",
-    note = "filter a joined query with conditions on the columns of the two joined models"
-)]
-pub trait JoinFilter<M, J, I> {
-    #[doc(hidden)]
-    fn into_node(self) -> Node;
-}
-
-impl<M, J> JoinFilter<M, J, Left> for Condition<M> {
-    fn into_node(self) -> Node {
-        self.node
+/// The node `node` with its table renamed to `alias`.
+fn aliased(node: Node, alias: Option<&'static str>) -> Node {
+    match (node, alias) {
+        (Node::Column { name, .. }, Some(alias)) => Node::Column { table: alias, name },
+        (node, _) => node,
     }
 }
 
-impl<M, J> JoinFilter<M, J, Right> for Condition<J> {
-    fn into_node(self) -> Node {
-        self.node
-    }
-}
-
-/// A sort key on either model of a join.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot order a join of `{M}` and `{J}`",
-    label = "not a column or ordering of the joined models"
-)]
-pub trait JoinOrdering<M, J, I> {
-    /// Whether the key reads the joined model, whose columns a `left_join`
-    /// makes NULL in rows without a match.
-    #[doc(hidden)]
-    const JOINED: bool;
-    #[doc(hidden)]
-    fn into_ordering(self) -> OrderKey;
-}
-
-impl<M, J> JoinOrdering<M, J, Left> for Ordering<M> {
-    const JOINED: bool = false;
-    fn into_ordering(self) -> OrderKey {
-        self.key
-    }
-}
-
-impl<M, J> JoinOrdering<M, J, Right> for Ordering<J> {
-    const JOINED: bool = true;
-    fn into_ordering(self) -> OrderKey {
-        self.key
-    }
-}
-
-impl<M, J, C: ColumnOf<M>> JoinOrdering<M, J, Left> for C {
-    const JOINED: bool = false;
-    fn into_ordering(self) -> OrderKey {
-        Ordering::<M>::of::<C::Type>(Operand::into_node(self), false).key
-    }
-}
-
-impl<M, J, C: ColumnOf<J>> JoinOrdering<M, J, Right> for C {
-    const JOINED: bool = true;
-    fn into_ordering(self) -> OrderKey {
-        Ordering::<J>::of::<C::Type>(Operand::into_node(self), false).key
-    }
-}
-
-/// What a joined query selects: columns and expressions of either model, or tuples of them.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be selected from a join of `{M}` and `{J}`",
-    label = "not a column or expression of the joined models"
-)]
-pub trait JoinSelection<M, J, I> {
-    /// The Rust value of one row.
-    type Output: Send + 'static;
-    #[doc(hidden)]
-    fn push_nodes(self, nodes: &mut Vec<Node>);
-    #[doc(hidden)]
-    fn decode(row: RowRef<'_>, index: &mut usize) -> Result<Self::Output>;
-}
-
-macro_rules! side_selection {
-    ($side:ident, $model:ident) => {
-        impl<M, J, C: ColumnOf<$model>> JoinSelection<M, J, $side> for C {
-            type Output = C::Type;
-            fn push_nodes(self, nodes: &mut Vec<Node>) {
-                nodes.push(Operand::into_node(self));
-            }
-            fn decode(row: RowRef<'_>, index: &mut usize) -> Result<C::Type> {
-                *index += 1;
-                C::Type::decode(row, *index - 1)
-            }
-        }
-
-        impl<M, J, T: FieldType> JoinSelection<M, J, $side> for Expr<$model, T> {
-            type Output = T;
-            fn push_nodes(self, nodes: &mut Vec<Node>) {
-                nodes.push(self.node);
-            }
-            fn decode(row: RowRef<'_>, index: &mut usize) -> Result<T> {
-                *index += 1;
-                T::decode(row, *index - 1)
-            }
-        }
-    };
-}
-side_selection!(Left, M);
-side_selection!(Right, J);
-
-macro_rules! tuple_join_selection {
-    ($(($name:ident, $index:ident)),+) => {
-        impl<M, J, $($name, $index),+> JoinSelection<M, J, ($($index,)+)> for ($($name,)+)
-        where
-            $($name: JoinSelection<M, J, $index>),+
-        {
-            type Output = ($($name::Output,)+);
-            #[allow(non_snake_case)]
-            fn push_nodes(self, nodes: &mut Vec<Node>) {
-                let ($($name,)+) = self;
-                $($name.push_nodes(nodes);)+
-            }
-            fn decode(row: RowRef<'_>, index: &mut usize) -> Result<Self::Output> {
-                Ok(($($name::decode(row, index)?,)+))
-            }
-        }
-    };
-}
-tuple_join_selection!((A, IA));
-tuple_join_selection!((A, IA), (B, IB));
-tuple_join_selection!((A, IA), (B, IB), (C, IC));
-tuple_join_selection!((A, IA), (B, IB), (C, IC), (D, ID));
-tuple_join_selection!((A, IA), (B, IB), (C, IC), (D, ID), (E, IE));
-tuple_join_selection!((A, IA), (B, IB), (C, IC), (D, ID), (E, IE), (F, IF));
-
-fn decode_inner<M: Model, J: Model>(row: RowRef<'_>) -> Result<(M, J)> {
-    Ok((
-        M::__decode(row, 0)?,
-        J::__decode(row, M::SCHEMA.columns.len())?,
-    ))
-}
-
-fn decode_left<M: Model, J: Model>(row: RowRef<'_>) -> Result<(M, Option<J>)> {
-    let offset = M::SCHEMA.columns.len();
-    // No match: every column of the joined model is NULL, its key included.
-    let key = Option::<J::Key>::decode(row, offset + J::SCHEMA.primary_key)?;
-    let joined = match key {
-        Some(_) => Some(J::__decode(row, offset)?),
-        None => None,
-    };
-    Ok((M::__decode(row, 0)?, joined))
-}
-
-fn decode_join_selection<M, J, I, S: JoinSelection<M, J, I>>(row: RowRef<'_>) -> Result<S::Output> {
-    S::decode(row, &mut 0)
-}
-
-/// A query over model `M` joined with `J`; rows decode to `O`. `L` says
-/// whether it takes a row lock, as on [`Select`].
-#[must_use = "a query does nothing until it is run with `all`, `first`, `count`, ..."]
-pub struct JoinSelect<M: Model, J: Model, O, L = NoLock> {
-    parts: Parts,
-    decode: fn(RowRef<'_>) -> Result<O>,
-    _models: PhantomData<fn() -> (M, J)>,
-    _lock: PhantomData<fn() -> L>,
-}
-
-impl<M: Model, O: Send + 'static, L> Select<M, O, L> {
-    fn joined<R, P>(
-        self,
+impl<M: Model, O: Send + 'static, L, S> Select<M, O, L, S> {
+    fn joined<R: Joinable, X, O2, S2>(
+        mut self,
         relation: R,
         left_join: bool,
-        decode: fn(RowRef<'_>) -> Result<P>,
-    ) -> JoinSelect<M, R::To, P, L>
+        alias: Option<&'static str>,
+    ) -> Select<M, O2, L, S2>
     where
-        R: Joinable<From = M>,
+        O: PushRow<X, Out = O2>,
     {
-        let mut parts = self.into_parts();
-        parts.columns = None;
-        parts.join = Some(JoinClause {
-            left_join,
-            model: <R::To as Model>::NAME,
-            schema: <R::To as Model>::SCHEMA,
-            on: relation.__on(),
-        });
-        JoinSelect {
-            parts,
-            decode,
-            _models: PhantomData,
-            _lock: PhantomData,
+        self.parts.columns = None;
+        let steps = relation.__joins();
+        let count = steps.len();
+        for (i, (schema, model, (from, to))) in steps.into_iter().enumerate() {
+            // Only the last table is the related model, read under the alias.
+            let last = i + 1 == count;
+            let alias = if last { alias } else { None };
+            self.parts.joins.push(JoinClause {
+                left_join,
+                model,
+                schema,
+                alias,
+                cte: None,
+                selected: last,
+                on: Node::Compare(CompareOp::Eq, Box::new(from), Box::new(aliased(to, alias))),
+            });
         }
+        super::reshape(self.parts, <O as PushRow<X>>::decode)
     }
 
-    /// Joins the related model (`INNER JOIN`): rows are `(M, To)` pairs, and
-    /// filters, sort keys and selections may use the columns of both. Both
-    /// models must live on one connection.
-    pub fn join<R>(self, relation: R) -> JoinSelect<M, R::To, (M, R::To), L>
+    /// Joins the related model (`INNER JOIN`): rows gain the related model
+    /// (`(M, To)`, then `(M, To, Next)` for a second join), and filters,
+    /// sort keys, groupings and selections may use its columns. `relation`
+    /// starts from the queried model or from one joined before; both ends
+    /// live on one connection (a compile error otherwise). Call it before
+    /// `select`. Joining a table the query has already needs an alias
+    /// ([`join_as`](Self::join_as)): without one, running the query fails
+    /// with [`Error::InvalidQuery`](crate::Error::InvalidQuery) before
+    /// anything is sent.
+    #[allow(clippy::type_complexity)] // the row and source types, spelled out for the docs
+    pub fn join<R, I>(
+        self,
+        relation: R,
+    ) -> Select<M, <O as PushRow<R::To>>::Out, L, <S as Push<R::To>>::Out>
     where
-        R: Joinable<From = M>,
+        R: Joinable,
+        R::From: InScope<S, I>,
         R::To: OnConnection<M::Connection>,
+        O: PushRow<R::To>,
+        S: Push<R::To>,
     {
-        self.joined(relation, false, decode_inner::<M, R::To>)
+        self.joined::<R, R::To, _, _>(relation, false, None)
     }
 
     /// Joins the related model keeping rows without a match (`LEFT JOIN`):
-    /// rows are `(M, Option<To>)`.
-    #[allow(clippy::type_complexity)] // the row type, spelled out for the docs
-    pub fn left_join<R>(self, relation: R) -> JoinSelect<M, R::To, (M, Option<R::To>), L>
+    /// rows gain an `Option` of it, `None` where nothing matched.
+    #[allow(clippy::type_complexity)]
+    pub fn left_join<R, I>(
+        self,
+        relation: R,
+    ) -> Select<M, <O as PushRow<Option<R::To>>>::Out, L, <S as Push<R::To>>::Out>
     where
-        R: Joinable<From = M>,
+        R: Joinable,
+        R::From: InScope<S, I>,
         R::To: OnConnection<M::Connection>,
+        O: PushRow<Option<R::To>>,
+        S: Push<R::To>,
     {
-        self.joined(relation, true, decode_left::<M, R::To>)
-    }
-}
-
-impl<M: Model, J: Model, O: Send + 'static, L> JoinSelect<M, J, O, L> {
-    /// Keeps the rows where `condition` (on either model) holds.
-    pub fn filter<F: JoinFilter<M, J, I>, I>(mut self, condition: F) -> Self {
-        self.parts.filter = and(self.parts.filter, condition.into_node());
-        self
+        self.joined::<R, Option<R::To>, _, _>(relation, true, None)
     }
 
-    /// Sorts by a column or ordering of either model. After a `left_join`,
-    /// the joined model's columns are NULL in rows without a match, and
-    /// those rows sort as NULLs do (first ascending, see [`Ordering`]).
-    pub fn order_by<K: JoinOrdering<M, J, I>, I>(mut self, key: K) -> Self {
-        let mut key = key.into_ordering();
-        if K::JOINED && self.parts.join.as_ref().is_some_and(|j| j.left_join) {
-            key.nullable = true;
-        }
-        self.parts.order.push(key);
-        self
-    }
-
-    /// Returns at most `n` rows.
-    pub fn limit(mut self, n: u64) -> Self {
-        self.parts.limit = Some(n);
-        self
-    }
-
-    /// Skips the first `n` rows.
-    pub fn offset(mut self, n: u64) -> Self {
-        self.parts.offset = Some(n);
-        self
-    }
-
-    /// Selects columns or expressions of either model instead of both models.
-    pub fn select<S: JoinSelection<M, J, I>, I>(
+    /// Joins the related model under `alias` (`INNER JOIN <table> AS
+    /// <alias>`): for a self-join (an employee's manager is an employee)
+    /// or a second join of one table. Its columns are read through the
+    /// alias: `Manager.column(employee::name)`. See [`Alias`].
+    #[allow(clippy::type_complexity)]
+    pub fn join_as<R, A, I>(
         self,
-        selection: S,
-    ) -> JoinSelect<M, J, S::Output, L> {
-        let mut columns = Vec::new();
-        selection.push_nodes(&mut columns);
-        JoinSelect {
-            parts: Parts {
-                columns: Some(columns),
-                ..self.parts
-            },
-            decode: decode_join_selection::<M, J, I, S>,
-            _models: PhantomData,
-            _lock: PhantomData,
-        }
+        relation: R,
+        alias: A,
+    ) -> Select<M, <O as PushRow<R::To>>::Out, L, <S as Push<A>>::Out>
+    where
+        R: Joinable,
+        R::From: InScope<S, I>,
+        R::To: OnConnection<M::Connection>,
+        A: Alias<Model = R::To>,
+        O: PushRow<R::To>,
+        S: Push<A>,
+    {
+        let _ = alias;
+        self.joined::<R, R::To, _, _>(relation, false, Some(A::NAME))
     }
 
-    /// Runs the query and returns every row.
-    pub fn all<'e, E>(
+    /// Joins from an alias joined before: `relation` followed from the rows
+    /// of `from` (not from the model's own table), the related model read
+    /// under `alias`. Two levels of a self-reference: `.join_as(employee::
+    /// manager, Manager).join_from_as(Manager, employee::manager, GrandManager)`.
+    #[allow(clippy::type_complexity)]
+    pub fn join_from_as<F, R, A, I>(
         self,
-        exec: E,
-    ) -> impl std::future::Future<Output = Result<Vec<O>>> + Send + 'e
+        from: F,
+        relation: R,
+        alias: A,
+    ) -> Select<M, <O as PushRow<R::To>>::Out, L, <S as Push<A>>::Out>
     where
-        E: Executor<'e, M::Connection> + LockScope<L> + 'e,
+        F: Alias<Model = R::From> + InScope<S, I>,
+        R: Joinable,
+        R::To: OnConnection<M::Connection>,
+        A: Alias<Model = R::To>,
+        O: PushRow<R::To>,
+        S: Push<A>,
     {
-        super::fetch_all::<M, O, E>(self.parts, self.decode, exec)
-    }
-
-    /// Runs the query and returns its first row, if any.
-    pub fn first<'e, E>(
-        self,
-        exec: E,
-    ) -> impl std::future::Future<Output = Result<Option<O>>> + Send + 'e
-    where
-        E: Executor<'e, M::Connection> + LockScope<L> + 'e,
-    {
-        super::fetch_first::<M, O, E>(self.parts, self.decode, exec)
-    }
-
-    /// Runs the query and returns its first row, or [`Error::NotFound`].
-    pub fn one<'e, E>(self, exec: E) -> impl std::future::Future<Output = Result<O>> + Send + 'e
-    where
-        E: Executor<'e, M::Connection> + LockScope<L> + 'e,
-    {
-        // Not `self.first(..)` inside the block: the future would hold `L`.
-        let first = super::fetch_first::<M, O, E>(self.parts, self.decode, exec);
-        async move { first.await?.ok_or(Error::NotFound { model: M::NAME }) }
-    }
-
-    /// Counts the rows the query would return.
-    pub fn count<'e, E>(self, exec: E) -> impl std::future::Future<Output = Result<i64>> + Send + 'e
-    where
-        E: Executor<'e, M::Connection> + LockScope<L> + 'e,
-    {
-        super::count_rows::<M, E>(self.parts, exec)
-    }
-}
-
-impl<M: Model, J: Model, O: Send + 'static, L> JoinSelect<M, J, O, L> {
-    lock::lock_methods!(
-        waiting: JoinSelect<M, J, O, WaitingLock>,
-        non_waiting: JoinSelect<M, J, O, NonWaitingLock>
-    );
-
-    /// The same query in lock state `L2`, after `f` changed its lock.
-    fn relock<L2>(mut self, f: impl FnOnce(&mut Option<lock::Lock>)) -> JoinSelect<M, J, O, L2> {
-        f(&mut self.parts.lock);
-        JoinSelect {
-            parts: self.parts,
-            decode: self.decode,
-            _models: PhantomData,
-            _lock: PhantomData,
+        let _ = (from, alias);
+        let first = self.parts.joins.len();
+        let mut query = self.joined::<R, R::To, _, _>(relation, false, Some(A::NAME));
+        // The first table it adds is reached from the alias's rows.
+        if let Some(Node::Compare(_, left, _)) = query.parts.joins.get_mut(first).map(|j| &mut j.on)
+        {
+            let from_node = std::mem::replace(&mut **left, Node::CountAll);
+            **left = aliased(from_node, Some(F::NAME));
         }
+        query
+    }
+
+    /// [`join_as`](Self::join_as) keeping rows without a match (`LEFT JOIN
+    /// <table> AS <alias>`): rows gain an `Option` of the related model.
+    #[allow(clippy::type_complexity)]
+    pub fn left_join_as<R, A, I>(
+        self,
+        relation: R,
+        alias: A,
+    ) -> Select<M, <O as PushRow<Option<R::To>>>::Out, L, <S as Push<A>>::Out>
+    where
+        R: Joinable,
+        R::From: InScope<S, I>,
+        R::To: OnConnection<M::Connection>,
+        A: Alias<Model = R::To>,
+        O: PushRow<Option<R::To>>,
+        S: Push<A>,
+    {
+        let _ = alias;
+        self.joined::<R, Option<R::To>, _, _>(relation, true, Some(A::NAME))
     }
 }

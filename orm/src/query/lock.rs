@@ -173,8 +173,8 @@ pub(crate) fn check(backend: Backend, parts: &Parts, model: &str) -> Result<()> 
              query, which locks the rows and counts them"
         ));
     }
-    if let Some(join) = &parts.join {
-        if join.left_join {
+    if let Some(join) = parts.joins.iter().find(|j| j.left_join) {
+        {
             let joined = join.model;
             return refuse(format!(
                 "`{method}` on a `left_join` of `{model}` and `{joined}`: PostgreSQL cannot \

@@ -43,36 +43,54 @@
 // cannot prove it for futures that hold a generic executor.
 #![allow(clippy::manual_async_fn)]
 
+pub mod cte;
 mod expr;
 mod join;
 pub mod lock;
 pub(crate) mod render;
+pub mod scope;
+pub mod subquery;
+pub mod union;
+pub mod window;
 
 use std::marker::PhantomData;
 
-pub use expr::{
-    count_all, not, Condition, Expr, ExprOps, Filter, IntoOrdering, Nulls, Operand, Ordering,
-};
+pub use cte::{with, with_recursive, Cte, CteColumn, CteRef, RecursiveStep};
 #[doc(hidden)]
-pub use expr::{AggregateFn, CompareOp, Node, OrderKey};
-pub use join::{JoinFilter, JoinOrdering, JoinSelect, JoinSelection, Left, OnConnection, Right};
+pub use expr::{
+    arith, divide, AggregateFn, ArithOp, Arithmetic, CompareOp, Compatible, MapNull, Node,
+    OrderKey, RankFn, SubqueryUse, TextFn,
+};
+pub use expr::{
+    case_when, case_when_expr, count_all, not, value, ArithOperand, ByExpr, ByValue, Case,
+    CastTarget, Combine, Comparand, Condition, Expr, ExprOps, Fallback, Filter, IntoOrdering,
+    Literal, Nulls, Operand, Ordering, Quotient,
+};
+pub use join::OnConnection;
 pub use lock::{LockScope, Locked, NoLock, NonWaitingLock, Unlocked, WaitingLock, Waits};
+pub use scope::{Alias, AliasColumn, Both, InScope, NoTable, PushRow, RowPart};
+pub use subquery::{exists, not_exists, InList, Subquery};
+pub use union::{Union, UnionMember};
+pub use window::{dense_rank, rank, row_number, window, Window, WindowExpr, WindowKey, WindowOps};
 
 use crate::connection::conn::sql_owned;
 use crate::connection::driver::RowRef;
 use crate::error::{Error, Result};
 use crate::model::crud::{read_of, write_of};
-use crate::model::types::{FieldType, Value, ValueOf};
-use crate::model::{Column, ColumnOf, Model, WritableModel};
+use crate::model::types::FieldType;
+use crate::model::{ColumnOf, Model, WritableModel};
 use crate::routing::{Access, Executor, Operation};
 
-/// What a query selects, and how each row of it decodes.
+/// What a query selects, and how each row of it decodes: a column or
+/// expression of the query's tables, a window function, or a tuple of
+/// those (up to 8). `S` is the query's sources and `I` (inferred) says
+/// where each part is.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be selected in a query on `{M}`",
-    label = "not a column or expression of `{M}`",
-    note = "select columns of the queried model, aggregates of them, or a tuple of those (up to 8)"
+    message = "`{Self}` cannot be selected in a query of `{S}`",
+    label = "not a column or expression of this query's tables",
+    note = "select columns of the queried model or of the models it joined, expressions and aggregates of them, or a tuple of those (up to 8)"
 )]
-pub trait Selection<M> {
+pub trait Selection<S, I> {
     /// The Rust value of one row.
     type Output: Send + 'static;
     #[doc(hidden)]
@@ -81,31 +99,26 @@ pub trait Selection<M> {
     fn decode(row: RowRef<'_>, index: &mut usize) -> Result<Self::Output>;
 }
 
-impl<C: Column> Selection<C::Model> for C {
-    type Output = C::Type;
+impl<S, I, O: Operand> Selection<S, I> for O
+where
+    O::Scope: InScope<S, I>,
+{
+    type Output = O::Type;
     fn push_nodes(self, nodes: &mut Vec<Node>) {
-        nodes.push(Operand::into_node(self));
+        nodes.push(self.into_node());
     }
-    fn decode(row: RowRef<'_>, index: &mut usize) -> Result<C::Type> {
+    fn decode(row: RowRef<'_>, index: &mut usize) -> Result<O::Type> {
         *index += 1;
-        C::Type::decode(row, *index - 1)
-    }
-}
-
-impl<M, T: FieldType> Selection<M> for Expr<M, T> {
-    type Output = T;
-    fn push_nodes(self, nodes: &mut Vec<Node>) {
-        nodes.push(self.node);
-    }
-    fn decode(row: RowRef<'_>, index: &mut usize) -> Result<T> {
-        *index += 1;
-        T::decode(row, *index - 1)
+        O::Type::decode(row, *index - 1)
     }
 }
 
 macro_rules! tuple_selection {
-    ($($name:ident),+) => {
-        impl<M, $($name: Selection<M>),+> Selection<M> for ($($name,)+) {
+    ($(($name:ident, $index:ident)),+) => {
+        impl<S, $($name, $index),+> Selection<S, ($($index,)+)> for ($($name,)+)
+        where
+            $($name: Selection<S, $index>),+
+        {
             type Output = ($($name::Output,)+);
             #[allow(non_snake_case)]
             fn push_nodes(self, nodes: &mut Vec<Node>) {
@@ -118,28 +131,46 @@ macro_rules! tuple_selection {
         }
     };
 }
-tuple_selection!(A);
-tuple_selection!(A, B);
-tuple_selection!(A, B, C);
-tuple_selection!(A, B, C, D);
-tuple_selection!(A, B, C, D, E);
-tuple_selection!(A, B, C, D, E, F);
-tuple_selection!(A, B, C, D, E, F, G);
-tuple_selection!(A, B, C, D, E, F, G, H);
+tuple_selection!((A, IA));
+tuple_selection!((A, IA), (B, IB));
+tuple_selection!((A, IA), (B, IB), (C, IC));
+tuple_selection!((A, IA), (B, IB), (C, IC), (D, ID));
+tuple_selection!((A, IA), (B, IB), (C, IC), (D, ID), (E, IE));
+tuple_selection!((A, IA), (B, IB), (C, IC), (D, ID), (E, IE), (F, IF));
+tuple_selection!(
+    (A, IA),
+    (B, IB),
+    (C, IC),
+    (D, ID),
+    (E, IE),
+    (F, IF),
+    (G, IG)
+);
+tuple_selection!(
+    (A, IA),
+    (B, IB),
+    (C, IC),
+    (D, ID),
+    (E, IE),
+    (F, IF),
+    (G, IG),
+    (H, IH)
+);
 
 fn decode_model<M: Model>(row: RowRef<'_>) -> Result<M> {
     M::__decode(row, 0)
 }
 
-fn decode_selection<M, S: Selection<M>>(row: RowRef<'_>) -> Result<S::Output> {
-    S::decode(row, &mut 0)
+fn decode_selection<S, I, Sel: Selection<S, I>>(row: RowRef<'_>) -> Result<Sel::Output> {
+    Sel::decode(row, &mut 0)
 }
 
 /// The parts of a `SELECT` (also the `WHERE` of updates and deletes).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Parts {
+pub struct Parts {
     pub(crate) columns: Option<Vec<Node>>,
-    pub(crate) join: Option<JoinClause>,
+    pub(crate) distinct: bool,
+    pub(crate) joins: Vec<JoinClause>,
     pub(crate) filter: Option<Node>,
     pub(crate) group_by: Vec<Node>,
     pub(crate) having: Option<Node>,
@@ -150,13 +181,18 @@ pub(crate) struct Parts {
     /// Compare text by the columns' collations rather than byte by byte:
     /// for relation loads, which match keys as the foreign key does.
     pub(crate) collated: bool,
+    /// The queried model's table, for subqueries (rendered without `M`).
+    pub(crate) table: Option<&'static crate::model::schema::TableSchema>,
+    /// The CTE the query reads instead of its model's table.
+    pub(crate) with: Option<Box<cte::CteDef>>,
 }
 
 impl Parts {
     /// No clause at all: `SELECT <model columns> FROM <table>`.
     fn is_plain(&self) -> bool {
         self.columns.is_none()
-            && self.join.is_none()
+            && !self.distinct
+            && self.joins.is_empty()
             && self.filter.is_none()
             && self.group_by.is_empty()
             && self.having.is_none()
@@ -164,17 +200,33 @@ impl Parts {
             && self.limit.is_none()
             && self.offset.is_none()
             && self.lock.is_none()
+            && self.with.is_none()
     }
 }
 
-/// `[LEFT] JOIN <table> ON <left> = <right>`
+/// `[LEFT] JOIN <table> [AS <alias>] ON <left> = <right>`
 #[derive(Clone, Debug)]
 pub(crate) struct JoinClause {
     pub(crate) left_join: bool,
     /// The joined model's Rust name, for messages.
     pub(crate) model: &'static str,
     pub(crate) schema: &'static crate::model::schema::TableSchema,
-    pub(crate) on: (Node, Node),
+    /// The alias the table is joined under, if any.
+    pub(crate) alias: Option<&'static str>,
+    /// The CTE joined instead of the model's table (see [`cte`]).
+    pub(crate) cte: Option<&'static str>,
+    /// Whether its columns are in the rows (not for the join table a
+    /// many-to-many goes through, nor for a CTE).
+    pub(crate) selected: bool,
+    /// The `ON` condition.
+    pub(crate) on: Node,
+}
+
+impl JoinClause {
+    /// The name its columns are read under: the alias, the CTE, or the table.
+    pub(crate) fn name(&self) -> &'static str {
+        self.alias.or(self.cte).unwrap_or(self.schema.name)
+    }
 }
 
 pub(crate) fn and(existing: Option<Node>, next: Node) -> Option<Node> {
@@ -185,17 +237,25 @@ pub(crate) fn and(existing: Option<Node>, next: Node) -> Option<Node> {
 }
 
 /// A query on model `M` whose rows decode to `O` (the model itself, until
-/// [`select`](Select::select) picks columns). `L` says whether it takes a
-/// row lock ([`NoLock`], until [`for_update`](Select::for_update) or
-/// [`for_share`](Select::for_share); see [`lock`]).
+/// [`select`](Select::select) picks columns, or a tuple of the joined
+/// models' rows after a [`join`](Select::join)). `L` says whether it takes
+/// a row lock ([`NoLock`], until [`for_update`](Select::for_update) or
+/// [`for_share`](Select::for_share); see [`lock`]). `S` lists the tables
+/// the query reads: `M`, or after joins a tuple of `M` and each joined
+/// model or [`Alias`].
 #[must_use = "a query does nothing until it is run with `all`, `first`, `count`, ..."]
-pub struct Select<M: Model, O = M, L = NoLock> {
-    parts: Parts,
-    decode: fn(RowRef<'_>) -> Result<O>,
-    _model: PhantomData<fn() -> (M, L)>,
+pub struct Select<M: Model, O = M, L = NoLock, S = M> {
+    pub(crate) parts: Parts,
+    pub(crate) decode: fn(RowRef<'_>) -> Result<O>,
+    #[allow(clippy::type_complexity)] // the three type parameters, held
+    _model: PhantomData<fn() -> (M, L, S)>,
 }
 
-impl<M: Model, O, L> Clone for Select<M, O, L> {
+/// A query of `M` joined with `J`, rows decoding to `O`: the type of
+/// `M::query().join(..)`.
+pub type JoinSelect<M, J, O, L = NoLock> = Select<M, O, L, (M, J)>;
+
+impl<M: Model, O, L, S> Clone for Select<M, O, L, S> {
     fn clone(&self) -> Self {
         Select {
             parts: self.parts.clone(),
@@ -208,28 +268,53 @@ impl<M: Model, O, L> Clone for Select<M, O, L> {
 impl<M: Model> Select<M> {
     pub(crate) fn new() -> Self {
         Select {
-            parts: Parts::default(),
+            parts: Parts {
+                table: Some(M::SCHEMA),
+                ..Parts::default()
+            },
             decode: decode_model::<M>,
             _model: PhantomData,
         }
     }
 }
 
-impl<M: Model, O: Send + 'static, L> Select<M, O, L> {
-    pub(crate) fn into_parts(self) -> Parts {
-        self.parts
+/// A query of `parts` with another row type, lock state or source list.
+pub(crate) fn reshape<M: Model, O, L, S>(
+    parts: Parts,
+    decode: fn(RowRef<'_>) -> Result<O>,
+) -> Select<M, O, L, S> {
+    Select {
+        parts,
+        decode,
+        _model: PhantomData,
     }
+}
 
-    /// Keeps the rows where `condition` holds (several calls combine with AND).
-    pub fn filter<F: Filter<M>>(mut self, condition: F) -> Self {
+impl<M: Model, O: Send + 'static, L, S> Select<M, O, L, S> {
+    /// Keeps the rows where `condition` holds (several calls combine with
+    /// AND). The condition may read the columns of every table the query
+    /// has: its model and the models it joined.
+    pub fn filter<F: Filter<S, I>, I>(mut self, condition: F) -> Self {
         self.parts.filter = and(self.parts.filter, condition.into_node());
         self
     }
 
-    /// Sorts by `key` (a column sorts ascending; use `.desc()` to reverse).
-    /// Several calls sort by each key in turn.
-    pub fn order_by<K: IntoOrdering<M>>(mut self, key: K) -> Self {
-        self.parts.order.push(key.into_ordering().key);
+    /// Sorts by `key` (a column or expression sorts ascending; use
+    /// `.desc()` to reverse). Several calls sort by each key in turn. After
+    /// a `left_join`, the joined model's columns are NULL in rows without a
+    /// match, and those rows sort as NULLs do (first ascending, see
+    /// [`Ordering`]).
+    pub fn order_by<K: IntoOrdering<S, I>, I>(mut self, key: K) -> Self {
+        let mut key = key.into_ordering();
+        if self
+            .parts
+            .joins
+            .iter()
+            .any(|j| j.left_join && reads(&key.node, j.name()))
+        {
+            key.nullable = true;
+        }
+        self.parts.order.push(key);
         self
     }
 
@@ -245,15 +330,24 @@ impl<M: Model, O: Send + 'static, L> Select<M, O, L> {
         self
     }
 
-    /// Groups rows by `column` (several calls group by each column). Text
-    /// groups by its bytes on every backend: `"a"`, `"A"` and `"a "` are
-    /// three groups also under MySQL's collations that ignore case and
-    /// trailing spaces.
-    pub fn group_by<C: ColumnOf<M>>(mut self, column: C) -> Self {
-        let node = Operand::into_node(column);
+    /// Returns each distinct row once: `SELECT DISTINCT`.
+    pub fn distinct(mut self) -> Self {
+        self.parts.distinct = true;
+        self
+    }
+
+    /// Groups rows by `key`, a column or expression of the query's tables
+    /// (several calls group by each key). Text groups by its bytes on every
+    /// backend: `"a"`, `"A"` and `"a "` are three groups also under MySQL's
+    /// collations that ignore case and trailing spaces.
+    pub fn group_by<G: Operand, I>(mut self, key: G) -> Self
+    where
+        G::Scope: InScope<S, I>,
+    {
+        let node = key.into_node();
         self.parts
             .group_by
-            .push(if C::Type::SQL_TYPE == crate::model::types::SqlType::Text {
+            .push(if G::Type::SQL_TYPE == crate::model::types::SqlType::Text {
                 Node::GroupText(Box::new(node))
             } else {
                 node
@@ -262,24 +356,24 @@ impl<M: Model, O: Send + 'static, L> Select<M, O, L> {
     }
 
     /// Keeps the groups where `condition` holds.
-    pub fn having<F: Filter<M>>(mut self, condition: F) -> Self {
+    pub fn having<F: Filter<S, I>, I>(mut self, condition: F) -> Self {
         self.parts.having = and(self.parts.having, condition.into_node());
         self
     }
 
-    /// Selects columns or aggregates instead of whole models: a single one
-    /// decodes to its type, a tuple to a tuple.
-    pub fn select<S: Selection<M>>(self, selection: S) -> Select<M, S::Output, L> {
+    /// Selects columns, expressions or aggregates of the query's tables
+    /// instead of whole rows: a single one decodes to its type, a tuple to
+    /// a tuple.
+    pub fn select<Sel: Selection<S, I>, I>(self, selection: Sel) -> Select<M, Sel::Output, L, S> {
         let mut columns = Vec::new();
         selection.push_nodes(&mut columns);
-        Select {
-            parts: Parts {
+        reshape(
+            Parts {
                 columns: Some(columns),
                 ..self.parts
             },
-            decode: decode_selection::<M, S>,
-            _model: PhantomData,
-        }
+            decode_selection::<S, I, Sel>,
+        )
     }
 
     /// Runs the query and returns every row.
@@ -346,9 +440,49 @@ impl<M: Model, O: Send + 'static, L> Select<M, O, L> {
     }
 }
 
-impl<M: Model, O: Send + 'static, L> Select<M, O, L> {
-    /// Turns the query into an `UPDATE` of the rows it matches.
-    pub fn update(self) -> Update<M>
+/// Whether `node` reads a column of the table or alias `name`.
+fn reads(node: &Node, name: &str) -> bool {
+    match node {
+        Node::Column { table, .. } => *table == name,
+        Node::Value(_)
+        | Node::CountAll
+        | Node::Subquery(..)
+        | Node::Literal(_)
+        | Node::Position(_) => false,
+        Node::Compare(_, a, b) | Node::And(a, b) | Node::Or(a, b) | Node::Arith(_, a, b) => {
+            reads(a, name) || reads(b, name)
+        }
+        Node::Not(a)
+        | Node::IsNull(a, _)
+        | Node::In(a, ..)
+        | Node::Between(a, ..)
+        | Node::Like(a, ..)
+        | Node::Aggregate(_, a, _)
+        | Node::GroupText(a)
+        | Node::Bytes(a)
+        | Node::Cast(a, ..) => reads(a, name),
+        Node::Coalesce(list) | Node::Text(_, list) | Node::Ranking(_, list) => {
+            list.iter().any(|n| reads(n, name))
+        }
+        Node::Case(branches, otherwise) => {
+            branches
+                .iter()
+                .any(|(c, v)| reads(c, name) || reads(v, name))
+                || otherwise.as_deref().is_some_and(|n| reads(n, name))
+        }
+        Node::Window(f, partition, order) => {
+            reads(f, name)
+                || partition.iter().any(|n| reads(n, name))
+                || order.iter().any(|k| reads(&k.node, name))
+        }
+    }
+}
+
+impl<M: Model, O: Send + 'static, L> Select<M, O, L, M> {
+    /// Turns the query into an `UPDATE` of the rows it matches; set the
+    /// columns with [`Update::set`] (without one, `execute` does not
+    /// compile).
+    pub fn update(self) -> Update<M, NoAssignment>
     where
         M: WritableModel,
         L: Unlocked,
@@ -382,57 +516,93 @@ impl<M: Model, O: Send + 'static, L> Select<M, O, L> {
     }
 }
 
-impl<M: Model, O: Send + 'static, L> Select<M, O, L> {
-    lock::lock_methods!(waiting: Select<M, O, WaitingLock>, non_waiting: Select<M, O, NonWaitingLock>);
+impl<M: Model, O: Send + 'static, L, S> Select<M, O, L, S> {
+    lock::lock_methods!(waiting: Select<M, O, WaitingLock, S>, non_waiting: Select<M, O, NonWaitingLock, S>);
 
     /// The same query in lock state `L2`, after `f` changed its lock.
-    fn relock<L2>(mut self, f: impl FnOnce(&mut Option<lock::Lock>)) -> Select<M, O, L2> {
+    fn relock<L2>(mut self, f: impl FnOnce(&mut Option<lock::Lock>)) -> Select<M, O, L2, S> {
         f(&mut self.parts.lock);
-        Select {
-            parts: self.parts,
-            decode: self.decode,
+        reshape(self.parts, self.decode)
+    }
+}
+
+/// An update that sets no column yet: the state of [`Update`] before
+/// its first [`set`](Update::set).
+pub struct NoAssignment;
+/// An update that sets at least one column.
+pub struct Assigned;
+
+/// Update states that can run: after at least one [`set`](Update::set).
+#[diagnostic::on_unimplemented(
+    message = "this update sets no column",
+    label = "`execute` needs at least one `.set(column, value)` before it",
+    note = "call `.set(column, value)` (or `.set(column, expression)`) on the update first"
+)]
+pub trait HasAssignments {}
+impl HasAssignments for Assigned {}
+
+/// An `UPDATE` of the rows a query matched; see [`Select::update`]. `A` is
+/// [`NoAssignment`] until the first [`set`](Update::set): an update that
+/// sets nothing does not compile.
+#[must_use = "an update does nothing until `execute` runs it"]
+pub struct Update<M: WritableModel, A = Assigned> {
+    filter: Option<Node>,
+    assignments: Vec<(&'static str, Node)>,
+    _model: PhantomData<fn() -> (M, A)>,
+}
+
+impl<M: WritableModel, A> Update<M, A> {
+    /// Sets `column` in every matched row to `value`: a Rust value of the
+    /// column's type, or an expression of the row's own columns, computed by
+    /// the database in the same statement (an atomic update:
+    /// `.set(product::stock, product::stock - 3)` loses no concurrent
+    /// change, where reading the row and writing it back would).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> orm::Result<()> {
+    /// # use orm::prelude::*;
+    /// # #[orm::model] pub struct Product { #[orm(primary_key, auto)] pub id: i64, pub stock: i32 }
+    /// # let db = orm::Database::connect("sqlite::memory:").await?;
+    /// # db.create_table::<Product>().await?;
+    /// # Product::create(&db, Product { id: 0, stock: 10 }).await?;
+    /// // UPDATE "products" SET "stock" = ("products"."stock" - ?) WHERE ("products"."id" = ?)
+    /// Product::query()
+    ///     .filter(product::id.eq(1))
+    ///     .update()
+    ///     .set(product::stock, product::stock - 3)
+    ///     .execute(&db)
+    ///     .await?;
+    /// assert_eq!(Product::get(&db, 1).await?.stock, 7);
+    /// # Ok(()) }
+    /// ```
+    pub fn set<C, V, K, I>(mut self, column: C, value: V) -> Update<M, Assigned>
+    where
+        C: ColumnOf<M>,
+        V: Comparand<C::Type, K>,
+        V::Scope<M>: InScope<M, I>,
+    {
+        let _ = column;
+        self.assignments.push((C::NAME, value.into_node()));
+        Update {
+            filter: self.filter,
+            assignments: self.assignments,
             _model: PhantomData,
         }
     }
 }
 
-/// An `UPDATE` of the rows a query matched; see [`Select::update`].
-#[must_use = "an update does nothing until `execute` runs it"]
-pub struct Update<M: WritableModel> {
-    filter: Option<Node>,
-    assignments: Vec<(&'static str, Value)>,
-    _model: PhantomData<fn() -> M>,
-}
-
-impl<M: WritableModel> Update<M> {
-    /// Sets `column` to `value` in every matched row.
-    pub fn set<C, V>(mut self, column: C, value: V) -> Self
-    where
-        C: ColumnOf<M>,
-        V: ValueOf<C::Type>,
-    {
-        let _ = column;
-        self.assignments.push((C::NAME, value.into_value()));
-        self
-    }
-
-    /// Runs the update; returns how many rows matched.
+impl<M: WritableModel, A> Update<M, A> {
+    /// Runs the update; returns how many rows matched. Needs a
+    /// [`set`](Update::set) first (a compile error otherwise).
     pub fn execute<'e, E>(
         self,
         exec: E,
     ) -> impl std::future::Future<Output = Result<u64>> + Send + 'e
     where
+        A: HasAssignments,
         E: Executor<'e, M::Connection> + 'e,
     {
         async move {
-            if self.assignments.is_empty() {
-                return Err(Error::InvalidQuery {
-                    message: format!(
-                        "an update of `{}` sets no column: call `.set(column, value)` first",
-                        M::NAME
-                    ),
-                });
-            }
             let op = write_of::<M>("UPDATE");
             let mut session = exec.__session(&op).await?;
             let (sql, args) =
@@ -513,8 +683,14 @@ where
 /// and the rows are about to be written.
 fn read_op<M: Model>(parts: &Parts) -> Operation {
     let mut op = read_of::<M>();
-    if let Some(join) = &parts.join {
-        op.tables = vec![M::SCHEMA.name, join.schema.name].into();
+    if !parts.joins.is_empty() {
+        let mut tables = vec![M::SCHEMA.name];
+        for join in &parts.joins {
+            if !tables.contains(&join.schema.name) {
+                tables.push(join.schema.name);
+            }
+        }
+        op.tables = tables.into();
     }
     if parts.lock.is_some() {
         op.access = Access::Write;

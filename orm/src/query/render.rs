@@ -6,7 +6,9 @@
 
 use std::fmt::Write;
 
-use super::expr::{AggregateFn, CompareOp, Node, Nulls, OrderKey};
+use super::expr::{
+    AggregateFn, ArithOp, CompareOp, Node, Nulls, OrderKey, RankFn, SubqueryUse, TextFn,
+};
 use super::{lock, Parts};
 use crate::backend::Backend;
 use crate::connection::driver::Args;
@@ -23,6 +25,8 @@ pub(crate) struct Writer {
     params: usize,
     /// Whether text compares by the column's collation (see `Parts::collated`).
     collated: bool,
+    /// Whether selected columns are named `c1`, `c2`, ... (for a union).
+    numbered: bool,
 }
 
 impl Writer {
@@ -33,6 +37,7 @@ impl Writer {
             args: Args::new(backend),
             params: 0,
             collated: false,
+            numbered: false,
         }
     }
 
@@ -152,12 +157,153 @@ impl Writer {
                 }
                 self.node(inner)?;
             }
-            Node::Aggregate(
-                function @ (AggregateFn::Min | AggregateFn::Max),
-                inner,
-                Some(SqlType::Text),
-            ) => {
-                let name = if *function == AggregateFn::Min {
+            Node::Aggregate(function, inner, cast) => {
+                self.aggregate(*function, inner, *cast, None)?
+            }
+            Node::Bytes(inner) => {
+                if self.backend == Backend::MySql && !self.collated {
+                    self.push("CAST(");
+                    self.node(inner)?;
+                    self.push(" AS BINARY)");
+                } else {
+                    self.node(inner)?;
+                }
+            }
+            Node::Arith(op, left, right) => {
+                self.push("(");
+                self.node(left)?;
+                match op {
+                    ArithOp::Add => self.push(" + "),
+                    ArithOp::Sub => self.push(" - "),
+                    ArithOp::Mul => self.push(" * "),
+                    // MySQL's `/` of integers gives a decimal; `DIV` truncates
+                    // toward zero as PostgreSQL's and SQLite's `/` do.
+                    ArithOp::Div(true) if self.backend == Backend::MySql => self.push(" DIV "),
+                    ArithOp::Div(_) => self.push(" / "),
+                }
+                if matches!(op, ArithOp::Div(_)) {
+                    // Division by zero is NULL everywhere (PostgreSQL would
+                    // fail with SQLSTATE 22012).
+                    self.push("NULLIF(");
+                    self.node(right)?;
+                    self.push(", 0)");
+                } else {
+                    self.node(right)?;
+                }
+                self.push(")");
+            }
+            Node::Cast(inner, from, to) => self.cast(inner, *from, *to)?,
+            Node::Coalesce(list) => {
+                self.push("COALESCE(");
+                self.list(list)?;
+                self.push(")");
+            }
+            Node::Case(branches, otherwise) => {
+                self.push("(CASE");
+                for (condition, value) in branches {
+                    self.push(" WHEN ");
+                    self.node(condition)?;
+                    self.push(" THEN ");
+                    self.node(value)?;
+                }
+                if let Some(otherwise) = otherwise {
+                    self.push(" ELSE ");
+                    self.node(otherwise)?;
+                }
+                self.push(" END)");
+            }
+            Node::Text(function, args) => self.text_function(*function, args)?,
+            Node::Subquery(usage, parts) => match usage {
+                SubqueryUse::In(left, negated) => {
+                    if self.backend == Backend::MySql
+                        && (parts.limit.is_some() || parts.offset.is_some())
+                    {
+                        return Err(Error::InvalidQuery {
+                            message: "`is_in` with a subquery that has `limit`/`offset`: MySQL and MariaDB \
+                                      refuse LIMIT in an IN subquery (error 1235); filter the subquery \
+                                      instead, or select its rows first"
+                                .into(),
+                        });
+                    }
+                    self.push("(");
+                    self.node(left)?;
+                    self.push(if *negated { " NOT IN " } else { " IN " });
+                    self.subquery(parts)?;
+                    self.push(")");
+                }
+                SubqueryUse::Exists(negated) => {
+                    self.push(if *negated { "(NOT EXISTS " } else { "(EXISTS " });
+                    self.subquery(parts)?;
+                    self.push(")");
+                }
+                SubqueryUse::Scalar => self.subquery(parts)?,
+            },
+            Node::Window(function, partition, order) => {
+                let over = Some((&partition[..], &order[..]));
+                match &**function {
+                    Node::Aggregate(f, inner, cast) => self.aggregate(*f, inner, *cast, over)?,
+                    Node::CountAll => {
+                        self.push("COUNT(*)");
+                        self.over(partition, order)?;
+                    }
+                    Node::Ranking(f, args) => self.ranking(*f, args, partition, order)?,
+                    other => {
+                        return Err(Error::InvalidQuery {
+                            message: format!(
+                                "`over` of an expression that is not a window function: {other:?}"
+                            ),
+                        })
+                    }
+                }
+            }
+            Node::Ranking(f, args) => self.ranking(*f, args, &[], &[])?,
+            Node::Position(n) => {
+                self.ident("orm_union");
+                self.push(".");
+                self.ident(&format!("c{n}"));
+            }
+            Node::Literal(n) => {
+                let _ = write!(self.sql, "{n}");
+            }
+        }
+        Ok(())
+    }
+
+    /// ` OVER (PARTITION BY .. ORDER BY ..)`, the keys in the order
+    /// [`Ordering`](super::Ordering) gives (SQL:2003 window functions;
+    /// SQLite >= 3.25, MariaDB >= 10.2).
+    fn over(&mut self, partition: &[Node], order: &[OrderKey]) -> Result<()> {
+        self.push(" OVER (");
+        if !partition.is_empty() {
+            self.push("PARTITION BY ");
+            self.list(partition)?;
+        }
+        if !order.is_empty() {
+            if !partition.is_empty() {
+                self.push(" ");
+            }
+            self.order_keys(order)?;
+        }
+        self.push(")");
+        Ok(())
+    }
+
+    /// An aggregate call, with its window when `over` is given, cast so
+    /// that it decodes to the same Rust type on every backend.
+    fn aggregate(
+        &mut self,
+        function: AggregateFn,
+        inner: &Node,
+        cast: Option<SqlType>,
+        over: Option<(&[Node], &[OrderKey])>,
+    ) -> Result<()> {
+        let window = |w: &mut Writer| match over {
+            Some((partition, order)) => w.over(partition, order),
+            None => Ok(()),
+        };
+        match (function, cast) {
+            (AggregateFn::Min | AggregateFn::Max, Some(SqlType::Text)) => {
+                let name = if function == AggregateFn::Min {
                     "MIN("
                 } else {
                     "MAX("
@@ -169,10 +315,24 @@ impl Writer {
                 }
                 self.push(name);
                 self.byte_ordered(inner)?;
-                self.push(if mysql { ") USING utf8mb4)" } else { ")" });
+                self.push(")");
+                window(self)?;
+                if mysql {
+                    self.push(" USING utf8mb4)");
+                }
             }
-            Node::Aggregate(AggregateFn::Sum, inner, Some(SqlType::BigInt))
-                if self.backend == Backend::MySql =>
+            (AggregateFn::CountDistinct, text) => {
+                self.push("COUNT(DISTINCT ");
+                if text == Some(SqlType::Text) {
+                    self.byte_ordered(inner)?;
+                } else {
+                    self.node(inner)?;
+                }
+                self.push(")");
+                window(self)?;
+            }
+            (AggregateFn::Sum, Some(SqlType::BigInt))
+                if self.backend == Backend::MySql && over.is_none() =>
             {
                 // MySQL sums integers to DECIMAL, and `CAST(.. AS SIGNED)`
                 // clamps a sum beyond i64 to i64::MAX with only a warning
@@ -188,7 +348,7 @@ impl Writer {
                 self.node(inner)?;
                 self.push(") AS SIGNED) AS SIGNED))");
             }
-            Node::Aggregate(function, inner, cast) => {
+            (function, cast) => {
                 let cast = cast.and_then(|ty| cast_name(self.backend, ty));
                 if cast.is_some() {
                     self.push("CAST(");
@@ -199,9 +359,11 @@ impl Writer {
                     AggregateFn::Avg => "AVG(",
                     AggregateFn::Min => "MIN(",
                     AggregateFn::Max => "MAX(",
+                    AggregateFn::CountDistinct => "COUNT(DISTINCT ",
                 });
                 self.node(inner)?;
                 self.push(")");
+                window(self)?;
                 if let Some(name) = cast {
                     self.push(" AS ");
                     self.push(name);
@@ -209,6 +371,122 @@ impl Writer {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// `ROW_NUMBER()`, `RANK()`, `DENSE_RANK()`, `LAG(x, n)`, `LEAD(x, n)`
+    /// with their window; the ranks cast to a signed 64-bit integer (MySQL
+    /// gives them unsigned).
+    fn ranking(
+        &mut self,
+        function: RankFn,
+        args: &[Node],
+        partition: &[Node],
+        order: &[OrderKey],
+    ) -> Result<()> {
+        let rank = matches!(
+            function,
+            RankFn::RowNumber | RankFn::Rank | RankFn::DenseRank
+        );
+        let cast = rank
+            .then(|| cast_name(self.backend, SqlType::BigInt))
+            .flatten();
+        if cast.is_some() {
+            self.push("CAST(");
+        }
+        self.push(match function {
+            RankFn::RowNumber => "ROW_NUMBER(",
+            RankFn::Rank => "RANK(",
+            RankFn::DenseRank => "DENSE_RANK(",
+            RankFn::Lag => "LAG(",
+            RankFn::Lead => "LEAD(",
+        });
+        self.list(args)?;
+        self.push(")");
+        self.over(partition, order)?;
+        if let Some(name) = cast {
+            self.push(" AS ");
+            self.push(name);
+            self.push(")");
+        }
+        Ok(())
+    }
+
+    /// `CAST(inner AS <type>)`, by each backend's name of the type. A
+    /// number with a fraction cast to an integer truncates toward zero on
+    /// every backend (PostgreSQL and MySQL would round; SQLite truncates).
+    fn cast(&mut self, inner: &Node, from: SqlType, to: SqlType) -> Result<()> {
+        let integer = matches!(to, SqlType::SmallInt | SqlType::Int | SqlType::BigInt);
+        let fraction = matches!(from, SqlType::Float | SqlType::Double | SqlType::Decimal);
+        let name = match (self.backend, to) {
+            (Backend::Postgres, SqlType::Int) => "INTEGER",
+            (Backend::Postgres, SqlType::BigInt) => "BIGINT",
+            (Backend::Postgres, SqlType::Double) => "DOUBLE PRECISION",
+            (Backend::Postgres, SqlType::Decimal) => "NUMERIC",
+            (Backend::Postgres | Backend::Sqlite, SqlType::Text) => "TEXT",
+            (Backend::Sqlite, SqlType::Int | SqlType::BigInt) => "INTEGER",
+            (Backend::Sqlite, SqlType::Double) => "REAL",
+            (Backend::MySql, SqlType::Int | SqlType::BigInt) => "SIGNED",
+            (Backend::MySql, SqlType::Double) => "DOUBLE",
+            (Backend::MySql, SqlType::Text) => "CHAR",
+            (Backend::MySql, SqlType::Decimal) => "DECIMAL(65, 30)",
+            (backend, to) => {
+                return Err(Error::InvalidQuery {
+                    message: format!(
+                        "a cast to {to:?} on {}: cast to i64, i32, f64, String or Decimal",
+                        backend.name()
+                    ),
+                })
+            }
+        };
+        self.push("CAST(");
+        match (integer && fraction, self.backend) {
+            (true, Backend::Postgres) => {
+                self.push("TRUNC(");
+                self.node(inner)?;
+                self.push(")");
+            }
+            (true, Backend::MySql) => {
+                self.push("TRUNCATE(");
+                self.node(inner)?;
+                self.push(", 0)");
+            }
+            _ => self.node(inner)?,
+        }
+        self.push(" AS ");
+        self.push(name);
+        self.push(")");
+        Ok(())
+    }
+
+    /// `LOWER`, `UPPER`, the length in characters, and concatenation.
+    fn text_function(&mut self, function: TextFn, args: &[Node]) -> Result<()> {
+        match (function, self.backend) {
+            (TextFn::Lower, _) => self.push("LOWER("),
+            (TextFn::Upper, _) => self.push("UPPER("),
+            (TextFn::Length, Backend::Postgres) => self.push("CAST(LENGTH("),
+            (TextFn::Length, Backend::Sqlite) => self.push("LENGTH("),
+            (TextFn::Length, Backend::MySql) => self.push("CAST(CHAR_LENGTH("),
+            // MySQL's `||` is OR unless PIPES_AS_CONCAT is set.
+            (TextFn::Concat, Backend::MySql) => self.push("CONCAT("),
+            (TextFn::Concat, _) => {
+                self.push("(");
+                for (i, arg) in args.iter().enumerate() {
+                    if i > 0 {
+                        self.push(" || ");
+                    }
+                    self.node(arg)?;
+                }
+                self.push(")");
+                return Ok(());
+            }
+        }
+        self.list(args)?;
+        self.push(match (function, self.backend) {
+            (TextFn::Length, Backend::Postgres) => ") AS BIGINT)",
+            (TextFn::Length, Backend::MySql) => ") AS SIGNED)",
+            _ => ")",
+        });
         Ok(())
     }
 
@@ -334,7 +612,13 @@ impl Writer {
     /// ` ORDER BY ...`: each key in the order Rust's `Ord` gives (see
     /// [`Ordering`](super::Ordering)).
     fn order_by(&mut self, keys: &[OrderKey]) -> Result<()> {
-        self.push(" ORDER BY ");
+        self.push(" ");
+        self.order_keys(keys)
+    }
+
+    /// `ORDER BY ...` of `order_by`, also inside a window.
+    fn order_keys(&mut self, keys: &[OrderKey]) -> Result<()> {
+        self.push("ORDER BY ");
         for (i, key) in keys.iter().enumerate() {
             if i > 0 {
                 self.push(", ");
@@ -374,21 +658,43 @@ impl Writer {
         Ok(())
     }
 
-    /// ` FROM <table>` and the join, if any.
-    fn from<M: Model>(&mut self, parts: &Parts) -> Result<()> {
+    /// ` FROM <table>` and the joins, if any. A table or alias joined
+    /// twice under one name is refused: its columns would be ambiguous.
+    fn from(&mut self, table: &TableSchema, parts: &Parts) -> Result<()> {
         self.push(" FROM ");
-        self.ident(M::SCHEMA.name);
-        if let Some(join) = &parts.join {
+        if let Some(cte) = &parts.with {
+            // The CTE's rows under the model's table name, so that the
+            // model's columns read them.
+            self.ident(cte.name);
+            self.push(" AS ");
+        }
+        self.ident(table.name);
+        for (i, join) in parts.joins.iter().enumerate() {
+            let name = join.name();
+            let taken = name == table.name || parts.joins[..i].iter().any(|j| j.name() == name);
+            if taken {
+                return Err(Error::InvalidQuery {
+                    message: format!(
+                        "the query joins the table `{name}` (model `{}`) a second time under the same \
+                         name, so its columns would be ambiguous: join it under an alias, \
+                         `orm::alias!(Other = {});` then `.join_as(relation, Other)`, and read its \
+                         columns as `Other.column(..)`",
+                        join.model, join.model
+                    ),
+                });
+            }
             self.push(if join.left_join {
                 " LEFT JOIN "
             } else {
                 " INNER JOIN "
             });
-            self.ident(join.schema.name);
+            self.ident(join.cte.unwrap_or(join.schema.name));
+            if let Some(alias) = join.alias {
+                self.push(" AS ");
+                self.ident(alias);
+            }
             self.push(" ON ");
-            self.node(&join.on.0)?;
-            self.push(" = ");
-            self.node(&join.on.1)?;
+            self.node(&join.on)?;
         }
         Ok(())
     }
@@ -414,8 +720,18 @@ impl Writer {
                 self.order_by(&order)?;
             }
         }
+        self.limit_offset(parts.limit, parts.offset);
+        // Last, after LIMIT: where MySQL requires it, and PostgreSQL accepts it.
+        if let Some(lock) = parts.lock {
+            self.push(lock.clause(self.backend));
+        }
+        Ok(())
+    }
+
+    /// ` LIMIT n OFFSET m`, as each backend spells an offset alone.
+    fn limit_offset(&mut self, limit: Option<u64>, offset: Option<u64>) {
         // Limits are numbers from the API, never user text: written inline.
-        match (parts.limit, parts.offset) {
+        match (limit, offset) {
             (Some(limit), offset) => {
                 let _ = write!(self.sql, " LIMIT {limit}");
                 if let Some(offset) = offset {
@@ -433,11 +749,6 @@ impl Writer {
             }
             (None, None) => {}
         }
-        // Last, after LIMIT: where MySQL requires it, and PostgreSQL accepts it.
-        if let Some(lock) = parts.lock {
-            self.push(lock.clause(self.backend));
-        }
-        Ok(())
     }
 
     pub(crate) fn finish(self) -> (String, Args) {
@@ -460,21 +771,23 @@ fn tie_broken(parts: &Parts, table: &TableSchema) -> Vec<OrderKey> {
                 .iter()
                 .any(|c| matches!(c, Node::Aggregate(..) | Node::CountAll))
         });
-    if !sorted || grouped {
+    // `SELECT DISTINCT` may sort only by what it selects (PostgreSQL,
+    // SQLSTATE 42P10): its rows are not the table's, and have no key.
+    if !sorted || grouped || parts.distinct {
         return order;
     }
-    let mut keys = vec![(table, false)];
-    if let Some(join) = &parts.join {
-        keys.push((join.schema, join.left_join));
+    let mut keys = vec![(table, table.name, false)];
+    for join in parts.joins.iter().filter(|j| j.selected) {
+        keys.push((join.schema, join.name(), join.left_join));
     }
-    for (schema, nullable) in keys {
+    for (schema, source, nullable) in keys {
         let key = schema.primary_key();
         let node = Node::Column {
-            table: schema.name,
+            table: source,
             name: key.name,
         };
         let present = order.iter().any(|k| {
-            matches!(&k.node, Node::Column { table, name } if *table == schema.name && *name == key.name)
+            matches!(&k.node, Node::Column { table, name } if *table == source && *name == key.name)
         });
         if !present {
             order.push(OrderKey {
@@ -543,11 +856,16 @@ fn cast_name(backend: Backend, ty: SqlType) -> Option<&'static str> {
 }
 
 fn select_columns(w: &mut Writer, schema: &TableSchema) {
+    select_columns_as(w, schema, schema.name);
+}
+
+/// Every column of `schema`, read under the table name or alias `name`.
+fn select_columns_as(w: &mut Writer, schema: &TableSchema, name: &str) {
     for (i, column) in schema.columns.iter().enumerate() {
         if i > 0 {
             w.push(", ");
         }
-        w.column(schema.name, column.name);
+        w.column(name, column.name);
     }
 }
 
@@ -556,19 +874,186 @@ pub(crate) fn select<M: Model>(backend: Backend, parts: &Parts) -> Result<(Strin
     lock::check(backend, parts, M::NAME)?;
     let mut w = Writer::new(backend);
     w.collated = parts.collated;
-    w.push("SELECT ");
-    match &parts.columns {
-        Some(columns) => w.list(columns)?,
-        None => {
-            select_columns(&mut w, M::SCHEMA);
-            if let Some(join) = &parts.join {
-                w.push(", ");
-                select_columns(&mut w, join.schema);
+    w.select(M::SCHEMA, parts)?;
+    Ok(w.finish())
+}
+
+impl Writer {
+    /// `SELECT [DISTINCT] <columns> FROM <table> <joins> <clauses>`.
+    fn select(&mut self, table: &TableSchema, parts: &Parts) -> Result<()> {
+        self.with(parts)?;
+        self.push(if parts.distinct {
+            "SELECT DISTINCT "
+        } else {
+            "SELECT "
+        });
+        match &parts.columns {
+            Some(columns) => {
+                for (i, column) in columns.iter().enumerate() {
+                    if i > 0 {
+                        self.push(", ");
+                    }
+                    self.node(column)?;
+                    self.number(i);
+                }
+            }
+            None => {
+                let mut n = 0;
+                let sources = std::iter::once((table, table.name)).chain(
+                    parts
+                        .joins
+                        .iter()
+                        .filter(|j| j.selected)
+                        .map(|j| (j.schema, j.name())),
+                );
+                for (schema, name) in sources {
+                    for column in schema.columns {
+                        if n > 0 {
+                            self.push(", ");
+                        }
+                        self.column(name, column.name);
+                        self.number(n);
+                        n += 1;
+                    }
+                }
             }
         }
+        self.from(table, parts)?;
+        self.clauses(parts, Some(table))
     }
-    w.from::<M>(parts)?;
-    w.clauses(parts, Some(M::SCHEMA))?;
+
+    /// `WITH [RECURSIVE] "<name>" AS (<anchor> [UNION <step>]) `, when the
+    /// query reads a CTE.
+    fn with(&mut self, parts: &Parts) -> Result<()> {
+        let Some(cte) = &parts.with else {
+            return Ok(());
+        };
+        let Some(table) = cte.anchor.table else {
+            return Err(Error::InvalidQuery {
+                message: "a CTE without a table".into(),
+            });
+        };
+        self.push(if cte.step.is_some() {
+            "WITH RECURSIVE "
+        } else {
+            "WITH "
+        });
+        self.ident(cte.name);
+        self.push(" AS (");
+        self.select(table, &cte.anchor)?;
+        if let Some(step) = &cte.step {
+            self.push(" UNION ");
+            self.select(table, step)?;
+        }
+        self.push(") ");
+        Ok(())
+    }
+
+    /// ` AS "c<n+1>"` after the `n`th selected column of a union's part.
+    fn number(&mut self, n: usize) {
+        if self.numbered {
+            self.push(" AS ");
+            self.ident(&format!("c{}", n + 1));
+        }
+    }
+
+    /// A query used inside another: `(SELECT ...)`, rendered from its own
+    /// table; row locks are refused there.
+    fn subquery(&mut self, parts: &Parts) -> Result<()> {
+        let Some(table) = parts.table else {
+            return Err(Error::InvalidQuery {
+                message: "a subquery without a table".into(),
+            });
+        };
+        if parts.lock.is_some() {
+            return Err(Error::InvalidQuery {
+                message: format!(
+                    "a subquery of `{}` takes a row lock: lock rows with a query of their own",
+                    table.name
+                ),
+            });
+        }
+        let numbered = std::mem::replace(&mut self.numbered, false);
+        self.push("(");
+        self.select(table, parts)?;
+        self.push(")");
+        self.numbered = numbered;
+        Ok(())
+    }
+}
+
+/// The selected nodes of a union's first part, in order: its columns, or
+/// every column of its model and joined models.
+fn selected(parts: &Parts) -> Vec<Node> {
+    if let Some(columns) = &parts.columns {
+        return columns.clone();
+    }
+    let table = parts.table.into_iter().map(|t| (t, t.name));
+    let joined = parts
+        .joins
+        .iter()
+        .filter(|j| j.selected)
+        .map(|j| (j.schema, j.name()));
+    table
+        .chain(joined)
+        .flat_map(|(schema, name)| {
+            schema.columns.iter().map(move |c| Node::Column {
+                table: name,
+                name: c.name,
+            })
+        })
+        .collect()
+}
+
+/// `SELECT * FROM (<part> UNION [ALL] <part> ...) AS "orm_union" ORDER BY
+/// .. LIMIT ..`: each part's columns named `c1`, `c2`, ... and each part a
+/// derived table of its own, so that a part may be sorted and limited
+/// (SQLite refuses `ORDER BY` in a compound's parts) and every backend
+/// reads the same statement. The union's sort keys are the first part's
+/// columns, by position.
+pub(crate) fn union(backend: Backend, union: &super::union::UnionParts) -> Result<(String, Args)> {
+    let mut w = Writer::new(backend);
+    w.push("SELECT * FROM (");
+    for (i, member) in union.members.iter().enumerate() {
+        let Some(table) = member.parts.table else {
+            return Err(Error::InvalidQuery {
+                message: "a union part without a table".into(),
+            });
+        };
+        if i > 0 {
+            w.push(if member.all { " UNION ALL " } else { " UNION " });
+        }
+        w.push("SELECT * FROM (");
+        w.numbered = true;
+        w.select(table, &member.parts)?;
+        w.numbered = false;
+        w.push(") AS ");
+        w.ident(&format!("orm_m{}", i + 1));
+    }
+    w.push(") AS ");
+    w.ident("orm_union");
+    let first = selected(&union.members[0].parts);
+    let key_text = |node: &Node| format!("{node:?}");
+    let mut order = Vec::new();
+    for key in &union.order {
+        let wanted = key_text(&key.node);
+        let Some(at) = first.iter().position(|n| key_text(n) == wanted) else {
+            return Err(Error::InvalidQuery {
+                message: format!(
+                    "a union sorted by {wanted}, which its first query does not select: sort a \
+                     union by one of the columns or expressions the first query selects"
+                ),
+            });
+        };
+        order.push(OrderKey {
+            node: Node::Position(at + 1),
+            ..key.clone()
+        });
+    }
+    if !order.is_empty() {
+        w.order_by(&order)?;
+    }
+    w.limit_offset(union.limit, union.offset);
     Ok(w.finish())
 }
 
@@ -651,16 +1136,17 @@ pub(crate) fn count<M: Model>(backend: Backend, parts: &Parts) -> Result<(String
         || parts.limit.is_some()
         || parts.offset.is_some()
         || parts.lock.is_some();
+    w.with(parts)?;
     if nested {
         w.push("SELECT COUNT(*) FROM (SELECT 1 AS ");
         w.ident("one");
-        w.from::<M>(parts)?;
+        w.from(M::SCHEMA, parts)?;
         w.clauses(parts, None)?;
         w.push(") AS ");
         w.ident("counted");
     } else {
         w.push("SELECT COUNT(*)");
-        w.from::<M>(parts)?;
+        w.from(M::SCHEMA, parts)?;
         w.clauses(parts, None)?;
     }
     Ok(w.finish())
@@ -670,8 +1156,9 @@ pub(crate) fn count<M: Model>(backend: Backend, parts: &Parts) -> Result<(String
 pub(crate) fn exists<M: Model>(backend: Backend, parts: &Parts) -> Result<(String, Args)> {
     lock::check(backend, parts, M::NAME)?;
     let mut w = Writer::new(backend);
+    w.with(parts)?;
     w.push("SELECT 1");
-    w.from::<M>(parts)?;
+    w.from(M::SCHEMA, parts)?;
     w.clauses(parts, None)?;
     Ok(w.finish())
 }
@@ -679,19 +1166,24 @@ pub(crate) fn exists<M: Model>(backend: Backend, parts: &Parts) -> Result<(Strin
 /// `UPDATE <table> SET ... WHERE ...`
 pub(crate) fn update<M: Model>(
     backend: Backend,
-    assignments: &[(&'static str, Value)],
+    assignments: &[(&'static str, Node)],
     filter: Option<&Node>,
 ) -> Result<(String, Args)> {
     let mut w = Writer::new(backend);
     w.push("UPDATE ");
     w.ident(M::SCHEMA.name);
     w.push(" SET ");
-    for (i, (column, value)) in assignments.iter().enumerate() {
+    for (i, (column, node)) in assignments.iter().enumerate() {
         if i > 0 {
             w.push(", ");
         }
         w.ident(column);
         w.push(" = ");
+        let Node::Value(value) = node else {
+            // An expression of the row's columns, computed by the database.
+            w.node(node)?;
+            continue;
+        };
         // The column is the model's: `set` takes only its column handles.
         let schema = M::SCHEMA.columns.iter().find(|c| c.name == *column);
         schema
@@ -1033,12 +1525,19 @@ mod tests {
     #[test]
     fn an_inner_join_locks_both_tables() {
         let mut parts = locked(Strength::Update, OnLocked::Wait);
-        parts.join = Some(JoinClause {
+        parts.joins = vec![JoinClause {
             left_join: false,
             model: "Worker",
             schema: &WORKERS,
-            on: (col("jobs", "id"), col("workers", "job_id")),
-        });
+            alias: None,
+            cte: None,
+            selected: true,
+            on: Node::Compare(
+                CompareOp::Eq,
+                Box::new(col("jobs", "id")),
+                Box::new(col("workers", "job_id")),
+            ),
+        }];
         let (sql, _) = select::<Job>(Backend::Postgres, &parts).unwrap();
         assert_eq!(
             sql,
@@ -1189,12 +1688,19 @@ mod tests {
     fn a_lock_on_a_left_join_is_refused_everywhere() {
         for backend in Backend::ALL {
             let mut parts = locked(Strength::Update, OnLocked::Wait);
-            parts.join = Some(JoinClause {
+            parts.joins = vec![JoinClause {
                 left_join: true,
                 model: "Worker",
                 schema: &WORKERS,
-                on: (col("jobs", "id"), col("workers", "job_id")),
-            });
+                alias: None,
+                cte: None,
+                selected: true,
+                on: Node::Compare(
+                    CompareOp::Eq,
+                    Box::new(col("jobs", "id")),
+                    Box::new(col("workers", "job_id")),
+                ),
+            }];
             let m = message(select::<Job>(backend, &parts));
             if backend == Backend::Sqlite {
                 assert!(m.contains("SQLite has no row locks"), "{m}");
@@ -1220,12 +1726,19 @@ mod tests {
             }
         }
         let mut joined = locked(Strength::Update, OnLocked::Wait);
-        joined.join = Some(JoinClause {
+        joined.joins = vec![JoinClause {
             left_join: false,
             model: "Worker",
             schema: &WORKERS,
-            on: (col("jobs", "id"), col("workers", "job_id")),
-        });
+            alias: None,
+            cte: None,
+            selected: true,
+            on: Node::Compare(
+                CompareOp::Eq,
+                Box::new(col("jobs", "id")),
+                Box::new(col("workers", "job_id")),
+            ),
+        }];
         let op = crate::query::read_op::<Job>(&joined);
         assert_eq!(op.access, Access::Write);
         assert_eq!(&op.tables[..], ["jobs", "workers"]);
