@@ -553,3 +553,36 @@ async fn window_functions() {
         ]
     );
 }
+
+/// A tree of 10,000 employees 12 levels deep (the root, and 11 levels of
+/// 909 each: employee `i` reports to `i - 909`, or to the root): every
+/// employee under the root comes back exactly once, and under one
+/// first-level employee its chain of 10 below it, in one statement.
+#[tokio::test]
+async fn recursive_cte_over_ten_thousand_rows_and_twelve_levels() {
+    let Some(t) = crate::db().await else { return };
+    let db = &t.db;
+    db.create_table::<Staff>().await.unwrap();
+    let rows: Vec<Staff> = (1..=10_000_i64)
+        .map(|i| Staff {
+            id: 0,
+            name: format!("e{i}"),
+            manager_id: (i > 1).then(|| if i > 910 { i - 909 } else { 1 }),
+        })
+        .collect();
+    for chunk in rows.chunks(2_000) {
+        Staff::insert_many(db, chunk).await.unwrap();
+    }
+    let under = |boss: i64| {
+        orm::query::with_recursive("under", Staff::query().filter(staff::manager_id.eq(boss)), |under| {
+            Staff::query().join_cte(under, staff::manager_id.eq(under.column(staff::id)))
+        })
+    };
+    let ids: Vec<i64> = under(1).query().order_by(staff::id).select(staff::id).all(db).await.unwrap();
+    assert_eq!(ids, (2..=10_000).collect::<Vec<_>>());
+    let chain: Vec<i64> = under(2).query().order_by(staff::id).select(staff::id).all(db).await.unwrap();
+    assert_eq!(chain, (1..=10).map(|k| 2 + 909 * k).collect::<Vec<_>>());
+    // The deepest level: 909 employees with 11 managers above them.
+    let deepest = under(1).query().filter(staff::id.gt(9_091)).count(db).await.unwrap();
+    assert_eq!(deepest, 909);
+}
