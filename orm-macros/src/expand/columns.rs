@@ -77,7 +77,7 @@ pub fn impls(cont: &Container) -> TokenStream {
 
             #[automatically_derived]
             impl<R: ::orm::query::ArithOperand<#field_ty>> ::core::ops::Add<R> for #module::#ident {
-                type Output = ::orm::Expr<R::Scope<#model>, R::Out>;
+                type Output = ::orm::Expr<R::Scope<#model>, R::Out, R::Kind<::orm::query::Plain>>;
                 fn add(self, right: R) -> Self::Output {
                     ::orm::__private::arith(self, ::orm::query::ArithOp::Add, right)
                 }
@@ -85,7 +85,7 @@ pub fn impls(cont: &Container) -> TokenStream {
 
             #[automatically_derived]
             impl<R: ::orm::query::ArithOperand<#field_ty>> ::core::ops::Sub<R> for #module::#ident {
-                type Output = ::orm::Expr<R::Scope<#model>, R::Out>;
+                type Output = ::orm::Expr<R::Scope<#model>, R::Out, R::Kind<::orm::query::Plain>>;
                 fn sub(self, right: R) -> Self::Output {
                     ::orm::__private::arith(self, ::orm::query::ArithOp::Sub, right)
                 }
@@ -93,7 +93,7 @@ pub fn impls(cont: &Container) -> TokenStream {
 
             #[automatically_derived]
             impl<R: ::orm::query::ArithOperand<#field_ty>> ::core::ops::Mul<R> for #module::#ident {
-                type Output = ::orm::Expr<R::Scope<#model>, R::Out>;
+                type Output = ::orm::Expr<R::Scope<#model>, R::Out, R::Kind<::orm::query::Plain>>;
                 fn mul(self, right: R) -> Self::Output {
                     ::orm::__private::arith(self, ::orm::query::ArithOp::Mul, right)
                 }
@@ -104,7 +104,7 @@ pub fn impls(cont: &Container) -> TokenStream {
             where
                 R::Out: ::orm::__private::Scalar,
             {
-                type Output = ::orm::query::Quotient<R::Scope<#model>, R::Out>;
+                type Output = ::orm::query::Quotient<R::Scope<#model>, R::Out, R::Kind<::orm::query::Plain>>;
                 fn div(self, right: R) -> Self::Output {
                     ::orm::__private::divide(self, right)
                 }

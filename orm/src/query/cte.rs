@@ -118,6 +118,7 @@ impl<M, C> Copy for CteColumn<M, C> {}
 impl<M: Model, C: ColumnOf<M>> Operand for CteColumn<M, C> {
     type Scope = CteRef<M>;
     type Type = C::Type;
+    type Kind = super::expr::Plain;
     fn into_node(self) -> Node {
         Node::Column {
             table: self.name,
@@ -195,7 +196,7 @@ impl<M: Model> Cte<M> {
     }
 }
 
-impl<M: Model, O: Send + 'static, L, S> Select<M, O, L, S> {
+impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
     /// Joins the CTE being defined (in the step of [`with_recursive`]) on
     /// `on`, a condition over this query's tables and the CTE's columns
     /// (`cte.column(..)`): `INNER JOIN "<cte>" ON <on>`. The rows stay this
@@ -204,7 +205,7 @@ impl<M: Model, O: Send + 'static, L, S> Select<M, O, L, S> {
         mut self,
         cte: CteRef<X>,
         on: F,
-    ) -> Select<M, O, L, <S as Push<CteRef<X>>>::Out>
+    ) -> Select<M, O, L, <S as Push<CteRef<X>>>::Out, G>
     where
         S: Push<CteRef<X>>,
         F: Filter<<S as Push<CteRef<X>>>::Out, I>,

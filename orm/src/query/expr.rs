@@ -137,15 +137,64 @@ pub enum AggregateFn {
 /// A typed SQL expression that reads the tables of scope `M` (a model,
 /// [`Both`] of two scopes, or [`NoTable`]; see [`scope`](super::scope))
 /// and evaluates to a `T`.
-pub struct Expr<M, T> {
+pub struct Expr<M, T, K = Plain> {
     pub(crate) node: Node,
-    _types: PhantomData<fn() -> (M, T)>,
+    _types: PhantomData<fn() -> (M, T, K)>,
 }
+
+/// What an expression is to a grouped query, its third type parameter:
+/// [`Plain`] reads columns row by row, [`Aggregated`] is an aggregate or
+/// computed from aggregates, [`Constant`] reads no column of the query
+/// (a value, a subquery), [`Mixed`] mixes a column and an aggregate. A query
+/// with `group_by` may select its group keys and aggregated or constant
+/// expressions only (a compile error otherwise, as in Diesel).
+pub trait Kind: 'static {
+    /// The kind of an expression combining this kind with `K`.
+    type Join<K: Kind>: Kind;
+    #[doc(hidden)]
+    type WithPlain: Kind;
+    #[doc(hidden)]
+    type WithAggregated: Kind;
+    #[doc(hidden)]
+    type WithConstant: Kind;
+}
+
+/// Reads columns row by row; see [`Kind`].
+pub struct Plain;
+/// An aggregate, or computed from aggregates; see [`Kind`].
+pub struct Aggregated;
+/// Reads no column of the query; see [`Kind`].
+pub struct Constant;
+/// Mixes a column and an aggregate; see [`Kind`].
+pub struct Mixed;
+
+macro_rules! kind {
+    ($kind:ident: $join:ident, plain = $p:ident, aggregated = $a:ident, constant = $c:ident) => {
+        impl Kind for $kind {
+            type Join<K: Kind> = K::$join;
+            type WithPlain = $p;
+            type WithAggregated = $a;
+            type WithConstant = $c;
+        }
+    };
+}
+kind!(Plain: WithPlain, plain = Plain, aggregated = Mixed, constant = Plain);
+kind!(Aggregated: WithAggregated, plain = Mixed, aggregated = Aggregated, constant = Aggregated);
+kind!(Constant: WithConstant, plain = Plain, aggregated = Aggregated, constant = Constant);
+impl Kind for Mixed {
+    type Join<K: Kind> = Mixed;
+    type WithPlain = Mixed;
+    type WithAggregated = Mixed;
+    type WithConstant = Mixed;
+}
+
+/// A condition of kind `K`: `Expr<M, bool, K>`.
+pub type Cond<M, K> = Expr<M, bool, K>;
 
 /// A condition over model `M`: what `filter` and `having` take.
 pub type Condition<M> = Expr<M, bool>;
 
-impl<M, T> Expr<M, T> {
+impl<M, T, K> Expr<M, T, K> {
     pub(crate) fn new(node: Node) -> Self {
         Expr {
             node,
@@ -154,20 +203,20 @@ impl<M, T> Expr<M, T> {
     }
 }
 
-impl<M, T> Clone for Expr<M, T> {
+impl<M, T, K> Clone for Expr<M, T, K> {
     fn clone(&self) -> Self {
         Expr::new(self.node.clone())
     }
 }
 
-impl<M, T> std::fmt::Debug for Expr<M, T> {
+impl<M, T, K> std::fmt::Debug for Expr<M, T, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.node.fmt(f)
     }
 }
 
 /// `COUNT(*)`, for `select` and `having`.
-pub fn count_all() -> Expr<NoTable, i64> {
+pub fn count_all() -> Expr<NoTable, i64, Aggregated> {
     Expr::new(Node::CountAll)
 }
 
@@ -178,6 +227,8 @@ pub trait Operand: Sized {
     type Scope;
     /// The Rust type it evaluates to.
     type Type: FieldType;
+    /// What it is to a grouped query (see [`Kind`]).
+    type Kind: Kind;
     #[doc(hidden)]
     fn into_node(self) -> Node;
 }
@@ -185,6 +236,7 @@ pub trait Operand: Sized {
 impl<C: Column> Operand for C {
     type Scope = C::Model;
     type Type = C::Type;
+    type Kind = Plain;
     fn into_node(self) -> Node {
         Node::Column {
             table: <C::Model as Model>::SCHEMA.name,
@@ -193,16 +245,17 @@ impl<C: Column> Operand for C {
     }
 }
 
-impl<M, T: FieldType> Operand for Expr<M, T> {
+impl<M, T: FieldType, K: Kind> Operand for Expr<M, T, K> {
     type Scope = M;
     type Type = T;
+    type Kind = K;
     fn into_node(self) -> Node {
         self.node
     }
 }
 
 /// A value as an expression that reads no table: `orm::value(3) - order::quantity`.
-pub fn value<V: Literal>(value: V) -> Expr<NoTable, V::Type> {
+pub fn value<V: Literal>(value: V) -> Expr<NoTable, V::Type, Constant> {
     Expr::new(Node::Value(value.into_value()))
 }
 
@@ -258,12 +311,15 @@ pub struct ByExpr;
 pub trait Comparand<T, K> {
     /// The scope of an expression of scope `L` combined with this one.
     type Scope<L>;
+    /// The kind of an expression of kind `L` combined with this one.
+    type Kind<L: Kind>: Kind;
     #[doc(hidden)]
     fn into_node(self) -> Node;
 }
 
 impl<T, V: ValueOf<T>> Comparand<T, ByValue> for V {
     type Scope<L> = L;
+    type Kind<L: Kind> = L;
     fn into_node(self) -> Node {
         Node::Value(self.into_value())
     }
@@ -274,6 +330,7 @@ where
     O::Type: Compatible<T>,
 {
     type Scope<L> = Both<L, O::Scope>;
+    type Kind<L: Kind> = L::Join<O::Kind>;
     fn into_node(self) -> Node {
         Operand::into_node(self)
     }
@@ -293,7 +350,7 @@ fn compare<O: Operand, R: Comparand<O::Type, K>, K>(
     left: O,
     op: CompareOp,
     right: R,
-) -> Condition<R::Scope<O::Scope>> {
+) -> Cond<R::Scope<O::Scope>, R::Kind<O::Kind>> {
     let right = match right.into_node() {
         // `= NULL` is never true: `None` asks whether the value is NULL.
         Node::Value(Value::Null(_)) if matches!(op, CompareOp::Eq | CompareOp::Ne) => {
@@ -333,7 +390,11 @@ fn like_pattern(pattern: &str) -> String {
     pattern.replace('!', "!!")
 }
 
-fn like_node<O: Operand>(operand: O, pattern: String, ignore_case: bool) -> Condition<O::Scope> {
+fn like_node<O: Operand>(
+    operand: O,
+    pattern: String,
+    ignore_case: bool,
+) -> Cond<O::Scope, O::Kind> {
     Expr::new(Node::Like(
         Box::new(operand.into_node()),
         pattern,
@@ -391,6 +452,8 @@ arithmetic!(rust_decimal::Decimal => false);
 pub trait ArithOperand<T> {
     /// The scope of an expression of scope `L` combined with this one.
     type Scope<L>;
+    /// The kind of an expression of kind `L` combined with this one.
+    type Kind<L: Kind>: Kind;
     /// The result type.
     type Out: FieldType;
     /// Whether `T` is an integer type (its division truncates).
@@ -404,12 +467,14 @@ macro_rules! arith_value {
     ($($ty:ty),*) => {$(
         impl ArithOperand<$ty> for $ty {
             type Scope<L> = L;
+            type Kind<L: Kind> = L;
             type Out = $ty;
             const INTEGER: bool = <$ty as Arithmetic>::INTEGER;
             fn into_node(self) -> Node { Node::Value(FieldType::into_value(self)) }
         }
         impl ArithOperand<Option<$ty>> for $ty {
             type Scope<L> = L;
+            type Kind<L: Kind> = L;
             type Out = Option<$ty>;
             const INTEGER: bool = <$ty as Arithmetic>::INTEGER;
             fn into_node(self) -> Node { Node::Value(FieldType::into_value(self)) }
@@ -422,6 +487,7 @@ arith_value!(rust_decimal::Decimal);
 
 impl<T: Arithmetic + Combine<O::Type>, O: Operand> ArithOperand<T> for O {
     type Scope<L> = Both<L, O::Scope>;
+    type Kind<L: Kind> = L::Join<O::Kind>;
     type Out = <T as Combine<O::Type>>::Out;
     const INTEGER: bool = T::INTEGER;
     fn into_node(self) -> Node {
@@ -435,7 +501,7 @@ pub fn arith<L: Operand, R: ArithOperand<L::Type>>(
     left: L,
     op: ArithOp,
     right: R,
-) -> Expr<R::Scope<L::Scope>, R::Out> {
+) -> Expr<R::Scope<L::Scope>, R::Out, R::Kind<L::Kind>> {
     let op = match op {
         ArithOp::Div(_) => ArithOp::Div(R::INTEGER),
         other => other,
@@ -449,14 +515,14 @@ pub fn arith<L: Operand, R: ArithOperand<L::Type>>(
 
 /// What `/` gives: an expression of scope `S` that is `None` where the
 /// divisor is zero, of the type `T` without its `Option`.
-pub type Quotient<S, T> = Expr<S, Option<<T as Scalar>::Scalar>>;
+pub type Quotient<S, T, K = Plain> = Expr<S, Option<<T as Scalar>::Scalar>, K>;
 
 /// `left / right`, `None` where `right` is zero.
 #[doc(hidden)]
 pub fn divide<L: Operand, R: ArithOperand<L::Type>>(
     left: L,
     right: R,
-) -> Quotient<R::Scope<L::Scope>, R::Out>
+) -> Quotient<R::Scope<L::Scope>, R::Out, R::Kind<L::Kind>>
 where
     R::Out: Scalar,
 {
@@ -465,8 +531,8 @@ where
 
 macro_rules! expr_ops {
     ($($trait:ident $method:ident $op:expr;)*) => {$(
-        impl<M, T: FieldType, R: ArithOperand<T>> std::ops::$trait<R> for Expr<M, T> {
-            type Output = Expr<R::Scope<M>, R::Out>;
+        impl<M, T: FieldType, K: Kind, R: ArithOperand<T>> std::ops::$trait<R> for Expr<M, T, K> {
+            type Output = Expr<R::Scope<M>, R::Out, R::Kind<K>>;
             fn $method(self, right: R) -> Self::Output {
                 arith(self, $op, right)
             }
@@ -482,11 +548,11 @@ expr_ops! {
 /// `a / b`: `None` where `b` is zero, on every backend (PostgreSQL would
 /// fail with SQLSTATE 22012; SQLite and MySQL give NULL). Integers divide
 /// truncating toward zero (`DIV` on MySQL, whose `/` gives a decimal).
-impl<M, T: FieldType, R: ArithOperand<T>> std::ops::Div<R> for Expr<M, T>
+impl<M, T: FieldType, K: Kind, R: ArithOperand<T>> std::ops::Div<R> for Expr<M, T, K>
 where
     R::Out: Scalar,
 {
-    type Output = Quotient<R::Scope<M>, R::Out>;
+    type Output = Quotient<R::Scope<M>, R::Out, R::Kind<K>>;
     fn div(self, right: R) -> Self::Output {
         divide(self, right)
     }
@@ -534,17 +600,21 @@ impl CastTarget for Option<rust_decimal::Decimal> {}
 pub trait Fallback<T, K> {
     /// The scope of an expression of scope `L` combined with this one.
     type Scope<L>;
+    /// The kind of an expression of kind `L` combined with this one.
+    type Kind<L: Kind>: Kind;
     #[doc(hidden)]
     fn into_node(self) -> Node;
 }
 impl<T, V: ValueOf<T>> Fallback<T, ByValue> for V {
     type Scope<L> = L;
+    type Kind<L: Kind> = L;
     fn into_node(self) -> Node {
         Node::Value(self.into_value())
     }
 }
 impl<T: FieldType, O: Operand<Type = T>> Fallback<T, ByExpr> for O {
     type Scope<L> = Both<L, O::Scope>;
+    type Kind<L: Kind> = L::Join<O::Kind>;
     fn into_node(self) -> Node {
         Operand::into_node(self)
     }
@@ -560,40 +630,64 @@ impl<T: FieldType, O: Operand<Type = T>> Fallback<T, ByExpr> for O {
 pub trait ExprOps: Operand {
     /// `self = other`; with `None` (an `Option` value that is `None`),
     /// `self IS NULL`.
-    fn eq<R: Comparand<Self::Type, K>, K>(self, other: R) -> Condition<R::Scope<Self::Scope>> {
+    fn eq<R: Comparand<Self::Type, K>, K>(
+        self,
+        other: R,
+    ) -> Cond<R::Scope<Self::Scope>, R::Kind<Self::Kind>> {
         compare(self, CompareOp::Eq, other)
     }
     /// `self <> other`; with `None`, `self IS NOT NULL`.
-    fn ne<R: Comparand<Self::Type, K>, K>(self, other: R) -> Condition<R::Scope<Self::Scope>> {
+    fn ne<R: Comparand<Self::Type, K>, K>(
+        self,
+        other: R,
+    ) -> Cond<R::Scope<Self::Scope>, R::Kind<Self::Kind>> {
         compare(self, CompareOp::Ne, other)
     }
     /// `self < other`
-    fn lt<R: Comparand<Self::Type, K>, K>(self, other: R) -> Condition<R::Scope<Self::Scope>> {
+    fn lt<R: Comparand<Self::Type, K>, K>(
+        self,
+        other: R,
+    ) -> Cond<R::Scope<Self::Scope>, R::Kind<Self::Kind>> {
         compare(self, CompareOp::Lt, other)
     }
     /// `self <= other`
-    fn le<R: Comparand<Self::Type, K>, K>(self, other: R) -> Condition<R::Scope<Self::Scope>> {
+    fn le<R: Comparand<Self::Type, K>, K>(
+        self,
+        other: R,
+    ) -> Cond<R::Scope<Self::Scope>, R::Kind<Self::Kind>> {
         compare(self, CompareOp::Le, other)
     }
     /// `self > other`
-    fn gt<R: Comparand<Self::Type, K>, K>(self, other: R) -> Condition<R::Scope<Self::Scope>> {
+    fn gt<R: Comparand<Self::Type, K>, K>(
+        self,
+        other: R,
+    ) -> Cond<R::Scope<Self::Scope>, R::Kind<Self::Kind>> {
         compare(self, CompareOp::Gt, other)
     }
     /// `self >= other`
-    fn ge<R: Comparand<Self::Type, K>, K>(self, other: R) -> Condition<R::Scope<Self::Scope>> {
+    fn ge<R: Comparand<Self::Type, K>, K>(
+        self,
+        other: R,
+    ) -> Cond<R::Scope<Self::Scope>, R::Kind<Self::Kind>> {
         compare(self, CompareOp::Ge, other)
     }
     /// `self IN (values...)` or `self IN (SELECT ...)`: `list` is values
     /// (an array, a `Vec`, any iterator; an empty list matches nothing) or a
     /// subquery that selects one column of the same type (see
     /// [`subquery`](super::subquery)).
-    fn is_in<L: InList<Self::Type, K>, K>(self, list: L) -> Condition<L::Scope<Self::Scope>> {
+    fn is_in<L: InList<Self::Type, K>, K>(
+        self,
+        list: L,
+    ) -> Cond<L::Scope<Self::Scope>, Self::Kind> {
         Expr::new(list.into_node(self.into_node(), false))
     }
     /// `self NOT IN (values...)` or `self NOT IN (SELECT ...)`; an empty
     /// list matches everything. Where the subquery returns a NULL, `NOT IN`
     /// matches nothing (SQL's three-valued logic, on every backend).
-    fn is_not_in<L: InList<Self::Type, K>, K>(self, list: L) -> Condition<L::Scope<Self::Scope>> {
+    fn is_not_in<L: InList<Self::Type, K>, K>(
+        self,
+        list: L,
+    ) -> Cond<L::Scope<Self::Scope>, Self::Kind> {
         Expr::new(list.into_node(self.into_node(), true))
     }
     /// `self BETWEEN low AND high` (both ends included).
@@ -601,7 +695,7 @@ pub trait ExprOps: Operand {
         self,
         low: V,
         high: W,
-    ) -> Condition<Self::Scope> {
+    ) -> Cond<Self::Scope, Self::Kind> {
         Expr::new(Node::Between(
             Box::new(self.into_node()),
             low.into_value(),
@@ -616,7 +710,7 @@ pub trait ExprOps: Operand {
     /// ignores ASCII case, and `LIKE` under the `utf8mb4_bin` collation on
     /// MySQL/MariaDB, whose default collations ignore case); see
     /// [`ilike`](Self::ilike) to ignore case.
-    fn like(self, pattern: &str) -> Condition<Self::Scope>
+    fn like(self, pattern: &str) -> Cond<Self::Scope, Self::Kind>
     where
         Self::Type: TextType,
     {
@@ -631,7 +725,7 @@ pub trait ExprOps: Operand {
     /// case (`é`, `Σ`) would find fewer rows, so the query fails with
     /// [`Error::InvalidQuery`](crate::Error::InvalidQuery) before anything
     /// is sent; letters without case (digits, CJK, emoji) are fine.
-    fn ilike(self, pattern: &str) -> Condition<Self::Scope>
+    fn ilike(self, pattern: &str) -> Cond<Self::Scope, Self::Kind>
     where
         Self::Type: TextType,
     {
@@ -639,56 +733,56 @@ pub trait ExprOps: Operand {
     }
     /// The text contains `part` literally (`%` and `_` in it are not
     /// wildcards); case-sensitive on every backend, as [`like`](Self::like).
-    fn contains(self, part: &str) -> Condition<Self::Scope>
+    fn contains(self, part: &str) -> Cond<Self::Scope, Self::Kind>
     where
         Self::Type: TextType,
     {
         like_node(self, format!("%{}%", escape_like(part)), false)
     }
     /// The text starts with `prefix` literally; case-sensitive.
-    fn starts_with(self, prefix: &str) -> Condition<Self::Scope>
+    fn starts_with(self, prefix: &str) -> Cond<Self::Scope, Self::Kind>
     where
         Self::Type: TextType,
     {
         like_node(self, format!("{}%", escape_like(prefix)), false)
     }
     /// The text ends with `suffix` literally; case-sensitive.
-    fn ends_with(self, suffix: &str) -> Condition<Self::Scope>
+    fn ends_with(self, suffix: &str) -> Cond<Self::Scope, Self::Kind>
     where
         Self::Type: TextType,
     {
         like_node(self, format!("%{}", escape_like(suffix)), false)
     }
     /// [`contains`](Self::contains), ignoring case as [`ilike`](Self::ilike) does.
-    fn contains_ci(self, part: &str) -> Condition<Self::Scope>
+    fn contains_ci(self, part: &str) -> Cond<Self::Scope, Self::Kind>
     where
         Self::Type: TextType,
     {
         like_node(self, format!("%{}%", escape_like(part)), true)
     }
     /// [`starts_with`](Self::starts_with), ignoring case as [`ilike`](Self::ilike) does.
-    fn starts_with_ci(self, prefix: &str) -> Condition<Self::Scope>
+    fn starts_with_ci(self, prefix: &str) -> Cond<Self::Scope, Self::Kind>
     where
         Self::Type: TextType,
     {
         like_node(self, format!("{}%", escape_like(prefix)), true)
     }
     /// [`ends_with`](Self::ends_with), ignoring case as [`ilike`](Self::ilike) does.
-    fn ends_with_ci(self, suffix: &str) -> Condition<Self::Scope>
+    fn ends_with_ci(self, suffix: &str) -> Cond<Self::Scope, Self::Kind>
     where
         Self::Type: TextType,
     {
         like_node(self, format!("%{}", escape_like(suffix)), true)
     }
     /// `self IS NULL`
-    fn is_null(self) -> Condition<Self::Scope>
+    fn is_null(self) -> Cond<Self::Scope, Self::Kind>
     where
         Self::Type: Nullable,
     {
         Expr::new(Node::IsNull(Box::new(self.into_node()), false))
     }
     /// `self IS NOT NULL`
-    fn is_not_null(self) -> Condition<Self::Scope>
+    fn is_not_null(self) -> Cond<Self::Scope, Self::Kind>
     where
         Self::Type: Nullable,
     {
@@ -707,7 +801,7 @@ pub trait ExprOps: Operand {
     /// MySQL), `String` (`TEXT`, `CHAR` on MySQL) or `Decimal` (`NUMERIC`,
     /// `DECIMAL(65, 30)` on MySQL). Text that is not a number casts to 0 on
     /// SQLite and MySQL and fails on PostgreSQL (SQLSTATE 22P02).
-    fn cast<T: CastTarget>(self) -> Expr<Self::Scope, T> {
+    fn cast<T: CastTarget>(self) -> Expr<Self::Scope, T, Self::Kind> {
         Expr::new(Node::Cast(
             Box::new(self.into_node()),
             Self::Type::SQL_TYPE,
@@ -719,7 +813,7 @@ pub trait ExprOps: Operand {
     fn coalesce<R: Fallback<<Self::Type as Scalar>::Scalar, K>, K>(
         self,
         fallback: R,
-    ) -> Expr<R::Scope<Self::Scope>, <Self::Type as Scalar>::Scalar>
+    ) -> Expr<R::Scope<Self::Scope>, <Self::Type as Scalar>::Scalar, R::Kind<Self::Kind>>
     where
         Self::Type: Scalar,
     {
@@ -727,14 +821,14 @@ pub trait ExprOps: Operand {
     }
     /// `LOWER(self)`. SQLite lowers ASCII letters only (SQLite manual,
     /// "lower(X)"); PostgreSQL and MySQL every letter.
-    fn lower(self) -> Expr<Self::Scope, Self::Type>
+    fn lower(self) -> Expr<Self::Scope, Self::Type, Self::Kind>
     where
         Self::Type: TextType,
     {
         Expr::new(Node::Text(TextFn::Lower, vec![self.into_node()]))
     }
     /// `UPPER(self)`; ASCII letters only on SQLite, as [`lower`](Self::lower).
-    fn upper(self) -> Expr<Self::Scope, Self::Type>
+    fn upper(self) -> Expr<Self::Scope, Self::Type, Self::Kind>
     where
         Self::Type: TextType,
     {
@@ -743,7 +837,7 @@ pub trait ExprOps: Operand {
     /// The length in characters (Unicode code points, as `str::chars().count()`):
     /// `length` on PostgreSQL and SQLite, `CHAR_LENGTH` on MySQL (whose
     /// `LENGTH` counts bytes).
-    fn length(self) -> Expr<Self::Scope, <Self::Type as MapNull<i64>>::Out>
+    fn length(self) -> Expr<Self::Scope, <Self::Type as MapNull<i64>>::Out, Self::Kind>
     where
         Self::Type: TextType + MapNull<i64>,
     {
@@ -754,7 +848,7 @@ pub trait ExprOps: Operand {
     fn concat<R: Comparand<String, K>, K>(
         self,
         other: R,
-    ) -> Expr<R::Scope<Self::Scope>, <Self::Type as Combine<String>>::Out>
+    ) -> Expr<R::Scope<Self::Scope>, <Self::Type as Combine<String>>::Out, R::Kind<Self::Kind>>
     where
         Self::Type: TextType + Combine<String>,
     {
@@ -764,7 +858,7 @@ pub trait ExprOps: Operand {
         ))
     }
     /// `COUNT(self)`: rows where the value is not NULL.
-    fn count(self) -> Expr<Self::Scope, i64> {
+    fn count(self) -> Expr<Self::Scope, i64, Aggregated> {
         Expr::new(Node::Aggregate(
             AggregateFn::Count,
             Box::new(self.into_node()),
@@ -773,7 +867,7 @@ pub trait ExprOps: Operand {
     }
     /// `COUNT(DISTINCT self)`: the distinct non-NULL values. Text counts
     /// as distinct by its bytes on every backend (`"a"` and `"A"` are two).
-    fn count_distinct(self) -> Expr<Self::Scope, i64> {
+    fn count_distinct(self) -> Expr<Self::Scope, i64, Aggregated> {
         let text = Self::Type::SQL_TYPE == SqlType::Text;
         Expr::new(Node::Aggregate(
             AggregateFn::CountDistinct,
@@ -782,7 +876,7 @@ pub trait ExprOps: Operand {
         ))
     }
     /// `SUM(self)`: `None` over no rows. Integers sum to `i64`, floats to `f64`.
-    fn sum(self) -> Expr<Self::Scope, Option<<Self::Type as Numeric>::Sum>>
+    fn sum(self) -> Expr<Self::Scope, Option<<Self::Type as Numeric>::Sum>, Aggregated>
     where
         Self::Type: Numeric,
     {
@@ -794,7 +888,7 @@ pub trait ExprOps: Operand {
         ))
     }
     /// `AVG(self)`: `None` over no rows; `f64`, or `Decimal` for decimals.
-    fn avg(self) -> Expr<Self::Scope, Option<<Self::Type as Numeric>::Avg>>
+    fn avg(self) -> Expr<Self::Scope, Option<<Self::Type as Numeric>::Avg>, Aggregated>
     where
         Self::Type: Numeric,
     {
@@ -807,7 +901,7 @@ pub trait ExprOps: Operand {
     }
     /// `MIN(self)`: `None` over no rows; text compared byte by byte, as
     /// [`Ordering`] sorts it.
-    fn min(self) -> Expr<Self::Scope, Option<<Self::Type as Scalar>::Scalar>>
+    fn min(self) -> Expr<Self::Scope, Option<<Self::Type as Scalar>::Scalar>, Aggregated>
     where
         Self::Type: Scalar,
     {
@@ -819,7 +913,7 @@ pub trait ExprOps: Operand {
     }
     /// `MAX(self)`: `None` over no rows; text compared byte by byte, as
     /// [`Ordering`] sorts it.
-    fn max(self) -> Expr<Self::Scope, Option<<Self::Type as Scalar>::Scalar>>
+    fn max(self) -> Expr<Self::Scope, Option<<Self::Type as Scalar>::Scalar>, Aggregated>
     where
         Self::Type: Scalar,
     {
@@ -838,26 +932,26 @@ fn text_type<T: FieldType>() -> Option<SqlType> {
     (T::SQL_TYPE == SqlType::Text).then_some(SqlType::Text)
 }
 
-impl<M> Condition<M> {
+impl<M, K: Kind> Cond<M, K> {
     /// Both conditions hold.
-    pub fn and<N>(self, other: Condition<N>) -> Condition<Both<M, N>> {
+    pub fn and<N, K2: Kind>(self, other: Cond<N, K2>) -> Cond<Both<M, N>, K::Join<K2>> {
         Expr::new(Node::And(Box::new(self.node), Box::new(other.node)))
     }
     /// Either condition holds.
-    pub fn or<N>(self, other: Condition<N>) -> Condition<Both<M, N>> {
+    pub fn or<N, K2: Kind>(self, other: Cond<N, K2>) -> Cond<Both<M, N>, K::Join<K2>> {
         Expr::new(Node::Or(Box::new(self.node), Box::new(other.node)))
     }
 }
 
-impl<M> std::ops::Not for Condition<M> {
-    type Output = Condition<M>;
-    fn not(self) -> Condition<M> {
+impl<M, K> std::ops::Not for Cond<M, K> {
+    type Output = Cond<M, K>;
+    fn not(self) -> Cond<M, K> {
         Expr::new(Node::Not(Box::new(self.node)))
     }
 }
 
 /// `NOT condition`.
-pub fn not<M>(condition: Condition<M>) -> Condition<M> {
+pub fn not<M, K>(condition: Cond<M, K>) -> Cond<M, K> {
     !condition
 }
 
@@ -875,7 +969,7 @@ pub fn not<M>(condition: Condition<M>) -> Condition<M> {
 ///     .otherwise("small");
 /// let _query = Order::query().select((order::id, size));
 /// ```
-pub fn case_when<M, V: Literal>(condition: Condition<M>, then: V) -> Case<M, V::Type> {
+pub fn case_when<M, K: Kind, V: Literal>(condition: Cond<M, K>, then: V) -> Case<M, V::Type, K> {
     Case {
         branches: vec![(condition.node, Node::Value(then.into_value()))],
         _types: PhantomData,
@@ -883,10 +977,10 @@ pub fn case_when<M, V: Literal>(condition: Condition<M>, then: V) -> Case<M, V::
 }
 
 /// [`case_when`] with a column or expression as the first branch's value.
-pub fn case_when_expr<M, O: Operand>(
-    condition: Condition<M>,
+pub fn case_when_expr<M, K: Kind, O: Operand>(
+    condition: Cond<M, K>,
     then: O,
-) -> Case<Both<M, O::Scope>, O::Type> {
+) -> Case<Both<M, O::Scope>, O::Type, K::Join<O::Kind>> {
     Case {
         branches: vec![(condition.node, then.into_node())],
         _types: PhantomData,
@@ -894,18 +988,18 @@ pub fn case_when_expr<M, O: Operand>(
 }
 
 /// A `CASE` expression being built; see [`case_when`].
-pub struct Case<M, T> {
+pub struct Case<M, T, K = Plain> {
     branches: Vec<(Node, Node)>,
-    _types: PhantomData<fn() -> (M, T)>,
+    _types: PhantomData<fn() -> (M, T, K)>,
 }
 
-impl<M, T: FieldType> Case<M, T> {
+impl<M, T: FieldType, K: Kind> Case<M, T, K> {
     /// Another branch: `WHEN condition THEN value`.
-    pub fn when<N, R: Comparand<T, K>, K>(
+    pub fn when<N, K2: Kind, R: Comparand<T, B>, B>(
         mut self,
-        condition: Condition<N>,
+        condition: Cond<N, K2>,
         value: R,
-    ) -> Case<R::Scope<Both<M, N>>, T> {
+    ) -> Case<R::Scope<Both<M, N>>, T, R::Kind<K::Join<K2>>> {
         self.branches.push((condition.node, value.into_node()));
         Case {
             branches: self.branches,
@@ -914,12 +1008,12 @@ impl<M, T: FieldType> Case<M, T> {
     }
 
     /// `ELSE value END`: the value where no branch holds.
-    pub fn otherwise<R: Comparand<T, K>, K>(self, value: R) -> Expr<R::Scope<M>, T> {
+    pub fn otherwise<R: Comparand<T, B>, B>(self, value: R) -> Expr<R::Scope<M>, T, R::Kind<K>> {
         Expr::new(Node::Case(self.branches, Some(Box::new(value.into_node()))))
     }
 
     /// `END` without `ELSE`: NULL where no branch holds.
-    pub fn end(self) -> Expr<M, Option<<T as Scalar>::Scalar>>
+    pub fn end(self) -> Expr<M, Option<<T as Scalar>::Scalar>, K>
     where
         T: Scalar,
     {

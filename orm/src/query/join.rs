@@ -93,13 +93,13 @@ fn aliased(node: Node, alias: Option<&'static str>) -> Node {
     }
 }
 
-impl<M: Model, O: Send + 'static, L, S> Select<M, O, L, S> {
+impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
     fn joined<R: Joinable, X, O2, S2>(
         mut self,
         relation: R,
         left_join: bool,
         alias: Option<&'static str>,
-    ) -> Select<M, O2, L, S2>
+    ) -> Select<M, O2, L, S2, G>
     where
         O: PushRow<X, Out = O2>,
     {
@@ -136,7 +136,7 @@ impl<M: Model, O: Send + 'static, L, S> Select<M, O, L, S> {
     pub fn join<R, I>(
         self,
         relation: R,
-    ) -> Select<M, <O as PushRow<R::To>>::Out, L, <S as Push<R::To>>::Out>
+    ) -> Select<M, <O as PushRow<R::To>>::Out, L, <S as Push<R::To>>::Out, G>
     where
         R: Joinable,
         R::From: InScope<S, I>,
@@ -153,7 +153,7 @@ impl<M: Model, O: Send + 'static, L, S> Select<M, O, L, S> {
     pub fn left_join<R, I>(
         self,
         relation: R,
-    ) -> Select<M, <O as PushRow<Option<R::To>>>::Out, L, <S as Push<R::To>>::Out>
+    ) -> Select<M, <O as PushRow<Option<R::To>>>::Out, L, <S as Push<R::To>>::Out, G>
     where
         R: Joinable,
         R::From: InScope<S, I>,
@@ -173,7 +173,7 @@ impl<M: Model, O: Send + 'static, L, S> Select<M, O, L, S> {
         self,
         relation: R,
         alias: A,
-    ) -> Select<M, <O as PushRow<R::To>>::Out, L, <S as Push<A>>::Out>
+    ) -> Select<M, <O as PushRow<R::To>>::Out, L, <S as Push<A>>::Out, G>
     where
         R: Joinable,
         R::From: InScope<S, I>,
@@ -196,7 +196,7 @@ impl<M: Model, O: Send + 'static, L, S> Select<M, O, L, S> {
         from: F,
         relation: R,
         alias: A,
-    ) -> Select<M, <O as PushRow<R::To>>::Out, L, <S as Push<A>>::Out>
+    ) -> Select<M, <O as PushRow<R::To>>::Out, L, <S as Push<A>>::Out, G>
     where
         F: Alias<Model = R::From> + InScope<S, I>,
         R: Joinable,
@@ -224,7 +224,7 @@ impl<M: Model, O: Send + 'static, L, S> Select<M, O, L, S> {
         self,
         relation: R,
         alias: A,
-    ) -> Select<M, <O as PushRow<Option<R::To>>>::Out, L, <S as Push<A>>::Out>
+    ) -> Select<M, <O as PushRow<Option<R::To>>>::Out, L, <S as Push<A>>::Out, G>
     where
         R: Joinable,
         R::From: InScope<S, I>,

@@ -45,6 +45,7 @@
 
 pub mod cte;
 mod expr;
+pub mod grouping;
 mod join;
 pub mod lock;
 pub(crate) mod render;
@@ -66,6 +67,8 @@ pub use expr::{
     CastTarget, Combine, Comparand, Condition, Expr, ExprOps, Fallback, Filter, IntoOrdering,
     Literal, Nulls, Operand, Ordering, Quotient,
 };
+pub use expr::{Aggregated, Cond, Constant, Kind, Mixed, Plain};
+pub use grouping::{Grouping, ValidGrouping};
 pub use join::OnConnection;
 pub use lock::{LockScope, Locked, NoLock, NonWaitingLock, Unlocked, WaitingLock, Waits};
 pub use scope::{Alias, AliasColumn, Both, InScope, NoTable, PushRow, RowPart};
@@ -244,18 +247,18 @@ pub(crate) fn and(existing: Option<Node>, next: Node) -> Option<Node> {
 /// the query reads: `M`, or after joins a tuple of `M` and each joined
 /// model or [`Alias`].
 #[must_use = "a query does nothing until it is run with `all`, `first`, `count`, ..."]
-pub struct Select<M: Model, O = M, L = NoLock, S = M> {
+pub struct Select<M: Model, O = M, L = NoLock, S = M, G = Grouping<(), ()>> {
     pub(crate) parts: Parts,
     pub(crate) decode: fn(RowRef<'_>) -> Result<O>,
-    #[allow(clippy::type_complexity)] // the three type parameters, held
-    _model: PhantomData<fn() -> (M, L, S)>,
+    #[allow(clippy::type_complexity)] // the type parameters, held
+    _model: PhantomData<fn() -> (M, L, S, G)>,
 }
 
 /// A query of `M` joined with `J`, rows decoding to `O`: the type of
 /// `M::query().join(..)`.
 pub type JoinSelect<M, J, O, L = NoLock> = Select<M, O, L, (M, J)>;
 
-impl<M: Model, O, L, S> Clone for Select<M, O, L, S> {
+impl<M: Model, O, L, S, G> Clone for Select<M, O, L, S, G> {
     fn clone(&self) -> Self {
         Select {
             parts: self.parts.clone(),
@@ -279,10 +282,10 @@ impl<M: Model> Select<M> {
 }
 
 /// A query of `parts` with another row type, lock state or source list.
-pub(crate) fn reshape<M: Model, O, L, S>(
+pub(crate) fn reshape<M: Model, O, L, S, G>(
     parts: Parts,
     decode: fn(RowRef<'_>) -> Result<O>,
-) -> Select<M, O, L, S> {
+) -> Select<M, O, L, S, G> {
     Select {
         parts,
         decode,
@@ -290,7 +293,7 @@ pub(crate) fn reshape<M: Model, O, L, S>(
     }
 }
 
-impl<M: Model, O: Send + 'static, L, S> Select<M, O, L, S> {
+impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
     /// Keeps the rows where `condition` holds (several calls combine with
     /// AND). The condition may read the columns of every table the query
     /// has: its model and the models it joined.
@@ -340,19 +343,26 @@ impl<M: Model, O: Send + 'static, L, S> Select<M, O, L, S> {
     /// (several calls group by each key). Text groups by its bytes on every
     /// backend: `"a"`, `"A"` and `"a "` are three groups also under MySQL's
     /// collations that ignore case and trailing spaces.
-    pub fn group_by<G: Operand, I>(mut self, key: G) -> Self
+    ///
+    /// The query may then select only its group keys (the same columns or
+    /// expressions) and aggregates: selecting another column does not
+    /// compile (see [`grouping`]).
+    pub fn group_by<K: Operand, I>(
+        mut self,
+        key: K,
+    ) -> Select<M, O, L, S, <G as grouping::GroupKeyState<K>>::Out>
     where
-        G::Scope: InScope<S, I>,
+        K::Scope: InScope<S, I>,
+        G: grouping::GroupKeyState<K>,
     {
+        let text = K::Type::SQL_TYPE == crate::model::types::SqlType::Text;
         let node = key.into_node();
-        self.parts
-            .group_by
-            .push(if G::Type::SQL_TYPE == crate::model::types::SqlType::Text {
-                Node::GroupText(Box::new(node))
-            } else {
-                node
-            });
-        self
+        self.parts.group_by.push(if text {
+            Node::GroupText(Box::new(node))
+        } else {
+            node
+        });
+        reshape(self.parts, self.decode)
     }
 
     /// Keeps the groups where `condition` holds.
@@ -364,7 +374,13 @@ impl<M: Model, O: Send + 'static, L, S> Select<M, O, L, S> {
     /// Selects columns, expressions or aggregates of the query's tables
     /// instead of whole rows: a single one decodes to its type, a tuple to
     /// a tuple.
-    pub fn select<Sel: Selection<S, I>, I>(self, selection: Sel) -> Select<M, Sel::Output, L, S> {
+    pub fn select<Sel: Selection<S, I>, I>(
+        self,
+        selection: Sel,
+    ) -> Select<M, Sel::Output, L, S, <G as grouping::SelectState<Sel>>::Out>
+    where
+        G: grouping::SelectState<Sel>,
+    {
         let mut columns = Vec::new();
         selection.push_nodes(&mut columns);
         reshape(
@@ -376,32 +392,36 @@ impl<M: Model, O: Send + 'static, L, S> Select<M, O, L, S> {
         )
     }
 
-    /// Runs the query and returns every row.
-    pub fn all<'e, E>(
+    /// Runs the query and returns every row. A grouped query must select
+    /// only its group keys and aggregates (a compile error otherwise).
+    pub fn all<'e, E, GI>(
         self,
         exec: E,
     ) -> impl std::future::Future<Output = Result<Vec<O>>> + Send + 'e
     where
         E: Executor<'e, M::Connection> + LockScope<L> + 'e,
+        G: ValidGrouping<GI>,
     {
         fetch_all::<M, O, E>(self.parts, self.decode, exec)
     }
 
     /// Runs the query and returns its first row, if any.
-    pub fn first<'e, E>(
+    pub fn first<'e, E, GI>(
         self,
         exec: E,
     ) -> impl std::future::Future<Output = Result<Option<O>>> + Send + 'e
     where
         E: Executor<'e, M::Connection> + LockScope<L> + 'e,
+        G: ValidGrouping<GI>,
     {
         fetch_first::<M, O, E>(self.parts, self.decode, exec)
     }
 
     /// Runs the query and returns its first row, or [`Error::NotFound`].
-    pub fn one<'e, E>(self, exec: E) -> impl std::future::Future<Output = Result<O>> + Send + 'e
+    pub fn one<'e, E, GI>(self, exec: E) -> impl std::future::Future<Output = Result<O>> + Send + 'e
     where
         E: Executor<'e, M::Connection> + LockScope<L> + 'e,
+        G: ValidGrouping<GI>,
     {
         // Not `self.first(..)` inside the block: the future would hold `L`.
         let first = fetch_first::<M, O, E>(self.parts, self.decode, exec);
@@ -478,7 +498,7 @@ fn reads(node: &Node, name: &str) -> bool {
     }
 }
 
-impl<M: Model, O: Send + 'static, L> Select<M, O, L, M> {
+impl<M: Model, O: Send + 'static, L, G> Select<M, O, L, M, G> {
     /// Turns the query into an `UPDATE` of the rows it matches; set the
     /// columns with [`Update::set`] (without one, `execute` does not
     /// compile).
@@ -516,11 +536,11 @@ impl<M: Model, O: Send + 'static, L> Select<M, O, L, M> {
     }
 }
 
-impl<M: Model, O: Send + 'static, L, S> Select<M, O, L, S> {
-    lock::lock_methods!(waiting: Select<M, O, WaitingLock, S>, non_waiting: Select<M, O, NonWaitingLock, S>);
+impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
+    lock::lock_methods!(waiting: Select<M, O, WaitingLock, S, G>, non_waiting: Select<M, O, NonWaitingLock, S, G>);
 
     /// The same query in lock state `L2`, after `f` changed its lock.
-    fn relock<L2>(mut self, f: impl FnOnce(&mut Option<lock::Lock>)) -> Select<M, O, L2, S> {
+    fn relock<L2>(mut self, f: impl FnOnce(&mut Option<lock::Lock>)) -> Select<M, O, L2, S, G> {
         f(&mut self.parts.lock);
         reshape(self.parts, self.decode)
     }

@@ -176,6 +176,7 @@ impl<A, C> Copy for AliasColumn<A, C> {}
 impl<A: Alias, C: ColumnOf<A::Model>> Operand for AliasColumn<A, C> {
     type Scope = A;
     type Type = C::Type;
+    type Kind = super::expr::Plain;
     fn into_node(self) -> Node {
         Node::Column {
             table: A::NAME,

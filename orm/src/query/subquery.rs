@@ -67,7 +67,7 @@
 
 use std::marker::PhantomData;
 
-use super::expr::{ByExpr, ByValue, Compatible, Condition, Expr, Node, SubqueryUse};
+use super::expr::{ByExpr, ByValue, Compatible, Cond, Constant, Expr, Node, SubqueryUse};
 use super::lock::NoLock;
 use super::scope::{Both, NoTable, Push};
 use super::{reshape, Parts, Select};
@@ -95,7 +95,7 @@ pub trait Subquery {
     fn into_parts(self) -> Parts;
 }
 
-impl<M: Model, O> Subquery for Select<M, O, NoLock, M> {
+impl<M: Model, O, G> Subquery for Select<M, O, NoLock, M, G> {
     type Outer = NoTable;
     type Output = O;
     fn into_parts(self) -> Parts {
@@ -103,7 +103,7 @@ impl<M: Model, O> Subquery for Select<M, O, NoLock, M> {
     }
 }
 
-impl<M: Model, O, J: Model> Subquery for Select<M, O, NoLock, (M, J)> {
+impl<M: Model, O, J: Model, G> Subquery for Select<M, O, NoLock, (M, J), G> {
     type Outer = NoTable;
     type Output = O;
     fn into_parts(self) -> Parts {
@@ -111,7 +111,7 @@ impl<M: Model, O, J: Model> Subquery for Select<M, O, NoLock, (M, J)> {
     }
 }
 
-impl<M: Model, O, J: Model, K: Model> Subquery for Select<M, O, NoLock, (M, J, K)> {
+impl<M: Model, O, J: Model, K: Model, G> Subquery for Select<M, O, NoLock, (M, J, K), G> {
     type Outer = NoTable;
     type Output = O;
     fn into_parts(self) -> Parts {
@@ -119,7 +119,7 @@ impl<M: Model, O, J: Model, K: Model> Subquery for Select<M, O, NoLock, (M, J, K
     }
 }
 
-impl<M: Model, O, X> Subquery for Select<M, O, NoLock, (M, Outer<X>)> {
+impl<M: Model, O, X, G> Subquery for Select<M, O, NoLock, (M, Outer<X>), G> {
     type Outer = X;
     type Output = O;
     fn into_parts(self) -> Parts {
@@ -127,28 +127,30 @@ impl<M: Model, O, X> Subquery for Select<M, O, NoLock, (M, Outer<X>)> {
     }
 }
 
-impl<M: Model, O: Send + 'static> Select<M, O, NoLock, M> {
+impl<M: Model, O: Send + 'static, G> Select<M, O, NoLock, M, G> {
     /// Lets this query, used as a subquery, refer to the columns of model
     /// `X` of the outer query (a correlated subquery): `Invoice::query()
     /// .correlate::<Customer>().filter(invoice::customer_id.eq(customer::id))`
     /// inside a query of `Customer`. Run on its own it fails on every
     /// backend (the outer table is not in its `FROM`); as a subquery of a
     /// query that does not have `X`, it does not compile.
-    pub fn correlate<X: Model>(self) -> Select<M, O, NoLock, <M as Push<Outer<X>>>::Out> {
+    pub fn correlate<X: Model>(self) -> Select<M, O, NoLock, <M as Push<Outer<X>>>::Out, G> {
         reshape(self.parts, self.decode)
     }
 }
 
-impl<M: Model, O: FieldType, L, S> Select<M, O, L, S>
+impl<M: Model, O: FieldType, L, S, G> Select<M, O, L, S, G>
 where
-    Select<M, O, L, S>: Subquery<Output = O>,
+    Select<M, O, L, S, G>: Subquery<Output = O>,
 {
     /// This query as a value in another (a scalar subquery): `(SELECT ...)`.
     /// It must select one column and return at most one row (filter it by
     /// key, or select an aggregate); `None` where it returns no row. A
     /// query that returns several rows fails when run, on every backend
     /// (PostgreSQL SQLSTATE 21000, MySQL error 1242, SQLite takes the first).
-    pub fn single_value(self) -> Expr<<Self as Subquery>::Outer, Option<<O as Scalar>::Scalar>>
+    pub fn single_value(
+        self,
+    ) -> Expr<<Self as Subquery>::Outer, Option<<O as Scalar>::Scalar>, Constant>
     where
         O: Scalar,
     {
@@ -160,7 +162,7 @@ where
 }
 
 /// `EXISTS (subquery)`: the subquery returns at least one row.
-pub fn exists<Q: Subquery>(subquery: Q) -> Condition<Q::Outer> {
+pub fn exists<Q: Subquery>(subquery: Q) -> Cond<Q::Outer, Constant> {
     Expr::new(Node::Subquery(
         SubqueryUse::Exists(false),
         Box::new(exists_parts(subquery.into_parts())),
@@ -168,7 +170,7 @@ pub fn exists<Q: Subquery>(subquery: Q) -> Condition<Q::Outer> {
 }
 
 /// `NOT EXISTS (subquery)`: the subquery returns no row.
-pub fn not_exists<Q: Subquery>(subquery: Q) -> Condition<Q::Outer> {
+pub fn not_exists<Q: Subquery>(subquery: Q) -> Cond<Q::Outer, Constant> {
     Expr::new(Node::Subquery(
         SubqueryUse::Exists(true),
         Box::new(exists_parts(subquery.into_parts())),

@@ -56,7 +56,7 @@ pub trait UnionMember<C, O> {
     fn into_parts(self) -> Parts;
 }
 
-impl<M: Model, O, S> UnionMember<M::Connection, O> for Select<M, O, NoLock, S> {
+impl<M: Model, O, S, G> UnionMember<M::Connection, O> for Select<M, O, NoLock, S, G> {
     fn into_parts(self) -> Parts {
         self.parts
     }
@@ -88,7 +88,7 @@ pub(crate) struct UnionParts {
     pub(crate) offset: Option<u64>,
 }
 
-impl<M: Model, O: Send + 'static, S> Select<M, O, NoLock, S> {
+impl<M: Model, O: Send + 'static, S, G> Select<M, O, NoLock, S, G> {
     /// `self UNION other`: the rows of both, each distinct row once.
     /// `other` selects the same types from a model on the same connection
     /// (a compile error otherwise).

@@ -182,7 +182,7 @@ fn offset_fn<O: Operand, T>(function: RankFn, operand: O, offset: u32) -> Rankin
     )
 }
 
-impl<M, T> Expr<M, T> {
+impl<M, T, K> Expr<M, T, K> {
     /// This aggregate (`sum`, `avg`, `min`, `max`, `count`,
     /// `count_distinct`, [`count_all`](super::count_all)) over `window`
     /// instead of over a group: `SUM(x) OVER (...)`. Over an expression that

@@ -1,0 +1,14 @@
+use orm::prelude::*;
+
+#[orm::model]
+pub struct Line {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    pub price: f64,
+    pub quantity: i32,
+}
+
+fn main() {
+    // A float times an integer: cast one first.
+    let _ = Line::query().select(line::price * line::quantity);
+}
