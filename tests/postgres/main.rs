@@ -14,6 +14,7 @@ mod catalog;
 mod connections;
 mod crud;
 mod errors;
+mod lists_and_nulls;
 mod locks;
 mod migrate;
 mod pool;

@@ -160,11 +160,11 @@ fn like_node<O: Operand>(operand: O, pattern: String, ignore_case: bool) -> Cond
 // `is_in` and `is_null` build conditions; they do not test `self`.
 #[allow(clippy::wrong_self_convention)]
 pub trait ExprOps: Operand {
-    /// `self = value`
+    /// `self = value`; `self IS NULL` when `value` is `None`.
     fn eq<V: ValueOf<Self::Type>>(self, value: V) -> Condition<Self::Model> {
         compare(self, CompareOp::Eq, value)
     }
-    /// `self <> value`
+    /// `self <> value`; `self IS NOT NULL` when `value` is `None`.
     fn ne<V: ValueOf<Self::Type>>(self, value: V) -> Condition<Self::Model> {
         compare(self, CompareOp::Ne, value)
     }
@@ -184,7 +184,46 @@ pub trait ExprOps: Operand {
     fn ge<V: ValueOf<Self::Type>>(self, value: V) -> Condition<Self::Model> {
         compare(self, CompareOp::Ge, value)
     }
-    /// `self IN (values...)`; an empty list matches nothing.
+    /// `self IN (values...)`; an empty list matches nothing. A list of any
+    /// length works on every backend, in a constant number of parameters
+    /// (each backend caps a statement's parameters: 65,535 on PostgreSQL
+    /// and MySQL, 32,766 on SQLite):
+    ///
+    /// | backend | SQL |
+    /// |---|---|
+    /// | PostgreSQL | `("orders"."id" = ANY($1))`, the list one array parameter |
+    /// | SQLite, up to 1,000 values | `("orders"."id" IN (?, ?, ...))` |
+    /// | SQLite, more | `("orders"."id" IN (SELECT value FROM json_each(?)))` |
+    /// | MySQL, up to 1,000 values | `` (`orders`.`id` IN (?, ?, ...)) `` |
+    /// | MySQL, more | `` (`orders`.`id` IN (SELECT v FROM JSON_TABLE(?, '$[*]' COLUMNS (v BIGINT PATH '$')) AS orm_in_list)) `` |
+    ///
+    /// The JSON forms hold each value as the driver binds it, so they match
+    /// the same rows; text still compares byte by byte (on MySQL both sides
+    /// as binary strings, which gives up the column's index for such long
+    /// text lists). A long list of JSON documents on SQLite or MySQL, which
+    /// have no such form, is [`Error::InvalidQuery`](crate::Error::InvalidQuery)
+    /// beyond the parameter cap.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> orm::Result<()> {
+    /// use orm::prelude::*;
+    ///
+    /// #[orm::model(table = "orders")]
+    /// pub struct Order {
+    ///     #[orm(primary_key, auto)]
+    ///     pub id: i64,
+    ///     pub status: String,
+    /// }
+    ///
+    /// let db = orm::Database::connect("sqlite::memory:").await?;
+    /// db.create_table::<Order>().await?;
+    /// Order::create(&db, Order { id: 0, status: "pending".into() }).await?;
+    /// // 100,000 values: one JSON parameter on SQLite.
+    /// let ids: Vec<i64> = (1..=100_000).collect();
+    /// assert_eq!(Order::query().filter(order::id.is_in(&ids)).count(&db).await?, 1);
+    /// assert_eq!(Order::query().filter(order::id.is_not_in(&ids)).count(&db).await?, 0);
+    /// # Ok(()) }
+    /// ```
     fn is_in<V: ValueOf<Self::Type>>(
         self,
         values: impl IntoIterator<Item = V>,
@@ -192,7 +231,8 @@ pub trait ExprOps: Operand {
         let values = values.into_iter().map(V::into_value).collect();
         Expr::new(Node::In(Box::new(self.into_node()), values, false))
     }
-    /// `self NOT IN (values...)`; an empty list matches everything.
+    /// `self NOT IN (values...)`; an empty list matches everything. Any
+    /// length, as [`is_in`](Self::is_in) (`<> ALL($1)` on PostgreSQL).
     fn is_not_in<V: ValueOf<Self::Type>>(
         self,
         values: impl IntoIterator<Item = V>,
@@ -371,16 +411,21 @@ fn text_type<T: FieldType>() -> Option<SqlType> {
     (T::SQL_TYPE == SqlType::Text).then_some(SqlType::Text)
 }
 
+/// `left op value`. An `eq` or `ne` with `None` (a NULL known when the
+/// query is built, a literal `None` or an `Option` that happens to be
+/// `None`) is `IS NULL` / `IS NOT NULL`, as `==` on `Option` means in Rust:
+/// `= NULL` is never true in SQL, so it would silently match no row.
 fn compare<O: Operand, V: ValueOf<O::Type>>(
     left: O,
     op: CompareOp,
     value: V,
 ) -> Condition<O::Model> {
-    Expr::new(Node::Compare(
-        op,
-        Box::new(left.into_node()),
-        Box::new(Node::Value(value.into_value())),
-    ))
+    let left = Box::new(left.into_node());
+    match (op, value.into_value()) {
+        (CompareOp::Eq, Value::Null(_)) => Expr::new(Node::IsNull(left, false)),
+        (CompareOp::Ne, Value::Null(_)) => Expr::new(Node::IsNull(left, true)),
+        (op, value) => Expr::new(Node::Compare(op, left, Box::new(Node::Value(value)))),
+    }
 }
 
 impl<M> Condition<M> {

@@ -44,6 +44,7 @@
 #![allow(clippy::manual_async_fn)]
 
 mod expr;
+mod in_list;
 mod join;
 pub mod lock;
 pub(crate) mod render;
