@@ -13,6 +13,7 @@ mod cancellation;
 mod catalog;
 mod connections;
 mod crud;
+mod defaults;
 mod errors;
 mod lists_and_nulls;
 mod locks;

@@ -12,6 +12,7 @@ mod cancellation;
 mod catalog;
 mod connections;
 mod crud;
+mod defaults;
 mod errors;
 mod lists_and_nulls;
 mod locks;
