@@ -200,9 +200,10 @@ pub trait ExprOps: Operand {
     /// The JSON forms hold each value as the driver binds it, so they match
     /// the same rows; text still compares byte by byte (on MySQL both sides
     /// as binary strings, which gives up the column's index for such long
-    /// text lists). A long list of JSON documents on SQLite or MySQL, which
-    /// have no such form, is [`Error::InvalidQuery`](crate::Error::InvalidQuery)
-    /// beyond the parameter cap.
+    /// text lists). A list of JSON documents on SQLite or MySQL, which have
+    /// no such form, stays placeholders: past the cap it is
+    /// [`Error::TooManyParameters`](crate::Error::TooManyParameters), before
+    /// anything is sent.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> orm::Result<()> {

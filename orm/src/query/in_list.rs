@@ -14,43 +14,23 @@
 //!
 //! The JSON forms hold each value as the driver would have bound it (the
 //! same text for dates on SQLite, hex turned back into bytes for blobs), so
-//! a long list matches exactly the rows a short one would.
+//! a long list matches exactly the rows a short one would. Values without
+//! such a form (JSON documents) stay placeholders, and a statement past
+//! the cap is [`Error::TooManyParameters`](crate::Error::TooManyParameters)
+//! before anything is sent (the connection layer counts them).
 
 use std::fmt::Write;
 
 use crate::backend::Backend;
 #[cfg(feature = "postgres")]
 use crate::connection::driver::Args;
-use crate::error::Error;
 #[cfg(feature = "postgres")]
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::types::Value;
 
 /// Lists up to this length are written as placeholders on SQLite and
 /// MySQL (the familiar form); longer ones as one JSON parameter.
 pub(crate) const INLINE_MAX: usize = 1000;
-
-/// The most parameters one statement may have on `backend`.
-pub(crate) fn max_parameters(backend: Backend) -> usize {
-    match backend {
-        Backend::Sqlite => 32_766,
-        Backend::Postgres | Backend::MySql => 65_535,
-    }
-}
-
-/// The refusal of a list too long for placeholders, whose values have no
-/// single-parameter form (JSON values on SQLite and MySQL).
-pub(crate) fn too_long(backend: Backend, len: usize) -> Error {
-    Error::InvalidQuery {
-        message: format!(
-            "an `is_in` list of {len} values: {} binds at most {} parameters per statement and \
-             these values cannot be sent as one; query in batches of at most {} values",
-            backend.name(),
-            max_parameters(backend),
-            INLINE_MAX
-        ),
-    }
-}
 
 /// Binds `values` as one PostgreSQL array (NULLs kept as NULL elements);
 /// `Ok(false)`, nothing bound, when no value says the element type (a

@@ -249,9 +249,6 @@ impl Writer {
             self.push("))");
             return Ok(());
         }
-        if values.len() > in_list::max_parameters(self.backend) {
-            return Err(in_list::too_long(self.backend, values.len()));
-        }
         self.push(if negated { " NOT IN (" } else { " IN (" });
         for (i, v) in values.iter().enumerate() {
             if i > 0 {
