@@ -134,6 +134,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::connection::driver::{Args, RowRef};
+    pub use crate::model::defaults::{check_default, DefaultOf, Literal as DefaultLiteral};
     pub use crate::model::registry::ModelEntry;
     pub use crate::model::schema::{
         ColumnSchema, DecimalSize, DefaultValue, ForeignKeySchema, ForeignTarget, IndexSchema,

@@ -20,6 +20,7 @@ fn ui() {
         "locks",
         "decimal-size",
         "queries",
+        "default-value",
     ] {
         t.compile_fail(format!("{class}/*.rs"));
     }

@@ -305,14 +305,53 @@ fn assertions(f: &Field) -> TokenStream {
     }
     if let Some(expr) = &f.attrs.default_expr {
         let span = syn::spanned::Spanned::span(expr);
+        let literal = default_literal_text(expr);
+        let decimal = match &f.attrs.precision {
+            Some(precision) => {
+                let precision = precision.value as u8;
+                let scale = f.attrs.scale.as_ref().map_or(0, |s| s.value as u8);
+                quote!(::core::option::Option::Some((#precision, #scale)))
+            }
+            None => quote!(::core::option::Option::None),
+        };
         out.extend(quote_spanned! {span=>
             const _: fn() = || {
-                fn default_of<T, V: ::orm::ValueOf<T>>(_: V) {}
+                fn default_of<T, V: ::orm::__private::DefaultOf<T>>(_: V) {}
                 default_of::<#ty, _>(#expr);
             };
+            const _: () = ::orm::__private::check_default::<#ty>(#literal, #decimal);
         });
     }
     out
+}
+
+/// A `default` literal as the runtime's `Literal`: its kind and its text
+/// as written (the digits of a number with its sign, a string's value).
+fn default_literal_text(expr: &syn::Expr) -> TokenStream {
+    fn text(expr: &syn::Expr) -> Option<(&'static str, String)> {
+        match expr {
+            syn::Expr::Lit(syn::ExprLit { lit, .. }) => match lit {
+                syn::Lit::Int(n) => Some(("Int", n.base10_digits().to_owned())),
+                syn::Lit::Float(x) => Some(("Float", x.base10_digits().to_owned())),
+                syn::Lit::Str(s) => Some(("Text", s.value())),
+                _ => None,
+            },
+            syn::Expr::Unary(syn::ExprUnary {
+                op: syn::UnOp::Neg(_),
+                expr,
+                ..
+            }) => text(expr).map(|(kind, t)| (kind, format!("-{t}"))),
+            syn::Expr::Group(g) => text(&g.expr),
+            _ => None,
+        }
+    }
+    match text(expr) {
+        Some((kind, t)) => {
+            let kind = syn::Ident::new(kind, proc_macro2::Span::call_site());
+            quote!(::orm::__private::DefaultLiteral::#kind(#t))
+        }
+        None => quote!(::orm::__private::DefaultLiteral::Bool),
+    }
 }
 
 /// Where an attribute starts, for an error on it; the field's type when it

@@ -164,6 +164,9 @@ impl Column {
                 (_, true) => "TRUE",
                 (_, false) => "FALSE",
             }),
+            Default::Text(v) if self.sql_type == SqlType::DateTimeUtc => {
+                backend.push_string_literal(sql, &utc_default(backend, v))
+            }
             Default::Text(v) => backend.push_string_literal(sql, v),
         }
     }
@@ -577,4 +580,54 @@ fn sqlite_rebuild(op: &Operation, before: &Snapshot) -> Result<Vec<String>> {
     after.apply(op);
     let new = &after.tables[name];
     Ok(new.rebuild_sql(old))
+}
+
+/// The default of a `DateTime<Utc>` column, written `YYYY-MM-DD HH:MM:SS[.f]`
+/// in UTC (checked when the model compiles), as each backend holds it:
+/// SQLite the RFC 3339 text sqlx binds (`2024-01-31T09:30:00+00:00`), so a
+/// default and a bound value compare equal; PostgreSQL with its offset, or
+/// TIMESTAMPTZ would read it in the session's time zone; MySQL as the UTC
+/// date and time its DATETIME(6) column holds.
+/// Text in another form (a hand-written migration's `...Z`) is left as it is.
+fn utc_default(backend: Backend, text: &str) -> String {
+    let model_form = text.len() >= 19
+        && text.as_bytes()[10] == b' '
+        && text.is_char_boundary(19)
+        && !text[19..].contains(['+', '-', 'Z']);
+    if !model_form {
+        return text.to_owned();
+    }
+    match backend {
+        Backend::Sqlite => format!("{}+00:00", text.replacen(' ', "T", 1)),
+        Backend::Postgres => format!("{text}+00:00"),
+        Backend::MySql => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_defaults_per_backend() {
+        let text = "2024-01-31 09:30:00.250";
+        assert_eq!(
+            utc_default(Backend::Sqlite, text),
+            "2024-01-31T09:30:00.250+00:00"
+        );
+        assert_eq!(
+            utc_default(Backend::Postgres, text),
+            "2024-01-31 09:30:00.250+00:00"
+        );
+        assert_eq!(utc_default(Backend::MySql, text), text);
+        // A hand-written migration's own form is kept.
+        assert_eq!(
+            utc_default(Backend::Postgres, "2024-01-31T09:30:00Z"),
+            "2024-01-31T09:30:00Z"
+        );
+        assert_eq!(
+            utc_default(Backend::Sqlite, "2024-01-31 09:30:00+02:00"),
+            "2024-01-31 09:30:00+02:00"
+        );
+    }
 }

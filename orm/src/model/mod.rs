@@ -9,6 +9,7 @@ use std::future::Future;
 use std::sync::OnceLock;
 
 pub(crate) mod crud;
+pub(crate) mod defaults;
 pub(crate) mod limits;
 pub(crate) mod registry;
 pub mod schema;

@@ -425,11 +425,17 @@ impl Value {
 /// A Rust value that may be compared with, or assigned to, a column of type `T`.
 ///
 /// `T` itself, a reference to it, `&str` for `String` columns, `&[u8]` for
-/// byte columns, and a plain value for an `Option` column.
+/// byte columns, and a plain value (or a reference, `&str`, `&[u8]`) for an
+/// `Option` column. An `Option` column takes an `Option` of the owned type
+/// only (`Some(String)`, not `Some(&str)`): with a second `Option` form,
+/// a bare `None` could be either, and Rust would ask for a type annotation
+/// on every `eq(None)` and `set(column, None)`. Write `Some("x")` as the
+/// plain value `"x"`, and turn an `Option<&str>` into an owned one with
+/// `.map(str::to_owned)`.
 #[diagnostic::on_unimplemented(
     message = "a column of type `{T}` cannot be compared with or set to a `{Self}`",
     label = "expected a value of type `{T}` here",
-    note = "use a value of the column's type (or a reference to one); for an `Option` column a plain value or `None` also works"
+    note = "use a value of the column's type (or a reference to one); an `Option` column also takes a plain value (`\"gift\"`, `&text`), `None`, or an owned `Option` (`Some(text.to_owned())`, `maybe.map(str::to_owned)`)"
 )]
 pub trait ValueOf<T> {
     /// The owned query value.

@@ -675,6 +675,47 @@ pub trait ExprOps: Operand {
     /// (an array, a `Vec`, any iterator; an empty list matches nothing) or a
     /// subquery that selects one column of the same type (see
     /// [`subquery`](super::subquery)).
+    ///
+    /// A list of values of any length works on every backend, in a
+    /// constant number of parameters (each backend caps a statement's
+    /// parameters: 65,535 on PostgreSQL and MySQL, 32,766 on SQLite):
+    ///
+    /// | backend | SQL |
+    /// |---|---|
+    /// | PostgreSQL | `("orders"."id" = ANY($1))`, the list one array parameter |
+    /// | SQLite, up to 1,000 values | `("orders"."id" IN (?, ?, ...))` |
+    /// | SQLite, more | `("orders"."id" IN (SELECT value FROM json_each(?)))` |
+    /// | MySQL, up to 1,000 values | `` (`orders`.`id` IN (?, ?, ...)) `` |
+    /// | MySQL, more | `` (`orders`.`id` IN (SELECT v FROM JSON_TABLE(?, '$[*]' COLUMNS (v BIGINT PATH '$')) AS orm_in_list)) `` |
+    ///
+    /// The JSON forms hold each value as the driver binds it, so they match
+    /// the same rows; text still compares byte by byte (on MySQL both sides
+    /// as binary strings, which gives up the column's index for such long
+    /// text lists). A list of JSON documents on SQLite or MySQL, which have
+    /// no such form, stays placeholders: past the cap it is
+    /// [`Error::TooManyParameters`](crate::Error::TooManyParameters), before
+    /// anything is sent.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> orm::Result<()> {
+    /// use orm::prelude::*;
+    ///
+    /// #[orm::model(table = "orders")]
+    /// pub struct Order {
+    ///     #[orm(primary_key, auto)]
+    ///     pub id: i64,
+    ///     pub status: String,
+    /// }
+    ///
+    /// let db = orm::Database::connect("sqlite::memory:").await?;
+    /// db.create_table::<Order>().await?;
+    /// Order::create(&db, Order { id: 0, status: "pending".into() }).await?;
+    /// // 100,000 values: one JSON parameter on SQLite.
+    /// let ids: Vec<i64> = (1..=100_000).collect();
+    /// assert_eq!(Order::query().filter(order::id.is_in(&ids)).count(&db).await?, 1);
+    /// assert_eq!(Order::query().filter(order::id.is_not_in(&ids)).count(&db).await?, 0);
+    /// # Ok(()) }
+    /// ```
     fn is_in<L: InList<Self::Type, K>, K>(
         self,
         list: L,

@@ -46,6 +46,7 @@
 pub mod cte;
 mod expr;
 pub mod grouping;
+mod in_list;
 mod join;
 pub mod lock;
 pub(crate) mod render;

@@ -9,6 +9,7 @@ use std::fmt::Write;
 use super::expr::{
     AggregateFn, ArithOp, CompareOp, Node, Nulls, OrderKey, RankFn, SubqueryUse, TextFn,
 };
+use super::in_list;
 use super::{lock, Parts};
 use crate::backend::Backend;
 use crate::connection::driver::Args;
@@ -121,23 +122,7 @@ impl Writer {
                     " IS NULL)"
                 });
             }
-            Node::In(inner, values, negated) => {
-                if values.is_empty() {
-                    // `IN ()` is a syntax error; an empty list matches nothing.
-                    self.push(if *negated { "(1 = 1)" } else { "(1 = 0)" });
-                    return Ok(());
-                }
-                self.push("(");
-                self.node(inner)?;
-                self.push(if *negated { " NOT IN (" } else { " IN (" });
-                for (i, v) in values.iter().enumerate() {
-                    if i > 0 {
-                        self.push(", ");
-                    }
-                    self.compared_value(v)?;
-                }
-                self.push("))");
-            }
+            Node::In(inner, values, negated) => self.in_list(inner, values, *negated)?,
             Node::Between(inner, low, high) => {
                 self.push("(");
                 self.node(inner)?;
@@ -497,6 +482,60 @@ impl Writer {
             Node::Value(v) => self.compared_value(v),
             other => self.node(other),
         }
+    }
+
+    /// `inner [NOT] IN (values)` with a list of any length, in a constant
+    /// number of parameters when it is long (see [`in_list`]); an empty
+    /// list matches nothing (everything, negated).
+    fn in_list(&mut self, inner: &Node, values: &[Value], negated: bool) -> Result<()> {
+        if values.is_empty() {
+            // `IN ()` is a syntax error; an empty list matches nothing.
+            self.push(if negated { "(1 = 1)" } else { "(1 = 0)" });
+            return Ok(());
+        }
+        let binary_text = self.backend == Backend::MySql
+            && !self.collated
+            && values.iter().any(|v| matches!(v, Value::Text(_)));
+        let json = match self.backend {
+            Backend::Postgres => None,
+            _ if values.len() <= in_list::INLINE_MAX => None,
+            backend => in_list::json_list(backend, values, binary_text),
+        };
+        self.push("(");
+        if let (Some(_), true) = (&json, binary_text) {
+            // Both sides binary strings: MariaDB compares a column with a
+            // subquery's rows by the column's collation when it
+            // materializes them for `NOT IN`, which ignores trailing spaces.
+            self.byte_ordered(inner)?;
+        } else {
+            self.node(inner)?;
+        }
+        #[cfg(feature = "postgres")]
+        if self.backend == Backend::Postgres && in_list::bind_array(values, &mut self.args)? {
+            self.push(if negated { " <> ALL(" } else { " = ANY(" });
+            self.placeholder();
+            self.push("))");
+            return Ok(());
+        }
+        if let Some((json, select)) = json {
+            self.push(if negated { " NOT IN (" } else { " IN (" });
+            // The one `?` of `select` is the list.
+            let (head, tail) = select.split_once('?').unwrap_or((&select, ""));
+            self.push(head);
+            self.value(&Value::Text(json))?;
+            self.push(tail);
+            self.push("))");
+            return Ok(());
+        }
+        self.push(if negated { " NOT IN (" } else { " IN (" });
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.compared_value(v)?;
+        }
+        self.push("))");
+        Ok(())
     }
 
     /// A value that a column is compared with. Text compares byte by byte,

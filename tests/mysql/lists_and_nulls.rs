@@ -1,0 +1,1 @@
+include!("../suite/lists_and_nulls.rs");
