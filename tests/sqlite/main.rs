@@ -23,4 +23,5 @@ mod saga;
 mod seed;
 mod transactions;
 mod types;
+mod upsert;
 mod values;
