@@ -231,7 +231,7 @@ async fn do_nothing_leaves_the_stored_row_and_inserts_the_others() {
 }
 
 #[tokio::test]
-async fn a_unique_index_is_a_conflict_target_in_any_column_order() {
+async fn a_unique_index_is_a_conflict_target() {
     let Some(t) = setup().await else { return };
     let db = &t.db;
     let stock = |warehouse: &str, sku: &str, qty| Stock {
@@ -243,7 +243,7 @@ async fn a_unique_index_is_a_conflict_target_in_any_column_order() {
     Stock::insert_many(db, &[stock("north", "bolt", 5), stock("south", "bolt", 1)]).await.unwrap();
     let rows = [stock("north", "bolt", 8), stock("north", "nut", 3)];
     let written = Stock::upsert_many(&rows)
-        .on_conflict((stock::sku, stock::warehouse))
+        .on_conflict((stock::warehouse, stock::sku))
         .update(stock::qty)
         .execute(db)
         .await
@@ -302,25 +302,13 @@ async fn an_empty_bulk_sends_nothing() {
     assert_eq!(Account::upsert_many(&[]).statements(backend()).unwrap(), Vec::<String>::new());
 }
 
+// A conflict target that is not a unique key does not compile: ui-tests/upsert/.
 #[tokio::test]
-async fn a_target_that_is_not_unique_and_an_update_of_the_key_are_refused_before_sending() {
+async fn an_update_of_the_primary_key_is_refused_before_sending() {
     let Some(t) = setup().await else { return };
     let db = &t.db;
     let rows = [Account::new("ada@x.org", "Ada", 1, None)];
     let before = queries(db);
-    let err = Account::upsert_many(&rows)
-        .on_conflict(account::name)
-        .execute(db)
-        .await
-        .unwrap_err();
-    let Error::InvalidQuery { message } = &err else { panic!("{err:?}") };
-    assert!(message.contains("`name`") && message.contains("`id`, `email`"), "{message}");
-    assert!(message.contains("#[orm(unique)]"), "{message}");
-    // Part of a unique index is not a target either.
-    let stock = [Stock { id: 0, warehouse: "n".into(), sku: "s".into(), qty: 1 }];
-    let err = Stock::upsert_many(&stock).on_conflict(stock::sku).execute(db).await.unwrap_err();
-    let Error::InvalidQuery { message } = &err else { panic!("{err:?}") };
-    assert!(message.contains("`sku`") && message.contains("(`warehouse`, `sku`)"), "{message}");
     let err = Account::upsert_many(&rows)
         .on_conflict(account::email)
         .update((account::id, account::name))

@@ -19,6 +19,7 @@ fn ui() {
         "relations",
         "locks",
         "decimal-size",
+        "upsert",
     ] {
         t.compile_fail(format!("{class}/*.rs"));
     }

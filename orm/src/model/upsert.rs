@@ -70,10 +70,9 @@
 //! # The conflict target
 //!
 //! The primary key, a column declared `#[orm(unique)]`, or the columns of a
-//! `unique(a, b)` index on the model (in any order): what PostgreSQL and
-//! SQLite accept as a target (an arbitrary column would be an error there
-//! too, only later). Anything else is [`Error::InvalidQuery`] naming the
-//! column and the keys there are, before anything is sent.
+//! `unique(a, b)` index on the model, as a tuple in the index's order: what
+//! PostgreSQL and SQLite accept as a target. Anything else does not compile
+//! ([`UniqueKey`] is implemented by `#[orm::model]` for these alone).
 //!
 //! On MySQL, where any unique key fires, an upsert whose rows write another
 //! unique key than the target is refused with [`Error::InvalidQuery`]
@@ -160,6 +159,17 @@ macro_rules! tuple_columns {
 }
 tuple_columns!(A, B, C, D, E, F, G, H);
 
+/// What an upsert may name as its conflict target on model `M`: the
+/// primary key, a column declared `#[orm(unique)]`, or the columns of a
+/// `unique(a, b)` index on the model as a tuple in the index's order.
+/// Implemented by `#[orm::model]`; naming anything else is a compile error.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a unique key of `{M}`, so it cannot be the conflict target of an upsert",
+    label = "neither the primary key, a unique column, nor the columns of a unique index",
+    note = "name the primary key, a column declared `#[orm(unique)]`, or the columns of a `unique(a, b)` index on the model as a tuple in the index's order; or declare the column unique"
+)]
+pub trait UniqueKey<M>: ColumnList<M> {}
+
 /// What an upsert does with a stored row that a new row conflicts with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Action {
@@ -192,11 +202,10 @@ impl<'r, M: WritableModel> Upsert<'r, M> {
     }
 
     /// The conflict target: the primary key (the default), a unique column,
-    /// or a tuple of the columns of a `unique(..)` index. Anything else
-    /// makes [`execute`](Self::execute) fail with [`Error::InvalidQuery`]
-    /// before anything is sent. On MySQL, any unique key fires, see the
-    /// [module docs](self#the-conflict-target).
-    pub fn on_conflict<T: ColumnList<M>>(mut self, target: T) -> Self {
+    /// or the columns of a `unique(a, b)` index as a tuple in the index's
+    /// order; anything else does not compile (see [`UniqueKey`]). On MySQL,
+    /// any unique key fires, see the [module docs](self#the-conflict-target).
+    pub fn on_conflict<T: UniqueKey<M>>(mut self, target: T) -> Self {
         let _ = target;
         let mut names = Vec::new();
         T::__push_names(&mut names);
