@@ -386,3 +386,45 @@ async fn a_bulk_larger_than_the_parameter_limit_is_split_and_counted_per_row() {
     assert_eq!(upsert().execute(db).await.unwrap(), 20_000, "all updated, 1 each");
     assert_eq!(Account::count(db).await.unwrap(), 20_000);
 }
+
+#[tokio::test]
+async fn upserts_run_inside_a_transaction() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    let mut tx = db.begin().await.unwrap();
+    let rows = [Account::new("ada@x.org", "Ada", 1, None)];
+    let written = Account::upsert_many(&rows)
+        .on_conflict(account::email)
+        .execute(&mut tx)
+        .await
+        .unwrap();
+    assert_eq!(written, 1);
+    let tag = Tag::upsert(&mut tx, tag("rs", "Rust")).await.unwrap();
+    assert_eq!(Tag::find(&mut tx, "rs").await.unwrap(), Some(tag));
+    tx.rollback().await.unwrap();
+    assert_eq!(Account::count(db).await.unwrap(), 0);
+    assert_eq!(Tag::count(db).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn two_rows_of_one_bulk_on_the_same_target() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    let rows = [
+        Account::new("ada@x.org", "First", 1, None),
+        Account::new("ada@x.org", "Second", 2, None),
+    ];
+    let result = Account::upsert_many(&rows).on_conflict(account::email).execute(db).await;
+    if crate::KIND == Kind::Postgres {
+        // "ON CONFLICT DO UPDATE command cannot affect row a second time" (SQLSTATE 21000).
+        let err = result.unwrap_err();
+        assert!(err.to_string().contains("second time"), "{err:?}");
+        assert_eq!(Account::count(db).await.unwrap(), 0);
+    } else {
+        // SQLite and MySQL take the rows in order: the second updates the first.
+        assert_eq!(result.unwrap(), 2);
+        let stored = account_by_email(db, "ada@x.org").await;
+        assert_eq!((stored.name.as_str(), stored.total), ("Second", 2));
+        assert_eq!(Account::count(db).await.unwrap(), 1);
+    }
+}

@@ -83,6 +83,11 @@
 //! fine on MySQL, as is an upsert by key of a model with no other unique
 //! column.
 //!
+//! Two rows of one call with the same target values: SQLite and MySQL
+//! take the rows in order (the second updates the row the first wrote);
+//! PostgreSQL refuses the statement ("ON CONFLICT DO UPDATE command cannot
+//! affect row a second time", SQLSTATE 21000) and nothing is written.
+//!
 //! # Rows with an `auto` key
 //!
 //! An `auto` key of 0 means "not inserted yet", as for
