@@ -94,9 +94,12 @@ fn unique_keys(cont: &Container) -> Vec<TokenStream> {
             let ident = f.ident;
             quote!(#module::#ident)
         });
-    let indexes = cont.attrs.indexes.iter().filter(|i| i.unique).map(|i| {
+    let unique: Vec<_> = cont.attrs.indexes.iter().filter(|i| i.unique).collect();
+    // The same index declared twice would be two impls of one trait.
+    let indexes = unique.iter().enumerate().filter_map(|(n, i)| {
         let fields = &i.fields;
-        quote!((#(#module::#fields,)*))
+        let repeated = unique[..n].iter().any(|earlier| earlier.fields == *fields);
+        (!repeated).then(|| quote!((#(#module::#fields,)*)))
     });
     single
         .chain(indexes)

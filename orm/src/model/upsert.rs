@@ -168,6 +168,8 @@ tuple_columns!(A, B, C, D, E, F, G, H);
 /// primary key, a column declared `#[orm(unique)]`, or the columns of a
 /// `unique(a, b)` index on the model as a tuple in the index's order.
 /// Implemented by `#[orm::model]`; naming anything else is a compile error.
+/// An impl written by hand for other columns is refused when the upsert
+/// runs ([`Error::InvalidQuery`]): the table has no such unique key.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a unique key of `{M}`, so it cannot be the conflict target of an upsert",
     label = "neither the primary key, a unique column, nor the columns of a unique index",
@@ -245,9 +247,9 @@ impl<'r, M: WritableModel> Upsert<'r, M> {
     /// none; returns the rows written (see [the count](self#the-count)).
     /// No rows: nothing is sent and the count is 0.
     ///
-    /// Errors: [`Error::InvalidQuery`] for a conflict target that is not
-    /// the primary key or a unique key, for an update of the primary key,
-    /// and on MySQL for rows that write another unique key than the target
+    /// Errors: [`Error::InvalidQuery`] for an update of the primary key, for
+    /// a conflict target that is not a unique key of the table (only
+    /// through a [`UniqueKey`] impl written by hand), and on MySQL for rows that write another unique key than the target
     /// (all before anything is sent); [`Error::UnrepresentableValue`] for a
     /// value the backend cannot store; [`Error::UniqueViolation`] for a
     /// conflict on another unique key than the target (PostgreSQL, SQLite),
