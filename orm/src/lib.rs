@@ -79,6 +79,8 @@ pub use model::schema;
 #[cfg(feature = "json")]
 pub use model::types::Json;
 pub use model::types::{AutoKey, FieldType, Nullable, Numeric, SqlType, TextType, Value, ValueOf};
+pub use model::upsert;
+pub use model::upsert::{ColumnList, Upsert};
 pub use model::{Column, ColumnOf, Model, NotReadOnly, WritableModel, WriteOps};
 pub use query::{
     case_when, case_when_expr, count_all, not, value, Alias, Condition, Expr, ExprOps, Nulls,

@@ -27,4 +27,5 @@ mod saga;
 mod seed;
 mod transactions;
 mod types;
+mod upsert;
 mod values;

@@ -29,4 +29,5 @@ mod saga;
 mod seed;
 mod transactions;
 mod types;
+mod upsert;
 mod values;

@@ -21,6 +21,7 @@ fn ui() {
         "decimal-size",
         "queries",
         "default-value",
+        "upsert",
     ] {
         t.compile_fail(format!("{class}/*.rs"));
     }

@@ -58,6 +58,7 @@ pub fn expand(cont: &Container, vis: &syn::Visibility, with_relations: bool) -> 
 pub fn impls(cont: &Container) -> TokenStream {
     let module = module_ident(cont);
     let model = cont.ident;
+    let unique_keys = unique_keys(cont);
     let impls = cont.fields.iter().enumerate().map(|(index, field)| {
         let ident = field.ident;
         let ty = field.ty;
@@ -111,5 +112,37 @@ pub fn impls(cont: &Container) -> TokenStream {
             }
         }
     });
-    quote!(#(#impls)*)
+    quote!(#(#impls)* #(#unique_keys)*)
+}
+
+/// `impl UniqueKey` for what an upsert may name as its conflict target: the
+/// primary key, each `unique` column, and each `unique(a, b)` index as a
+/// tuple of its columns in index order.
+fn unique_keys(cont: &Container) -> Vec<TokenStream> {
+    let module = module_ident(cont);
+    let model = cont.ident;
+    let single = cont
+        .fields
+        .iter()
+        .filter(|f| f.attrs.primary_key.is_some() || f.attrs.unique.is_some())
+        .map(|f| {
+            let ident = f.ident;
+            quote!(#module::#ident)
+        });
+    let unique: Vec<_> = cont.attrs.indexes.iter().filter(|i| i.unique).collect();
+    // The same index declared twice would be two impls of one trait.
+    let indexes = unique.iter().enumerate().filter_map(|(n, i)| {
+        let fields = &i.fields;
+        let repeated = unique[..n].iter().any(|earlier| earlier.fields == *fields);
+        (!repeated).then(|| quote!((#(#module::#fields,)*)))
+    });
+    single
+        .chain(indexes)
+        .map(|key| {
+            quote! {
+                #[automatically_derived]
+                impl ::orm::upsert::UniqueKey<#model> for #key {}
+            }
+        })
+        .collect()
 }

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::query::render::{insert_head, insert_row, Writer};
 use crate::routing::{Executor, Operation, Session};
 
-fn sql_of<M: Model>(backend: Backend) -> &'static ModelSql {
+pub(crate) fn sql_of<M: Model>(backend: Backend) -> &'static ModelSql {
     M::__sql_cache().get(backend, M::SCHEMA)
 }
 
@@ -37,7 +37,7 @@ where
     find_on::<M>(&mut session, &op, &key).await
 }
 
-async fn find_on<M: Model>(
+pub(crate) async fn find_on<M: Model>(
     session: &mut Session<'_>,
     op: &Operation,
     key: &Value,
@@ -72,7 +72,7 @@ where
     insert_on(row, &mut session, &op).await
 }
 
-async fn insert_on<M: WritableModel>(
+pub(crate) async fn insert_on<M: WritableModel>(
     row: &M,
     session: &mut Session<'_>,
     op: &Operation,
@@ -226,7 +226,7 @@ async fn insert_rows_on<M: WritableModel>(
 /// the next generated key follows it; never moves it back (`setval`,
 /// `pg_get_serial_sequence` and `pg_sequence_last_value`: PostgreSQL manual,
 /// "Sequence Manipulation Functions" and "System Information Functions").
-async fn move_sequence_past_keys<M: Model>(
+pub(crate) async fn move_sequence_past_keys<M: Model>(
     session: &mut Session<'_>,
     op: &Operation,
 ) -> Result<()> {
@@ -275,21 +275,34 @@ async fn insert_chunk<M: WritableModel>(
         return Ok(n);
     }
     insert_head(&mut w, M::SCHEMA, with_keys);
-    for (i, row) in rows.iter().enumerate() {
-        if i > 0 {
-            w.push(", ");
-        }
-        insert_row(&mut w, width);
-        if with_keys {
-            row.__bind_key(&mut w.args)?;
-        }
-        row.__bind_insert(&mut w.args)?;
-    }
+    push_rows(&mut w, rows, width, with_keys)?;
     let (sql, args) = w.finish();
     Ok(session
         .execute(op, sql_owned(sql), args)
         .await?
         .rows_affected)
+}
+
+/// The row groups of a multi-row insert, after [`insert_head`]: one
+/// `(?, ...)` of `width` placeholders per row, its values bound (an `auto`
+/// key first, `with_key`).
+pub(crate) fn push_rows<'a, M: Model + 'a>(
+    w: &mut Writer,
+    rows: impl IntoIterator<Item = &'a M>,
+    width: usize,
+    with_key: bool,
+) -> Result<()> {
+    for (i, row) in rows.into_iter().enumerate() {
+        if i > 0 {
+            w.push(", ");
+        }
+        insert_row(w, width);
+        if with_key {
+            row.__bind_key(&mut w.args)?;
+        }
+        row.__bind_insert(&mut w.args)?;
+    }
+    Ok(())
 }
 
 pub(crate) async fn update<'e, M, E>(row: &'e M, exec: E) -> Result<()>

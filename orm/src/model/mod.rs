@@ -14,6 +14,7 @@ pub(crate) mod limits;
 pub(crate) mod registry;
 pub mod schema;
 pub(crate) mod types;
+pub mod upsert;
 
 use crate::backend::Backend;
 use crate::connection::driver::{Args, RowRef};
@@ -213,6 +214,64 @@ pub trait WriteOps: Model {
         E: Executor<'e, Self::Connection> + 'e,
     {
         crud::save(self, exec)
+    }
+
+    /// Inserts the row, or, when a row with its primary key is stored,
+    /// overwrites every other column of that row; returns the row as
+    /// stored (with its generated key). An `auto` key of 0 is generated (a
+    /// plain insert: nothing to conflict with); any other key is kept, as
+    /// by [`insert_with_keys`](Self::insert_with_keys). On MySQL, where
+    /// `ON DUPLICATE KEY UPDATE` fires on any unique key, a row with a key
+    /// of its own is refused with
+    /// [`Error::InvalidQuery`](crate::Error::InvalidQuery) before anything
+    /// is sent when the model has another unique key. For another conflict
+    /// target, a `DO NOTHING` or many rows, see
+    /// [`upsert_many`](Self::upsert_many); for the SQL, [`upsert`](mod@upsert).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> orm::Result<()> {
+    /// use orm::prelude::*;
+    ///
+    /// #[orm::model(table = "tags")]
+    /// #[derive(Debug, PartialEq)]
+    /// pub struct Tag {
+    ///     #[orm(primary_key, max_length = 32)]
+    ///     pub code: String,
+    ///     pub label: String,
+    /// }
+    ///
+    /// let db = orm::Database::connect("sqlite::memory:").await?;
+    /// db.create_table::<Tag>().await?;
+    /// Tag::upsert(&db, Tag { code: "rs".into(), label: "Rust".into() }).await?;
+    /// // SQLite and PostgreSQL: INSERT INTO "tags" ("code", "label") VALUES (?, ?)
+    /// //   ON CONFLICT ("code") DO UPDATE SET "label" = excluded."label" RETURNING "code", "label"
+    /// // MySQL: INSERT INTO `tags` (`code`, `label`) VALUES (?, ?)
+    /// //   ON DUPLICATE KEY UPDATE `label` = VALUES(`label`), then a SELECT by key
+    /// let stored = Tag::upsert(&db, Tag { code: "rs".into(), label: "Rust 2024".into() }).await?;
+    /// assert_eq!(stored.label, "Rust 2024");
+    /// assert_eq!(Tag::count(&db).await?, 1);
+    /// # Ok(()) }
+    /// ```
+    fn upsert<'e, E>(exec: E, row: Self) -> impl Future<Output = Result<Self>> + Send + 'e
+    where
+        Self: WritableModel,
+        E: Executor<'e, Self::Connection> + 'e,
+    {
+        upsert::upsert(row, exec)
+    }
+
+    /// An upsert of many rows: inserts each, or, on a conflict with a
+    /// stored row on the conflict target, updates that row or leaves it.
+    /// Configure it with [`on_conflict`](upsert::Upsert::on_conflict) (the
+    /// primary key unless said), [`update`](upsert::Upsert::update) or
+    /// [`do_nothing`](upsert::Upsert::do_nothing), then run it with
+    /// [`execute`](upsert::Upsert::execute), which returns the rows
+    /// written. See [`upsert`](mod@upsert) for the SQL on each backend.
+    fn upsert_many(rows: &[Self]) -> upsert::Upsert<'_, Self>
+    where
+        Self: WritableModel,
+    {
+        upsert::Upsert::new(rows)
     }
 
     /// Deletes the row with this row's key;
