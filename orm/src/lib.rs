@@ -147,6 +147,7 @@ pub mod __private {
         is_unset_key, AutoKey, DecimalType, FieldType, SqlType, TextType, Value,
     };
     pub use crate::model::SqlCache;
+    pub use crate::query::grouping::{ByKey, GroupedBy, KeyIn};
     pub use crate::query::{arith, divide};
     pub use crate::relations::{relation, JoinStep};
     pub use crate::routing::names::ConnectionEntry;

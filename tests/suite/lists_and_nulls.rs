@@ -25,7 +25,9 @@ async fn orders() -> Option<orm_tests::TestDb> {
     Some(t)
 }
 
-async fn totals(t: &orm_tests::TestDb, condition: Condition<Order>) -> Vec<f64> {
+/// The totals of the orders `condition` keeps: any condition on `Order`
+/// (`and`/`or` of two give a condition over `Both<Order, Order>`).
+async fn totals<F: orm::query::Filter<Order, I>, I>(t: &orm_tests::TestDb, condition: F) -> Vec<f64> {
     let rows = Order::query().filter(condition).order_by(order::id).all(&t.db).await.unwrap();
     rows.iter().map(|o| o.total).collect()
 }

@@ -1,6 +1,7 @@
 use orm::prelude::*;
 
 #[orm::model]
+#[derive(Clone)]
 pub struct Staff {
     #[orm(primary_key, auto)]
     pub id: i64,

@@ -77,6 +77,13 @@ pub fn impls(cont: &Container) -> TokenStream {
             impl ::orm::ColumnOf<#model> for #module::#ident {}
 
             #[automatically_derived]
+            impl<Keys, I> ::orm::__private::GroupedBy<Keys, ::orm::__private::ByKey<I>> for #module::#ident
+            where
+                Self: ::orm::__private::KeyIn<Keys, I>,
+            {
+            }
+
+            #[automatically_derived]
             impl<R: ::orm::query::ArithOperand<#field_ty>> ::core::ops::Add<R> for #module::#ident {
                 type Output = ::orm::Expr<R::Scope<#model>, R::Out, R::Kind<::orm::query::Plain>>;
                 fn add(self, right: R) -> Self::Output {

@@ -15,9 +15,11 @@ use std::marker::PhantomData;
 use super::expr::{Aggregated, Constant, Expr, Plain};
 use super::scope::{AliasColumn, At0, At1, At2, At3, At4, At5};
 use super::window::WindowExpr;
-use crate::model::Column;
 
-/// A query's selection `Sel` (`()` for whole rows) and group keys `Keys`
+/// The selection of a query that selects whole rows (before `select`).
+pub struct WholeRows;
+
+/// A query's selection `Sel` ([`WholeRows`] before `select`) and group keys `Keys`
 /// (`()` before `group_by`, then a tuple of the keys' types).
 pub struct Grouping<Sel, Keys>(PhantomData<fn() -> (Sel, Keys)>);
 
@@ -103,7 +105,7 @@ non_empty!(A, B, C, D, E, F);
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is neither grouped nor aggregated",
     label = "selected from a query grouped by `{Keys}`",
-    note = "add it to `group_by(..)`, or select an aggregate of it (`.max()`, `.count()`, ...)"
+    note = "add it to `group_by(..)`, or select an aggregate of it (`.max()`, `.count()`, ...); a grouped query cannot select whole rows (`WholeRows`): `select` its keys and aggregates"
 )]
 pub trait GroupedBy<Keys, I> {}
 
@@ -123,7 +125,9 @@ impl<Keys, I, S, T> GroupedBy<Keys, ByKey<I>> for Expr<S, T, Plain> where
     Expr<S, T, Plain>: KeyIn<Keys, I>
 {
 }
-impl<Keys, I, C: Column + KeyIn<Keys, I>> GroupedBy<Keys, ByKey<I>> for C {}
+// Columns: `#[orm::model]` implements `GroupedBy` for each of its column
+// types (a blanket impl over `Column` would make rustc blame a missing
+// `Column` impl when whole rows are selected).
 impl<Keys, I, A, C> GroupedBy<Keys, ByKey<I>> for AliasColumn<A, C> where
     AliasColumn<A, C>: KeyIn<Keys, I>
 {

@@ -248,7 +248,7 @@ pub(crate) fn and(existing: Option<Node>, next: Node) -> Option<Node> {
 /// the query reads: `M`, or after joins a tuple of `M` and each joined
 /// model or [`Alias`].
 #[must_use = "a query does nothing until it is run with `all`, `first`, `count`, ..."]
-pub struct Select<M: Model, O = M, L = NoLock, S = M, G = Grouping<(), ()>> {
+pub struct Select<M: Model, O = M, L = NoLock, S = M, G = Grouping<grouping::WholeRows, ()>> {
     pub(crate) parts: Parts,
     pub(crate) decode: fn(RowRef<'_>) -> Result<O>,
     #[allow(clippy::type_complexity)] // the type parameters, held
