@@ -83,6 +83,7 @@ pub use model::{Column, ColumnOf, Model, NotReadOnly, WritableModel, WriteOps};
 pub use query::{
     count_all, not, Condition, Expr, ExprOps, Nulls, Ordering, Select, Selection, Update,
 };
+pub use query::{Cursor, Page, Paged, RowStream};
 pub use raw::{raw, FromRow, Raw};
 pub use relations::{
     BelongsTo, ForeignKey, HasMany, HasOne, Joinable, KeyOf, ManyToMany, Relation, SameModel,

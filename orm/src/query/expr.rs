@@ -39,6 +39,9 @@ pub enum Node {
     Aggregate(AggregateFn, Box<Node>, Option<SqlType>),
     /// A text column of `GROUP BY`, grouped byte by byte.
     GroupText(Box<Node>),
+    /// A text operand compared byte by byte, as `ORDER BY` sorts it: the
+    /// column side of a keyset pagination condition.
+    ByteOrdered(Box<Node>),
 }
 
 #[doc(hidden)]

@@ -46,7 +46,9 @@
 mod expr;
 mod join;
 pub mod lock;
+pub mod page;
 pub(crate) mod render;
+pub mod stream;
 
 use std::marker::PhantomData;
 
@@ -57,6 +59,8 @@ pub use expr::{
 pub use expr::{AggregateFn, CompareOp, Node, OrderKey};
 pub use join::{JoinFilter, JoinOrdering, JoinSelect, JoinSelection, Left, OnConnection, Right};
 pub use lock::{LockScope, Locked, NoLock, NonWaitingLock, Unlocked, WaitingLock, Waits};
+pub use page::{Cursor, Page, Paged};
+pub use stream::RowStream;
 
 use crate::connection::conn::sql_owned;
 use crate::connection::driver::RowRef;

@@ -152,6 +152,7 @@ impl Writer {
                 }
                 self.node(inner)?;
             }
+            Node::ByteOrdered(inner) => self.byte_ordered(inner)?,
             Node::Aggregate(
                 function @ (AggregateFn::Min | AggregateFn::Max),
                 inner,
