@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use orm::prelude::*;
 use orm::{Error, PoolOptions};
+use orm_tests::blog::{author, post, Author, Post};
 use orm_tests::models::{order, Order};
 
 const ROWS: i64 = 50_000;
@@ -171,4 +172,26 @@ async fn a_stream_in_a_transaction_borrows_it_and_sees_its_rows() {
     Order::create(&mut tx, Order::new(99, "second", 1.0, 1)).await.unwrap();
     tx.rollback().await.unwrap();
     assert_eq!(Order::query().count(&db).await.unwrap(), ROWS);
+}
+
+#[tokio::test]
+async fn a_joined_query_streams_too() {
+    let Some(t) = crate::db().await else { return };
+    let db = &t.db;
+    db.create_table::<Author>().await.unwrap();
+    db.create_table::<Post>().await.unwrap();
+    let authors: Vec<Author> = (0..50).map(|i| Author { id: 0, name: format!("a{i:02}") }).collect();
+    Author::insert_many(db, &authors).await.unwrap();
+    let posts: Vec<Post> = (0..5_000).map(|i| Post { id: 0, author_id: i % 50 + 1, title: format!("p{i}") }).collect();
+    Post::insert_many(db, &posts).await.unwrap();
+    let query = || Post::query().join(post::author).filter(author::name.lt("a10")).order_by(author::name.desc()).order_by(post::id);
+    let all: Vec<(Post, Author)> = query().all(db).await.unwrap();
+    assert_eq!(all.len(), 1_000);
+    let mut rows = query().stream(db);
+    let mut streamed = Vec::new();
+    while let Some(row) = rows.try_next().await.unwrap() {
+        assert_eq!(row.0.author_id, row.1.id);
+        streamed.push(row);
+    }
+    assert_eq!(streamed, all);
 }

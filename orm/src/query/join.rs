@@ -316,6 +316,15 @@ impl<M: Model, J: Model, O: Send + 'static, L> JoinSelect<M, J, O, L> {
         super::fetch_all::<M, O, E>(self.parts, self.decode, exec)
     }
 
+    /// Runs the query and yields its rows as they arrive: see
+    /// [`Select::stream`](super::Select::stream).
+    pub fn stream<'e, E>(self, exec: E) -> super::RowStream<'e, O>
+    where
+        E: Executor<'e, M::Connection> + LockScope<L> + 'e,
+    {
+        super::stream::stream_rows::<M, O, E>(self.parts, self.decode, exec)
+    }
+
     /// Runs the query and returns its first row, if any.
     pub fn first<'e, E>(
         self,

@@ -64,16 +64,17 @@
 //! the server spends, including waiting for a slow reader once its send
 //! buffer is full).
 //!
-//! Streaming a [`JoinSelect`](super::JoinSelect) is not offered yet: page
-//! or limit a joined query instead.
+//! A joined query ([`JoinSelect::stream`](super::JoinSelect::stream))
+//! streams the same way.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use super::{read_op, render, LockScope, Select};
+use super::{read_op, render, LockScope, Parts, Select};
 use crate::connection::conn::sql_owned;
+use crate::connection::driver::RowRef;
 use crate::error::Result;
 use crate::model::Model;
 use crate::routing::Executor;
@@ -127,31 +128,45 @@ impl<M: Model, O: Send + 'static, L> Select<M, O, L> {
     where
         E: Executor<'e, M::Connection> + LockScope<L> + 'e,
     {
-        let (parts, decode) = (self.parts, self.decode);
-        let rows = async_stream::stream! {
-            use futures_util::StreamExt as _;
-            let op = read_op::<M>(&parts);
-            let session = match exec.__session(&op).await {
-                Ok(session) => session,
-                Err(e) => {
-                    yield Err(e);
-                    return;
-                }
-            };
-            let (sql, args) = match render::select::<M>(session.backend(), &parts) {
-                Ok(statement) => statement,
-                Err(e) => {
-                    yield Err(e);
-                    return;
-                }
-            };
-            let mut rows = Box::pin(session.stream(&op, sql_owned(sql), args, decode));
-            while let Some(row) = rows.next().await {
-                yield row;
+        stream_rows::<M, O, E>(self.parts, self.decode, exec)
+    }
+}
+
+/// The rows of a `SELECT` built from `parts` as they arrive: what `stream`
+/// of plain and joined queries share.
+pub(crate) fn stream_rows<'e, M, O, E>(
+    parts: Parts,
+    decode: fn(RowRef<'_>) -> Result<O>,
+    exec: E,
+) -> RowStream<'e, O>
+where
+    M: Model,
+    O: Send + 'static,
+    E: Executor<'e, M::Connection> + 'e,
+{
+    let rows = async_stream::stream! {
+        use futures_util::StreamExt as _;
+        let op = read_op::<M>(&parts);
+        let session = match exec.__session(&op).await {
+            Ok(session) => session,
+            Err(e) => {
+                yield Err(e);
+                return;
             }
         };
-        RowStream {
-            inner: Box::pin(rows),
+        let (sql, args) = match render::select::<M>(session.backend(), &parts) {
+            Ok(statement) => statement,
+            Err(e) => {
+                yield Err(e);
+                return;
+            }
+        };
+        let mut rows = Box::pin(session.stream(&op, sql_owned(sql), args, decode));
+        while let Some(row) = rows.next().await {
+            yield row;
         }
+    };
+    RowStream {
+        inner: Box::pin(rows),
     }
 }
