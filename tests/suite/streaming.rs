@@ -5,7 +5,8 @@
 // error met mid-stream (a row that cannot be decoded, the 30,000th) is
 // yielded after the rows before it, which shows the rows arrive before the
 // result is complete, and ends the stream; inside a transaction the stream
-// borrows it and sees its uncommitted rows.
+// borrows it and sees its uncommitted rows; dropped early there, it aborts
+// the transaction (its next statement is TransactionAborted).
 
 use std::time::Duration;
 
@@ -194,4 +195,23 @@ async fn a_joined_query_streams_too() {
         streamed.push(row);
     }
     assert_eq!(streamed, all);
+}
+
+#[tokio::test]
+async fn a_stream_dropped_early_in_a_transaction_aborts_it() {
+    let Some((_t, db)) = pool_of_one().await else { return };
+    let mut tx = db.begin().await.unwrap();
+    Order::create(&mut tx, Order::new(99, "uncommitted", 1.0, 1)).await.unwrap();
+    let mut rows = Order::query().order_by(order::id).stream(&mut tx);
+    assert_eq!(rows.try_next().await.unwrap().unwrap().id, 1);
+    drop(rows);
+    // A statement was left in flight: the transaction cannot go on.
+    match Order::query().count(&mut tx).await {
+        Err(Error::TransactionAborted { .. }) => {}
+        other => panic!("expected TransactionAborted, got {other:?}"),
+    }
+    drop(tx);
+    // Rolled back, and the pool's one place is free again.
+    let n = orm_tests::within("a query after the aborted transaction", Order::query().count(&db)).await.unwrap();
+    assert_eq!(n, ROWS);
 }

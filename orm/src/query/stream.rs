@@ -37,7 +37,7 @@
 //! and holds it until it ends or is dropped. Read to its end, the connection
 //! goes back to the pool. Dropped before its end, the statement is still
 //! running: the connection is handed to the pool busy, which stops the
-//! statement (PostgreSQL: a cancel request; MySQL/MariaDB: `KILL QUERY`;
+//! statement (PostgreSQL: `pg_cancel_backend`; MySQL/MariaDB: `KILL QUERY`;
 //! SQLite: an interrupt) and closes the connection rather than hand a
 //! half-read result to the next caller; its place in the pool is free once
 //! that is done (`PoolMetrics::cancels` counts it). Reading the rest of a
