@@ -232,6 +232,17 @@ pub enum Error {
         message: String,
     },
 
+    /// A keyset pagination cursor (see [`Cursor`](crate::query::Cursor))
+    /// that cannot be used: not a cursor this crate wrote (not base64url,
+    /// cut short, altered), or written for another query (another model,
+    /// other ordering columns, directions or NULL placement). Nothing was
+    /// sent. A client that sends one should start again from the first page.
+    #[error("invalid cursor: {reason}")]
+    InvalidCursor {
+        /// Why it was refused.
+        reason: String,
+    },
+
     /// A serializable (or repeatable-read) transaction could not be
     /// serialized with a concurrent one and was rolled back: run it again.
     /// PostgreSQL SQLSTATE 40001 (`serialization_failure`); MariaDB error

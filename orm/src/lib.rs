@@ -86,6 +86,7 @@ pub use query::{
     case_when, case_when_expr, count_all, not, value, Alias, Condition, Expr, ExprOps, Nulls,
     Ordering, Select, Selection, Update,
 };
+pub use query::{Cursor, Page, Paged, RowStream};
 pub use raw::{raw, FromRow, Raw};
 pub use relations::{
     BelongsTo, ForeignKey, HasMany, HasOne, Joinable, KeyOf, ManyToMany, Relation, SameModel,

@@ -49,17 +49,20 @@ macro_rules! with_conn {
             #[cfg(feature = "mysql")]
             (RawConn::MySql($c), Args::MySql($a)) => $body,
             #[allow(unreachable_patterns)]
-            (_, args) => {
-                return Err(Fail::Decode(Error::Encode {
-                    rust_type: "arguments",
-                    message: format!(
-                        "arguments were encoded for {}, not for this connection",
-                        args.backend()
-                    ),
-                }))
-            }
+            (_, args) => return Err(mismatched(&args)),
         }
     };
+}
+
+/// Arguments encoded for another backend than the connection's.
+fn mismatched(args: &Args) -> Fail {
+    Fail::Decode(Error::Encode {
+        rust_type: "arguments",
+        message: format!(
+            "arguments were encoded for {}, not for this connection",
+            args.backend()
+        ),
+    })
 }
 
 /// Borrows a driver row as the backend-neutral [`RowRef`].
@@ -297,6 +300,118 @@ impl PooledConn {
                 }
             }
             other => other,
+        }
+    }
+}
+
+/// One row a driver returned, owned: what a stream of rows yields.
+pub(crate) enum Row {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::sqlite::SqliteRow),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::postgres::PgRow),
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::mysql::MySqlRow),
+}
+
+impl Row {
+    fn row_ref(&self) -> RowRef<'_> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Row::Sqlite(r) => r.row_ref(),
+            #[cfg(feature = "postgres")]
+            Row::Postgres(r) => r.row_ref(),
+            #[cfg(feature = "mysql")]
+            Row::MySql(r) => r.row_ref(),
+        }
+    }
+}
+
+/// The driver's stream of rows for one statement, borrowing its connection.
+fn driver_rows(
+    raw: &mut RawConn,
+    sql: SqlStr,
+    args: Args,
+) -> Result<futures_util::stream::BoxStream<'_, Result<Row, sqlx::Error>>, Fail> {
+    use futures_util::StreamExt as _;
+    Ok(match (raw, args) {
+        #[cfg(feature = "sqlite")]
+        (RawConn::Sqlite(c), Args::Sqlite(a)) => sqlx::query_with(sql, a)
+            .fetch(c)
+            .map_ok(Row::Sqlite)
+            .boxed(),
+        #[cfg(feature = "postgres")]
+        (RawConn::Postgres(c), Args::Postgres(a)) => sqlx::query_with(sql, a)
+            .fetch(c)
+            .map_ok(Row::Postgres)
+            .boxed(),
+        #[cfg(feature = "mysql")]
+        (RawConn::MySql(c), Args::MySql(a)) => {
+            sqlx::query_with(sql, a).fetch(c).map_ok(Row::MySql).boxed()
+        }
+        #[allow(unreachable_patterns)]
+        (_, args) => return Err(mismatched(&args)),
+    })
+}
+
+impl PooledConn {
+    /// Runs one query and yields its rows as the driver reads them, each
+    /// decoded with `decode`: for results too large to hold at once.
+    ///
+    /// Refused before anything is sent as [`run`](Self::run) refuses. The
+    /// connection is busy until the last row was read: a stream dropped
+    /// before its end leaves it busy, so that the pool cancels the
+    /// statement and closes the connection (as for a cancelled statement),
+    /// and a transaction it ran in can no longer be used. The first error
+    /// (from the server, or decoding a row) is yielded and ends the stream.
+    /// The caller's statement timeout is not applied to a stream, whose
+    /// length the caller decides; the server's (the pool's
+    /// `statement_timeout`) is.
+    pub(crate) fn stream<'c, T, D>(
+        &'c mut self,
+        sql: SqlStr,
+        args: Args,
+        mut decode: D,
+    ) -> impl futures_core::Stream<Item = Result<T>> + Send + 'c
+    where
+        T: Send + 'c,
+        D: FnMut(RowRef<'_>) -> Result<T> + Send + 'c,
+    {
+        async_stream::stream! {
+            if let Err(e) = self.check_usable() {
+                yield Err(e);
+                return;
+            }
+            let backend = self.backend();
+            let (count, max) = (args.len(), backend.max_params());
+            if count > max {
+                yield Err(Error::TooManyParameters { backend: backend.name(), count, max });
+                return;
+            }
+            let text = sql.clone();
+            self.busy = true;
+            let mut failure = None;
+            match driver_rows(self.raw(), sql, args) {
+                Err(fail) => failure = Some(fail),
+                Ok(mut rows) => {
+                    use futures_util::StreamExt as _;
+                    while let Some(row) = rows.next().await {
+                        match row.map_err(Fail::Driver).and_then(|row| decode(row.row_ref()).map_err(Fail::Decode)) {
+                            Ok(value) => yield Ok(value),
+                            Err(fail) => {
+                                failure = Some(fail);
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            let from_server = matches!(&failure, Some(Fail::Driver(sqlx::Error::Database(_))));
+            let result = self.finish(&text, failure.map_or(Ok(()), Err));
+            if let Err(e) = result {
+                self.note_failure(&e, from_server).await;
+                yield Err(self.past_deadline(e));
+            }
         }
     }
 }

@@ -45,6 +45,9 @@ pub enum Node {
     /// A text operand compared byte by byte with another text expression
     /// (a binary string on MySQL, as `compared_value` makes values).
     Bytes(Box<Node>),
+    /// A text operand compared byte by byte, as `ORDER BY` sorts it: the
+    /// column side of a keyset pagination condition.
+    ByteOrdered(Box<Node>),
     /// `left op right`; for [`ArithOp::Div`], `right` may be zero.
     Arith(ArithOp, Box<Node>, Box<Node>),
     /// `CAST(inner AS to)` of an expression of type `from`.

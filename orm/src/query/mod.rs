@@ -49,8 +49,10 @@ pub mod grouping;
 mod in_list;
 mod join;
 pub mod lock;
+pub mod page;
 pub(crate) mod render;
 pub mod scope;
+pub mod stream;
 pub mod subquery;
 pub mod union;
 pub mod window;
@@ -72,7 +74,9 @@ pub use expr::{Aggregated, Cond, Constant, Kind, Mixed, Plain};
 pub use grouping::{Grouping, ValidGrouping};
 pub use join::OnConnection;
 pub use lock::{LockScope, Locked, NoLock, NonWaitingLock, Unlocked, WaitingLock, Waits};
+pub use page::{Cursor, Page, Paged};
 pub use scope::{Alias, AliasColumn, Both, InScope, NoTable, PushRow, RowPart};
+pub use stream::RowStream;
 pub use subquery::{exists, not_exists, InList, Subquery};
 pub use union::{Union, UnionMember};
 pub use window::{dense_rank, rank, row_number, window, Window, WindowExpr, WindowKey, WindowOps};
@@ -481,6 +485,7 @@ fn reads(node: &Node, name: &str) -> bool {
         | Node::Aggregate(_, a, _)
         | Node::GroupText(a)
         | Node::Bytes(a)
+        | Node::ByteOrdered(a)
         | Node::Cast(a, ..) => reads(a, name),
         Node::Coalesce(list) | Node::Text(_, list) | Node::Ranking(_, list) => {
             list.iter().any(|n| reads(n, name))

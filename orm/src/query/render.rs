@@ -178,6 +178,7 @@ impl Writer {
                 self.push(")");
             }
             Node::Cast(inner, from, to) => self.cast(inner, *from, *to)?,
+            Node::ByteOrdered(inner) => self.byte_ordered(inner)?,
             Node::Coalesce(list) => {
                 self.push("COALESCE(");
                 self.list(list)?;

@@ -231,21 +231,101 @@ impl<'e> Session<'e> {
                 }
                 continue;
             }
-            let pause = match (&mut pauses, error.is_transient()) {
-                (Some(pauses), true) => pauses.next(),
-                _ => None,
-            };
-            let Some(pause) = pause else {
+            let Some(pause) = self.pause_before_retry(&mut pauses, &error) else {
                 return Err(error);
             };
-            self.count_retry();
-            if let Conn::Owned(_, slot) = &mut self.conn {
-                if slot.as_ref().is_some_and(|c| c.broken) {
-                    *slot = None;
-                }
-            }
             tokio::time::sleep(pause).await;
         }
+    }
+
+    /// Sends one query of `op` and yields its rows as they arrive, each
+    /// decoded with `decode`; the stream owns the session (and so its
+    /// pooled connection, or the transaction's borrow).
+    ///
+    /// The rules of [`run`](Self::run), where they can apply to a stream:
+    /// errors are classified alike; a statement that fails before its first
+    /// row is retried under the connection's policy (reads outside a
+    /// transaction) and prepared again after a schema change; once a row
+    /// was yielded nothing is retried, since the caller has seen it, and an
+    /// error ends the stream. The caller's statement timeout does not
+    /// apply: the caller decides how long it reads.
+    pub(crate) fn stream<T, D>(
+        mut self,
+        op: &Operation,
+        sql: SqlStr,
+        args: Args,
+        mut decode: D,
+    ) -> impl futures_core::Stream<Item = Result<T>> + Send + 'e
+    where
+        T: Send + 'e,
+        D: FnMut(RowRef<'_>) -> Result<T> + Send + 'e,
+    {
+        let policy = self.retry_policy(op);
+        async_stream::stream! {
+            use futures_util::StreamExt as _;
+            let mut pauses = policy.map(|p| p.pauses());
+            let mut prepared_again = false;
+            loop {
+                // The error met before the first row, if any.
+                let error = match self.conn().await {
+                    Err(e) => e,
+                    Ok(conn) => {
+                        let mut rows = Box::pin(conn.stream(sql.clone(), args.clone(), &mut decode));
+                        match rows.next().await {
+                            None => return,
+                            // From the first row on, rows and errors go to the caller.
+                            Some(Ok(value)) => {
+                                yield Ok(value);
+                                while let Some(row) = rows.next().await {
+                                    yield row;
+                                }
+                                return;
+                            }
+                            Some(Err(e)) => {
+                                drop(rows);
+                                if !prepared_again && e.is_stale_statement() {
+                                    prepared_again = true;
+                                    if let Ok(conn) = self.conn().await {
+                                        if let Err(e) = conn.clear_all_statement_caches().await {
+                                            yield Err(e);
+                                            return;
+                                        }
+                                    }
+                                    continue;
+                                }
+                                e
+                            }
+                        }
+                    }
+                };
+                let Some(pause) = self.pause_before_retry(&mut pauses, &error) else {
+                    yield Err(error);
+                    return;
+                };
+                tokio::time::sleep(pause).await;
+            }
+        }
+    }
+
+    /// After `error`, the pause before the next attempt, if the policy's
+    /// `pauses` allow one: the retry is counted, and a connection that
+    /// broke is let go so that the attempt takes another.
+    fn pause_before_retry(
+        &mut self,
+        pauses: &mut Option<impl Iterator<Item = Duration>>,
+        error: &crate::Error,
+    ) -> Option<Duration> {
+        let pause = match (pauses, error.is_transient()) {
+            (Some(pauses), true) => pauses.next(),
+            _ => None,
+        }?;
+        self.count_retry();
+        if let Conn::Owned(_, slot) = &mut self.conn {
+            if slot.as_ref().is_some_and(|c| c.broken) {
+                *slot = None;
+            }
+        }
+        Some(pause)
     }
 
     fn count_retry(&self) {
