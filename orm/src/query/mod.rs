@@ -37,6 +37,45 @@
 //! assert_eq!((n, sum), (2, Some(42.5)));
 //! # Ok(()) }
 //! ```
+//!
+//! Expressions compute in the database: arithmetic between columns and
+//! values, comparisons of two columns, casts, `COALESCE`, `CASE`, text
+//! functions (see [`ExprOps`]). Joins, subqueries, unions, CTEs and window
+//! functions have modules of their own: [`join`], [`subquery`], [`union`],
+//! [`cte`], [`window`]; keyset pagination is [`page`], streaming [`stream`].
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> orm::Result<()> {
+//! use orm::prelude::*;
+//!
+//! #[orm::model]
+//! pub struct Line {
+//!     #[orm(primary_key, auto)]
+//!     pub id: i64,
+//!     pub unit_price_cents: i32,
+//!     pub quantity: i32,
+//!     pub discount_cents: Option<i32>,
+//! }
+//!
+//! let db = orm::Database::connect("sqlite::memory:").await?;
+//! db.create_table::<Line>().await?;
+//! Line::create(&db, Line { id: 0, unit_price_cents: 99, quantity: 3, discount_cents: None }).await?;
+//!
+//! // SELECT ("lines"."unit_price_cents" * "lines"."quantity"),
+//! //   COALESCE("lines"."discount_cents", ?), CAST("lines"."quantity" AS REAL)
+//! // FROM "lines" WHERE ("lines"."unit_price_cents" > "lines"."quantity")
+//! let row = Line::query()
+//!     .filter(line::unit_price_cents.gt(line::quantity))
+//!     .select((
+//!         line::unit_price_cents * line::quantity,
+//!         line::discount_cents.coalesce(0),
+//!         line::quantity.cast::<f64>(),
+//!     ))
+//!     .one(&db)
+//!     .await?;
+//! assert_eq!(row, (297, 0, 3.0));
+//! # Ok(()) }
+//! ```
 
 // The `async` methods here are written as `fn ... -> impl Future + Send`:
 // spelled out, `Send` lets callers spawn them; left to `async fn`, rustc
@@ -47,7 +86,7 @@ pub mod cte;
 mod expr;
 pub mod grouping;
 mod in_list;
-mod join;
+pub mod join;
 pub mod lock;
 pub mod page;
 pub(crate) mod render;
