@@ -187,8 +187,8 @@ where
 }
 
 impl<M: Model> Cte<M> {
-    /// A query of the CTE's rows, as if they were `M`'s table: `WITH ...
-    /// SELECT ... FROM "<name>" AS "<M's table>"`.
+    /// A query of the CTE's rows, as if they were `M`'s table:
+    /// `WITH ... SELECT ... FROM "name" AS "table"`.
     pub fn query(&self) -> Select<M> {
         let mut query = Select::<M>::new();
         query.parts.with = Some(Box::new(self.def.clone()));

@@ -6,6 +6,10 @@
 //! column, does not compile. At run time an expression is a small tree of
 //! [`Node`]s that the renderer turns into SQL with bound parameters.
 
+// The return types spell out an expression's scope, type and kind, each
+// computed from the operands': they are the API, not incidental complexity.
+#![allow(clippy::type_complexity)]
+
 use std::marker::PhantomData;
 
 use crate::model::types::{

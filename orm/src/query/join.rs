@@ -164,8 +164,8 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
         self.joined::<R, Option<R::To>, _, _>(relation, true, None)
     }
 
-    /// Joins the related model under `alias` (`INNER JOIN <table> AS
-    /// <alias>`): for a self-join (an employee's manager is an employee)
+    /// Joins the related model under `alias` (`INNER JOIN "table" AS
+    /// "alias"`): for a self-join (an employee's manager is an employee)
     /// or a second join of one table. Its columns are read through the
     /// alias: `Manager.column(employee::name)`. See [`Alias`].
     #[allow(clippy::type_complexity)]
@@ -218,7 +218,7 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
     }
 
     /// [`join_as`](Self::join_as) keeping rows without a match (`LEFT JOIN
-    /// <table> AS <alias>`): rows gain an `Option` of the related model.
+    /// "table" AS "alias"`): rows gain an `Option` of the related model.
     #[allow(clippy::type_complexity)]
     pub fn left_join_as<R, A, I>(
         self,

@@ -42,7 +42,7 @@
 //! values, comparisons of two columns, casts, `COALESCE`, `CASE`, text
 //! functions (see [`ExprOps`]). Joins, subqueries, unions, CTEs and window
 //! functions have modules of their own: [`join`], [`subquery`], [`union`],
-//! [`cte`], [`window`]; keyset pagination is [`page`], streaming [`stream`].
+//! [`cte`], [`mod@window`]; keyset pagination is [`page`], streaming [`stream`].
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> orm::Result<()> {
