@@ -1,6 +1,7 @@
 //! What every implementation runs: the workloads of Diesel's benchmark suite
 //! (users with a nullable hair_color, posts, comments) plus find, update and
-//! transactions (plain, with a savepoint, closure form) by primary key. Each
+//! transactions (plain, with a savepoint, closure form) by primary key, and a
+//! report (three tables joined, grouped, with a window function). Each
 //! implementation returns what it read, and the harness reads back what the
 //! writes left, so that it checks the answers before it times anything.
 
@@ -48,6 +49,11 @@ pub struct Loaded {
     pub checksum: i64,
 }
 
+/// One row of the report workload: a user's name, how many comments the
+/// user's posts have, and the rank of that count among all users (1 for the
+/// most; ties share a rank and leave a gap, as SQL's `RANK()`).
+pub type ReportRow = (String, i64, i64);
+
 /// One implementation under test.
 pub trait Bench {
     /// Every user (the trivial query): how many rows and the last name seen.
@@ -70,6 +76,11 @@ pub trait Bench {
     /// The writes of `transaction` through the library's closure API
     /// (commit on `Ok`, rollback on `Err`), where it has one.
     fn transaction_closure(&mut self, id: i32, name: &str) -> impl Future<Output = ()>;
+    /// The report (issue 12): users joined to their posts and the posts'
+    /// comments, grouped per user, with the comment count and
+    /// `RANK() OVER (ORDER BY count DESC)`, sorted by count descending then
+    /// user id; users without a comment are not in it (inner joins).
+    fn report(&mut self) -> impl Future<Output = Vec<ReportRow>>;
 }
 
 /// Checksum of an association load, in one form for every implementation.
