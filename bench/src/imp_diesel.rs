@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::common::{checksum, Bench, Loaded, NewUser, ReportRow, UserRow};
+use crate::common::{checksum, Bench, Loaded, NewUser, ReportRow, Shape, UserRow};
 
 diesel::table! {
     users (id) {
@@ -86,7 +86,7 @@ fn new_users(users: &[NewUser]) -> Vec<DNewUser<'_>> {
 }
 
 fn shape(users: &[DUser], posts: &[Vec<DPost>], comments: &[Vec<Vec<DComment>>]) -> Loaded {
-    let per_user: Vec<(i32, Vec<(i32, Vec<i32>)>)> = users
+    let per_user: Shape = users
         .iter()
         .zip(posts)
         .zip(comments)

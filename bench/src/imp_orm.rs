@@ -3,7 +3,7 @@
 use orm::prelude::*;
 use orm::query::{rank, window};
 
-use crate::common::{checksum, Bench, Loaded, NewUser, ReportRow, UserRow};
+use crate::common::{checksum, Bench, Loaded, NewUser, ReportRow, Shape, UserRow};
 
 #[orm::model(table = "users", has_many(posts = post::user_id))]
 #[derive(Clone, Debug)]
@@ -101,7 +101,7 @@ impl Bench for Orm {
             .unwrap();
         let posts = user::posts.load(&users, &self.db).await.unwrap();
         let comments = post::comments.load_nested(&posts, &self.db).await.unwrap();
-        let shape: Vec<(i32, Vec<(i32, Vec<i32>)>)> = users
+        let shape: Shape = users
             .iter()
             .zip(&posts)
             .zip(&comments)

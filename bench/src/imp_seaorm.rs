@@ -3,7 +3,7 @@
 use sea_orm::entity::prelude::*;
 use sea_orm::{ActiveValue::Set, ConnectOptions, LoaderTrait, QueryOrder, TransactionTrait};
 
-use crate::common::{checksum, Bench, Loaded, NewUser, ReportRow, UserRow};
+use crate::common::{checksum, Bench, Loaded, NewUser, ReportRow, Shape, UserRow};
 
 pub mod user {
     use sea_orm::entity::prelude::*;
@@ -170,7 +170,7 @@ impl Bench for SeaOrm {
         let flat: Vec<post::Model> = posts.iter().flatten().cloned().collect();
         let comments = flat.load_many(comment::Entity, &self.db).await.unwrap();
         let mut comments = comments.into_iter();
-        let per_user: Vec<(i32, Vec<(i32, Vec<i32>)>)> = users
+        let per_user: Shape = users
             .iter()
             .zip(&posts)
             .map(|(u, ps)| {

@@ -42,7 +42,7 @@ fn fixed(db: Db, which: &str) -> &'static str {
 
 /// The report: users -> posts -> comments, grouped per user, with the count
 /// and its rank.
-const REPORT: &str = "SELECT \"users\".\"name\", COUNT(\"comments\".\"id\"), \
+pub const REPORT: &str = "SELECT \"users\".\"name\", COUNT(\"comments\".\"id\"), \
     RANK() OVER (ORDER BY COUNT(\"comments\".\"id\") DESC) \
     FROM \"users\" INNER JOIN \"posts\" ON \"users\".\"id\" = \"posts\".\"user_id\" \
     INNER JOIN \"comments\" ON \"posts\".\"id\" = \"comments\".\"post_id\" \
