@@ -2,7 +2,8 @@
 //! a profiler: `valgrind --tool=callgrind target/release/profile_report orm
 //! sqlite 300` (`orm`, `sqlx`, or on SQLite `sqlx-stream`: raw sqlx read a
 //! row at a time with `fetch`, as the ORM reads; `sqlx-progress`: raw sqlx
-//! with a SQLite progress handler, as the ORM sets one; `sqlite` or `postgres`; how many calls).
+//! with a SQLite progress handler, as the ORM sets one; `sqlx-pool`: through
+//! sqlx's pool; `sqlite` or `postgres`; how many calls).
 //! Setting up is the same for both; the difference between two call counts
 //! is what the calls cost. PostgreSQL: ORM_BENCH_POSTGRES_URL (default
 //! postgres://postgres@127.0.0.1:5432/test), in a schema `orm_profile_<pid>`
@@ -94,6 +95,12 @@ fn main() {
         let mut rows = 0;
         if which == "orm" {
             let mut b = imp_orm::Orm::connect(&url, 10).await;
+            for _ in 0..n {
+                rows = b.report().await.len();
+            }
+        } else if which == "sqlx-pool" {
+            // Raw sqlx through sqlx's own pool, as the harness's "sqlx (pool)".
+            let mut b = imp_sqlx::sqlite_pool(&url, 10).await;
             for _ in 0..n {
                 rows = b.report().await.len();
             }
