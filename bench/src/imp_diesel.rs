@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::common::{checksum, Bench, Loaded, NewUser, UserRow};
+use crate::common::{checksum, Bench, Loaded, NewUser, ReportRow, Shape, UserRow};
 
 diesel::table! {
     users (id) {
@@ -86,7 +86,7 @@ fn new_users(users: &[NewUser]) -> Vec<DNewUser<'_>> {
 }
 
 fn shape(users: &[DUser], posts: &[Vec<DPost>], comments: &[Vec<Vec<DComment>>]) -> Loaded {
-    let per_user: Vec<(i32, Vec<(i32, Vec<i32>)>)> = users
+    let per_user: Shape = users
         .iter()
         .zip(posts)
         .zip(comments)
@@ -101,6 +101,23 @@ fn shape(users: &[DUser], posts: &[Vec<DPost>], comments: &[Vec<Vec<DComment>>])
         })
         .collect();
     checksum(&per_user)
+}
+
+/// The report query, typed: Diesel 2.3 has window functions
+/// (`rank().window_order(..)`) and accepts one over a grouped query. A macro,
+/// for the synchronous and the async connection alike.
+macro_rules! report_query {
+    () => {
+        users::table
+            .inner_join(posts::table.inner_join(comments::table))
+            .group_by((users::id, users::name))
+            .order_by((diesel::dsl::count(comments::id).desc(), users::id.asc()))
+            .select((
+                users::name,
+                diesel::dsl::count(comments::id),
+                diesel::dsl::rank().window_order(diesel::dsl::count(comments::id).desc()),
+            ))
+    };
 }
 
 /// Diesel on a synchronous connection (blocking calls, as a sync app makes them).
@@ -164,6 +181,10 @@ macro_rules! diesel_bench {
                     .map(|pcs| pcs.into_iter().unzip())
                     .unzip();
                 shape(&users, &posts, &comments)
+            }
+
+            async fn report(&mut self) -> Vec<ReportRow> {
+                report_query!().load(&mut self.conn).unwrap()
             }
 
             async fn find(&mut self, id: i32) -> UserRow {
@@ -247,11 +268,14 @@ pub use async_pg::{postgres_async, DieselAsync};
 
 /// In a module of its own: diesel's prelude would make `load` ambiguous.
 mod async_pg {
-    use diesel::{BelongingToDsl, ExpressionMethods, GroupedBy, QueryDsl, SelectableHelper};
+    use diesel::{
+        BelongingToDsl, ExpressionMethods, GroupedBy, QueryDsl, SelectableHelper,
+        WindowExpressionMethods,
+    };
     use diesel_async::RunQueryDsl;
 
     use super::{comments, new_users, posts, row, shape, users, DComment, DNewUser, DPost, DUser};
-    use crate::common::{Bench, Loaded, NewUser, UserRow};
+    use crate::common::{Bench, Loaded, NewUser, ReportRow, UserRow};
 
     /// diesel-async on PostgreSQL.
     pub struct DieselAsync {
@@ -399,6 +423,10 @@ mod async_pg {
         /// diesel-async's transactions are closures: the same as `transaction`.
         async fn transaction_closure(&mut self, id: i32, name: &str) {
             self.transaction(id, name).await
+        }
+
+        async fn report(&mut self) -> Vec<ReportRow> {
+            report_query!().load(&mut self.conn).await.unwrap()
         }
     }
 }

@@ -1,8 +1,9 @@
 //! This ORM, through its public API and its own pool.
 
 use orm::prelude::*;
+use orm::query::{rank, window};
 
-use crate::common::{checksum, Bench, Loaded, NewUser, UserRow};
+use crate::common::{checksum, Bench, Loaded, NewUser, ReportRow, Shape, UserRow};
 
 #[orm::model(table = "users", has_many(posts = post::user_id))]
 #[derive(Clone, Debug)]
@@ -100,7 +101,7 @@ impl Bench for Orm {
             .unwrap();
         let posts = user::posts.load(&users, &self.db).await.unwrap();
         let comments = post::comments.load_nested(&posts, &self.db).await.unwrap();
-        let shape: Vec<(i32, Vec<(i32, Vec<i32>)>)> = users
+        let shape: Shape = users
             .iter()
             .zip(&posts)
             .zip(&comments)
@@ -192,5 +193,25 @@ impl Bench for Orm {
             })
             .await
             .unwrap();
+    }
+
+    /// Typed, no SQL text: two joins through the has-many relations, a
+    /// group, an aggregate and a window function over it.
+    async fn report(&mut self) -> Vec<ReportRow> {
+        User::query()
+            .join(user::posts)
+            .join(post::comments)
+            .group_by(user::id)
+            .group_by(user::name)
+            .order_by(comment::id.count().desc())
+            .order_by(user::id)
+            .select((
+                user::name,
+                comment::id.count(),
+                rank().over(window().order_by(comment::id.count().desc())),
+            ))
+            .all(&self.db)
+            .await
+            .unwrap()
     }
 }

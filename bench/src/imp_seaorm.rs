@@ -3,7 +3,7 @@
 use sea_orm::entity::prelude::*;
 use sea_orm::{ActiveValue::Set, ConnectOptions, LoaderTrait, QueryOrder, TransactionTrait};
 
-use crate::common::{checksum, Bench, Loaded, NewUser, UserRow};
+use crate::common::{checksum, Bench, Loaded, NewUser, ReportRow, Shape, UserRow};
 
 pub mod user {
     use sea_orm::entity::prelude::*;
@@ -170,7 +170,7 @@ impl Bench for SeaOrm {
         let flat: Vec<post::Model> = posts.iter().flatten().cloned().collect();
         let comments = flat.load_many(comment::Entity, &self.db).await.unwrap();
         let mut comments = comments.into_iter();
-        let per_user: Vec<(i32, Vec<(i32, Vec<i32>)>)> = users
+        let per_user: Shape = users
             .iter()
             .zip(&posts)
             .map(|(u, ps)| {
@@ -274,5 +274,32 @@ impl Bench for SeaOrm {
             })
             .await
             .unwrap();
+    }
+
+    /// Through SeaORM's query builder (SeaQuery): joins, group, aggregate
+    /// and the window (`.over(WindowStatement)`) are typed. SeaQuery has no
+    /// built-in `RANK`, so the function is named with `Func::cust("RANK")`:
+    /// a function name, not SQL text.
+    async fn report(&mut self) -> Vec<ReportRow> {
+        use sea_orm::sea_query::{ExprTrait, Func, Order, SelectExprTrait, WindowStatement};
+        use sea_orm::{JoinType, QuerySelect};
+        let count = || Expr::col((comment::Entity, comment::Column::Id)).count();
+        let mut window = WindowStatement::new();
+        window.order_by_expr(count(), Order::Desc);
+        user::Entity::find()
+            .select_only()
+            .column(user::Column::Name)
+            .expr(count())
+            .expr(Func::cust("RANK").over(window))
+            .join(JoinType::InnerJoin, user::Relation::Post.def())
+            .join(JoinType::InnerJoin, post::Relation::Comment.def())
+            .group_by(user::Column::Id)
+            .group_by(user::Column::Name)
+            .order_by(count(), Order::Desc)
+            .order_by_asc(user::Column::Id)
+            .into_tuple::<ReportRow>()
+            .all(&self.db)
+            .await
+            .unwrap()
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use sqlx::{AssertSqlSafe, Connection};
 
-use crate::common::{checksum, Bench, Db, Loaded, NewUser, UserRow};
+use crate::common::{checksum, Bench, Db, Loaded, NewUser, ReportRow, UserRow};
 
 type UserTuple = (i32, String, Option<String>);
 type PostTuple = (i32, i32, String, Option<String>);
@@ -33,9 +33,21 @@ fn fixed(db: Db, which: &str) -> &'static str {
         (Db::Sqlite, "update") => "UPDATE users SET name = ? WHERE id = ?",
         (Db::Postgres, "insert_one") => "INSERT INTO users (name, hair_color) VALUES ($1, NULL) RETURNING id",
         (Db::Sqlite, "insert_one") => "INSERT INTO users (name, hair_color) VALUES (?, NULL) RETURNING id",
+        // The statement the ORM renders for its typed report query, on both
+        // backends (no parameters).
+        (_, "report") => REPORT,
         _ => unreachable!("no statement {which}"),
     }
 }
+
+/// The report: users -> posts -> comments, grouped per user, with the count
+/// and its rank.
+pub const REPORT: &str = "SELECT \"users\".\"name\", COUNT(\"comments\".\"id\"), \
+    RANK() OVER (ORDER BY COUNT(\"comments\".\"id\") DESC) \
+    FROM \"users\" INNER JOIN \"posts\" ON \"users\".\"id\" = \"posts\".\"user_id\" \
+    INNER JOIN \"comments\" ON \"posts\".\"id\" = \"comments\".\"post_id\" \
+    GROUP BY \"users\".\"id\", \"users\".\"name\" \
+    ORDER BY COUNT(\"comments\".\"id\") DESC, \"users\".\"id\" ASC";
 
 fn user(t: UserTuple) -> UserRow {
     UserRow {
@@ -174,6 +186,11 @@ macro_rules! sqlx_bench {
             /// closure-form row (run for the bare connection only).
             async fn transaction_closure(&mut self, id: i32, name: &str) {
                 self.transaction(id, name).await
+            }
+
+            async fn report(&mut self) -> Vec<ReportRow> {
+                let $s = self;
+                sqlx::query_as(fixed($db, "report")).fetch_all($exec).await.unwrap()
             }
         }
     };

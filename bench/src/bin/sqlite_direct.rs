@@ -79,7 +79,7 @@ impl Direct {
                                 db,
                                 text.as_ptr(),
                                 -1,
-                                ffi::SQLITE_PREPARE_PERSISTENT as u32,
+                                ffi::SQLITE_PREPARE_PERSISTENT,
                                 &mut stmt,
                                 std::ptr::null_mut(),
                             )
