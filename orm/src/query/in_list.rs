@@ -39,7 +39,10 @@ pub(crate) const INLINE_MAX: usize = 1000;
 pub(crate) fn bind_array(values: &[Value], args: &mut Args) -> Result<bool> {
     use crate::connection::driver::add;
 
-    let Args::Postgres(a) = args else {
+    // Irrefutable when PostgreSQL is the only backend compiled in.
+    #[allow(irrefutable_let_patterns)]
+    let Args::Postgres(a) = args
+    else {
         return Ok(false);
     };
     let Some(first) = values.iter().find(|v| !matches!(v, Value::Null(_))) else {
