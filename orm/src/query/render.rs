@@ -1581,7 +1581,7 @@ mod tests {
         let (sql, _) = select::<Job>(Backend::Postgres, &parts).unwrap();
         assert_eq!(
             sql,
-            r#"SELECT "jobs"."id", "jobs"."state", "workers"."id", "workers"."job_id" FROM "jobs" INNER JOIN "workers" ON "jobs"."id" = "workers"."job_id" WHERE ("jobs"."state" = $1) ORDER BY "jobs"."id" ASC, "workers"."id" ASC LIMIT 2 FOR UPDATE"#
+            r#"SELECT "jobs"."id", "jobs"."state", "workers"."id", "workers"."job_id" FROM "jobs" INNER JOIN "workers" ON ("jobs"."id" = "workers"."job_id") WHERE ("jobs"."state" = $1) ORDER BY "jobs"."id" ASC, "workers"."id" ASC LIMIT 2 FOR UPDATE"#
         );
     }
 
