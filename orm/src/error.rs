@@ -243,6 +243,29 @@ pub enum Error {
         reason: String,
     },
 
+    /// A [`CausalToken`](crate::CausalToken) that cannot be used: not text
+    /// this crate wrote (cut short, altered), or naming a connection this
+    /// [`Database`](crate::Database) does not have. Nothing was sent.
+    #[error("invalid causal token: {reason}")]
+    InvalidCausalToken {
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// A replication question the ORM asked a server (the primary's
+    /// position after a write, a replica's replay position or lag) got no
+    /// usable answer: replication is not set up the way the backend's
+    /// read-your-writes needs (MariaDB/MySQL: binary logging with GTIDs).
+    #[error("connection `{connection}`: replication: {message}")]
+    Replication {
+        /// The connection's name.
+        connection: String,
+        /// What was wrong.
+        message: String,
+        /// The statement that asked, if one was sent.
+        sql: Option<String>,
+    },
+
     /// A serializable (or repeatable-read) transaction could not be
     /// serialized with a concurrent one and was rolled back: run it again.
     /// PostgreSQL SQLSTATE 40001 (`serialization_failure`); MariaDB error

@@ -92,8 +92,9 @@ pub use relations::{
     BelongsTo, ForeignKey, HasMany, HasOne, Joinable, KeyOf, ManyToMany, Relation, SameModel,
 };
 pub use routing::{
-    env_prefix, Call, ConnectionName, Database, DatabaseBuilder, DefaultConnection, Executor,
-    Savepoint, Transaction, WritableConnection,
+    env_prefix, Balancing, BreakerState, Call, CausalToken, ConnectionName, Database,
+    DatabaseBuilder, DefaultConnection, Executor, ReadYourWrites, ReplicaMetrics,
+    ReplicationMetrics, ReplicationOptions, Savepoint, Transaction, WritableConnection,
 };
 pub use saga::{Saga, SagaError};
 

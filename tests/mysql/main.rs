@@ -23,6 +23,7 @@ mod pagination;
 mod pool;
 mod query;
 mod relations;
+mod replicas;
 mod retry;
 mod saga;
 mod seed;

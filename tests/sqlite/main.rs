@@ -22,6 +22,7 @@ mod pagination;
 mod pool;
 mod query;
 mod relations;
+mod replicas;
 mod retry;
 mod saga;
 mod seed;

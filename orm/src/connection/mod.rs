@@ -16,5 +16,6 @@ pub(crate) mod conn;
 pub(crate) mod connect;
 pub(crate) mod driver;
 pub(crate) mod pool;
+pub(crate) mod replication;
 pub(crate) mod retry;
 pub(crate) mod transaction;

@@ -480,6 +480,12 @@ impl Pool {
             .clear();
     }
 
+    /// Connections checked out now (each holds a permit until it is back in
+    /// the pool or closed): what least-connections balancing compares.
+    pub(crate) fn in_use(&self) -> usize {
+        (self.0.options.max_connections as usize).saturating_sub(self.0.permits.available_permits())
+    }
+
     /// Connections open and not checked out.
     pub(crate) fn idle_count(&self) -> usize {
         self.0.idle.lock().unwrap_or_else(|e| e.into_inner()).len()

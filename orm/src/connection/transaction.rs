@@ -239,6 +239,9 @@ pub(crate) struct TxState {
     /// Raw SQL ran in this transaction (on a writable connection): commit
     /// and rollback check that the transaction is still open first.
     pub(crate) raw_ran: bool,
+    /// A statement that may write (a write operation, or raw SQL) ran in
+    /// this transaction: its commit counts as a write for read-your-writes.
+    pub(crate) wrote: bool,
     /// Session settings to put back when the transaction ends (MySQL, SQLite).
     pub(crate) restore: Option<String>,
 }

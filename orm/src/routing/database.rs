@@ -6,8 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::consistency::{CausalToken, HandleState};
 use super::names::{self, env_prefix, ConnectionName, DefaultConnection};
-use super::session::{CallOptions, Operation, Session};
+use super::replicas::{ReplicaSet, ReplicationMetrics, ReplicationOptions};
+use super::session::{Access, CallOptions, Operation, Session};
 use super::transaction::Transaction;
 use crate::backend::Backend;
 use crate::connection::connect::{redact, ConnectOptions};
@@ -31,11 +33,21 @@ use crate::error::{Error, Result};
 #[derive(Clone)]
 pub struct Database {
     inner: Arc<Inner>,
+    /// What this handle remembers of its writes, for read-your-writes on
+    /// connections with replicas: shared by clones, fresh for
+    /// [`new_handle`](Database::new_handle).
+    handle: Arc<HandleState>,
 }
 
 struct Inner {
     // A handful of entries: a linear scan beats hashing the name.
-    pools: Vec<Pool>,
+    connections: Vec<Connection>,
+}
+
+/// One named connection: its primary's pool and its replicas, if any.
+pub(crate) struct Connection {
+    pub(crate) pool: Pool,
+    pub(crate) replicas: Option<Arc<ReplicaSet>>,
 }
 
 impl Database {
@@ -53,11 +65,17 @@ impl Database {
         DatabaseBuilder::default()
     }
 
+    /// The primary's pool of the connection called `name`.
     pub(crate) fn pool(&self, name: &str) -> Result<&Pool> {
+        self.named(name).map(|c| &c.pool)
+    }
+
+    /// The connection called `name`, with its replicas.
+    pub(crate) fn named(&self, name: &str) -> Result<&Connection> {
         self.inner
-            .pools
+            .connections
             .iter()
-            .find(|p| p.name() == name)
+            .find(|c| c.pool.name() == name)
             .ok_or_else(|| Error::NotConfigured {
                 connection: name.to_owned(),
                 hint: format!(
@@ -79,14 +97,15 @@ impl Database {
 
     /// The names of the configured connections.
     pub fn connection_names(&self) -> impl Iterator<Item = &str> {
-        self.inner.pools.iter().map(Pool::name)
+        self.inner.connections.iter().map(|c| c.pool.name())
     }
 
     /// The connection called `name`, for raw SQL ([`crate::raw()`]).
     /// [`Error::NotConfigured`] if there is none.
     pub fn connection(&self, name: &str) -> Result<NamedConnection<'_>> {
         Ok(NamedConnection {
-            pool: self.pool(name)?,
+            connection: self.named(name)?,
+            handle: &self.handle,
             call: CallOptions::default(),
         })
     }
@@ -121,6 +140,88 @@ impl Database {
         self.pool(name).map(Pool::metrics)
     }
 
+    /// What the replicas of the connection called `name` did: per replica
+    /// its breaker, lag, reads and pool; and how many reads went to the
+    /// primary because no replica could take them.
+    /// [`Error::NotConfigured`] if there is no such connection; `Ok(None)`
+    /// if it has no replicas.
+    pub fn replication_metrics(&self, name: &str) -> Result<Option<ReplicationMetrics>> {
+        Ok(self.named(name)?.replicas.as_ref().map(|s| s.metrics()))
+    }
+
+    /// Runs the operation it is passed to on the primary, even if it is a
+    /// read of a connection with replicas: `Order::find(&db.on_primary(), id)`.
+    pub fn on_primary(&self) -> Call<'_> {
+        self.call().on_primary()
+    }
+
+    /// A handle on the same connections and pools, with read-your-writes
+    /// state of its own: its writes send only its own reads to the primary
+    /// (sticky window) or to caught-up replicas (causal token). Clones of a
+    /// handle share its state; make one per request, per user session or
+    /// per job.
+    pub fn new_handle(&self) -> Database {
+        Database {
+            inner: self.inner.clone(),
+            handle: Arc::default(),
+        }
+    }
+
+    /// A [new handle](Self::new_handle) that starts from `token`: its reads
+    /// of each connection the token names go to a replica that has replayed
+    /// the token's position (waiting for one up to the connection's causal
+    /// wait, 1 second by default) or to the primary. Use it to read your
+    /// writes in another process: the token came from
+    /// [`causal_token`](Self::causal_token) there, through an HTTP header
+    /// or a job's payload.
+    ///
+    /// [`Error::InvalidCausalToken`] if the token names a connection this
+    /// database does not have, or holds a position of another backend than
+    /// that connection's.
+    pub fn with_causal_token(&self, token: &CausalToken) -> Result<Database> {
+        for (name, position) in token.positions() {
+            let backend = self
+                .named(name)
+                .map_err(|_| Error::InvalidCausalToken {
+                    reason: format!("it names connection `{name}`, which is not configured"),
+                })?
+                .pool
+                .backend();
+            if position.backend() != backend {
+                return Err(Error::InvalidCausalToken {
+                    reason: format!(
+                        "its position for connection `{name}` is not a {backend} position"
+                    ),
+                });
+            }
+        }
+        Ok(Database {
+            inner: self.inner.clone(),
+            handle: Arc::new(HandleState::from_token(token)),
+        })
+    }
+
+    /// The primary's positions after this handle's writes (and those of
+    /// the token it started from), on connections with replicas in
+    /// [`ReadYourWrites::CausalToken`](crate::ReadYourWrites::CausalToken) mode: give it to another process's
+    /// [`with_causal_token`](Self::with_causal_token) so that its reads see
+    /// these writes. Empty if there were none.
+    pub fn causal_token(&self) -> CausalToken {
+        self.handle.token()
+    }
+
+    /// The session for an operation `op` on the connection called `name`:
+    /// the primary, or a replica for a read (see [`Session::routed`]).
+    pub(crate) fn session_for<'e>(
+        &'e self,
+        name: &str,
+        op: &Operation,
+        call: CallOptions,
+    ) -> Result<impl std::future::Future<Output = Result<Session<'e>>> + Send + 'e> {
+        let connection = self.named(name)?;
+        Ok(Session::routed(connection, &self.handle, op.access, call))
+    }
+
     /// Opens a transaction on the default connection.
     pub async fn begin(&self) -> Result<Transaction<DefaultConnection>> {
         self.begin_on_with::<DefaultConnection>(TransactionOptions::new())
@@ -148,8 +249,13 @@ impl Database {
         &self,
         options: TransactionOptions,
     ) -> Result<Transaction<C>> {
-        let conn = self.pool(C::NAME)?.acquire().await?;
-        Transaction::begin(conn, &options).await
+        let connection = self.named(C::NAME)?;
+        let conn = connection.pool.acquire().await?;
+        let replication = connection
+            .replicas
+            .as_ref()
+            .map(|set| (set.clone(), self.handle.clone()));
+        Transaction::begin(conn, &options, replication).await
     }
 
     /// Runs `work` in a transaction on the default connection: commits when
@@ -263,8 +369,11 @@ impl Database {
 
     /// Closes every pool; later operations fail with [`Error::PoolClosed`].
     pub fn close(&self) {
-        for pool in &self.inner.pools {
-            pool.close();
+        for c in &self.inner.connections {
+            c.pool.close();
+            for r in c.replicas.iter().flat_map(|s| s.replicas.iter()) {
+                r.pool.close();
+            }
         }
     }
 }
@@ -292,13 +401,21 @@ impl<'a> Call<'a> {
         self.options.statement_timeout = Some(limit);
         self
     }
+
+    /// Sends the operation to the primary, even a read of a connection
+    /// with replicas.
+    pub fn on_primary(mut self) -> Self {
+        self.options.primary = true;
+        self
+    }
 }
 
 /// A connection of a [`Database`], picked by name: where raw SQL and
 /// migrations run ([`Database::connection`]).
 #[derive(Clone)]
 pub struct NamedConnection<'a> {
-    pool: &'a Pool,
+    connection: &'a Connection,
+    handle: &'a HandleState,
     call: CallOptions,
 }
 
@@ -319,37 +436,73 @@ impl<'a> NamedConnection<'a> {
         self
     }
 
+    /// Says that the raw statement only reads, so that on a connection
+    /// with replicas it goes to a replica like a typed read (raw SQL
+    /// otherwise goes to the primary: its text is never read to find out).
+    /// A statement marked so that writes fails on a replica, which refuses
+    /// writes (PostgreSQL SQLSTATE 25006, MariaDB `--read-only`).
+    pub fn read(mut self) -> Self {
+        self.call.read = true;
+        self
+    }
+
+    /// Sends the raw statement to the primary (the default for raw SQL;
+    /// undoes [`read`](Self::read)).
+    pub fn on_primary(mut self) -> Self {
+        self.call.read = false;
+        self.call.primary = true;
+        self
+    }
+
     /// Whether the connection opens read-only sessions.
     pub fn is_read_only(&self) -> bool {
-        self.pool.read_only()
+        self.connection.pool.read_only()
     }
     /// The connection's name.
     pub fn name(&self) -> &'a str {
-        self.pool.name()
+        self.connection.pool.name()
     }
 
     /// The connection's backend.
     pub fn backend(&self) -> Backend {
-        self.pool.backend()
+        self.connection.pool.backend()
     }
 
-    /// A pooled connection for `op`.
+    /// A pooled connection for `op`: the primary's, or a replica's for a
+    /// read marked with [`read`](Self::read).
     pub(crate) fn session(
         self,
         op: &Operation,
     ) -> impl std::future::Future<Output = Result<Session<'a>>> + Send + 'a {
-        let _ = op;
-        Session::owned(self.pool, self.call)
+        let access = if self.call.read {
+            Access::Read
+        } else {
+            op.access
+        };
+        Session::routed(self.connection, self.handle, access, self.call)
     }
 }
 
+/// What the environment configures for one connection besides its URL.
+struct EnvConfig {
+    pool: PoolOptions,
+    /// Replica URLs and weights.
+    replicas: Vec<(String, u32)>,
+    replication: ReplicationOptions,
+}
+
+/// The most numbered replica variables read (`<prefix>_REPLICA_1_URL` ...).
+const MAX_NUMBERED_REPLICAS: u32 = 32;
+
 /// Pool options from `<prefix>_MAX_CONNECTIONS`, `_ACQUIRE_TIMEOUT`,
-/// `_IDLE_TIMEOUT` and `_MAX_LIFETIME`.
-fn pool_options_from(
+/// `_IDLE_TIMEOUT`, `_MAX_LIFETIME`, ...; replicas from `_REPLICA_URLS`
+/// (and `_REPLICA_WEIGHTS`) or `_REPLICA_<n>_URL` (and `_REPLICA_<n>_WEIGHT`),
+/// with their options (see [`ReplicationOptions`]).
+fn config_from_env(
     name: &str,
     prefix: &str,
     lookup: &impl Fn(&str) -> Option<String>,
-) -> Result<PoolOptions> {
+) -> Result<EnvConfig> {
     let invalid = |variable: &str, value: &str, expected: &str| Error::InvalidConfig {
         connection: name.to_owned(),
         variable: variable.to_owned(),
@@ -424,14 +577,64 @@ fn pool_options_from(
     if retrying {
         options = options.retry(retry);
     }
-    Ok(options)
+    let mut replicas: Vec<(String, u32)> = Vec::new();
+    if let Some((var, urls)) = read("_REPLICA_URLS") {
+        let urls: Vec<String> = urls
+            .split(',')
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty())
+            .collect();
+        if urls.is_empty() {
+            return Err(invalid(&var, "", "replica URLs separated by commas"));
+        }
+        let weights = match read("_REPLICA_WEIGHTS") {
+            None => vec![1; urls.len()],
+            Some((wvar, w)) => {
+                let weights = w
+                    .split(',')
+                    .map(|x| count(&wvar, x, 1))
+                    .collect::<Result<Vec<u32>>>()?;
+                if weights.len() != urls.len() {
+                    return Err(invalid(
+                        &wvar,
+                        &w,
+                        &format!("{} weights, one per URL of {var}", urls.len()),
+                    ));
+                }
+                weights
+            }
+        };
+        replicas.extend(urls.into_iter().zip(weights));
+    }
+    for n in 1..=MAX_NUMBERED_REPLICAS {
+        let url = read(&format!("_REPLICA_{n}_URL"));
+        let weight = read(&format!("_REPLICA_{n}_WEIGHT"));
+        match (url, weight) {
+            (Some((_, url)), None) => replicas.push((url, 1)),
+            (Some((_, url)), Some((wvar, w))) => replicas.push((url, count(&wvar, &w, 1)?)),
+            (None, Some((wvar, w))) => {
+                return Err(invalid(
+                    &wvar,
+                    &w,
+                    &format!("a weight only beside {prefix}_REPLICA_{n}_URL, which is not set"),
+                ))
+            }
+            (None, None) => {}
+        }
+    }
+    let replication = ReplicationOptions::from_env(&read, &seconds, &invalid)?;
+    Ok(EnvConfig {
+        pool: options,
+        replicas,
+        replication,
+    })
 }
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut d = f.debug_map();
-        for pool in &self.inner.pools {
-            d.entry(&pool.name(), &pool.backend());
+        for c in &self.inner.connections {
+            d.entry(&c.pool.name(), &c.pool.backend());
         }
         d.finish()
     }
@@ -442,6 +645,9 @@ impl std::fmt::Debug for Database {
 pub struct DatabaseBuilder {
     connections: Vec<(String, String, PoolOptions)>,
     read_only: Vec<String>,
+    /// Connection name, replica URL, weight.
+    replicas: Vec<(String, String, u32)>,
+    replication: Vec<(String, ReplicationOptions)>,
 }
 
 impl DatabaseBuilder {
@@ -466,8 +672,44 @@ impl DatabaseBuilder {
         url: &str,
         lookup: &impl Fn(&str) -> Option<String>,
     ) -> Result<Self> {
-        let options = pool_options_from(name, &env_prefix(name), lookup)?;
-        Ok(self.connection_with(name, url, options))
+        let config = config_from_env(name, &env_prefix(name), lookup)?;
+        let mut builder = self.connection_with(name, url, config.pool);
+        if !config.replicas.is_empty() {
+            for (replica, weight) in config.replicas {
+                builder = builder.weighted_replica(name, &replica, weight);
+            }
+            builder = builder.replication(name, config.replication);
+        }
+        Ok(builder)
+    }
+
+    /// Adds a read replica of connection `name` at `url`, with weight 1:
+    /// reads of models on `name` go to its replicas (see
+    /// [`ReplicationOptions`]), writes and transactions to `name`'s own URL.
+    /// The replica must be on the same backend as the primary, and not
+    /// SQLite: [`build`](Self::build) refuses either with
+    /// [`Error::InvalidConfig`] naming the connection. Replica sessions are
+    /// read-only, so the database refuses writes there too.
+    pub fn replica(self, name: &str, url: &str) -> Self {
+        self.weighted_replica(name, url, 1)
+    }
+
+    /// [`replica`](Self::replica) with a weight for
+    /// [`Balancing::Weighted`](crate::Balancing::Weighted) (at least 1): a
+    /// replica of weight 3 takes three reads for every one of a replica of
+    /// weight 1.
+    pub fn weighted_replica(mut self, name: &str, url: &str, weight: u32) -> Self {
+        self.replicas
+            .push((name.to_owned(), url.to_owned(), weight.max(1)));
+        self
+    }
+
+    /// How connection `name` uses its replicas (balancing, read-your-writes,
+    /// lag limit, breaker); the defaults otherwise.
+    pub fn replication(mut self, name: &str, options: ReplicationOptions) -> Self {
+        self.replication.retain(|(n, _)| n != name);
+        self.replication.push((name.to_owned(), options));
+        self
     }
 
     /// Opens connection `name` in read-only sessions, as if it had been
@@ -480,9 +722,9 @@ impl DatabaseBuilder {
     /// Parses every URL and opens one connection of each, so that a bad URL
     /// or an unreachable server is reported now, naming its connection.
     pub async fn build(self) -> Result<Database> {
-        let mut pools: Vec<Pool> = Vec::with_capacity(self.connections.len());
+        let mut pools: Vec<Connection> = Vec::with_capacity(self.connections.len());
         for (name, url, options) in self.connections {
-            if pools.iter().any(|p| p.name() == name) {
+            if pools.iter().any(|p| p.pool.name() == name) {
                 return Err(Error::InvalidUrl {
                     connection: name,
                     url: redact(&url),
@@ -491,7 +733,7 @@ impl DatabaseBuilder {
             }
             let read_only = self.read_only.contains(&name) || names::declared_read_only(&name);
             let connect = ConnectOptions::parse(&name, &url, read_only)?;
-            let pool = Pool::new(&name, connect, options);
+            let pool = Pool::new(&name, connect, options.clone());
             // Opening one connection proves the URL and the server; it goes
             // straight into the pool for the first caller.
             let mut conn = pool.acquire().await?;
@@ -518,12 +760,24 @@ impl DatabaseBuilder {
             }
             drop(conn);
             pool.start_maintenance();
-            pools.push(pool);
+            let replicas =
+                open_replicas(&name, &pool, &options, &self.replicas, &self.replication).await?;
+            pools.push(Connection { pool, replicas });
+        }
+        if let Some((name, _, _)) = self
+            .replicas
+            .iter()
+            .find(|(n, _, _)| !pools.iter().any(|p| p.pool.name() == n.as_str()))
+        {
+            return Err(Error::NotConfigured {
+                connection: name.clone(),
+                hint: "`replica` names a connection the builder does not have".into(),
+            });
         }
         if let Some(unknown) = self
             .read_only
             .iter()
-            .find(|n| !pools.iter().any(|p| p.name() == n.as_str()))
+            .find(|n| !pools.iter().any(|p| p.pool.name() == n.as_str()))
         {
             return Err(Error::NotConfigured {
                 connection: unknown.clone(),
@@ -531,7 +785,170 @@ impl DatabaseBuilder {
             });
         }
         Ok(Database {
-            inner: Arc::new(Inner { pools }),
+            inner: Arc::new(Inner { connections: pools }),
+            handle: Arc::default(),
         })
+    }
+}
+
+/// Opens the replicas configured for connection `name`, whose primary is
+/// `primary`: each must be on the primary's backend (and not SQLite). A
+/// replica that cannot be reached now is not an error: it starts out of
+/// rotation (its breaker open) and the health check brings it in when it
+/// answers; until one does, reads go to the primary.
+async fn open_replicas(
+    name: &str,
+    primary: &Pool,
+    options: &PoolOptions,
+    all: &[(String, String, u32)],
+    replication: &[(String, ReplicationOptions)],
+) -> Result<Option<Arc<ReplicaSet>>> {
+    let mine: Vec<&(String, String, u32)> = all.iter().filter(|(n, _, _)| n == name).collect();
+    if mine.is_empty() {
+        return Ok(None);
+    }
+    let invalid = |url: &str, reason: String| Error::InvalidConfig {
+        connection: name.to_owned(),
+        variable: format!("replica {}", redact(url)),
+        value: redact(url),
+        expected: reason,
+    };
+    if primary.backend() == Backend::Sqlite {
+        return Err(invalid(
+            &mine[0].1,
+            "no replica: SQLite is a file in this process, with no replication; copy the file \
+             and open it as a connection of its own (`read_only`) if a read-only copy is wanted"
+                .into(),
+        ));
+    }
+    let mut pools = Vec::with_capacity(mine.len());
+    for (_, url, weight) in mine {
+        let connect = ConnectOptions::parse(name, url, true)?;
+        if connect.backend() != primary.backend() {
+            return Err(invalid(
+                url,
+                format!(
+                    "a replica on the primary's backend ({}), not {}",
+                    primary.backend(),
+                    connect.backend()
+                ),
+            ));
+        }
+        let mut replica_options = options.clone();
+        replica_options.min_connections = 0;
+        pools.push((
+            Pool::new(name, connect, replica_options),
+            *weight,
+            redact(url),
+        ));
+    }
+    let replication = replication
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, o)| *o)
+        .unwrap_or_default();
+    let set = Arc::new(ReplicaSet::new(pools, replication));
+    for replica in &set.replicas {
+        match replica.pool.acquire().await {
+            Ok(conn) => drop(conn),
+            Err(e) => {
+                replica.failed();
+                tracing::warn!(
+                    target: "orm::replicas",
+                    connection = %name,
+                    "replica {} of connection `{name}` cannot be reached ({e}); its reads go to the other replicas or the primary until it answers",
+                    replica.url()
+                );
+            }
+        }
+        replica.pool.start_maintenance();
+    }
+    set.start_checks();
+    Ok(Some(set))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn replicas_from_the_environment() {
+        let c = config_from_env("db", "DATABASE", &lookup(&[])).unwrap();
+        assert!(c.replicas.is_empty());
+        let c = config_from_env(
+            "db",
+            "DATABASE",
+            &lookup(&[
+                ("DATABASE_REPLICA_URLS", "postgres://a/x, postgres://b/x"),
+                ("DATABASE_REPLICA_WEIGHTS", "3,1"),
+                ("DATABASE_REPLICA_1_URL", "postgres://c/x"),
+                ("DATABASE_REPLICA_2_URL", "postgres://d/x"),
+                ("DATABASE_REPLICA_2_WEIGHT", "5"),
+            ]),
+        )
+        .unwrap();
+        let got: Vec<(&str, u32)> = c.replicas.iter().map(|(u, w)| (u.as_str(), *w)).collect();
+        assert_eq!(
+            got,
+            [
+                ("postgres://a/x", 3),
+                ("postgres://b/x", 1),
+                ("postgres://c/x", 1),
+                ("postgres://d/x", 5)
+            ]
+        );
+        let c = config_from_env(
+            "essentials",
+            "DATABASE_ESSENTIALS",
+            &lookup(&[("DATABASE_ESSENTIALS_REPLICA_URLS", "mysql://a/x")]),
+        )
+        .unwrap();
+        assert_eq!(c.replicas, [("mysql://a/x".to_owned(), 1)]);
+        for (bad, var) in [
+            (
+                &[
+                    ("DATABASE_REPLICA_URLS", "postgres://a/x,postgres://b/x"),
+                    ("DATABASE_REPLICA_WEIGHTS", "3"),
+                ][..],
+                "DATABASE_REPLICA_WEIGHTS",
+            ),
+            (
+                &[
+                    ("DATABASE_REPLICA_URLS", "postgres://a/x"),
+                    ("DATABASE_REPLICA_WEIGHTS", "0"),
+                ][..],
+                "DATABASE_REPLICA_WEIGHTS",
+            ),
+            (
+                &[("DATABASE_REPLICA_URLS", " , ")][..],
+                "DATABASE_REPLICA_URLS",
+            ),
+            (
+                &[("DATABASE_REPLICA_3_WEIGHT", "2")][..],
+                "DATABASE_REPLICA_3_WEIGHT",
+            ),
+            (
+                &[("DATABASE_MAX_REPLICA_LAG", "soon")][..],
+                "DATABASE_MAX_REPLICA_LAG",
+            ),
+        ] {
+            let pairs: &'static [(&'static str, &'static str)] = bad;
+            let err = config_from_env("db", "DATABASE", &lookup(pairs))
+                .err()
+                .unwrap();
+            assert!(
+                matches!(&err, Error::InvalidConfig { variable, connection, .. } if variable == var && connection == "db"),
+                "{err:?}"
+            );
+        }
     }
 }

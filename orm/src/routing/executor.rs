@@ -25,17 +25,17 @@ pub trait Executor<'e, C: ConnectionName>: Send + Sized {
 
 impl<'e, C: ConnectionName> Executor<'e, C> for &'e Database {
     fn __session(self, op: &Operation) -> impl Future<Output = Result<Session<'e>>> + Send + 'e {
-        // Every operation goes to its model's connection's pool; the
-        // description is read here, before anything is awaited.
-        let _ = op;
-        async move { Session::owned(self.pool(C::NAME)?, CallOptions::default()).await }
+        // The description is read here, before anything is awaited: a read
+        // may go to a replica, everything else to the primary.
+        let session = self.session_for(C::NAME, op, CallOptions::default());
+        async move { session?.await }
     }
 }
 
 impl<'e, C: ConnectionName> Executor<'e, C> for Call<'e> {
     fn __session(self, op: &Operation) -> impl Future<Output = Result<Session<'e>>> + Send + 'e {
-        let _ = op;
-        async move { Session::owned(self.db.pool(C::NAME)?, self.options).await }
+        let session = self.db.session_for(C::NAME, op, self.options);
+        async move { session?.await }
     }
 }
 

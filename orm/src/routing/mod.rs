@@ -7,14 +7,20 @@
 //! renders SQL and never reads it; the layers above (models, queries,
 //! relations, migrations) render, and the layer below (`connection/`) runs.
 
+pub(crate) mod consistency;
 pub(crate) mod database;
 pub(crate) mod executor;
 pub(crate) mod names;
+pub(crate) mod replicas;
 pub(crate) mod session;
 pub(crate) mod transaction;
 
+pub use consistency::CausalToken;
 pub use database::{Call, Database, DatabaseBuilder, NamedConnection};
 pub use executor::Executor;
 pub use names::{env_prefix, ConnectionName, DefaultConnection, WritableConnection};
+pub use replicas::{
+    Balancing, BreakerState, ReadYourWrites, ReplicaMetrics, ReplicationMetrics, ReplicationOptions,
+};
 pub use session::{Access, Operation, Session};
 pub use transaction::{Savepoint, Transaction};

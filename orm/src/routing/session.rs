@@ -15,9 +15,69 @@ use crate::backend::Backend;
 use crate::connection::conn::{Done, Fetch, Fetched, Statement};
 use crate::connection::driver::{Args, RowRef};
 use crate::connection::pool::{Pool, PooledConn};
+use crate::connection::replication::{self, Position};
 use crate::connection::retry::RetryPolicy;
 use crate::connection::transaction::TransactionOptions;
 use crate::error::Result;
+
+use super::consistency::{HandleState, ReadPlan};
+use super::database::Connection;
+use super::replicas::{ReadYourWrites, Replica, ReplicaSet};
+
+/// How long a read with a causal token waits for a replica when the
+/// connection is not in causal-token mode (the token came from elsewhere).
+const DEFAULT_CAUSAL_WAIT: Duration = Duration::from_secs(1);
+
+/// Reads go to the primary this long after a write whose position could not
+/// be read (Rails' sticky window).
+pub(crate) const DEFAULT_STICKY_WINDOW: Duration = Duration::from_secs(2);
+
+/// The longest the statement that reads the primary's position may take.
+const POSITION_LIMIT: Duration = Duration::from_secs(5);
+
+/// A write committed on `conn`, the primary of a connection with replicas
+/// `set`: `handle` remembers it for read-your-writes, with the primary's
+/// position read on `conn` in causal-token mode. A position that cannot be
+/// read (binary logging off, say) is logged, and the handle's reads go to
+/// the primary for [`DEFAULT_STICKY_WINDOW`] instead: the write itself
+/// succeeded, so it is not an error.
+pub(crate) async fn remember_write(set: &ReplicaSet, handle: &HandleState, conn: &mut PooledConn) {
+    let name = conn.connection_name().to_owned();
+    let position = match set.options.read_your_writes_mode() {
+        ReadYourWrites::Off => return,
+        ReadYourWrites::StickyWindow(_) => None,
+        ReadYourWrites::CausalToken { .. } => Some(
+            replication::primary_position(conn, POSITION_LIMIT)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(
+                        target: "orm::replicas",
+                        connection = %name,
+                        "could not read the primary's position after a write ({e}); this handle's reads go to the primary for {DEFAULT_STICKY_WINDOW:?}"
+                    );
+                    DEFAULT_STICKY_WINDOW
+                }),
+        ),
+    };
+    handle.wrote(&name, position);
+}
+
+/// Waits on one of `replica`'s connections until it has replayed `target`
+/// (up to `wait`): the connection, ready for the read, or `None` if the
+/// replica did not get there in time.
+async fn wait_on(
+    replica: &Replica,
+    target: &Position,
+    wait: Duration,
+) -> Result<Option<PooledConn>> {
+    let mut conn = replica.pool.acquire().await?;
+    if replication::wait_for(&mut conn, target, wait).await? {
+        replica.replayed(target.clone());
+        Ok(Some(conn))
+    } else {
+        Ok(None)
+    }
+}
 
 /// Whether an operation only reads, or may write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,6 +160,10 @@ pub(crate) struct CallOptions {
     /// The caller vouches that the operation may run twice: writes are
     /// retried too.
     pub(crate) idempotent: bool,
+    /// Send it to the primary even if it reads.
+    pub(crate) primary: bool,
+    /// Raw SQL the caller says only reads: it may go to a replica.
+    pub(crate) read: bool,
 }
 
 /// A connection that routing chose for one operation: a pooled connection
@@ -108,6 +172,20 @@ pub(crate) struct CallOptions {
 pub struct Session<'e> {
     conn: Conn<'e>,
     call: CallOptions,
+    /// Set on a connection with replicas: where the session is, and where
+    /// else a read may go.
+    route: Option<Route<'e>>,
+}
+
+/// A session of a connection with replicas.
+struct Route<'e> {
+    set: &'e ReplicaSet,
+    primary: &'e Pool,
+    handle: &'e HandleState,
+    /// The replica the session is on (`None`: the primary).
+    on: Option<usize>,
+    /// Replicas that failed this session's reads, a bit each.
+    tried: u64,
 }
 
 // Not boxed: a session lives on the stack for one operation, and a box
@@ -127,6 +205,7 @@ impl<'e> Session<'e> {
         Ok(Session {
             conn: Conn::Owned(pool, None),
             call,
+            route: None,
         })
     }
 
@@ -134,6 +213,149 @@ impl<'e> Session<'e> {
         Session {
             conn: Conn::Borrowed(conn),
             call: CallOptions::default(),
+            route: None,
+        }
+    }
+
+    /// A session for an operation of `access` on `connection`, for the
+    /// handle whose writes are `handle`: without replicas, or for a write,
+    /// or pinned to the primary, the primary's pool. A read otherwise goes
+    /// to the replica balancing picks, unless read-your-writes sends it to
+    /// the primary (inside the sticky window) or needs a replica that has
+    /// replayed the handle's position: the chosen replica is asked to wait
+    /// for it (up to the causal wait), and if it does not get there the read
+    /// goes to the primary. No usable replica: the primary.
+    pub(crate) async fn routed(
+        connection: &'e Connection,
+        handle: &'e HandleState,
+        access: Access,
+        call: CallOptions,
+    ) -> Result<Session<'e>> {
+        let primary = &connection.pool;
+        let Some(set) = connection.replicas.as_deref() else {
+            return Session::owned(primary, call).await;
+        };
+        let mut route = Route {
+            set,
+            primary,
+            handle,
+            on: None,
+            tried: 0,
+        };
+        let mut slot = None;
+        let mode = set.options.read_your_writes_mode();
+        if access == Access::Read && !call.primary {
+            match handle.plan(primary.name(), mode) {
+                ReadPlan::Primary => {}
+                ReadPlan::Replica { at_least: None } => route.on = set.choose(0),
+                ReadPlan::Replica {
+                    at_least: Some(target),
+                } => {
+                    if let Some(i) = set.choose(0) {
+                        let replica = &set.replicas[i];
+                        if replica.has_replayed(&target) {
+                            route.on = Some(i);
+                        } else {
+                            let wait = match mode {
+                                ReadYourWrites::CausalToken { wait } => wait,
+                                _ => DEFAULT_CAUSAL_WAIT,
+                            };
+                            match wait_on(replica, &target, wait).await {
+                                Ok(Some(conn)) => {
+                                    route.on = Some(i);
+                                    slot = Some(conn);
+                                }
+                                Ok(None) => set.count_causal_fallback(),
+                                Err(e) => {
+                                    if e.is_connection_error() {
+                                        replica.failed();
+                                    }
+                                    set.count_causal_fallback();
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let pool = route.on.map_or(primary, |i| &set.replicas[i].pool);
+        Ok(Session {
+            conn: Conn::Owned(pool, slot),
+            call,
+            route: Some(route),
+        })
+    }
+
+    /// After `error` on a replica's connection: takes the replica out
+    /// (its breaker counts the failure) and moves the session to the next
+    /// usable replica, or the primary. `false` when the error is not a
+    /// connection failure or the session is not on a replica.
+    fn fail_over(&mut self, error: &crate::Error) -> bool {
+        let Some(route) = &mut self.route else {
+            return false;
+        };
+        let Some(i) = route.on else { return false };
+        if !error.is_connection_error() {
+            return false;
+        }
+        route.set.replicas[i].failed();
+        if i < 64 {
+            route.tried |= 1 << i;
+        }
+        route.on = route.set.choose(route.tried);
+        let pool = route
+            .on
+            .map_or(route.primary, |j| &route.set.replicas[j].pool);
+        self.conn = Conn::Owned(pool, None);
+        tracing::warn!(
+            target: "orm::replicas",
+            connection = %route.primary.name(),
+            "a read failed on replica {} ({error}); sent to {}",
+            route.set.replicas[i].url(),
+            route.on.map_or("the primary", |j| route.set.replicas[j].url())
+        );
+        true
+    }
+
+    /// Bookkeeping after a statement of `op` succeeded: the replica's
+    /// breaker and read count; a write committed on a connection with
+    /// replicas is remembered for read-your-writes (a write inside a
+    /// transaction is marked, and remembered when it commits).
+    async fn succeeded(&mut self, op: &Operation) {
+        // Raw SQL the caller marked as a read is not a write.
+        let writes = op.access == Access::Write && !self.call.read;
+        if writes {
+            let conn: Option<&mut PooledConn> = match &mut self.conn {
+                Conn::Borrowed(c) => Some(c),
+                Conn::Owned(_, c) => c.as_mut(),
+            };
+            if let Some(c) = conn {
+                if c.transaction_depth() > 0 {
+                    c.tx.wrote = true;
+                    return;
+                }
+            }
+        }
+        let Some(route) = &self.route else {
+            return;
+        };
+        match route.on {
+            Some(i) => {
+                let replica = &route.set.replicas[i];
+                replica.succeeded();
+                replica.count_read();
+            }
+            None if writes => self.wrote().await,
+            None => {}
+        }
+    }
+
+    /// A write on the primary committed: the handle remembers it.
+    async fn wrote(&mut self) {
+        let Some(route) = &self.route else { return };
+        let (set, handle) = (route.set, route.handle);
+        if let Conn::Owned(_, Some(c)) = &mut self.conn {
+            remember_write(set, handle, c).await;
         }
     }
 
@@ -194,6 +416,7 @@ impl<'e> Session<'e> {
         let mut pauses = policy.map(|p| p.pauses());
         let mut prepared_again = false;
         loop {
+            let on_replica = self.route.as_ref().is_some_and(|r| r.on.is_some());
             let result = match self.conn().await {
                 // No connection (the pool timed out, the server is gone):
                 // as retryable as a statement that met the same.
@@ -203,7 +426,7 @@ impl<'e> Session<'e> {
                     // its values are kept for a second attempt only where one
                     // can happen (a retry policy, or PostgreSQL's re-prepare).
                     let once = conn.transaction_depth() > 0
-                        || (policy.is_none() && conn.backend() != Backend::Postgres);
+                        || (policy.is_none() && conn.backend() != Backend::Postgres && !on_replica);
                     let statement = Statement {
                         sql: sql.clone(),
                         args: if once { args.take() } else { args.clone() },
@@ -215,12 +438,24 @@ impl<'e> Session<'e> {
                         conn.run(statement, limit).await
                     };
                     if once {
+                        if result.is_ok() {
+                            self.succeeded(op).await;
+                        }
                         return result;
                     }
                     result
                 }
             };
-            let Err(error) = result else { return result };
+            let error = match result {
+                Ok(done) => {
+                    self.succeeded(op).await;
+                    return Ok(done);
+                }
+                Err(error) => error,
+            };
+            if self.fail_over(&error) {
+                continue;
+            }
             if !prepared_again && error.is_stale_statement() {
                 // PostgreSQL: a prepared statement outlived a schema change
                 // ("cached plan must not change result type"): drop every
@@ -298,6 +533,9 @@ impl<'e> Session<'e> {
                         }
                     }
                 };
+                if self.fail_over(&error) {
+                    continue;
+                }
                 let Some(pause) = self.pause_before_retry(&mut pauses, &error) else {
                     yield Err(error);
                     return;
@@ -409,9 +647,16 @@ impl<'e> Session<'e> {
             .await
     }
 
-    /// Commits what [`begin`](Self::begin) opened.
+    /// Commits what [`begin`](Self::begin) opened (a write committed on
+    /// a connection with replicas is remembered for read-your-writes).
     pub(crate) async fn commit(&mut self) -> Result<()> {
-        self.conn().await?.commit().await
+        let conn = self.conn().await?;
+        let wrote = conn.tx.wrote && conn.transaction_depth() == 1;
+        conn.commit().await?;
+        if wrote {
+            self.wrote().await;
+        }
+        Ok(())
     }
 
     /// Rolls back what [`begin`](Self::begin) opened.

@@ -17,8 +17,12 @@
 //! normal path (commit, or explicit rollback) sends nothing more.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
+use super::consistency::HandleState;
 use super::names::{ConnectionName, DefaultConnection};
+use super::replicas::ReplicaSet;
+use super::session::remember_write;
 use crate::connection::pool::PooledConn;
 use crate::connection::transaction::TransactionOptions;
 use crate::error::{Error, Result};
@@ -36,15 +40,23 @@ use crate::error::{Error, Result};
 pub struct Transaction<C: ConnectionName = DefaultConnection> {
     conn: Option<PooledConn>,
     attempt: u32,
+    /// On a connection with replicas: its replicas and the handle that
+    /// opened the transaction, which remembers the commit of a write.
+    replication: Option<(Arc<ReplicaSet>, Arc<HandleState>)>,
     _connection: PhantomData<fn() -> C>,
 }
 
 impl<C: ConnectionName> Transaction<C> {
-    pub(crate) async fn begin(mut conn: PooledConn, options: &TransactionOptions) -> Result<Self> {
+    pub(crate) async fn begin(
+        mut conn: PooledConn,
+        options: &TransactionOptions,
+        replication: Option<(Arc<ReplicaSet>, Arc<HandleState>)>,
+    ) -> Result<Self> {
         conn.begin(options).await?;
         Ok(Transaction {
             conn: Some(conn),
             attempt: 1,
+            replication,
             _connection: PhantomData,
         })
     }
@@ -61,7 +73,12 @@ impl<C: ConnectionName> Transaction<C> {
     /// that error returned: `Ok` always means every write is stored.
     pub async fn commit(mut self) -> Result<()> {
         let mut conn = self.take()?;
-        conn.commit().await
+        let wrote = conn.tx.wrote;
+        conn.commit().await?;
+        if let (true, Some((set, handle))) = (wrote, &self.replication) {
+            remember_write(set, handle, &mut conn).await;
+        }
+        Ok(())
     }
 
     /// Undoes the transaction's writes.

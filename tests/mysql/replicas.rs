@@ -1,0 +1,1 @@
+include!("../suite/replicas.rs");
