@@ -45,9 +45,20 @@ impl Database {
     /// | `DATABASE_RETRY_ATTEMPTS` | runs of a read (or idempotent write) after transient errors, in all (default 1: no retry) |
     /// | `DATABASE_RETRY_BACKOFF` | seconds before the first retry, doubling after (default 0.01) |
     /// | `DATABASE_RETRY_MAX_BACKOFF` | the longest pause between retries, in seconds (default 1) |
+    /// | `DATABASE_REPLICA_URLS` | read replicas' URLs, separated by commas (default none) |
+    /// | `DATABASE_REPLICA_WEIGHTS` | their weights, in the same order (default 1 each) |
+    /// | `DATABASE_REPLICA_<n>_URL`, `DATABASE_REPLICA_<n>_WEIGHT` | one replica at a time, `n` from 1 to 32 |
+    /// | `DATABASE_BALANCING` | `weighted` (default), `round_robin` or `least_connections` |
+    /// | `DATABASE_READ_YOUR_WRITES` | `sticky` (default), `causal` or `off` |
+    /// | `DATABASE_STICKY_WINDOW` | seconds a handle reads from the primary after its write (default 2) |
+    /// | `DATABASE_CAUSAL_WAIT` | seconds a read with a causal token waits for a replica (default 1) |
+    /// | `DATABASE_MAX_REPLICA_LAG` | seconds of lag past which a replica takes no reads (default `off`) |
+    /// | `DATABASE_REPLICA_CHECK_INTERVAL` | seconds between replica health checks (default 1) |
     ///
-    /// Seconds may have a fraction (`0.25`). See [`PoolOptions`](crate::PoolOptions)
-    /// and [`RetryPolicy`](crate::RetryPolicy) for what each does on each backend.
+    /// Seconds may have a fraction (`0.25`). See [`PoolOptions`](crate::PoolOptions),
+    /// [`RetryPolicy`](crate::RetryPolicy) and
+    /// [`ReplicationOptions`](crate::ReplicationOptions) for what each does on
+    /// each backend.
     ///
     /// and for a connection named `essentials` the same with `DATABASE_ESSENTIALS_`
     /// in place of `DATABASE_` (`DATABASE_ESSENTIALS_URL`, ...).
