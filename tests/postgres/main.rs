@@ -34,3 +34,4 @@ mod transactions;
 mod types;
 mod upsert;
 mod values;
+mod replication;

@@ -336,7 +336,7 @@ pub(crate) async fn wait_for(
     let limit = wait + Duration::from_secs(5);
     match target {
         Position::Lsn(lsn) => {
-            const SQL: &str = "SELECT (pg_last_wal_replay_lsn() >= $1::text::pg_lsn)::int8::text";
+            const SQL: &str = "SELECT CASE WHEN pg_last_wal_replay_lsn() >= $1::text::pg_lsn THEN '1' ELSE '0' END";
             let lsn_text = Position::Lsn(*lsn).to_string();
             let lsn_text = lsn_text.trim_start_matches("pg:").to_owned();
             let mut pause = Duration::from_millis(1);

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use failsafe::backoff::Exponential;
+use backon::BackoffBuilder as _;
 use failsafe::failure_policy::ConsecutiveFailures;
 
 use crate::connection::pool::{Pool, PoolMetrics};
@@ -170,7 +170,8 @@ impl ReplicationOptions {
     /// `failures` consecutive connection failures (lost connection, none to
     /// be had in time; default 1), and let take reads again, on trial, after
     /// `open_for` (default 1 second), the pause doubling up to `max_open_for`
-    /// (default 30 seconds) while the trials fail.
+    /// (default 30 seconds) while the trials fail; each pause gets a random
+    /// jitter of up to itself, so that clients do not probe together.
     pub fn circuit_breaker(
         mut self,
         failures: u32,
@@ -262,7 +263,47 @@ impl failsafe::Instrument for StateCell {
     }
 }
 
-type Breaker = failsafe::StateMachine<ConsecutiveFailures<Exponential>, StateCell>;
+type Breaker = failsafe::StateMachine<ConsecutiveFailures<OpenPauses>, StateCell>;
+
+/// How long an open breaker stays open, trial after trial: backon's
+/// exponential backoff from `open_for` doubling to `max_open_for`, with
+/// jitter (failsafe's own backoff takes whole seconds only). A clone starts
+/// over: failsafe clones a fresh one after a success.
+#[derive(Debug)]
+struct OpenPauses {
+    builder: backon::ExponentialBuilder,
+    pauses: backon::ExponentialBackoff,
+}
+
+impl OpenPauses {
+    fn new(open_for: Duration, max_open_for: Duration) -> OpenPauses {
+        let builder = backon::ExponentialBuilder::new()
+            .with_min_delay(open_for)
+            .with_max_delay(max_open_for.max(open_for))
+            .without_max_times()
+            .with_jitter();
+        OpenPauses {
+            builder,
+            pauses: builder.build(),
+        }
+    }
+}
+
+impl Clone for OpenPauses {
+    fn clone(&self) -> Self {
+        OpenPauses {
+            builder: self.builder,
+            pauses: self.builder.build(),
+        }
+    }
+}
+
+impl Iterator for OpenPauses {
+    type Item = Duration;
+    fn next(&mut self) -> Option<Duration> {
+        self.pauses.next()
+    }
+}
 
 /// A lag not measured yet, or not measurable.
 const UNKNOWN_LAG: u64 = u64::MAX;
@@ -373,7 +414,7 @@ impl ReplicaSet {
                 let state = StateCell::default();
                 let policy = failsafe::failure_policy::consecutive_failures(
                     options.failures_to_open,
-                    failsafe::backoff::exponential(options.open_for, options.max_open_for),
+                    OpenPauses::new(options.open_for, options.max_open_for),
                 );
                 let breaker = failsafe::StateMachine::new(policy, state.clone());
                 Replica {

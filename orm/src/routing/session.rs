@@ -269,6 +269,13 @@ impl<'e> Session<'e> {
                                 Err(e) => {
                                     if e.is_connection_error() {
                                         replica.failed();
+                                    } else {
+                                        tracing::warn!(
+                                            target: "orm::replicas",
+                                            connection = %primary.name(),
+                                            "waiting for replica {} to replay a causal token failed ({e}); the read goes to the primary",
+                                            replica.url()
+                                        );
                                     }
                                     set.count_causal_fallback();
                                 }

@@ -1,0 +1,301 @@
+//! Read replicas on real streaming replication: a private primary and
+//! standbys made with `pg_basebackup -R` (`orm_tests::cluster`), started and
+//! stopped by each test, never the shared server.
+//!
+//! - With replay delayed (`recovery_min_apply_delay`), a read right after a
+//!   write through a plain connection to the replica is stale (the lag is
+//!   real); through the ORM with the sticky window, and with causal tokens
+//!   (on many handles at once, and handed to another handle as text), every
+//!   one of 1,000 write-then-read rounds sees its write.
+//! - A replica killed under load: no read fails, reads move to the other
+//!   replica, and the replica takes reads again once it is back.
+//! - Balancing: 10,000 reads over weights 3:1 land within 5% of 75/25;
+//!   least connections sends fewer reads to a replica slowed with `pg_sleep`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use orm::prelude::*;
+use orm::{Balancing, BreakerState, ReadYourWrites, ReplicationOptions};
+use orm_tests::cluster::Cluster;
+use orm_tests::models::Customer;
+
+/// A primary and its standbys; dropped, every server stops.
+struct Topology {
+    primary: Cluster,
+    replicas: Vec<Cluster>,
+}
+
+/// Starts a primary with the `customers` table and one standby per entry
+/// of `replicas` (its extra settings), and waits until each has the table.
+async fn topology(replicas: &[&[(&str, &str)]]) -> Option<Topology> {
+    if crate::db().await.is_none() {
+        return None; // PostgreSQL tests are not enabled
+    }
+    let primary = Cluster::builder().setting("wal_level", "replica").start()?;
+    let db = orm::Database::connect(&primary.url()).await.unwrap();
+    db.create_table::<Customer>().await.unwrap();
+    db.close();
+    let mut out = Vec::new();
+    for settings in replicas {
+        let mut b = Cluster::builder().base_backup_of(&primary);
+        for (k, v) in *settings {
+            b = b.setting(k, v);
+        }
+        out.push(b.start()?);
+    }
+    Some(Topology { primary, replicas: out })
+}
+
+impl Topology {
+    async fn database(&self, options: ReplicationOptions, weights: &[u32]) -> orm::Database {
+        let mut b = orm::Database::builder().connection("db", &self.primary.url());
+        for (r, w) in self.replicas.iter().zip(weights.iter().chain(std::iter::repeat(&1))) {
+            b = b.weighted_replica("db", &r.url(), *w);
+        }
+        b.replication("db", options).build().await.unwrap()
+    }
+}
+
+fn customer(i: usize) -> Customer {
+    Customer::new(&format!("c{i}@x.org"), &format!("c{i}"), i as i32)
+}
+
+/// A view of the primary whose rows take 50 ms to read on the standby
+/// named `slow` (its `cluster_name`), and no time elsewhere.
+#[orm::model(table = "paced")]
+#[derive(Clone, Debug)]
+pub struct Paced {
+    #[orm(primary_key)]
+    pub id: i64,
+}
+
+async fn sqlx_connect(url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection as _;
+    sqlx::PgConnection::connect(url).await.unwrap()
+}
+
+/// Waits (30 s at most) until `count_sql` on the server at `url` counts at
+/// least one row: a standby has replayed what the test wrote.
+async fn wait_until(url: &str, count_sql: &'static str) {
+    let mut conn = sqlx_connect(url).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let count: i64 = sqlx::query_scalar(count_sql).fetch_one(&mut conn).await.unwrap_or(0);
+        if count >= 1 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{url} never replayed what `{count_sql}` looks for");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn replica_reads(db: &orm::Database) -> Vec<u64> {
+    let m = db.replication_metrics("db").unwrap().unwrap();
+    m.replicas.iter().map(|r| r.reads).collect()
+}
+
+const ROUNDS: usize = 1_000;
+const DELAY: &str = "300ms";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_read_after_a_write_sees_it_with_the_sticky_window_or_a_causal_token() {
+    let Some(t) = topology(&[&[("recovery_min_apply_delay", DELAY)]]).await else { return };
+
+    // Without read-your-writes the lag shows: most reads right after a write miss it.
+    let off = t.database(ReplicationOptions::new().read_your_writes(ReadYourWrites::Off), &[]).await;
+    let mut stale = 0;
+    for i in 0..20 {
+        let c = customer(i).insert(&off).await.unwrap();
+        if Customer::find(&off, c.customer_id).await.unwrap().is_none() {
+            stale += 1;
+        }
+    }
+    assert!(stale >= 15, "only {stale} of 20 reads were stale: the replay delay did not show");
+    assert_eq!(replica_reads(&off), [20], "every read went to the replica");
+
+    // Sticky window: 1,000 rounds, each on a handle of its own, all see their write.
+    let sticky = t
+        .database(ReplicationOptions::new().read_your_writes(ReadYourWrites::StickyWindow(Duration::from_secs(2))), &[])
+        .await;
+    for i in 0..ROUNDS {
+        let h = sticky.new_handle();
+        let c = customer(10_000 + i).insert(&h).await.unwrap();
+        assert_eq!(Customer::find(&h, c.customer_id).await.unwrap().as_ref(), Some(&c), "round {i}");
+    }
+    assert_eq!(replica_reads(&sticky), [0], "inside the window every read went to the primary");
+
+    // Causal tokens: 1,000 rounds on 50 handles at once; the reads go to the
+    // replica once it has replayed the write, and all see it.
+    let causal = t
+        .database(
+            ReplicationOptions::new().read_your_writes(ReadYourWrites::CausalToken { wait: Duration::from_secs(5) }),
+            &[],
+        )
+        .await;
+    let tasks: Vec<_> = (0..50)
+        .map(|task| {
+            let h = causal.new_handle();
+            tokio::spawn(async move {
+                for round in 0..ROUNDS / 50 {
+                    let c = customer(20_000 + task * 100 + round).insert(&h).await.unwrap();
+                    let seen = Customer::find(&h, c.customer_id).await.unwrap();
+                    assert_eq!(seen.as_ref(), Some(&c), "task {task} round {round}");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let m = causal.replication_metrics("db").unwrap().unwrap();
+    assert_eq!(m.replicas[0].reads, ROUNDS as u64, "{m:?}");
+    assert_eq!(m.causal_fallbacks, 0, "{m:?}");
+
+    // A token handed over as text (another process, an HTTP header) works the same.
+    let writer = causal.new_handle();
+    let c = customer(30_000).insert(&writer).await.unwrap();
+    let text = writer.causal_token().to_string();
+    assert!(!text.is_empty() && text.len() < 100, "{text}");
+    let reader = causal.with_causal_token(&text.parse().unwrap()).unwrap();
+    assert_eq!(Customer::find(&reader, c.customer_id).await.unwrap(), Some(c));
+    // A handle without the token does not wait for it, and misses the write.
+    let c = customer(30_001).insert(&writer).await.unwrap();
+    assert_eq!(Customer::find(&causal.new_handle(), c.customer_id).await.unwrap(), None);
+
+    // Reads inside a transaction stay on the primary.
+    let before = replica_reads(&causal);
+    let mut tx = causal.begin().await.unwrap();
+    assert!(Customer::find(&mut tx, c.customer_id).await.unwrap().is_some());
+    tx.commit().await.unwrap();
+    assert_eq!(replica_reads(&causal), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_killed_under_load_costs_no_read_and_comes_back() {
+    let Some(t) = topology(&[&[], &[]]).await else { return };
+    let db = t
+        .database(
+            ReplicationOptions::new()
+                .read_your_writes(ReadYourWrites::Off)
+                .balancing(Balancing::RoundRobin)
+                .check_interval(Duration::from_millis(200))
+                .circuit_breaker(1, Duration::from_millis(500), Duration::from_secs(2)),
+            &[],
+        )
+        .await;
+    let c = customer(1).insert(&db).await.unwrap();
+    for r in &t.replicas {
+        wait_until(&r.url(), "SELECT COUNT(*) FROM customers").await;
+    }
+
+    let reads = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load: Vec<_> = (0..4)
+        .map(|_| {
+            let (db, reads, stop, id) = (db.clone(), reads.clone(), stop.clone(), c.customer_id);
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let row = Customer::find(&db, id).await;
+                    assert!(matches!(row, Ok(Some(_))), "a read failed or missed: {row:?}");
+                    reads.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = t.replicas[0].postmaster_pid().expect("replica 1 runs");
+    let killed = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
+    assert!(killed.success());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let m = db.replication_metrics("db").unwrap().unwrap();
+    assert_ne!(m.replicas[0].state, BreakerState::Closed, "{m:?}");
+    let on_second = m.replicas[1].reads;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(db.replication_metrics("db").unwrap().unwrap().replicas[1].reads > on_second, "the other replica takes the reads");
+
+    // Back: started again (crash recovery, then streaming).
+    t.replicas[0].start();
+    let before = db.replication_metrics("db").unwrap().unwrap().replicas[0].reads;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let m = db.replication_metrics("db").unwrap().unwrap();
+        if m.replicas[0].state == BreakerState::Closed && m.replicas[0].reads > before {
+            break;
+        }
+        assert!(Instant::now() < deadline, "replica 1 did not rejoin: {m:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for task in load {
+        task.await.expect("no read failed");
+    }
+    assert!(reads.load(Ordering::Relaxed) > 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weights_and_least_connections_spread_the_reads() {
+    let Some(t) = topology(&[&[("cluster_name", "'slow'")], &[("cluster_name", "'fast'")]]).await else { return };
+
+    // Weighted 3:1 over 10,000 reads, from 8 tasks at once.
+    let db = t
+        .database(ReplicationOptions::new().read_your_writes(ReadYourWrites::Off).balancing(Balancing::Weighted), &[3, 1])
+        .await;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                for _ in 0..1_250 {
+                    Customer::count(&db).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let [a, b] = replica_reads(&db)[..] else { panic!() };
+    assert_eq!(a + b, 10_000);
+    let share = a as f64 / 10_000.0;
+    assert!((share - 0.75).abs() < 0.05, "3:1 gave {a} and {b}");
+
+    // Least connections: the replica whose reads sleep 50 ms gets fewer of them.
+    let mut primary = sqlx_connect(&t.primary.url()).await;
+    sqlx::raw_sql(
+        "CREATE VIEW paced AS SELECT 1::bigint AS id \
+         FROM pg_sleep(CASE WHEN current_setting('cluster_name') = 'slow' THEN 0.05 ELSE 0 END)",
+    )
+    .execute(&mut primary)
+    .await
+    .unwrap();
+    for r in &t.replicas {
+        wait_until(&r.url(), "SELECT COUNT(*) FROM pg_views WHERE viewname = 'paced'").await;
+    }
+    let mut shares = Vec::new();
+    for balancing in [Balancing::RoundRobin, Balancing::LeastConnections] {
+        let db = t.database(ReplicationOptions::new().read_your_writes(ReadYourWrites::Off).balancing(balancing), &[]).await;
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    for _ in 0..40 {
+                        let rows = Paced::query().all(&db).await.unwrap();
+                        assert_eq!(rows.len(), 1);
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let [slow, fast] = replica_reads(&db)[..] else { panic!() };
+        assert_eq!(slow + fast, 320);
+        shares.push((balancing, slow, fast));
+    }
+    let (_, rr_slow, rr_fast) = shares[0];
+    let (_, lc_slow, lc_fast) = shares[1];
+    assert_eq!((rr_slow, rr_fast), (160, 160), "round robin ignores speed");
+    assert!(lc_slow * 2 < lc_fast, "least connections sent {lc_slow} reads to the slow replica and {lc_fast} to the fast one");
+}
