@@ -22,7 +22,8 @@
 //! ```
 //!
 //! Each server lives in a temporary directory of its own (`data/` made by
-//! `mariadb-install-db`, the unix socket, the pid file, `server.log`).
+//! `mariadb-install-db`, `tmp/` for its `tmpdir`, the unix socket, the pid
+//! file, `server.log`).
 //! `mariadbd` is a child of the test process with `--no-defaults`, so no
 //! `my.cnf` of the machine applies. When the test runs as root (as here and
 //! in CI) both tools run with `--user=root`: the temporary directory is the
@@ -169,6 +170,7 @@ impl MariaDbServerBuilder {
             child: Mutex::new(None),
         };
         // From here on, `server`'s Drop kills the server and removes the directory.
+        std::fs::create_dir(server.tmp_dir()).expect("create tmpdir");
         server.install();
         // Another process may take a free port between our look and the
         // server's bind: try a few.
@@ -234,6 +236,13 @@ impl MariaDbServer {
     /// The data directory (`datadir`).
     pub fn data_dir(&self) -> PathBuf {
         self.root.join("data")
+    }
+
+    /// The server's own `tmpdir`: with a shared one, parallel
+    /// `mariadb-install-db` runs fail now and then ("Could not remove
+    /// temporary table", then "Unknown table 'mysql.tmp_proxies_priv'").
+    fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
     }
 
     /// The server's error log.
@@ -409,6 +418,7 @@ impl MariaDbServer {
         let mut cmd = Command::new(&self.tools.install_db);
         cmd.arg("--no-defaults")
             .arg(format!("--datadir={}", self.data_dir().display()))
+            .arg(format!("--tmpdir={}", self.tmp_dir().display()))
             .args([
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
@@ -457,6 +467,7 @@ impl MariaDbServer {
             cmd.arg("--user=root");
         }
         cmd.arg(format!("--datadir={}", self.data_dir().display()))
+            .arg(format!("--tmpdir={}", self.tmp_dir().display()))
             .arg(format!("--port={}", self.port))
             .arg(format!(
                 "--socket={}",
