@@ -32,14 +32,15 @@
 //! [`ClusterBuilder::setting`] adds `postgresql.conf` settings, and
 //! [`Cluster::tool`] runs any other tool against a cluster.
 //! [`Cluster::freeze`] makes a server that accepts connections and never
-//! answers them.
+//! answers them; [`Cluster::kill`] crashes one.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
+
+use crate::private_server::{cannot_start, euid, free_port, group_alive, make_root, signal, tail};
 
 /// Names the folder of `initdb`, `pg_ctl`, ..., instead of the newest one
 /// under `/usr/lib/postgresql`.
@@ -50,9 +51,6 @@ const PG_CTL_WAIT: Duration = Duration::from_secs(120);
 
 /// Prefix of the temporary directories, for finding orphans.
 const DIR_PREFIX: &str = "orm-pg-";
-
-/// The file in a cluster's directory naming the process that owns it.
-const OWNER_FILE: &str = "owner.pid";
 
 /// Settings every cluster gets: reachable on 127.0.0.1 only, and light.
 /// `fsync = off` makes `initdb`, checkpoints and shutdowns fast; a test
@@ -116,19 +114,11 @@ impl ClusterBuilder {
         let (bin, run_as) = match prerequisites() {
             Ok(found) => found,
             Err(reason) => {
-                if std::env::var("ORM_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1") {
-                    panic!("cannot start a private PostgreSQL cluster: {reason}; ORM_TEST_REQUIRE_ALL=1 forbids skipping this test");
-                }
-                eprintln!("skipped: cannot start a private PostgreSQL cluster: {reason}");
+                cannot_start("a private PostgreSQL cluster", &reason);
                 return None;
             }
         };
-        reap_orphans(&bin, run_as);
-        let root = std::env::temp_dir().join(format!("{DIR_PREFIX}{}", crate::unique_name()));
-        std::fs::create_dir(&root)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", root.display()));
-        std::fs::write(root.join(OWNER_FILE), std::process::id().to_string())
-            .expect("write owner file");
+        let root = make_root(DIR_PREFIX, |orphan| shut_down(orphan, &bin, run_as));
         let mut cluster = Cluster {
             bin,
             root,
@@ -252,9 +242,7 @@ impl Cluster {
 
     /// The last `lines` lines of the server's log, for failure messages.
     pub fn log_tail(&self, lines: usize) -> String {
-        let text = std::fs::read_to_string(self.log_path()).unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        tail(&self.log_path(), lines)
     }
 
     /// Whether the server was started and not stopped since.
@@ -287,6 +275,41 @@ impl Cluster {
             _cluster: self,
             pid,
         }
+    }
+
+    /// Kills the server outright: SIGKILL to the postmaster and every
+    /// process of its group (backends, WAL sender and receiver), as a crash
+    /// or a lost machine would, and waits until they are all gone.
+    /// [`start`](Self::start) brings it back through crash recovery; a
+    /// standby then streams again from where it was.
+    pub fn kill(&self) {
+        let _control = self.control();
+        let pid = self
+            .postmaster_pid()
+            .expect("kill: the server is not running");
+        // `pg_ctl start` makes the postmaster a session (and group) leader.
+        signal("KILL", &format!("-{pid}"));
+        let deadline = std::time::Instant::now() + PG_CTL_WAIT;
+        while group_alive(pid) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "kill: processes of postmaster {pid} still run after {PG_CTL_WAIT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The dead postmaster is a zombie until the init process reaps it,
+        // and a new postmaster refuses to start while the pid in its lock
+        // file exists. Should it never be reaped, the lock file is stale:
+        // its process is dead.
+        let reaped = std::time::Instant::now() + Duration::from_secs(10);
+        while Path::new("/proc").join(pid.to_string()).exists() {
+            if std::time::Instant::now() >= reaped {
+                let _ = std::fs::remove_file(self.data_dir().join("postmaster.pid"));
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.running.store(false, Ordering::Release);
     }
 
     /// Starts the stopped server and waits until it accepts connections.
@@ -452,14 +475,6 @@ impl Drop for Frozen<'_> {
     }
 }
 
-fn signal(name: &str, pid: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{name}"), pid])
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run kill: {e}"));
-    assert!(status.success(), "kill -{name} {pid} failed: {status}");
-}
-
 impl Drop for Cluster {
     fn drop(&mut self) {
         shut_down(&self.root, &self.bin, self.run_as);
@@ -500,53 +515,10 @@ fn shut_down(root: &Path, bin: &Path, run_as: RunAs) {
     let _ = std::fs::remove_dir_all(root);
 }
 
-/// Clusters whose owning test process is gone (killed before its Drop ran).
-fn reap_orphans(bin: &Path, run_as: RunAs) {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if !name.to_string_lossy().starts_with(DIR_PREFIX) {
-            continue;
-        }
-        let root = entry.path();
-        // No owner file yet: being created right now by another process.
-        let Ok(owner) = std::fs::read_to_string(root.join(OWNER_FILE)) else {
-            continue;
-        };
-        let owner = owner.trim();
-        if owner.is_empty() || is_alive(owner) {
-            continue;
-        }
-        eprintln!(
-            "cluster: cleaning up {} (its test process {owner} is gone)",
-            root.display()
-        );
-        shut_down(&root, bin, run_as);
-    }
-}
-
-/// Whether process `pid` runs (a zombie, killed but not yet reaped, does not).
-fn is_alive(pid: &str) -> bool {
-    let Ok(stat) = std::fs::read_to_string(Path::new("/proc").join(pid).join("stat")) else {
-        return false;
-    };
-    // `pid (command) state ...`: the state follows the last `)`.
-    stat.rsplit_once(')')
-        .and_then(|(_, rest)| rest.trim_start().chars().next())
-        .is_none_or(|state| state != 'Z')
-}
-
 /// The tools' folder and how to run them, or why a cluster cannot be made.
 fn prerequisites() -> Result<(PathBuf, RunAs), String> {
     let bin = bin_dir()?;
-    let euid = {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::metadata("/proc/self")
-            .map_err(|e| format!("cannot read /proc/self to learn the user ({e})"))?
-            .uid()
-    };
+    let euid = euid()?;
     let id = |flag: &str| -> Result<u32, String> {
         let out = Command::new("id")
             .args([flag, "postgres"])
@@ -625,19 +597,6 @@ fn bin_dir() -> Result<PathBuf, String> {
             base.display()
         )
     })
-}
-
-/// A TCP port on 127.0.0.1 that nothing listens on now (never 5432).
-fn free_port() -> u16 {
-    loop {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("bind an ephemeral port")
-            .port();
-        if port != 5432 {
-            return port;
-        }
-    }
 }
 
 fn path_str(path: &Path) -> &str {

@@ -8,16 +8,21 @@
 //! a missing variable fails the test instead of skipping it.
 //!
 //! Tests that stop or restart PostgreSQL do it on a private server of their
-//! own, from [`cluster`], never on the shared one.
+//! own, from [`cluster`], never on the shared one; MariaDB's counterpart is
+//! [`mariadb_cluster`], and [`replication`] makes a primary with replicas
+//! of either.
 
 pub mod blog;
 pub mod catalog;
 pub mod cluster;
 pub mod direct;
 pub mod events;
+pub mod mariadb_cluster;
 pub mod models;
 pub mod music;
+mod private_server;
 pub mod proxy;
+pub mod replication;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
