@@ -45,13 +45,20 @@ async fn topology(replicas: &[&[(&str, &str)]]) -> Option<Topology> {
         }
         out.push(b.start()?);
     }
-    Some(Topology { primary, replicas: out })
+    Some(Topology {
+        primary,
+        replicas: out,
+    })
 }
 
 impl Topology {
     async fn database(&self, options: ReplicationOptions, weights: &[u32]) -> orm::Database {
         let mut b = orm::Database::builder().connection("db", &self.primary.url());
-        for (r, w) in self.replicas.iter().zip(weights.iter().chain(std::iter::repeat(&1))) {
+        for (r, w) in self
+            .replicas
+            .iter()
+            .zip(weights.iter().chain(std::iter::repeat(&1)))
+        {
             b = b.weighted_replica("db", &r.url(), *w);
         }
         b.replication("db", options).build().await.unwrap()
@@ -82,11 +89,17 @@ async fn wait_until(url: &str, count_sql: &'static str) {
     let mut conn = sqlx_connect(url).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let count: i64 = sqlx::query_scalar(count_sql).fetch_one(&mut conn).await.unwrap_or(0);
+        let count: i64 = sqlx::query_scalar(count_sql)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap_or(0);
         if count >= 1 {
             return;
         }
-        assert!(Instant::now() < deadline, "{url} never replayed what `{count_sql}` looks for");
+        assert!(
+            Instant::now() < deadline,
+            "{url} never replayed what `{count_sql}` looks for"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -101,10 +114,17 @@ const DELAY: &str = "300ms";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_read_after_a_write_sees_it_with_the_sticky_window_or_a_causal_token() {
-    let Some(t) = topology(&[&[("recovery_min_apply_delay", DELAY)]]).await else { return };
+    let Some(t) = topology(&[&[("recovery_min_apply_delay", DELAY)]]).await else {
+        return;
+    };
 
     // Without read-your-writes the lag shows: most reads right after a write miss it.
-    let off = t.database(ReplicationOptions::new().read_your_writes(ReadYourWrites::Off), &[]).await;
+    let off = t
+        .database(
+            ReplicationOptions::new().read_your_writes(ReadYourWrites::Off),
+            &[],
+        )
+        .await;
     let mut stale = 0;
     for i in 0..20 {
         let c = customer(i).insert(&off).await.unwrap();
@@ -112,25 +132,42 @@ async fn every_read_after_a_write_sees_it_with_the_sticky_window_or_a_causal_tok
             stale += 1;
         }
     }
-    assert!(stale >= 15, "only {stale} of 20 reads were stale: the replay delay did not show");
+    assert!(
+        stale >= 15,
+        "only {stale} of 20 reads were stale: the replay delay did not show"
+    );
     assert_eq!(replica_reads(&off), [20], "every read went to the replica");
 
     // Sticky window: 1,000 rounds, each on a handle of its own, all see their write.
     let sticky = t
-        .database(ReplicationOptions::new().read_your_writes(ReadYourWrites::StickyWindow(Duration::from_secs(2))), &[])
+        .database(
+            ReplicationOptions::new()
+                .read_your_writes(ReadYourWrites::StickyWindow(Duration::from_secs(2))),
+            &[],
+        )
         .await;
     for i in 0..ROUNDS {
         let h = sticky.new_handle();
         let c = customer(10_000 + i).insert(&h).await.unwrap();
-        assert_eq!(Customer::find(&h, c.customer_id).await.unwrap().as_ref(), Some(&c), "round {i}");
+        assert_eq!(
+            Customer::find(&h, c.customer_id).await.unwrap().as_ref(),
+            Some(&c),
+            "round {i}"
+        );
     }
-    assert_eq!(replica_reads(&sticky), [0], "inside the window every read went to the primary");
+    assert_eq!(
+        replica_reads(&sticky),
+        [0],
+        "inside the window every read went to the primary"
+    );
 
     // Causal tokens: 1,000 rounds on 50 handles at once; the reads go to the
     // replica once it has replayed the write, and all see it.
     let causal = t
         .database(
-            ReplicationOptions::new().read_your_writes(ReadYourWrites::CausalToken { wait: Duration::from_secs(5) }),
+            ReplicationOptions::new().read_your_writes(ReadYourWrites::CausalToken {
+                wait: Duration::from_secs(5),
+            }),
             &[],
         )
         .await;
@@ -139,7 +176,10 @@ async fn every_read_after_a_write_sees_it_with_the_sticky_window_or_a_causal_tok
             let h = causal.new_handle();
             tokio::spawn(async move {
                 for round in 0..ROUNDS / 50 {
-                    let c = customer(20_000 + task * 100 + round).insert(&h).await.unwrap();
+                    let c = customer(20_000 + task * 100 + round)
+                        .insert(&h)
+                        .await
+                        .unwrap();
                     let seen = Customer::find(&h, c.customer_id).await.unwrap();
                     assert_eq!(seen.as_ref(), Some(&c), "task {task} round {round}");
                 }
@@ -159,22 +199,35 @@ async fn every_read_after_a_write_sees_it_with_the_sticky_window_or_a_causal_tok
     let text = writer.causal_token().to_string();
     assert!(!text.is_empty() && text.len() < 100, "{text}");
     let reader = causal.with_causal_token(&text.parse().unwrap()).unwrap();
-    assert_eq!(Customer::find(&reader, c.customer_id).await.unwrap(), Some(c));
+    assert_eq!(
+        Customer::find(&reader, c.customer_id).await.unwrap(),
+        Some(c)
+    );
     // A handle without the token does not wait for it, and misses the write.
     let c = customer(30_001).insert(&writer).await.unwrap();
-    assert_eq!(Customer::find(&causal.new_handle(), c.customer_id).await.unwrap(), None);
+    assert_eq!(
+        Customer::find(&causal.new_handle(), c.customer_id)
+            .await
+            .unwrap(),
+        None
+    );
 
     // Reads inside a transaction stay on the primary.
     let before = replica_reads(&causal);
     let mut tx = causal.begin().await.unwrap();
-    assert!(Customer::find(&mut tx, c.customer_id).await.unwrap().is_some());
+    assert!(Customer::find(&mut tx, c.customer_id)
+        .await
+        .unwrap()
+        .is_some());
     tx.commit().await.unwrap();
     assert_eq!(replica_reads(&causal), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_killed_under_load_costs_no_read_and_comes_back() {
-    let Some(t) = topology(&[&[], &[]]).await else { return };
+    let Some(t) = topology(&[&[], &[]]).await else {
+        return;
+    };
     let db = t
         .database(
             ReplicationOptions::new()
@@ -198,7 +251,10 @@ async fn a_replica_killed_under_load_costs_no_read_and_comes_back() {
             tokio::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
                     let row = Customer::find(&db, id).await;
-                    assert!(matches!(row, Ok(Some(_))), "a read failed or missed: {row:?}");
+                    assert!(
+                        matches!(row, Ok(Some(_))),
+                        "a read failed or missed: {row:?}"
+                    );
                     reads.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(Duration::from_millis(2)).await;
                 }
@@ -206,15 +262,16 @@ async fn a_replica_killed_under_load_costs_no_read_and_comes_back() {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let pid = t.replicas[0].postmaster_pid().expect("replica 1 runs");
-    let killed = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
-    assert!(killed.success());
+    t.replicas[0].kill(); // SIGKILL of the postmaster's process group
     tokio::time::sleep(Duration::from_secs(1)).await;
     let m = db.replication_metrics("db").unwrap().unwrap();
     assert_ne!(m.replicas[0].state, BreakerState::Closed, "{m:?}");
     let on_second = m.replicas[1].reads;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(db.replication_metrics("db").unwrap().unwrap().replicas[1].reads > on_second, "the other replica takes the reads");
+    assert!(
+        db.replication_metrics("db").unwrap().unwrap().replicas[1].reads > on_second,
+        "the other replica takes the reads"
+    );
 
     // Back: started again (crash recovery, then streaming).
     t.replicas[0].start();
@@ -237,11 +294,19 @@ async fn a_replica_killed_under_load_costs_no_read_and_comes_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn weights_and_least_connections_spread_the_reads() {
-    let Some(t) = topology(&[&[("cluster_name", "'slow'")], &[("cluster_name", "'fast'")]]).await else { return };
+    let Some(t) = topology(&[&[("cluster_name", "'slow'")], &[("cluster_name", "'fast'")]]).await
+    else {
+        return;
+    };
 
     // Weighted 3:1 over 10,000 reads, from 8 tasks at once.
     let db = t
-        .database(ReplicationOptions::new().read_your_writes(ReadYourWrites::Off).balancing(Balancing::Weighted), &[3, 1])
+        .database(
+            ReplicationOptions::new()
+                .read_your_writes(ReadYourWrites::Off)
+                .balancing(Balancing::Weighted),
+            &[3, 1],
+        )
         .await;
     let tasks: Vec<_> = (0..8)
         .map(|_| {
@@ -256,7 +321,9 @@ async fn weights_and_least_connections_spread_the_reads() {
     for task in tasks {
         task.await.unwrap();
     }
-    let [a, b] = replica_reads(&db)[..] else { panic!() };
+    let [a, b] = replica_reads(&db)[..] else {
+        panic!()
+    };
     assert_eq!(a + b, 10_000);
     let share = a as f64 / 10_000.0;
     assert!((share - 0.75).abs() < 0.05, "3:1 gave {a} and {b}");
@@ -271,11 +338,22 @@ async fn weights_and_least_connections_spread_the_reads() {
     .await
     .unwrap();
     for r in &t.replicas {
-        wait_until(&r.url(), "SELECT COUNT(*) FROM pg_views WHERE viewname = 'paced'").await;
+        wait_until(
+            &r.url(),
+            "SELECT COUNT(*) FROM pg_views WHERE viewname = 'paced'",
+        )
+        .await;
     }
     let mut shares = Vec::new();
     for balancing in [Balancing::RoundRobin, Balancing::LeastConnections] {
-        let db = t.database(ReplicationOptions::new().read_your_writes(ReadYourWrites::Off).balancing(balancing), &[]).await;
+        let db = t
+            .database(
+                ReplicationOptions::new()
+                    .read_your_writes(ReadYourWrites::Off)
+                    .balancing(balancing),
+                &[],
+            )
+            .await;
         let tasks: Vec<_> = (0..8)
             .map(|_| {
                 let db = db.clone();
@@ -290,12 +368,17 @@ async fn weights_and_least_connections_spread_the_reads() {
         for task in tasks {
             task.await.unwrap();
         }
-        let [slow, fast] = replica_reads(&db)[..] else { panic!() };
+        let [slow, fast] = replica_reads(&db)[..] else {
+            panic!()
+        };
         assert_eq!(slow + fast, 320);
         shares.push((balancing, slow, fast));
     }
     let (_, rr_slow, rr_fast) = shares[0];
     let (_, lc_slow, lc_fast) = shares[1];
     assert_eq!((rr_slow, rr_fast), (160, 160), "round robin ignores speed");
-    assert!(lc_slow * 2 < lc_fast, "least connections sent {lc_slow} reads to the slow replica and {lc_fast} to the fast one");
+    assert!(
+        lc_slow * 2 < lc_fast,
+        "least connections sent {lc_slow} reads to the slow replica and {lc_fast} to the fast one"
+    );
 }
