@@ -24,6 +24,7 @@ mod pool;
 mod query;
 mod relations;
 mod replicas;
+mod replication;
 mod retry;
 mod saga;
 mod seed;
