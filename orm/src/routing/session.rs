@@ -260,7 +260,8 @@ impl<'e> Session<'e> {
                                 ReadYourWrites::CausalToken { wait } => wait,
                                 _ => DEFAULT_CAUSAL_WAIT,
                             };
-                            match wait_on(replica, &target, wait).await {
+                            // Boxed: a rare path, kept out of every operation's future.
+                            match Box::pin(wait_on(replica, &target, wait)).await {
                                 Ok(Some(conn)) => {
                                     route.on = Some(i);
                                     slot = Some(conn);
@@ -362,7 +363,10 @@ impl<'e> Session<'e> {
         let Some(route) = &self.route else { return };
         let (set, handle) = (route.set, route.handle);
         if let Conn::Owned(_, Some(c)) = &mut self.conn {
-            remember_write(set, handle, c).await;
+            // Boxed: only writes on connections with replicas come here, and
+            // the statement it may send would otherwise enlarge every
+            // operation's future.
+            Box::pin(remember_write(set, handle, c)).await;
         }
     }
 
