@@ -313,7 +313,8 @@ pub struct ByExpr;
 #[diagnostic::on_unimplemented(
     message = "a column of type `{T}` cannot be compared with or set to `{Self}`",
     label = "expected a `{T}` value, or a column or expression of type `{T}`",
-    note = "compare with a value of the column's type (a reference to one, or for an `Option` column a plain value), or with another column or expression of the same type"
+    note = "compare with a value of the column's type (a reference to one, or for an `Option` column a plain value), or with another column or expression of the same type",
+    note = "for an `Option` column, pass the plain value (`\"gift\"` is accepted for an `Option<String>` column and means `Some`) or an owned `Option` (`Some(\"gift\".to_owned())`): `Some` of a borrowed value is refused, since accepting it would make a bare `None` ambiguous"
 )]
 pub trait Comparand<T, K> {
     /// The scope of an expression of scope `L` combined with this one.
@@ -637,6 +638,14 @@ impl<T: FieldType, O: Operand<Type = T>> Fallback<T, ByExpr> for O {
 pub trait ExprOps: Operand {
     /// `self = other`; with `None` (an `Option` value that is `None`),
     /// `self IS NULL`.
+    ///
+    /// On an `Option` column, `other` is the plain value (`"gift"` or
+    /// `&text` for an `Option<String>` column, meaning `Some`), `None`, or an
+    /// owned `Option` (`Some("gift".to_owned())`, `maybe.map(str::to_owned)`).
+    /// `Some("gift")`, an `Option` of a borrowed value, does not compile:
+    /// accepting it as well would make a bare `None` ambiguous (E0283), a
+    /// limit of stable Rust that Diesel shares. The same holds for `ne`, the
+    /// other comparisons and [`Update::set`](super::Update::set).
     fn eq<R: Comparand<Self::Type, K>, K>(
         self,
         other: R,

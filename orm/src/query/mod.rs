@@ -623,6 +623,15 @@ impl<M: WritableModel, A> Update<M, A> {
     /// `.set(product::stock, product::stock - 3)` loses no concurrent
     /// change, where reading the row and writing it back would).
     ///
+    /// On an `Option` column, `value` is the plain value (`"gift"` or
+    /// `&text` for an `Option<String>` column, meaning `Some`), `None`
+    /// (NULL), or an owned `Option` (`Some("gift".to_owned())`,
+    /// `maybe.map(str::to_owned)`). `Some("gift")`, an `Option` of a
+    /// borrowed value, does not compile: accepting it as well would make a
+    /// bare `None` ambiguous (E0283), a limit of stable Rust that Diesel
+    /// shares (it asks for `None::<String>` instead); the compiler's message
+    /// says what to write.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> orm::Result<()> {
     /// # use orm::prelude::*;
