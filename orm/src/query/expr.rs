@@ -20,9 +20,10 @@ use crate::model::{Column, Model};
 use super::scope::{Both, InScope, NoTable};
 use super::subquery::InList;
 
-/// The untyped expression tree.
+/// The untyped expression tree. Two nodes are equal when they are the
+/// same expression (what a union's sort keys are matched by).
 #[doc(hidden)]
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Node {
     Column {
         table: &'static str,
@@ -75,9 +76,54 @@ pub enum Node {
     Literal(u64),
 }
 
+impl Node {
+    /// The expressions directly inside this one that belong to the same
+    /// query: operands, arguments, `CASE` branches, a window's function and
+    /// keys, and the left side of `IN (subquery)`. A subquery's own parts
+    /// are another query and are not among them.
+    pub(crate) fn children(&self) -> Vec<&Node> {
+        match self {
+            Node::Column { .. }
+            | Node::Value(_)
+            | Node::CountAll
+            | Node::Literal(_)
+            | Node::Position(_) => Vec::new(),
+            Node::Compare(_, a, b) | Node::And(a, b) | Node::Or(a, b) | Node::Arith(_, a, b) => {
+                vec![a, b]
+            }
+            Node::Not(a)
+            | Node::IsNull(a, _)
+            | Node::In(a, ..)
+            | Node::Between(a, ..)
+            | Node::Like(a, ..)
+            | Node::Aggregate(_, a, _)
+            | Node::GroupText(a)
+            | Node::Bytes(a)
+            | Node::ByteOrdered(a)
+            | Node::Cast(a, ..) => vec![a],
+            Node::Coalesce(list) | Node::Text(_, list) | Node::Ranking(_, list) => {
+                list.iter().collect()
+            }
+            Node::Case(branches, otherwise) => branches
+                .iter()
+                .flat_map(|(condition, value)| [condition, value])
+                .chain(otherwise.as_deref())
+                .collect(),
+            Node::Subquery(usage, _) => match usage {
+                SubqueryUse::In(left, _) => vec![left],
+                SubqueryUse::Exists(_) | SubqueryUse::Scalar => Vec::new(),
+            },
+            Node::Window(function, partition, order) => std::iter::once(&**function)
+                .chain(partition)
+                .chain(order.iter().map(|key| &key.node))
+                .collect(),
+        }
+    }
+}
+
 /// How a subquery is used.
 #[doc(hidden)]
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum SubqueryUse {
     /// `left [NOT] IN (SELECT ..)`; `true` for NOT.
     In(Box<Node>, bool),
@@ -1089,7 +1135,7 @@ pub enum Nulls {
 
 /// One sort key, as the renderer needs it.
 #[doc(hidden)]
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OrderKey {
     pub(crate) node: Node,
     pub(crate) descending: bool,
