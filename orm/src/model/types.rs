@@ -343,6 +343,10 @@ where
 }
 
 /// An owned value in a query: a filter operand or an assignment.
+///
+/// Two values are equal when they are the same variant holding equal
+/// values (floats as `==` compares them, NaN unequal to itself); two NULLs
+/// are equal whatever column type they bind as.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 #[allow(missing_docs)]
@@ -374,6 +378,38 @@ pub enum Value {
     /// A value that could not be converted; binding it reports the message.
     #[doc(hidden)]
     Invalid(String),
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            // Not by the binder: addresses of functions are not unique.
+            (Value::Null(_), Value::Null(_)) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::I16(a), Value::I16(b)) => a == b,
+            (Value::I32(a), Value::I32(b)) => a == b,
+            (Value::I64(a), Value::I64(b)) => a == b,
+            (Value::F32(a), Value::F32(b)) => a == b,
+            (Value::F64(a), Value::F64(b)) => a == b,
+            (Value::Text(a), Value::Text(b)) | (Value::Invalid(a), Value::Invalid(b)) => a == b,
+            (Value::Bytes(a), Value::Bytes(b)) => a == b,
+            #[cfg(feature = "decimal")]
+            (Value::Decimal(a), Value::Decimal(b)) => a == b,
+            #[cfg(feature = "chrono")]
+            (Value::Date(a), Value::Date(b)) => a == b,
+            #[cfg(feature = "chrono")]
+            (Value::Time(a), Value::Time(b)) => a == b,
+            #[cfg(feature = "chrono")]
+            (Value::DateTime(a), Value::DateTime(b)) => a == b,
+            #[cfg(feature = "chrono")]
+            (Value::DateTimeUtc(a), Value::DateTimeUtc(b)) => a == b,
+            #[cfg(feature = "uuid")]
+            (Value::Uuid(a), Value::Uuid(b)) => a == b,
+            #[cfg(feature = "json")]
+            (Value::Json(a), Value::Json(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 impl Value {

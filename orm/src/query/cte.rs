@@ -61,7 +61,7 @@ use super::{reshape, JoinClause, Parts, Select};
 use crate::model::{ColumnOf, Model};
 
 /// A CTE's definition, rendered before the statement that reads it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct CteDef {
     pub(crate) name: &'static str,
     pub(crate) anchor: Parts,

@@ -20,9 +20,10 @@ use crate::model::{Column, Model};
 use super::scope::{Both, InScope, NoTable};
 use super::subquery::InList;
 
-/// The untyped expression tree.
+/// The untyped expression tree. Two nodes are equal when they are the
+/// same expression (what a union's sort keys are matched by).
 #[doc(hidden)]
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Node {
     Column {
         table: &'static str,
@@ -75,9 +76,54 @@ pub enum Node {
     Literal(u64),
 }
 
+impl Node {
+    /// The expressions directly inside this one that belong to the same
+    /// query: operands, arguments, `CASE` branches, a window's function and
+    /// keys, and the left side of `IN (subquery)`. A subquery's own parts
+    /// are another query and are not among them.
+    pub(crate) fn children(&self) -> Vec<&Node> {
+        match self {
+            Node::Column { .. }
+            | Node::Value(_)
+            | Node::CountAll
+            | Node::Literal(_)
+            | Node::Position(_) => Vec::new(),
+            Node::Compare(_, a, b) | Node::And(a, b) | Node::Or(a, b) | Node::Arith(_, a, b) => {
+                vec![a, b]
+            }
+            Node::Not(a)
+            | Node::IsNull(a, _)
+            | Node::In(a, ..)
+            | Node::Between(a, ..)
+            | Node::Like(a, ..)
+            | Node::Aggregate(_, a, _)
+            | Node::GroupText(a)
+            | Node::Bytes(a)
+            | Node::ByteOrdered(a)
+            | Node::Cast(a, ..) => vec![a],
+            Node::Coalesce(list) | Node::Text(_, list) | Node::Ranking(_, list) => {
+                list.iter().collect()
+            }
+            Node::Case(branches, otherwise) => branches
+                .iter()
+                .flat_map(|(condition, value)| [condition, value])
+                .chain(otherwise.as_deref())
+                .collect(),
+            Node::Subquery(usage, _) => match usage {
+                SubqueryUse::In(left, _) => vec![left],
+                SubqueryUse::Exists(_) | SubqueryUse::Scalar => Vec::new(),
+            },
+            Node::Window(function, partition, order) => std::iter::once(&**function)
+                .chain(partition)
+                .chain(order.iter().map(|key| &key.node))
+                .collect(),
+        }
+    }
+}
+
 /// How a subquery is used.
 #[doc(hidden)]
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum SubqueryUse {
     /// `left [NOT] IN (SELECT ..)`; `true` for NOT.
     In(Box<Node>, bool),
@@ -313,7 +359,8 @@ pub struct ByExpr;
 #[diagnostic::on_unimplemented(
     message = "a column of type `{T}` cannot be compared with or set to `{Self}`",
     label = "expected a `{T}` value, or a column or expression of type `{T}`",
-    note = "compare with a value of the column's type (a reference to one, or for an `Option` column a plain value), or with another column or expression of the same type"
+    note = "compare with a value of the column's type (a reference to one, or for an `Option` column a plain value), or with another column or expression of the same type",
+    note = "for an `Option` column, pass the plain value (`\"gift\"` is accepted for an `Option<String>` column and means `Some`) or an owned `Option` (`Some(\"gift\".to_owned())`): `Some` of a borrowed value is refused, since accepting it would make a bare `None` ambiguous"
 )]
 pub trait Comparand<T, K> {
     /// The scope of an expression of scope `L` combined with this one.
@@ -637,6 +684,14 @@ impl<T: FieldType, O: Operand<Type = T>> Fallback<T, ByExpr> for O {
 pub trait ExprOps: Operand {
     /// `self = other`; with `None` (an `Option` value that is `None`),
     /// `self IS NULL`.
+    ///
+    /// On an `Option` column, `other` is the plain value (`"gift"` or
+    /// `&text` for an `Option<String>` column, meaning `Some`), `None`, or an
+    /// owned `Option` (`Some("gift".to_owned())`, `maybe.map(str::to_owned)`).
+    /// `Some("gift")`, an `Option` of a borrowed value, does not compile:
+    /// accepting it as well would make a bare `None` ambiguous (E0283), a
+    /// limit of stable Rust that Diesel shares. The same holds for `ne`, the
+    /// other comparisons and [`Update::set`](super::Update::set).
     fn eq<R: Comparand<Self::Type, K>, K>(
         self,
         other: R,
@@ -1080,7 +1135,7 @@ pub enum Nulls {
 
 /// One sort key, as the renderer needs it.
 #[doc(hidden)]
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OrderKey {
     pub(crate) node: Node,
     pub(crate) descending: bool,

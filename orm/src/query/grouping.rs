@@ -13,7 +13,7 @@
 use std::marker::PhantomData;
 
 use super::expr::{Aggregated, Constant, Expr, Plain};
-use super::scope::{AliasColumn, At0, At1, At2, At3, At4, At5};
+use super::scope::{AliasColumn, At0};
 use super::window::WindowExpr;
 
 /// The selection of a query that selects whole rows (before `select`).
@@ -142,58 +142,10 @@ macro_rules! tuple_grouped {
         }
     };
 }
-tuple_grouped!((A, IA));
-tuple_grouped!((A, IA), (B, IB));
-tuple_grouped!((A, IA), (B, IB), (C, IC));
-tuple_grouped!((A, IA), (B, IB), (C, IC), (D, ID));
-tuple_grouped!((A, IA), (B, IB), (C, IC), (D, ID), (E, IE));
-tuple_grouped!((A, IA), (B, IB), (C, IC), (D, ID), (E, IE), (F, IF));
-tuple_grouped!(
-    (A, IA),
-    (B, IB),
-    (C, IC),
-    (D, ID),
-    (E, IE),
-    (F, IF),
-    (G, IG)
-);
-tuple_grouped!(
-    (A, IA),
-    (B, IB),
-    (C, IC),
-    (D, ID),
-    (E, IE),
-    (F, IF),
-    (G, IG),
-    (H, IH)
-);
+super::for_each_selection_tuple!(tuple_grouped);
 
 /// `Self` is one of the keys `Keys`; `I` says which.
 #[doc(hidden)]
 pub trait KeyIn<Keys, I> {}
-macro_rules! key_in {
-    ($at:ident: $this:ident in $($all:ident),+) => {
-        impl<$($all),+> KeyIn<($($all,)+), $at> for $this {}
-    };
-}
-key_in!(At0: A in A);
-key_in!(At0: A in A, B);
-key_in!(At1: B in A, B);
-key_in!(At0: A in A, B, C);
-key_in!(At1: B in A, B, C);
-key_in!(At2: C in A, B, C);
-key_in!(At0: A in A, B, C, D);
-key_in!(At1: B in A, B, C, D);
-key_in!(At2: C in A, B, C, D);
-key_in!(At3: D in A, B, C, D);
-key_in!(At0: A in A, B, C, D, E);
-key_in!(At1: B in A, B, C, D, E);
-key_in!(At2: C in A, B, C, D, E);
-key_in!(At3: D in A, B, C, D, E);
-key_in!(At4: E in A, B, C, D, E);
-key_in!(At0: A in A, B, C, D, E, F);
-key_in!(At1: B in A, B, C, D, E, F);
-key_in!(At2: C in A, B, C, D, E, F);
-key_in!(At3: D in A, B, C, D, E, F);
-key_in!(At4: E in A, B, C, D, E, F);
-key_in!(At5: F in A, B, C, D, E, F);
+impl<A> KeyIn<(A,), At0> for A {}
+super::scope::impl_at_positions!(KeyIn);

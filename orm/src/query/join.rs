@@ -94,10 +94,15 @@ fn aliased(node: Node, alias: Option<&'static str>) -> Node {
 }
 
 impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
+    /// Joins the tables `relation` goes through. `from_alias` is the name
+    /// the relation's own side is read under when that is an alias joined
+    /// before (`join_from_as`); `alias` the name the related model is read
+    /// under.
     fn joined<R: Joinable, X, O2, S2>(
         mut self,
         relation: R,
         left_join: bool,
+        from_alias: Option<&'static str>,
         alias: Option<&'static str>,
     ) -> Select<M, O2, L, S2, G>
     where
@@ -107,7 +112,13 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
         let steps = relation.__joins();
         let count = steps.len();
         for (i, (schema, model, (from, to))) in steps.into_iter().enumerate() {
-            // Only the last table is the related model, read under the alias.
+            // Only the first table is reached from the relation's own side;
+            // only the last is the related model, read under the alias.
+            let from = if i == 0 {
+                aliased(from, from_alias)
+            } else {
+                from
+            };
             let last = i + 1 == count;
             let alias = if last { alias } else { None };
             self.parts.joins.push(JoinClause {
@@ -144,7 +155,7 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
         O: PushRow<R::To>,
         S: Push<R::To>,
     {
-        self.joined::<R, R::To, _, _>(relation, false, None)
+        self.joined::<R, R::To, _, _>(relation, false, None, None)
     }
 
     /// Joins the related model keeping rows without a match (`LEFT JOIN`):
@@ -161,7 +172,7 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
         O: PushRow<Option<R::To>>,
         S: Push<R::To>,
     {
-        self.joined::<R, Option<R::To>, _, _>(relation, true, None)
+        self.joined::<R, Option<R::To>, _, _>(relation, true, None, None)
     }
 
     /// Joins the related model under `alias` (`INNER JOIN "table" AS
@@ -183,7 +194,7 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
         S: Push<A>,
     {
         let _ = alias;
-        self.joined::<R, R::To, _, _>(relation, false, Some(A::NAME))
+        self.joined::<R, R::To, _, _>(relation, false, None, Some(A::NAME))
     }
 
     /// Joins from an alias joined before: `relation` followed from the rows
@@ -206,15 +217,7 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
         S: Push<A>,
     {
         let _ = (from, alias);
-        let first = self.parts.joins.len();
-        let mut query = self.joined::<R, R::To, _, _>(relation, false, Some(A::NAME));
-        // The first table it adds is reached from the alias's rows.
-        if let Some(Node::Compare(_, left, _)) = query.parts.joins.get_mut(first).map(|j| &mut j.on)
-        {
-            let from_node = std::mem::replace(&mut **left, Node::CountAll);
-            **left = aliased(from_node, Some(F::NAME));
-        }
-        query
+        self.joined::<R, R::To, _, _>(relation, false, Some(F::NAME), Some(A::NAME))
     }
 
     /// [`join_as`](Self::join_as) keeping rows without a match (`LEFT JOIN
@@ -234,6 +237,6 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
         S: Push<A>,
     {
         let _ = alias;
-        self.joined::<R, Option<R::To>, _, _>(relation, true, Some(A::NAME))
+        self.joined::<R, Option<R::To>, _, _>(relation, true, None, Some(A::NAME))
     }
 }

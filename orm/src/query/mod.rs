@@ -178,31 +178,39 @@ macro_rules! tuple_selection {
         }
     };
 }
-tuple_selection!((A, IA));
-tuple_selection!((A, IA), (B, IB));
-tuple_selection!((A, IA), (B, IB), (C, IC));
-tuple_selection!((A, IA), (B, IB), (C, IC), (D, ID));
-tuple_selection!((A, IA), (B, IB), (C, IC), (D, ID), (E, IE));
-tuple_selection!((A, IA), (B, IB), (C, IC), (D, ID), (E, IE), (F, IF));
-tuple_selection!(
-    (A, IA),
-    (B, IB),
-    (C, IC),
-    (D, ID),
-    (E, IE),
-    (F, IF),
-    (G, IG)
-);
-tuple_selection!(
-    (A, IA),
-    (B, IB),
-    (C, IC),
-    (D, ID),
-    (E, IE),
-    (F, IF),
-    (G, IG),
-    (H, IH)
-);
+/// Invokes `$impl_for_tuple!` for each tuple of one to eight `(T, IndexT)`
+/// pairs: the tuples a selection may be (`select((a, b, ..))`).
+macro_rules! for_each_selection_tuple {
+    ($impl_for_tuple:ident) => {
+        $impl_for_tuple!((A, IA));
+        $impl_for_tuple!((A, IA), (B, IB));
+        $impl_for_tuple!((A, IA), (B, IB), (C, IC));
+        $impl_for_tuple!((A, IA), (B, IB), (C, IC), (D, ID));
+        $impl_for_tuple!((A, IA), (B, IB), (C, IC), (D, ID), (E, IE));
+        $impl_for_tuple!((A, IA), (B, IB), (C, IC), (D, ID), (E, IE), (F, IF));
+        $impl_for_tuple!(
+            (A, IA),
+            (B, IB),
+            (C, IC),
+            (D, ID),
+            (E, IE),
+            (F, IF),
+            (G, IG)
+        );
+        $impl_for_tuple!(
+            (A, IA),
+            (B, IB),
+            (C, IC),
+            (D, ID),
+            (E, IE),
+            (F, IF),
+            (G, IG),
+            (H, IH)
+        );
+    };
+}
+pub(crate) use for_each_selection_tuple;
+for_each_selection_tuple!(tuple_selection);
 
 fn decode_model<M: Model>(row: RowRef<'_>) -> Result<M> {
     M::__decode(row, 0)
@@ -213,7 +221,7 @@ fn decode_selection<S, I, Sel: Selection<S, I>>(row: RowRef<'_>) -> Result<Sel::
 }
 
 /// The parts of a `SELECT` (also the `WHERE` of updates and deletes).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Parts {
     pub(crate) columns: Option<Vec<Node>>,
     pub(crate) distinct: bool,
@@ -252,7 +260,7 @@ impl Parts {
 }
 
 /// `[LEFT] JOIN <table> [AS <alias>] ON <left> = <right>`
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct JoinClause {
     pub(crate) left_join: bool,
     /// The joined model's Rust name, for messages.
@@ -337,6 +345,27 @@ pub(crate) fn reshape<M: Model, O, L, S, G>(
     }
 }
 
+/// `limit` and `offset`, written once for [`Select`] and
+/// [`Union`](union::Union): each keeps them in `self.parts.limit` and
+/// `self.parts.offset`. `$of` ends the docs' sentences (`" of the whole
+/// union"`).
+macro_rules! limit_offset_methods {
+    ($of:literal) => {
+        #[doc = concat!("Returns at most `n` rows", $of, ".")]
+        pub fn limit(mut self, n: u64) -> Self {
+            self.parts.limit = Some(n);
+            self
+        }
+
+        #[doc = concat!("Skips the first `n` rows", $of, ".")]
+        pub fn offset(mut self, n: u64) -> Self {
+            self.parts.offset = Some(n);
+            self
+        }
+    };
+}
+pub(crate) use limit_offset_methods;
+
 impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
     /// Keeps the rows where `condition` holds (several calls combine with
     /// AND). The condition may read the columns of every table the query
@@ -365,17 +394,7 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
         self
     }
 
-    /// Returns at most `n` rows.
-    pub fn limit(mut self, n: u64) -> Self {
-        self.parts.limit = Some(n);
-        self
-    }
-
-    /// Skips the first `n` rows.
-    pub fn offset(mut self, n: u64) -> Self {
-        self.parts.offset = Some(n);
-        self
-    }
+    limit_offset_methods!("");
 
     /// Returns each distinct row once: `SELECT DISTINCT`.
     pub fn distinct(mut self) -> Self {
@@ -508,38 +527,7 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
 fn reads(node: &Node, name: &str) -> bool {
     match node {
         Node::Column { table, .. } => *table == name,
-        Node::Value(_)
-        | Node::CountAll
-        | Node::Subquery(..)
-        | Node::Literal(_)
-        | Node::Position(_) => false,
-        Node::Compare(_, a, b) | Node::And(a, b) | Node::Or(a, b) | Node::Arith(_, a, b) => {
-            reads(a, name) || reads(b, name)
-        }
-        Node::Not(a)
-        | Node::IsNull(a, _)
-        | Node::In(a, ..)
-        | Node::Between(a, ..)
-        | Node::Like(a, ..)
-        | Node::Aggregate(_, a, _)
-        | Node::GroupText(a)
-        | Node::Bytes(a)
-        | Node::ByteOrdered(a)
-        | Node::Cast(a, ..) => reads(a, name),
-        Node::Coalesce(list) | Node::Text(_, list) | Node::Ranking(_, list) => {
-            list.iter().any(|n| reads(n, name))
-        }
-        Node::Case(branches, otherwise) => {
-            branches
-                .iter()
-                .any(|(c, v)| reads(c, name) || reads(v, name))
-                || otherwise.as_deref().is_some_and(|n| reads(n, name))
-        }
-        Node::Window(f, partition, order) => {
-            reads(f, name)
-                || partition.iter().any(|n| reads(n, name))
-                || order.iter().any(|k| reads(&k.node, name))
-        }
+        node => node.children().into_iter().any(|n| reads(n, name)),
     }
 }
 
@@ -622,6 +610,15 @@ impl<M: WritableModel, A> Update<M, A> {
     /// the database in the same statement (an atomic update:
     /// `.set(product::stock, product::stock - 3)` loses no concurrent
     /// change, where reading the row and writing it back would).
+    ///
+    /// On an `Option` column, `value` is the plain value (`"gift"` or
+    /// `&text` for an `Option<String>` column, meaning `Some`), `None`
+    /// (NULL), or an owned `Option` (`Some("gift".to_owned())`,
+    /// `maybe.map(str::to_owned)`). `Some("gift")`, an `Option` of a
+    /// borrowed value, does not compile: accepting it as well would make a
+    /// bare `None` ambiguous (E0283), a limit of stable Rust that Diesel
+    /// shares (it asks for `None::<String>` instead); the compiler's message
+    /// says what to write.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> orm::Result<()> {

@@ -336,25 +336,19 @@ impl Writer {
             }
             (function, cast) => {
                 let cast = cast.and_then(|ty| cast_name(self.backend, ty));
-                if cast.is_some() {
-                    self.push("CAST(");
-                }
-                self.push(match function {
-                    AggregateFn::Count => "COUNT(",
-                    AggregateFn::Sum => "SUM(",
-                    AggregateFn::Avg => "AVG(",
-                    AggregateFn::Min => "MIN(",
-                    AggregateFn::Max => "MAX(",
-                    AggregateFn::CountDistinct => "COUNT(DISTINCT ",
-                });
-                self.node(inner)?;
-                self.push(")");
-                window(self)?;
-                if let Some(name) = cast {
-                    self.push(" AS ");
-                    self.push(name);
-                    self.push(")");
-                }
+                self.cast_to(cast, |w| {
+                    w.push(match function {
+                        AggregateFn::Count => "COUNT(",
+                        AggregateFn::Sum => "SUM(",
+                        AggregateFn::Avg => "AVG(",
+                        AggregateFn::Min => "MIN(",
+                        AggregateFn::Max => "MAX(",
+                        AggregateFn::CountDistinct => "COUNT(DISTINCT ",
+                    });
+                    w.node(inner)?;
+                    w.push(")");
+                    window(w)
+                })?;
             }
         }
         Ok(())
@@ -377,19 +371,31 @@ impl Writer {
         let cast = rank
             .then(|| cast_name(self.backend, SqlType::BigInt))
             .flatten();
+        self.cast_to(cast, |w| {
+            w.push(match function {
+                RankFn::RowNumber => "ROW_NUMBER(",
+                RankFn::Rank => "RANK(",
+                RankFn::DenseRank => "DENSE_RANK(",
+                RankFn::Lag => "LAG(",
+                RankFn::Lead => "LEAD(",
+            });
+            w.list(args)?;
+            w.push(")");
+            w.over(partition, order)
+        })
+    }
+
+    /// What `write` writes, wrapped in `CAST(.. AS <type>)` when `cast`
+    /// names a type (see [`cast_name`]), as it is otherwise.
+    fn cast_to(
+        &mut self,
+        cast: Option<&'static str>,
+        write: impl FnOnce(&mut Self) -> Result<()>,
+    ) -> Result<()> {
         if cast.is_some() {
             self.push("CAST(");
         }
-        self.push(match function {
-            RankFn::RowNumber => "ROW_NUMBER(",
-            RankFn::Rank => "RANK(",
-            RankFn::DenseRank => "DENSE_RANK(",
-            RankFn::Lag => "LAG(",
-            RankFn::Lead => "LEAD(",
-        });
-        self.list(args)?;
-        self.push(")");
-        self.over(partition, order)?;
+        write(self)?;
         if let Some(name) = cast {
             self.push(" AS ");
             self.push(name);
@@ -1073,15 +1079,14 @@ pub(crate) fn union(backend: Backend, union: &super::union::UnionParts) -> Resul
     w.push(") AS ");
     w.ident("orm_union");
     let first = selected(&union.members[0].parts);
-    let key_text = |node: &Node| format!("{node:?}");
     let mut order = Vec::new();
     for key in &union.order {
-        let wanted = key_text(&key.node);
-        let Some(at) = first.iter().position(|n| key_text(n) == wanted) else {
+        let Some(at) = first.iter().position(|n| *n == key.node) else {
             return Err(Error::InvalidQuery {
                 message: format!(
-                    "a union sorted by {wanted}, which its first query does not select: sort a \
-                     union by one of the columns or expressions the first query selects"
+                    "a union sorted by {:?}, which its first query does not select: sort a \
+                     union by one of the columns or expressions the first query selects",
+                    key.node
                 ),
             });
         };

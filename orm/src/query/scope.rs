@@ -60,31 +60,27 @@ macro_rules! positions {
 }
 positions!(At0, At1, At2, At3, At4, At5);
 
-macro_rules! in_tuple {
-    ($at:ident: $this:ident in $($all:ident),+) => {
-        impl<$($all),+> InScope<($($all,)+), $at> for $this {}
+/// Implements `$trait<(T1, .., Tn), AtK>` for each type `TK` of every tuple
+/// of two to six types: where a type stands among a join's sources
+/// ([`InScope`]) or among a query's group keys
+/// ([`KeyIn`](super::grouping::KeyIn)).
+macro_rules! impl_at_positions {
+    ($trait:ident) => {
+        $crate::query::scope::impl_at_positions!(@ $trait; [A, B]; At0 A, At1 B);
+        $crate::query::scope::impl_at_positions!(@ $trait; [A, B, C]; At0 A, At1 B, At2 C);
+        $crate::query::scope::impl_at_positions!(@ $trait; [A, B, C, D]; At0 A, At1 B, At2 C, At3 D);
+        $crate::query::scope::impl_at_positions!(@ $trait; [A, B, C, D, E]; At0 A, At1 B, At2 C, At3 D, At4 E);
+        $crate::query::scope::impl_at_positions!(@ $trait; [A, B, C, D, E, F]; At0 A, At1 B, At2 C, At3 D, At4 E, At5 F);
+    };
+    (@ $trait:ident; $all:tt; $($at:ident $this:ident),+) => {
+        $($crate::query::scope::impl_at_positions!(@one $trait; $all; $at $this);)+
+    };
+    (@one $trait:ident; [$($all:ident),+]; $at:ident $this:ident) => {
+        impl<$($all),+> $trait<($($all,)+), $crate::query::scope::$at> for $this {}
     };
 }
-in_tuple!(At0: A in A, B);
-in_tuple!(At1: B in A, B);
-in_tuple!(At0: A in A, B, C);
-in_tuple!(At1: B in A, B, C);
-in_tuple!(At2: C in A, B, C);
-in_tuple!(At0: A in A, B, C, D);
-in_tuple!(At1: B in A, B, C, D);
-in_tuple!(At2: C in A, B, C, D);
-in_tuple!(At3: D in A, B, C, D);
-in_tuple!(At0: A in A, B, C, D, E);
-in_tuple!(At1: B in A, B, C, D, E);
-in_tuple!(At2: C in A, B, C, D, E);
-in_tuple!(At3: D in A, B, C, D, E);
-in_tuple!(At4: E in A, B, C, D, E);
-in_tuple!(At0: A in A, B, C, D, E, F);
-in_tuple!(At1: B in A, B, C, D, E, F);
-in_tuple!(At2: C in A, B, C, D, E, F);
-in_tuple!(At3: D in A, B, C, D, E, F);
-in_tuple!(At4: E in A, B, C, D, E, F);
-in_tuple!(At5: F in A, B, C, D, E, F);
+pub(crate) use impl_at_positions;
+impl_at_positions!(InScope);
 
 /// Where a scope is: the outer query's model, in a correlated subquery.
 pub struct AtOuter;

@@ -150,17 +150,7 @@ impl<M: Model, O: Send + 'static, S> Union<M, O, S> {
         self
     }
 
-    /// Returns at most `n` rows of the whole union.
-    pub fn limit(mut self, n: u64) -> Self {
-        self.parts.limit = Some(n);
-        self
-    }
-
-    /// Skips the first `n` rows of the whole union.
-    pub fn offset(mut self, n: u64) -> Self {
-        self.parts.offset = Some(n);
-        self
-    }
+    super::limit_offset_methods!(" of the whole union");
 
     /// Runs the union and returns every row.
     pub fn all<'e, E>(
