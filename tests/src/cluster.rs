@@ -528,7 +528,7 @@ fn reap_orphans(bin: &Path, run_as: RunAs) {
 }
 
 /// Whether process `pid` runs (a zombie, killed but not yet reaped, does not).
-fn is_alive(pid: &str) -> bool {
+pub(crate) fn is_alive(pid: &str) -> bool {
     let Ok(stat) = std::fs::read_to_string(Path::new("/proc").join(pid).join("stat")) else {
         return false;
     };
@@ -541,22 +541,8 @@ fn is_alive(pid: &str) -> bool {
 /// The tools' folder and how to run them, or why a cluster cannot be made.
 fn prerequisites() -> Result<(PathBuf, RunAs), String> {
     let bin = bin_dir()?;
-    let euid = {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::metadata("/proc/self")
-            .map_err(|e| format!("cannot read /proc/self to learn the user ({e})"))?
-            .uid()
-    };
-    let id = |flag: &str| -> Result<u32, String> {
-        let out = Command::new("id")
-            .args([flag, "postgres"])
-            .output()
-            .map_err(|e| format!("cannot run `id`: {e}"))?;
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .map_err(|_| "there is no `postgres` user".to_owned())
-    };
+    let euid = effective_uid()?;
+    let id = postgres_id;
     let uid = id("-u")?;
     if euid == uid {
         return Ok((bin, RunAs::Postgres));
@@ -576,6 +562,26 @@ fn prerequisites() -> Result<(PathBuf, RunAs), String> {
             gid: id("-g")?,
         },
     ))
+}
+
+/// The user this test process runs as.
+pub(crate) fn effective_uid() -> Result<u32, String> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .map_err(|e| format!("cannot read /proc/self to learn the user ({e})"))
+}
+
+/// The `postgres` user's id (`flag` `-u`) or group id (`-g`), from `id`.
+pub(crate) fn postgres_id(flag: &str) -> Result<u32, String> {
+    let out = Command::new("id")
+        .args([flag, "postgres"])
+        .output()
+        .map_err(|e| format!("cannot run `id`: {e}"))?;
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .map_err(|_| "there is no `postgres` user".to_owned())
 }
 
 /// `ORM_TEST_PG_BIN`, else the newest `/usr/lib/postgresql/<version>/bin`
@@ -628,7 +634,7 @@ fn bin_dir() -> Result<PathBuf, String> {
 }
 
 /// A TCP port on 127.0.0.1 that nothing listens on now (never 5432).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     loop {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())

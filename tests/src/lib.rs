@@ -17,6 +17,7 @@ pub mod direct;
 pub mod events;
 pub mod models;
 pub mod music;
+pub mod pgbouncer;
 pub mod proxy;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -166,6 +167,14 @@ impl TestDb {
 }
 
 impl TestDb {
+    /// The PostgreSQL schema of this test (its tables are there), if it is on PostgreSQL.
+    pub fn schema(&self) -> Option<&str> {
+        match &self.cleanup {
+            Some(Cleanup::Postgres { schema, .. }) => Some(schema),
+            _ => None,
+        }
+    }
+
     /// Runs `sql` on the test database directly with sqlx, bypassing the ORM.
     pub async fn direct_execute(&self, sql: &str) {
         use sqlx::Connection;
