@@ -20,6 +20,7 @@ mod lists_and_nulls;
 mod locks;
 mod migrate;
 mod pagination;
+mod pgbouncer;
 mod pool;
 mod query;
 mod relations;

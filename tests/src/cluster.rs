@@ -515,20 +515,23 @@ fn shut_down(root: &Path, bin: &Path, run_as: RunAs) {
     let _ = std::fs::remove_dir_all(root);
 }
 
+/// The `postgres` user's id (`flag` `-u`) or group id (`-g`), by `id`.
+pub(crate) fn postgres_id(flag: &str) -> Result<u32, String> {
+    let out = Command::new("id")
+        .args([flag, "postgres"])
+        .output()
+        .map_err(|e| format!("cannot run `id`: {e}"))?;
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .map_err(|_| "there is no `postgres` user".to_owned())
+}
+
 /// The tools' folder and how to run them, or why a cluster cannot be made.
 fn prerequisites() -> Result<(PathBuf, RunAs), String> {
     let bin = bin_dir()?;
     let euid = euid()?;
-    let id = |flag: &str| -> Result<u32, String> {
-        let out = Command::new("id")
-            .args([flag, "postgres"])
-            .output()
-            .map_err(|e| format!("cannot run `id`: {e}"))?;
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .map_err(|_| "there is no `postgres` user".to_owned())
-    };
+    let id = postgres_id;
     let uid = id("-u")?;
     if euid == uid {
         return Ok((bin, RunAs::Postgres));

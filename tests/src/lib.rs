@@ -20,6 +20,7 @@ pub mod events;
 pub mod mariadb_cluster;
 pub mod models;
 pub mod music;
+pub mod pgbouncer;
 mod private_server;
 pub mod proxy;
 pub mod replication;
@@ -171,6 +172,14 @@ impl TestDb {
 }
 
 impl TestDb {
+    /// The PostgreSQL schema of this test (its tables are there), if it is on PostgreSQL.
+    pub fn schema(&self) -> Option<&str> {
+        match &self.cleanup {
+            Some(Cleanup::Postgres { schema, .. }) => Some(schema),
+            _ => None,
+        }
+    }
+
     /// Runs `sql` on the test database directly with sqlx, bypassing the ORM.
     pub async fn direct_execute(&self, sql: &str) {
         use sqlx::Connection;

@@ -148,8 +148,32 @@ impl PooledConn {
     /// can no longer commit or is past its deadline, on a connection that
     /// broke, or with more parameters than the backend takes. `limit` is
     /// the caller's statement timeout, enforced here: a cancel request
-    /// when it passes (SQLite: an interrupt).
+    /// when it passes (SQLite: an interrupt). Through a pooler in
+    /// transaction mode a statement outside a transaction may run in one
+    /// of its own (see [`Pooler`](super::connect::Pooler)).
     pub(crate) async fn run<T, D>(
+        &mut self,
+        statement: Statement<D>,
+        limit: Option<Duration>,
+    ) -> Result<Fetched<T>>
+    where
+        D: FnMut(RowRef<'_>) -> Result<T> + Send,
+    {
+        let script = matches!(statement.fetch, Fetch::Script);
+        if !self.needs_own_transaction(script, limit) {
+            return self.run_statement(statement, limit).await;
+        }
+        self.check_usable()?;
+        self.open_own_transaction().await?;
+        let result = self.run_statement(statement, limit).await;
+        let closed = self.close_own_transaction(result.is_ok()).await;
+        let done = result?;
+        closed?;
+        Ok(done)
+    }
+
+    /// [`run`](Self::run) on the connection as it is.
+    async fn run_statement<T, D>(
         &mut self,
         statement: Statement<D>,
         limit: Option<Duration>,
@@ -173,6 +197,7 @@ impl PooledConn {
         let started = std::time::Instant::now();
         let Statement { sql, args, fetch } = statement;
         let text = sql.clone();
+        let persistent = self.prepares_named();
         self.busy = true;
         let result = match (&self.info.deadline, limit) {
             (Some(deadline), _) => {
@@ -186,18 +211,18 @@ impl PooledConn {
                     self.raw().sqlite_busy_timeout(l).await;
                 }
                 deadline.set(limit);
-                let result = drive(self.raw(), sql, args, fetch).await;
+                let result = drive(self.raw(), sql, args, fetch, persistent).await;
                 deadline.set(None);
                 if shorter.is_some() {
                     self.raw().sqlite_busy_timeout(busy).await;
                 }
                 result
             }
-            (None, None) => drive(self.raw(), sql, args, fetch).await,
+            (None, None) => drive(self.raw(), sql, args, fetch, persistent).await,
             (None, Some(limit)) => {
                 let pool = self.pool.clone();
-                let info = self.info.clone();
-                let statement = drive(self.raw(), sql, args, fetch);
+                let info = self.cancel_target();
+                let statement = drive(self.raw(), sql, args, fetch, persistent);
                 tokio::pin!(statement);
                 tokio::select! {
                     biased;
@@ -332,23 +357,28 @@ fn driver_rows(
     raw: &mut RawConn,
     sql: SqlStr,
     args: Args,
+    persistent: bool,
 ) -> Result<futures_util::stream::BoxStream<'_, Result<Row, sqlx::Error>>, Fail> {
     use futures_util::StreamExt as _;
     Ok(match (raw, args) {
         #[cfg(feature = "sqlite")]
         (RawConn::Sqlite(c), Args::Sqlite(a)) => sqlx::query_with(sql, a)
+            .persistent(persistent)
             .fetch(c)
             .map_ok(Row::Sqlite)
             .boxed(),
         #[cfg(feature = "postgres")]
         (RawConn::Postgres(c), Args::Postgres(a)) => sqlx::query_with(sql, a)
+            .persistent(persistent)
             .fetch(c)
             .map_ok(Row::Postgres)
             .boxed(),
         #[cfg(feature = "mysql")]
-        (RawConn::MySql(c), Args::MySql(a)) => {
-            sqlx::query_with(sql, a).fetch(c).map_ok(Row::MySql).boxed()
-        }
+        (RawConn::MySql(c), Args::MySql(a)) => sqlx::query_with(sql, a)
+            .persistent(persistent)
+            .fetch(c)
+            .map_ok(Row::MySql)
+            .boxed(),
         #[allow(unreachable_patterns)]
         (_, args) => return Err(mismatched(&args)),
     })
@@ -388,10 +418,18 @@ impl PooledConn {
                 yield Err(Error::TooManyParameters { backend: backend.name(), count, max });
                 return;
             }
+            let own = self.needs_own_transaction(false, None);
+            if own {
+                if let Err(e) = self.open_own_transaction().await {
+                    yield Err(e);
+                    return;
+                }
+            }
             let text = sql.clone();
+            let persistent = self.prepares_named();
             self.busy = true;
             let mut failure = None;
-            match driver_rows(self.raw(), sql, args) {
+            match driver_rows(self.raw(), sql, args, persistent) {
                 Err(fail) => failure = Some(fail),
                 Ok(mut rows) => {
                     use futures_util::StreamExt as _;
@@ -408,9 +446,15 @@ impl PooledConn {
             }
             let from_server = matches!(&failure, Some(Fail::Driver(sqlx::Error::Database(_))));
             let result = self.finish(&text, failure.map_or(Ok(()), Err));
+            let closed = match own {
+                true => self.close_own_transaction(result.is_ok()).await,
+                false => Ok(()),
+            };
             if let Err(e) = result {
                 self.note_failure(&e, from_server).await;
                 yield Err(self.past_deadline(e));
+            } else if let Err(e) = closed {
+                yield Err(e);
             }
         }
     }
@@ -422,6 +466,7 @@ async fn drive<T, D>(
     sql: SqlStr,
     args: Option<Args>,
     fetch: Fetch<D>,
+    persistent: bool,
 ) -> Result<Fetched<T>, Fail>
 where
     D: FnMut(RowRef<'_>) -> Result<T> + Send,
@@ -433,7 +478,7 @@ where
                 Some(args) => args,
                 None => Args::new(raw.backend()),
             };
-            with_conn!(raw, args, (c, a) => run_query(c, sql, a, fetch).await)
+            with_conn!(raw, args, (c, a) => run_query(c, sql, a, fetch, persistent).await)
         }
     }
 }
@@ -483,14 +528,17 @@ pub(crate) enum Fetched<T> {
 }
 
 /// A statement with parameters, on one backend's connection.
+/// `persistent`: prepared under a name and kept in the driver's cache
+/// (false: prepared unnamed, for this one execution).
 async fn run_query<'c, DB, C, T, D>(
     conn: &'c mut C,
     sql: SqlStr,
     args: <DB as sqlx::Database>::Arguments,
     fetch: Fetch<D>,
+    persistent: bool,
 ) -> Result<Fetched<T>, Fail>
 where
-    DB: sqlx::Database,
+    DB: sqlx::Database + sqlx_core::database::HasStatementCache,
     C: Send,
     &'c mut C: sqlx::Executor<'c, Database = DB>,
     DB::Row: AsRowRef,
@@ -498,7 +546,7 @@ where
     D: FnMut(RowRef<'_>) -> Result<T> + Send,
     <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
 {
-    let query = sqlx::query_with(sql, args);
+    let query = sqlx::query_with(sql, args).persistent(persistent);
     match fetch {
         Fetch::All(mut decode) => {
             let mut out = Vec::new();

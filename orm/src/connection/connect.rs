@@ -29,6 +29,104 @@ enum Driver {
     MySql(sqlx::mysql::MySqlConnectOptions),
 }
 
+/// What sits between a connection and its database server, and so how
+/// long a server session stays the client's own.
+///
+/// Given by the URL's `pooler` parameter (`postgres://.../db?pooler=transaction`)
+/// or by [`PoolOptions::pooler`](crate::PoolOptions::pooler); when both
+/// are given, [`Pooler::Transaction`] wins.
+///
+/// # Through PgBouncer in transaction mode
+///
+/// PgBouncer with `pool_mode = transaction` lends a server session to a
+/// client for one transaction at a time (PgBouncer manual, "pool_mode";
+/// its "Feature matrix" lists what a session loses). With
+/// [`Pooler::Transaction`] a PostgreSQL connection relies on nothing that
+/// lives longer than a transaction:
+///
+/// - Statements are prepared unnamed and never cached (PgBouncer 1.18
+///   does not carry protocol-level prepared statements between server
+///   sessions). A statement with bound values is sent in two protocol
+///   exchanges (parse and describe, then bind and execute); outside a
+///   transaction the two could reach different server sessions, so such
+///   a statement runs inside a `BEGIN` .. `COMMIT` of its own: four round
+///   trips instead of one or two. Group statements in a transaction to
+///   pay for it once.
+/// - The connection's statement timeout, lock timeout and read-only mode
+///   are set per transaction (`SET LOCAL statement_timeout`, `SET LOCAL
+///   lock_timeout`, `BEGIN READ ONLY`), never per session, and a URL with
+///   session `options` is refused. DDL outside a transaction
+///   ([`Database::create_table`](crate::Database::create_table)) goes in
+///   one simple-query message, which PgBouncer keeps on one server
+///   session, in a transaction of its own only when such a setting has to
+///   be applied. [`raw`](crate::raw()) statements are sent with the
+///   extended protocol, so always in a transaction: `VACUUM` or `CREATE
+///   INDEX CONCURRENTLY` fail ("cannot run inside a transaction block"):
+///   run those on a direct connection.
+/// - Cancel requests (`pg_cancel_backend`, for a statement past its time
+///   limit or abandoned by a dropped future) name the server process that
+///   runs the transaction, read in it (`pg_backend_pid()`, one more round
+///   trip per explicit transaction), never one read earlier, which by then
+///   may serve another client. DDL sent outside a transaction without a
+///   transaction of its own has no known process: if its future is
+///   dropped it is not cancelled (it runs until done, or until the
+///   server's statement timeout).
+/// - Migrations take their lock per transaction (see [`migrate::run`](crate::migrate::run)).
+/// - PgBouncer itself keeps `TimeZone`, `DateStyle`, `client_encoding` and
+///   `application_name` per client. Anything else a raw statement sets
+///   for the session (`SET`, session advisory locks, `LISTEN`, temporary
+///   tables, `PREPARE`) is lost or leaks to other clients: keep to `SET
+///   LOCAL` and transaction-level locks. A read-only connection is read-only
+///   per transaction only: raw SQL that ends its transaction (`COMMIT`) can
+///   write; connect it with a role that has no write privileges.
+///
+/// PgBouncer must accept sqlx's startup packet as it is: nothing to
+/// configure there (with this option sqlx does not send
+/// `extra_float_digits`). Cancel requests need a free server session:
+/// give the pool a `reserve_pool_size`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Pooler {
+    /// No pooler, or one that gives each client a server session of its
+    /// own while it is connected (PgBouncer `pool_mode = session`): the
+    /// default. URL: `pooler=session`.
+    #[default]
+    Session,
+    /// A pooler that lends a server session for one transaction at a time
+    /// (PgBouncer `pool_mode = transaction`): PostgreSQL only. URL:
+    /// `pooler=transaction`.
+    Transaction,
+}
+
+/// The URL query parameter that names the [`Pooler`].
+const POOLER_PARAM: &str = "pooler";
+
+/// `url` without its `pooler` parameter, and that parameter's value if
+/// it has one; an error message when it has two.
+fn take_pooler_param(url: &str) -> std::result::Result<(String, Option<String>), String> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), None));
+    };
+    let mut value = None;
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        match pair.split_once('=').unwrap_or((pair, "")) {
+            (POOLER_PARAM, v) if value.is_some() => {
+                return Err(format!(
+                    "`{POOLER_PARAM}` is given twice (the second time as `{v}`)"
+                ))
+            }
+            (POOLER_PARAM, v) => value = Some(v.to_owned()),
+            _ => kept.push(pair),
+        }
+    }
+    let url = match kept.is_empty() {
+        true => base.to_owned(),
+        false => format!("{base}?{}", kept.join("&")),
+    };
+    Ok((url, value))
+}
+
 /// What every new session of a connection starts with.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SessionSettings {
@@ -42,6 +140,8 @@ pub(crate) struct SessionSettings {
     /// Longest a statement waits for a lock (PostgreSQL `lock_timeout`,
     /// MySQL `innodb_lock_wait_timeout`, SQLite busy timeout).
     pub(crate) lock_timeout: Option<Duration>,
+    /// What sits between the connection and the server.
+    pub(crate) pooler: Pooler,
 }
 
 /// The URL with its password replaced, for messages.
@@ -73,12 +173,81 @@ impl ConnectOptions {
 
     /// Parses `url` for the connection called `name`. A `read_only`
     /// connection opens sessions in which the database itself refuses writes.
+    ///
+    /// [`Error::InvalidUrl`] when the driver refuses the URL, when its
+    /// `pooler` parameter is not `session` or `transaction` or is given
+    /// twice, when `pooler=transaction` names another backend than
+    /// PostgreSQL, and when a `pooler=transaction` URL sets session
+    /// `options` (they would not survive a transaction; see [`Pooler`]).
     pub(crate) fn parse(name: &str, url: &str, read_only: bool) -> Result<ConnectOptions> {
         let invalid = |reason: String| Error::InvalidUrl {
             connection: name.to_owned(),
             url: redact(url),
             reason,
         };
+        let (stripped, pooler) = take_pooler_param(url).map_err(invalid)?;
+        let pooler = match pooler.as_deref() {
+            None | Some("session") => Pooler::Session,
+            Some("transaction") => Pooler::Transaction,
+            Some("statement") => {
+                return Err(invalid(
+                    "`pooler=statement` is not supported: a pooler in statement mode cannot run \
+                     transactions; use PgBouncer's `pool_mode = transaction` and `pooler=transaction`"
+                        .into(),
+                ))
+            }
+            Some(other) => {
+                return Err(invalid(format!(
+                    "unknown `pooler` value `{other}`: expected `session` (no pooler, or one in session \
+                     mode) or `transaction` (PgBouncer's `pool_mode = transaction`)"
+                )))
+            }
+        };
+        let mut options = ConnectOptions::parse_driver(name, &stripped, read_only, &invalid)?;
+        if pooler == Pooler::Transaction {
+            options.use_transaction_pooler().map_err(invalid)?;
+        }
+        Ok(options)
+    }
+
+    /// Sets the connection up for a pooler in transaction mode (see
+    /// [`Pooler::Transaction`]); the reason it cannot be, for the URL's error.
+    fn use_transaction_pooler(&mut self) -> std::result::Result<(), String> {
+        match &mut self.driver {
+            #[cfg(feature = "postgres")]
+            Driver::Postgres(o) => {
+                if let Some(options) = o.get_options() {
+                    return Err(format!(
+                        "`pooler=transaction` with session `options` ({options}): a pooler in transaction \
+                         mode does not keep session settings; set them on the server (`ALTER ROLE ... SET`, \
+                         PgBouncer's `connect_query`) or use the connection's own options"
+                    ));
+                }
+                // PgBouncer refuses startup parameters it does not track
+                // ("unsupported startup parameter"), and a statement
+                // prepared under a name would be missing, or another
+                // client's, on the next server session.
+                *o = o
+                    .clone()
+                    .extra_float_digits(None)
+                    .statement_cache_capacity(0);
+                self.settings.pooler = Pooler::Transaction;
+                Ok(())
+            }
+            #[allow(unreachable_patterns)]
+            _ => Err(format!(
+                "`pooler=transaction` is for PostgreSQL behind PgBouncer; this is a {} URL",
+                self.backend().name()
+            )),
+        }
+    }
+
+    fn parse_driver(
+        name: &str,
+        url: &str,
+        read_only: bool,
+        invalid: &dyn Fn(String) -> Error,
+    ) -> Result<ConnectOptions> {
         let Some(backend) = Backend::from_url(url) else {
             return Err(invalid(
                 "expected a URL starting with sqlite:, postgres://, mysql:// or mariadb://".into(),
@@ -148,6 +317,21 @@ impl ConnectOptions {
     /// Whether this is an in-memory SQLite database (one per connection).
     pub(crate) fn is_memory(&self) -> bool {
         self.memory
+    }
+
+    /// Whether sessions last one transaction only (see [`Pooler::Transaction`]).
+    pub(crate) fn transaction_pooler(&self) -> bool {
+        self.settings.pooler == Pooler::Transaction
+    }
+
+    /// Applies a [`Pooler`] given by [`PoolOptions::pooler`](crate::PoolOptions::pooler);
+    /// the reason when this connection's backend cannot go through it.
+    pub(crate) fn set_pooler(&mut self, pooler: Pooler) -> std::result::Result<(), String> {
+        match pooler {
+            Pooler::Session => Ok(()),
+            Pooler::Transaction if self.transaction_pooler() => Ok(()),
+            Pooler::Transaction => self.use_transaction_pooler(),
+        }
     }
 }
 
@@ -285,6 +469,14 @@ impl RawConn {
                     ..SessionInfo::default()
                 };
                 Ok((RawConn::Sqlite(conn), info))
+            }
+            #[cfg(feature = "postgres")]
+            Driver::Postgres(o) if settings.pooler == Pooler::Transaction => {
+                // Nothing per session: the settings are applied per
+                // transaction, and the server process is read in each
+                // transaction (see `Pooler::Transaction`).
+                let conn = o.connect().await?;
+                Ok((RawConn::Postgres(conn), SessionInfo::default()))
             }
             #[cfg(feature = "postgres")]
             Driver::Postgres(o) => {

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::connect::{ConnectOptions, RawConn, SessionInfo};
+use super::connect::{ConnectOptions, Pooler, RawConn, SessionInfo};
 use super::retry::RetryPolicy;
 use super::transaction::TxState;
 use crate::backend::Backend;
@@ -45,6 +45,7 @@ pub struct PoolOptions {
     pub(crate) lock_timeout: Option<Duration>,
     pub(crate) leak_threshold: Option<Duration>,
     pub(crate) retry: RetryPolicy,
+    pub(crate) pooler: Pooler,
 }
 
 impl Default for PoolOptions {
@@ -59,6 +60,7 @@ impl Default for PoolOptions {
             lock_timeout: None,
             leak_threshold: None,
             retry: RetryPolicy::none(),
+            pooler: Pooler::Session,
         }
     }
 }
@@ -139,6 +141,17 @@ impl PoolOptions {
     /// also the default policy of [`Database::transaction`](crate::Database::transaction).
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
+        self
+    }
+
+    /// What sits between this connection and its server (default:
+    /// [`Pooler::Session`], nothing to work around). [`Pooler::Transaction`]
+    /// is for PostgreSQL behind PgBouncer with `pool_mode = transaction`
+    /// (see [`Pooler`] for what changes); the URL parameter
+    /// `pooler=transaction` does the same. On another backend the
+    /// connection is refused with [`Error::InvalidConfig`] when it is built.
+    pub fn pooler(mut self, pooler: Pooler) -> Self {
+        self.pooler = pooler;
         self
     }
 }
@@ -278,6 +291,9 @@ pub(crate) struct PoolInner {
     /// A connection of its own for cancel requests, opened when first needed.
     control: tokio::sync::Mutex<Option<RawConn>>,
     checkouts: Mutex<Checkouts>,
+    /// Why the pool's [`Pooler`] cannot work on this connection: every
+    /// acquisition is refused with it.
+    misconfigured: Option<String>,
 }
 
 /// The pool of one named connection. Cheap to clone.
@@ -300,6 +316,10 @@ impl Pool {
         options.lock_timeout = options.lock_timeout.filter(|t| !t.is_zero());
         connect.settings.statement_timeout = options.statement_timeout;
         connect.settings.lock_timeout = options.lock_timeout;
+        let misconfigured = connect.set_pooler(options.pooler).err();
+        if misconfigured.is_none() {
+            options.pooler = connect.settings.pooler;
+        }
         let read_only = connect.settings.read_only;
         Pool(Arc::new(PoolInner {
             name: name.to_owned(),
@@ -315,6 +335,7 @@ impl Pool {
             last_connect_error: Mutex::new(None),
             control: tokio::sync::Mutex::new(None),
             checkouts: Mutex::new(Checkouts::default()),
+            misconfigured,
         }))
     }
 
@@ -340,6 +361,14 @@ impl Pool {
         let inner = &self.0;
         if inner.closed.load(Ordering::Acquire) {
             return Err(inner.pool_closed());
+        }
+        if let Some(reason) = &inner.misconfigured {
+            return Err(Error::InvalidConfig {
+                connection: inner.name.clone(),
+                variable: "PoolOptions::pooler".into(),
+                value: format!("{:?}", inner.options.pooler),
+                expected: format!("`Pooler::Session` on this connection ({reason})"),
+            });
         }
         let started = Instant::now();
         let limit = inner.options.acquire_timeout;
@@ -605,6 +634,12 @@ async fn maintain(pool: Weak<PoolInner>, period: Duration) {
 }
 
 impl PoolInner {
+    /// Whether sessions last one transaction only (see
+    /// [`Pooler::Transaction`]).
+    pub(crate) fn transaction_pooler(&self) -> bool {
+        self.connect.transaction_pooler()
+    }
+
     fn pool_closed(&self) -> Error {
         Error::PoolClosed {
             connection: self.name.clone(),
@@ -740,6 +775,14 @@ pub struct PooledConn {
     generation: u64,
     /// The transaction in progress, as this crate tracks it.
     pub(crate) tx: TxState,
+    /// Through a transaction pooler: the server process of the
+    /// transaction in progress (the session's is of no use: the next
+    /// transaction may run on another).
+    pub(crate) server_pid: Option<u64>,
+    /// Through a transaction pooler: a statement's own transaction is
+    /// open (see `needs_own_transaction`); dropped in this state, the
+    /// connection is closed as if it were mid-statement.
+    pub(crate) own_transaction: bool,
     checkout: Option<u64>,
     pub(crate) pool: Arc<PoolInner>,
     /// Held until the connection is back in the pool or closed: a
@@ -780,6 +823,8 @@ impl PooledConn {
             retire_at: None,
             generation: 0,
             tx: TxState::default(),
+            server_pid: None,
+            own_transaction: false,
             checkout,
             pool: pool.0.clone(),
             permit: Some(permit),
@@ -801,6 +846,17 @@ impl PooledConn {
     /// Whether the connection opens read-only sessions.
     pub(crate) fn read_only(&self) -> bool {
         self.pool.read_only
+    }
+
+    /// The session a cancel request for the running statement names:
+    /// through a transaction pooler, the server process of the transaction
+    /// in progress (none is known outside one).
+    pub(crate) fn cancel_target(&self) -> SessionInfo {
+        let mut info = self.info.clone();
+        if self.pool.transaction_pooler() {
+            info.id = self.server_pid;
+        }
+        info
     }
 
     pub(crate) fn raw(&mut self) -> &mut RawConn {
@@ -865,14 +921,14 @@ impl Drop for PooledConn {
         let pool = self.pool.clone();
         let tx = std::mem::take(&mut self.tx);
         let back = Back {
-            info: self.info.clone(),
+            info: self.cancel_target(),
             open,
             retire_at: self.retire_at,
             generation: self.generation,
             restore: tx.restore.clone(),
             permit: self.permit.take(),
         };
-        if self.busy && !pool.connect.is_memory() {
+        if (self.busy || self.own_transaction) && !pool.connect.is_memory() {
             // A statement is in flight (its future was dropped): stop it on
             // the server, then close the connection.
             abandon(pool, raw, back);

@@ -278,7 +278,9 @@ impl RawConn {
 
 /// The statement that opens a transaction with `options`, and the one that
 /// puts the session back afterwards (MySQL and SQLite settings have no
-/// transaction-local form).
+/// transaction-local form). Through a transaction `pooler` the session
+/// has none of the connection's settings: the transaction sets the pool's
+/// timeouts itself (PostgreSQL only).
 fn begin_sql(
     backend: Backend,
     info: &SessionInfo,
@@ -286,6 +288,7 @@ fn begin_sql(
     options: &TransactionOptions,
     pool_statement_timeout: Option<Duration>,
     pool_lock_timeout: Option<Duration>,
+    pooler: bool,
 ) -> (String, Option<String>) {
     let read_only = options.read_only || read_only_connection;
     match backend {
@@ -300,14 +303,20 @@ fn begin_sql(
             if read_only {
                 sql.push_str(" READ ONLY");
             }
-            let statement = match (options.statement_timeout, options.timeout) {
+            let per_statement = options
+                .statement_timeout
+                .or(pool_statement_timeout.filter(|_| pooler));
+            let statement = match (per_statement, options.timeout) {
                 (Some(s), Some(d)) => Some(s.min(d)),
                 (s, d) => s.or(d),
             };
             if let Some(t) = statement {
                 sql.push_str(&format!("; SET LOCAL statement_timeout = {}", millis(t)));
             }
-            if let Some(t) = options.lock_timeout {
+            let lock = options
+                .lock_timeout
+                .or(pool_lock_timeout.filter(|_| pooler));
+            if let Some(t) = lock {
                 sql.push_str(&format!("; SET LOCAL lock_timeout = {}", millis(t)));
             }
             if let Some(t) = options.timeout {
@@ -456,7 +465,9 @@ impl PooledConn {
                 options,
                 self.pool.options.statement_timeout,
                 self.pool.options.lock_timeout,
+                self.pool.transaction_pooler(),
             );
+            self.server_pid = None;
             self.tx = super::transaction::TxState {
                 deadline: options.timeout.map(|t| (Instant::now() + t, t)),
                 statement_timeout: options.statement_timeout,
@@ -479,6 +490,20 @@ impl PooledConn {
             // The session settings were changed only if BEGIN ran; put them
             // back in any case, or close the connection.
             self.end_transaction().await;
+        }
+        if result.is_ok() && depth == 0 && self.pool.transaction_pooler() {
+            // The server process this transaction runs on, for cancel
+            // requests: it is the client's until the transaction ends.
+            self.busy = true;
+            let pid = self.raw().server_pid().await;
+            self.busy = false;
+            match pid {
+                Ok(pid) => self.server_pid = Some(pid),
+                Err(e) => {
+                    let _ = self.rollback().await;
+                    return Err(self.control_failed("SELECT pg_backend_pid()", e));
+                }
+            }
         }
         result
     }
@@ -516,6 +541,12 @@ impl PooledConn {
         let result = self.finish(&sql_static("COMMIT"), result);
         if depth == 1 && result.is_ok() {
             self.end_transaction().await;
+        }
+        if depth == 1 && result.is_err() && self.pool.transaction_pooler() {
+            // The driver still counts a transaction the server ended: a
+            // later statement would not be put in a transaction of its own,
+            // and could reach another client's server session.
+            self.broken = true;
         }
         match result {
             // Lost with COMMIT on its way: its outcome is unknown (a lost
@@ -598,6 +629,7 @@ impl PooledConn {
 
     /// The transaction has ended: puts session settings back and forgets it.
     async fn end_transaction(&mut self) {
+        self.server_pid = None;
         let tx = std::mem::take(&mut self.tx);
         if let Some(restore) = tx.restore {
             if self.raw().run_plain(&restore).await.is_err() {
@@ -754,6 +786,143 @@ impl PooledConn {
             source: sqlx::Error::Protocol(
                 "the connection was closed after an earlier error; open a new transaction".into(),
             ),
+        }
+    }
+}
+
+impl PooledConn {
+    /// Whether a statement sent now runs in a transaction of its own (see
+    /// [`Pooler`](super::connect::Pooler)): through a transaction pooler,
+    /// outside a transaction, a statement with values (its two protocol
+    /// exchanges must reach one server session), and SQL without values
+    /// that has settings to apply (a read-only connection, the pool's
+    /// timeouts) or a time limit (whose cancel request must name its
+    /// server process).
+    pub(crate) fn needs_own_transaction(&mut self, script: bool, limit: Option<Duration>) -> bool {
+        if !self.pool.transaction_pooler() || self.transaction_depth() > 0 {
+            return false;
+        }
+        let o = &self.pool.options;
+        !script
+            || self.read_only()
+            || o.statement_timeout.is_some()
+            || o.lock_timeout.is_some()
+            || limit.is_some()
+    }
+
+    /// Statements are prepared under a name and cached by the driver,
+    /// except through a transaction pooler, where the next transaction may
+    /// run on a server session that does not have them.
+    pub(crate) fn prepares_named(&self) -> bool {
+        !self.pool.transaction_pooler()
+    }
+
+    /// Opens the transaction of [`needs_own_transaction`](Self::needs_own_transaction)
+    /// and reads its server process in the same round trip. Until
+    /// [`close_own_transaction`](Self::close_own_transaction) the
+    /// connection is closed if it is dropped, never reused.
+    pub(crate) async fn open_own_transaction(&mut self) -> Result<()> {
+        let (begin, _) = begin_sql(
+            self.backend(),
+            &self.info,
+            self.read_only(),
+            &TransactionOptions::default(),
+            self.pool.options.statement_timeout,
+            self.pool.options.lock_timeout,
+            true,
+        );
+        self.own_transaction = true;
+        match self.raw().begin_reading_pid(&begin).await {
+            Ok(pid) => {
+                self.server_pid = Some(pid);
+                Ok(())
+            }
+            Err(e) => Err(self.control_failed(&begin, e)),
+        }
+    }
+
+    /// Commits (`commit`) or rolls back the transaction of
+    /// [`open_own_transaction`](Self::open_own_transaction). A failed
+    /// rollback closes the connection; a failed commit is the statement's
+    /// error (a deferred constraint, a serialization failure, a lost
+    /// connection: then whether it committed is unknown, as for any
+    /// statement lost on its way).
+    pub(crate) async fn close_own_transaction(&mut self, commit: bool) -> Result<()> {
+        if !self.own_transaction {
+            return Ok(());
+        }
+        if self.broken {
+            // Closed when released, which rolls the transaction back.
+            return match commit {
+                true => Err(self.lost()),
+                false => Ok(()),
+            };
+        }
+        let sql = if commit { "COMMIT" } else { "ROLLBACK" };
+        let ended = self.raw().run_plain(sql).await;
+        self.server_pid = None;
+        match ended {
+            Ok(()) => {
+                self.own_transaction = false;
+                Ok(())
+            }
+            Err(e) => {
+                let error = self.control_failed(sql, e);
+                if commit && !error.is_connection_error() {
+                    // The server rolled it back and is ready for more.
+                    self.own_transaction = false;
+                } else {
+                    self.broken = true;
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// A transaction-control statement of this crate failed: its error,
+    /// and a lost connection is closed.
+    fn control_failed(&mut self, sql: &str, e: sqlx::Error) -> Error {
+        let error = super::classify::classify(self.backend(), self.connection_name(), sql, e);
+        if error.is_connection_error() {
+            self.broken = true;
+        }
+        error
+    }
+}
+
+impl RawConn {
+    /// PostgreSQL: runs `begin` (simple-query SQL that opens a transaction)
+    /// and `SELECT pg_backend_pid()` in one message; returns the server
+    /// process, which is this client's until the transaction ends.
+    async fn begin_reading_pid(&mut self, begin: &str) -> std::result::Result<u64, sqlx::Error> {
+        self.read_pid(&format!("{begin}; SELECT pg_backend_pid()"))
+            .await
+    }
+
+    /// PostgreSQL: the server process of the transaction in progress.
+    async fn server_pid(&mut self) -> std::result::Result<u64, sqlx::Error> {
+        self.read_pid("SELECT pg_backend_pid()").await
+    }
+
+    /// The value of the last row `sql` returns, a process id.
+    async fn read_pid(&mut self, sql: &str) -> std::result::Result<u64, sqlx::Error> {
+        match self {
+            #[cfg(feature = "postgres")]
+            RawConn::Postgres(c) => {
+                use sqlx::Row as _;
+                let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .fetch_all(&mut *c)
+                    .await?;
+                let pid: i32 = match rows.last() {
+                    Some(row) => row.try_get(0)?,
+                    None => return Err(sqlx::Error::RowNotFound),
+                };
+                u64::try_from(pid).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+            }
+            #[allow(unreachable_patterns)]
+            _ => Err(sqlx::Error::Protocol(format!(
+                "`{sql}`: a server process is read on PostgreSQL only"
+            ))),
         }
     }
 }

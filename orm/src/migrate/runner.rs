@@ -10,6 +10,14 @@
 //! PostgreSQL and MySQL runs hold a lock for their whole length, so two
 //! processes never apply the same migration; on SQLite the database's write
 //! lock and the table's primary key do the same.
+//!
+//! On PostgreSQL the lock is a transaction's (`pg_advisory_xact_lock`), so
+//! that it works through a pooler in transaction mode (PgBouncer), where a
+//! session lock would stay on a server session another client gets next:
+//! a run or rollback is one transaction that holds the lock, and each
+//! migration in it is a savepoint. The migrations applied before one that
+//! fails are committed when the run ends, as if each had its own
+//! transaction; the locks their DDL takes are held until then too.
 
 use serde::{Deserialize, Serialize};
 
@@ -540,13 +548,19 @@ const MYSQL_LOCK_NAME: &str = "CONCAT('orm_migrations.', DATABASE())";
 /// How long a runner waits for another one's lock on MySQL before giving up.
 const LOCK_WAIT_SECONDS: u32 = 600;
 
-/// Takes the migration lock for this session (PostgreSQL, MySQL): a second
-/// runner, in this process or another, waits here until the first is done.
+/// Takes the migration lock (PostgreSQL, MySQL): a second runner, in this
+/// process or another, waits here until the first is done. PostgreSQL:
+/// opens the transaction that holds it until [`unlock`] (PostgreSQL manual,
+/// "Advisory Lock Functions": `pg_advisory_xact_lock`); MySQL: the
+/// session's (`GET_LOCK`).
 async fn lock(conn: &mut Session<'_>, connection: &str) -> Result<()> {
     let sql = match conn.backend() {
         // One lock per schema (PostgreSQL) or database (MySQL, whose locks are server-wide).
         Backend::Postgres => {
-            format!("SELECT CAST(1 AS BIGINT) FROM (SELECT pg_advisory_lock({PG_LOCK_KEY})) AS l")
+            conn.begin().await?;
+            format!(
+                "SELECT CAST(1 AS BIGINT) FROM (SELECT pg_advisory_xact_lock({PG_LOCK_KEY})) AS l"
+            )
         }
         Backend::MySql => {
             format!("SELECT CAST(GET_LOCK({MYSQL_LOCK_NAME}, {LOCK_WAIT_SECONDS}) AS SIGNED)")
@@ -570,9 +584,12 @@ async fn lock(conn: &mut Session<'_>, connection: &str) -> Result<()> {
     }
 }
 
+/// Releases the lock of [`lock`]. PostgreSQL: commits its transaction,
+/// and with it the migrations that applied (a failed one was rolled back
+/// to its savepoint).
 async fn unlock(conn: &mut Session<'_>) -> Result<()> {
     let sql = match conn.backend() {
-        Backend::Postgres => format!("SELECT pg_advisory_unlock({PG_LOCK_KEY})"),
+        Backend::Postgres => return conn.commit().await,
         Backend::MySql => format!("SELECT RELEASE_LOCK({MYSQL_LOCK_NAME})"),
         Backend::Sqlite => return Ok(()),
     };
