@@ -305,6 +305,10 @@ impl Iterator for OpenPauses {
     }
 }
 
+/// The longest a health check of one replica may take before it counts as
+/// a failure.
+const CHECK_LIMIT: Duration = Duration::from_secs(5);
+
 /// A lag not measured yet, or not measurable.
 const UNKNOWN_LAG: u64 = u64::MAX;
 
@@ -536,7 +540,10 @@ async fn check(set: Weak<ReplicaSet>) {
     loop {
         tick.tick().await;
         let Some(set) = set.upgrade() else { return };
-        let limit = every.max(Duration::from_secs(1));
+        // Generous: a check slowed by a loaded machine must not take a
+        // working replica out; a dead one fails fast (refused, reset), and a
+        // stalled one is cut off here.
+        let limit = every.max(CHECK_LIMIT);
         for replica in &set.replicas {
             if !replica.permitted() {
                 continue;
