@@ -260,7 +260,11 @@ impl<'e> Session<'e> {
                                 ReadYourWrites::CausalToken { wait } => wait,
                                 _ => DEFAULT_CAUSAL_WAIT,
                             };
-                            match wait_on(replica, &target, wait).await {
+                            // Boxed: this rare path holds a pool acquisition
+                            // and a statement in flight, kilobytes of future
+                            // state that every routed operation's future would
+                            // otherwise carry and copy when it is moved.
+                            match Box::pin(wait_on(replica, &target, wait)).await {
                                 Ok(Some(conn)) => {
                                     route.on = Some(i);
                                     slot = Some(conn);
