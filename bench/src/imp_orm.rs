@@ -52,6 +52,32 @@ impl Orm {
             .expect("orm connect");
         Orm { db }
     }
+
+    /// Connection "db" with the server at `url` as its primary and again as
+    /// its one replica (weight 1), reads routed by `read_your_writes`: with
+    /// `Off`, or a sticky window and no write through this handle, every
+    /// read goes to the replica's pool (issue 13's routing-cost figure).
+    pub async fn connect_with_replica(
+        url: &str,
+        pool_size: u32,
+        read_your_writes: orm::ReadYourWrites,
+    ) -> Orm {
+        let db = orm::Database::builder()
+            .connection_with(
+                "db",
+                url,
+                orm::PoolOptions::new().max_connections(pool_size),
+            )
+            .replica("db", url)
+            .replication(
+                "db",
+                orm::ReplicationOptions::new().read_your_writes(read_your_writes),
+            )
+            .build()
+            .await
+            .expect("orm connect with a replica");
+        Orm { db }
+    }
 }
 
 fn row(u: User) -> UserRow {

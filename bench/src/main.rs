@@ -6,9 +6,12 @@
 //!     cargo run --release -- --write   # also write bench-results.md
 //!     cargo run --release -- --check   # answers only, no timing (CI)
 //!     cargo run --release -- --report  # only the report workload (issue 12)
+//!     cargo run --release -- --replicas # only the read-replica routing cost (issue 13)
 //!
 //! PostgreSQL: ORM_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test);
-//! the tables live in a schema `orm_bench` that the run recreates.
+//! the tables live in a schema `orm_bench` that the run recreates
+//! (ORM_BENCH_SCHEMA names another, for runs side by side on one server:
+//! each would drop the other's tables).
 
 mod common;
 mod imp_diesel;
@@ -28,6 +31,12 @@ use sqlx::{AssertSqlSafe, Connection};
 #[allow(clippy::large_enum_variant)]
 enum Imp {
     Orm(imp_orm::Orm),
+    /// This ORM with the same server as primary and as one replica, reads
+    /// routed to the replica with read-your-writes off.
+    OrmReplica(imp_orm::Orm),
+    /// The same with the default sticky window (no write through the
+    /// handle, so every read still goes to the replica after the check).
+    OrmReplicaSticky(imp_orm::Orm),
     SqliteBare(imp_sqlx::SqliteBare),
     SqlitePool(imp_sqlx::SqlitePool),
     PgBare(imp_sqlx::PgBare),
@@ -42,6 +51,8 @@ macro_rules! on {
     ($imp:expr, $b:ident => $e:expr) => {
         match $imp {
             Imp::Orm($b) => $e,
+            Imp::OrmReplica($b) => $e,
+            Imp::OrmReplicaSticky($b) => $e,
             Imp::SqliteBare($b) => $e,
             Imp::SqlitePool($b) => $e,
             Imp::PgBare($b) => $e,
@@ -58,6 +69,8 @@ impl Imp {
     fn name(&self) -> &'static str {
         match self {
             Imp::Orm(_) => "orm",
+            Imp::OrmReplica(_) => "orm, replica",
+            Imp::OrmReplicaSticky(_) => "orm, replica, sticky",
             Imp::SqliteBare(_) | Imp::PgBare(_) => "sqlx (bare)",
             Imp::SqlitePool(_) | Imp::PgPool(_) => "sqlx (pool)",
             Imp::DieselSqlite(_) | Imp::DieselPg(_) => "diesel",
@@ -69,10 +82,13 @@ impl Imp {
     /// Whether the library has what `op` measures: sqlx has no closure API
     /// (its explicit form runs on the bare connection, as the floor).
     fn has(&self, op: Op) -> bool {
-        !matches!(
-            (self, op),
-            (Imp::SqlitePool(_) | Imp::PgPool(_), Op::TransactionClosure)
-        )
+        match self {
+            // Only reads: a write would put the sticky handle's reads on
+            // the primary for its window.
+            Imp::OrmReplica(_) | Imp::OrmReplicaSticky(_) => matches!(op, Op::Find),
+            Imp::SqlitePool(_) | Imp::PgPool(_) => !matches!(op, Op::TransactionClosure),
+            _ => true,
+        }
     }
 }
 
@@ -183,12 +199,17 @@ struct Config {
     check: bool,
     /// `--report`: only the report workload.
     report_only: bool,
+    /// `--replicas`: only the read-replica workload (PostgreSQL).
+    replicas_only: bool,
 }
 
 struct Cell {
     workload: String,
     /// Median time per operation of each implementation, by name.
     medians: Vec<(&'static str, Duration)>,
+    /// Each implementation's time per operation in each round, in the
+    /// order of `medians`.
+    rounds: Vec<Vec<Duration>>,
 }
 
 /// The data of Diesel's suite: `n` users with alternating hair colors; for
@@ -360,6 +381,7 @@ async fn measure(
         return Cell {
             workload: label,
             medians: Vec::new(),
+            rounds: Vec::new(),
         };
     }
     let mut imps: Vec<&mut Imp> = all.iter_mut().filter(|imp| imp.has(op)).collect();
@@ -390,13 +412,14 @@ async fn measure(
     }
     let medians = imps
         .iter()
-        .zip(samples)
-        .map(|(imp, s)| (imp.name(), median(s)))
+        .zip(&samples)
+        .map(|(imp, s)| (imp.name(), median(s.clone())))
         .collect();
     eprintln!("  {label}: done");
     Cell {
         workload: label,
         medians,
+        rounds: samples,
     }
 }
 
@@ -516,6 +539,7 @@ async fn pool_contention(db: Db, url: &str, tasks: usize, cfg: &Config) -> Cell 
         return Cell {
             workload: format!("pool: {tasks} tasks, 10 connections"),
             medians: Vec::new(),
+            rounds: Vec::new(),
         };
     }
     Cell {
@@ -523,9 +547,97 @@ async fn pool_contention(db: Db, url: &str, tasks: usize, cfg: &Config) -> Cell 
         medians: names
             .iter()
             .copied()
-            .zip(samples.into_iter().map(median))
+            .zip(samples.iter().cloned().map(median))
             .collect(),
+        rounds: samples,
     }
+}
+
+/// Issue 13's figure: the same find by primary key on PostgreSQL through a
+/// plain connection and through a connection whose one replica (weight 1)
+/// is the same server as its primary, so that only routing differs: with
+/// read-your-writes off, and with the default sticky window and no write
+/// (the per-read consistency check included). Raw sqlx on a bare connection
+/// runs alongside as the floor. Returns its own section of the report: each
+/// time, and the replica rows' ratio to the plain ORM, as the ratio of the
+/// medians and as the median of the ratios within a round (taken minutes
+/// apart, two medians can drift; two samples of one round cannot much).
+async fn replicas_section(url: &str, inserts: &[NewUser], cfg: &Config) -> String {
+    let pool = 10;
+    let mut imps = vec![
+        Imp::PgBare(imp_sqlx::pg_bare(url).await),
+        Imp::Orm(imp_orm::Orm::connect(url, pool).await),
+        Imp::OrmReplica(
+            imp_orm::Orm::connect_with_replica(url, pool, orm::ReadYourWrites::Off).await,
+        ),
+        Imp::OrmReplicaSticky(
+            imp_orm::Orm::connect_with_replica(url, pool, orm::ReadYourWrites::default()).await,
+        ),
+    ];
+    let routed = |imp: &Imp| match imp {
+        Imp::OrmReplica(o) | Imp::OrmReplicaSticky(o) => Some(o.db.clone()),
+        _ => None,
+    };
+    let primary_queries = |db: &orm::Database| db.metrics("db").unwrap().queries;
+    let before: Vec<Option<u64>> = imps
+        .iter()
+        .map(|i| routed(i).map(|db| primary_queries(&db)))
+        .collect();
+    let label = "find by primary key, through a replica".to_owned();
+    let cell = measure(&mut imps, Op::Find, inserts, cfg, label).await;
+    // Every read of the replica handles went to the replica, none to the
+    // primary: otherwise the figure would not measure routing.
+    for (imp, before) in imps.iter().zip(before) {
+        let (Some(db), Some(before)) = (routed(imp), before) else {
+            continue;
+        };
+        let m = db.replication_metrics("db").unwrap().expect("a replica");
+        assert!(
+            m.replicas[0].reads > 0 && m.primary_fallbacks == 0,
+            "{}: {m:?}",
+            imp.name()
+        );
+        assert_eq!(
+            primary_queries(&db),
+            before,
+            "{}: a read went to the primary",
+            imp.name()
+        );
+    }
+    if cfg.check {
+        return "PostgreSQL: every read through the replica handles went to the replica\n".into();
+    }
+    let plain = cell
+        .medians
+        .iter()
+        .position(|(n, _)| *n == "orm")
+        .expect("the plain ORM ran");
+    let mut out = format!(
+        "\n### PostgreSQL, read replicas (issue 13)\n\n\
+         {} rounds; ratios to the plain orm: of the medians, and the median of the \
+         ratios within each round (range over rounds in brackets)\n\n\
+         | {} | median | ratio of medians | median of round ratios |\n|---|---:|---:|---:|\n",
+        cfg.rounds, cell.workload
+    );
+    for (k, (name, d)) in cell.medians.iter().enumerate() {
+        let per_round: Vec<f64> = cell.rounds[k]
+            .iter()
+            .zip(&cell.rounds[plain])
+            .map(|(x, a)| x.as_secs_f64() / a.as_secs_f64())
+            .collect();
+        let mut sorted = per_round.clone();
+        sorted.sort_by(f64::total_cmp);
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {:.3}x | {:.3}x ({:.2}-{:.2}) |",
+            fmt_time(*d),
+            d.as_secs_f64() / cell.medians[plain].1.as_secs_f64(),
+            sorted[sorted.len() / 2],
+            sorted[0],
+            sorted[sorted.len() - 1],
+        );
+    }
+    out
 }
 
 fn fmt_time(d: Duration) -> String {
@@ -593,12 +705,23 @@ async fn bench_backend(db: Db, cfg: &Config) -> String {
             let mut c = sqlx::PgConnection::connect(&base)
                 .await
                 .expect("PostgreSQL for the benchmark");
-            sqlx::raw_sql("DROP SCHEMA IF EXISTS orm_bench CASCADE; CREATE SCHEMA orm_bench")
-                .execute(&mut c)
-                .await
-                .unwrap();
+            let schema = std::env::var("ORM_BENCH_SCHEMA").unwrap_or_else(|_| "orm_bench".into());
+            if schema.is_empty()
+                || !schema
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            {
+                eprintln!("ORM_BENCH_SCHEMA={schema:?}: expected lower-case letters, digits and _");
+                std::process::exit(2);
+            }
+            sqlx::raw_sql(AssertSqlSafe(format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+            )))
+            .execute(&mut c)
+            .await
+            .unwrap();
             let sep = if base.contains('?') { '&' } else { '?' };
-            let url = format!("{base}{sep}options=-c%20search_path%3Dorm_bench");
+            let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
             (
                 url.clone(),
                 Admin::Pg(sqlx::PgConnection::connect(&url).await.unwrap()),
@@ -617,6 +740,10 @@ async fn bench_backend(db: Db, cfg: &Config) -> String {
         })
         .collect();
     let mut cells = Vec::new();
+    if cfg.replicas_only {
+        reset(&mut admin, 100, false).await;
+        return replicas_section(&url, &inserts, cfg).await;
+    }
     if cfg.report_only {
         report_cell(
             db,
@@ -676,6 +803,10 @@ async fn bench_backend(db: Db, cfg: &Config) -> String {
         )
         .await,
     );
+    let replicas = match db {
+        Db::Postgres => replicas_section(&url, &inserts, cfg).await,
+        Db::Sqlite => String::new(),
+    };
     cells.push(
         measure(
             &mut imps,
@@ -743,7 +874,7 @@ async fn bench_backend(db: Db, cfg: &Config) -> String {
     for tasks in [1, 16, 256] {
         cells.push(pool_contention(db, &url, tasks, cfg).await);
     }
-    finish(db, cfg, &cells)
+    finish(db, cfg, &cells) + &replicas
 }
 
 /// The report workload, on its own data (`reset_report`).
@@ -785,9 +916,9 @@ fn finish(db: Db, cfg: &Config, cells: &[Cell]) -> String {
 // would compete with the SQLite driver's own threads and add noise.
 fn main() {
     for a in std::env::args().skip(1) {
-        if !["--full", "--write", "--check", "--report"].contains(&a.as_str()) {
+        if !["--full", "--write", "--check", "--report", "--replicas"].contains(&a.as_str()) {
             eprintln!(
-                "unknown argument {a:?}; usage: orm-bench [--full] [--write] [--check] [--report]"
+                "unknown argument {a:?}; usage: orm-bench [--full] [--write] [--check] [--report] [--replicas]"
             );
             std::process::exit(2);
         }
@@ -828,11 +959,18 @@ async fn bench() {
         write: args.iter().any(|a| a == "--write"),
         check: args.iter().any(|a| a == "--check"),
         report_only: args.iter().any(|a| a == "--report"),
+        replicas_only: args.iter().any(|a| a == "--replicas"),
     };
     let _unpin = (!cfg.check).then_some(UnpinServer);
     let started = Instant::now();
     let mut report = String::new();
-    for db in [Db::Sqlite, Db::Postgres] {
+    // Replicas need a server: SQLite has none.
+    let backends: &[Db] = if cfg.replicas_only {
+        &[Db::Postgres]
+    } else {
+        &[Db::Sqlite, Db::Postgres]
+    };
+    for &db in backends {
         report.push_str(&bench_backend(db, &cfg).await);
     }
     println!("{report}");

@@ -260,7 +260,10 @@ impl<'e> Session<'e> {
                                 ReadYourWrites::CausalToken { wait } => wait,
                                 _ => DEFAULT_CAUSAL_WAIT,
                             };
-                            // Boxed: a rare path, kept out of every operation's future.
+                            // Boxed: this rare path holds a pool acquisition
+                            // and a statement in flight, kilobytes of future
+                            // state that every routed operation's future would
+                            // otherwise carry and copy when it is moved.
                             match Box::pin(wait_on(replica, &target, wait)).await {
                                 Ok(Some(conn)) => {
                                     route.on = Some(i);
