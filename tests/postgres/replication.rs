@@ -9,6 +9,8 @@
 //!   one of 1,000 write-then-read rounds sees its write.
 //! - A replica killed under load: no read fails, reads move to the other
 //!   replica, and the replica takes reads again once it is back.
+//! - A replica measured further behind than the lag limit takes no reads
+//!   until it catches up.
 //! - Balancing: 10,000 reads over weights 3:1 land within 5% of 75/25;
 //!   least connections sends fewer reads to a replica slowed with `pg_sleep`.
 
@@ -390,4 +392,77 @@ async fn weights_and_least_connections_spread_the_reads() {
         lc_slow * 2 < lc_fast,
         "least connections sent {lc_slow} reads to the slow replica and {lc_fast} to the fast one"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_measured_behind_the_lag_limit_takes_no_reads() {
+    let Some(t) = topology(&[&[("recovery_min_apply_delay", "1s")]]).await else {
+        return;
+    };
+    let db = t
+        .database(
+            ReplicationOptions::new()
+                .read_your_writes(ReadYourWrites::Off)
+                .max_lag(Some(Duration::from_millis(200)))
+                .check_interval(Duration::from_millis(100)),
+            &[],
+        )
+        .await;
+    // Idle, the replica has replayed all it received: lag 0, it takes reads.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = Customer::count(&db).await.unwrap();
+    assert_eq!(replica_reads(&db), [1]);
+
+    // A steady stream of writes, each replayed a second late: the health
+    // check measures the lag, and reads go to the primary.
+    let writer = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            for i in 0..40 {
+                customer(40_000 + i).insert(&db).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let m = db.replication_metrics("db").unwrap().unwrap();
+        if m.replicas[0]
+            .lag
+            .is_some_and(|l| l > Duration::from_millis(200))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the lag was never measured: {m:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let before = db.replication_metrics("db").unwrap().unwrap();
+    let n = Customer::count(&db).await.unwrap();
+    let after = db.replication_metrics("db").unwrap().unwrap();
+    assert_eq!(
+        after.replicas[0].reads, before.replicas[0].reads,
+        "the lagging replica took a read"
+    );
+    assert_eq!(after.primary_fallbacks, before.primary_fallbacks + 1);
+    assert!(n >= 1, "the primary answered with its rows");
+    writer.await.unwrap();
+
+    // Caught up again (lag back to 0), it takes reads again.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let _ = Customer::count(&db).await.unwrap();
+        if db.replication_metrics("db").unwrap().unwrap().replicas[0].reads
+            > after.replicas[0].reads
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the replica never took reads again"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
