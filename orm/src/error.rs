@@ -256,6 +256,9 @@ pub enum Error {
     /// position after a write, a replica's replay position or lag) got no
     /// usable answer: replication is not set up the way the backend's
     /// read-your-writes needs (MariaDB/MySQL: binary logging with GTIDs).
+    /// Operations do not return it (their own work succeeded): it is logged
+    /// (target `orm::replicas`) and the handle reads from the primary
+    /// instead.
     #[error("connection `{connection}`: replication: {message}")]
     Replication {
         /// The connection's name.

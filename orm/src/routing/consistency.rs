@@ -20,13 +20,18 @@ const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::
 
 /// The primary's replication position after some writes, per connection:
 /// a read that carries it goes only to a replica that has replayed past it
-/// (or to the primary), so it sees those writes.
+/// (or to the primary, also when that replica fails), so it sees those
+/// writes.
 ///
 /// Opaque, small and URL-safe text (base64url): send it in an HTTP header
 /// or a job's payload, and give it back with
 /// [`Database::with_causal_token`](crate::Database::with_causal_token).
-/// It is (de)serialized with serde as that text. Positions are PostgreSQL
-/// WAL locations (`pg_current_wal_insert_lsn()`) or MariaDB/MySQL GTIDs.
+/// It is (de)serialized with serde as that text, at most 4096 bytes.
+/// Positions are PostgreSQL WAL locations (`pg_current_wal_insert_lsn()`) or
+/// MariaDB/MySQL GTIDs. A token is not signed and does not expire: one
+/// naming a position far ahead makes reads wait the causal wait and then go
+/// to the primary, so sign it (or keep it server-side) if clients could
+/// forge it.
 ///
 /// ```
 /// let token: orm::CausalToken = "W1siZGIiLCJwZzowLzE2QjM3NDgiXV0".parse()?;
@@ -40,8 +45,11 @@ pub struct CausalToken {
 }
 
 impl CausalToken {
-    /// Whether the token holds no position (no write was made through the
-    /// handle on a connection with replicas).
+    /// Whether the token holds no position: no write through the handle on
+    /// a connection with replicas in
+    /// [`ReadYourWrites::CausalToken`](crate::ReadYourWrites::CausalToken)
+    /// mode (other modes record none). Its text is still not blank
+    /// (`W10`); leave the header out when this is true.
     pub fn is_empty(&self) -> bool {
         self.positions.is_empty()
     }

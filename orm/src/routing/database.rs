@@ -150,7 +150,7 @@ impl Database {
     }
 
     /// Runs the operation it is passed to on the primary, even if it is a
-    /// read of a connection with replicas: `Order::find(&db.on_primary(), id)`.
+    /// read of a connection with replicas: `Order::find(db.on_primary(), id)`.
     pub fn on_primary(&self) -> Call<'_> {
         self.call().on_primary()
     }
@@ -170,7 +170,7 @@ impl Database {
     /// A [new handle](Self::new_handle) that starts from `token`: its reads
     /// of each connection the token names go to a replica that has replayed
     /// the token's position (waiting for one up to the connection's causal
-    /// wait, 1 second by default) or to the primary. Use it to read your
+    /// wait in causal-token mode, 1 second in the others) or to the primary. Use it to read your
     /// writes in another process: the token came from
     /// [`causal_token`](Self::causal_token) there, through an HTTP header
     /// or a job's payload.
@@ -439,8 +439,11 @@ impl<'a> NamedConnection<'a> {
     /// Says that the raw statement only reads, so that on a connection
     /// with replicas it goes to a replica like a typed read (raw SQL
     /// otherwise goes to the primary: its text is never read to find out).
-    /// A statement marked so that writes fails on a replica, which refuses
-    /// writes (PostgreSQL SQLSTATE 25006, MariaDB `--read-only`).
+    /// A statement marked so that writes fails with [`Error::ReadOnly`]:
+    /// replica sessions are read-only (PostgreSQL
+    /// `default_transaction_read_only`, SQLSTATE 25006; MySQL/MariaDB `SET
+    /// SESSION TRANSACTION READ ONLY`, error 1792), whatever the account's
+    /// privileges. Raw reads are not retried under the retry policy.
     pub fn read(mut self) -> Self {
         self.call.read = true;
         self
@@ -688,8 +691,12 @@ impl DatabaseBuilder {
     /// [`ReplicationOptions`]), writes and transactions to `name`'s own URL.
     /// The replica must be on the same backend as the primary, and not
     /// SQLite: [`build`](Self::build) refuses either with
-    /// [`Error::InvalidConfig`] naming the connection. Replica sessions are
-    /// read-only, so the database refuses writes there too.
+    /// [`Error::InvalidConfig`] naming the connection, and a replica of a
+    /// connection the builder does not have with [`Error::NotConfigured`].
+    /// A replica that cannot be reached at start-up is not an error: `build`
+    /// waits up to the acquire timeout for it, then starts it out of
+    /// rotation. Replica sessions are read-only, so the database refuses
+    /// writes there too. Replicas take the primary's pool options.
     pub fn replica(self, name: &str, url: &str) -> Self {
         self.weighted_replica(name, url, 1)
     }
@@ -697,7 +704,7 @@ impl DatabaseBuilder {
     /// [`replica`](Self::replica) with a weight for
     /// [`Balancing::Weighted`](crate::Balancing::Weighted) (at least 1): a
     /// replica of weight 3 takes three reads for every one of a replica of
-    /// weight 1.
+    /// weight 1. A weight of 0 counts as 1.
     pub fn weighted_replica(mut self, name: &str, url: &str, weight: u32) -> Self {
         self.replicas
             .push((name.to_owned(), url.to_owned(), weight.max(1)));

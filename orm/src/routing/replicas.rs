@@ -55,18 +55,25 @@ pub enum ReadYourWrites {
     /// has not replayed it yet.
     Off,
     /// After a write through a handle, that handle's reads of the
-    /// connection go to the primary for this long (Rails' default is 2
-    /// seconds). The default, with 2 seconds.
+    /// connection go to the primary for this long. The default, with 2
+    /// seconds, Rails' default window; but Rails keeps the time of the last
+    /// write in the user's session, while here it lives in the handle, in
+    /// memory: give each request or user its own handle
+    /// ([`Database::new_handle`](crate::Database::new_handle)), or carry a
+    /// [`CausalToken`](crate::CausalToken) across requests and processes.
     StickyWindow(Duration),
     /// After a write through a handle, the handle remembers the primary's
     /// position (PostgreSQL WAL LSN, MariaDB/MySQL GTID; one more statement
     /// on the primary per write). Its later reads go to a replica that has
     /// replayed past it, waiting up to `wait` for the chosen replica to get
     /// there, else to the primary. The position travels as a
-    /// [`CausalToken`](crate::CausalToken).
+    /// [`CausalToken`](crate::CausalToken). (A handle made from a token
+    /// honours it in every mode; outside this one it waits 1 second.)
     CausalToken {
-        /// The longest a read waits for a replica to catch up before it goes
-        /// to the primary.
+        /// The longest the replica is asked to wait for the position (the
+        /// server's wait; the pool's acquire time comes on top, and the
+        /// statement is cut off 5 seconds after `wait`). Zero: the replica
+        /// is asked once, without waiting.
         wait: Duration,
     },
 }
@@ -122,7 +129,8 @@ impl ReplicationOptions {
     /// The defaults: weighted balancing, a 2-second sticky window, no lag
     /// limit, a health check every second, a replica taken out after one
     /// connection failure and probed again after 1 second (then 2, 4, ... up
-    /// to 30 while it keeps failing).
+    /// to 30 while it keeps failing, each plus a random jitter of up to as
+    /// much again).
     pub fn new() -> Self {
         Self::default()
     }
@@ -151,16 +159,23 @@ impl ReplicationOptions {
 
     /// Replicas measured further behind the primary than this take no reads
     /// until they catch up (`None`, the default: no limit). The lag is
-    /// measured by the health check: PostgreSQL `now() -
-    /// pg_last_xact_replay_timestamp()` while WAL is waiting to be replayed
-    /// (else 0), MariaDB `Seconds_Behind_Master` (whole seconds).
+    /// measured by the health check: PostgreSQL `clock_timestamp() -
+    /// pg_last_xact_replay_timestamp()` while received WAL waits to be
+    /// replayed (else 0: a replica whose WAL receiver stopped reads as 0
+    /// once it replayed what it had), MariaDB `Seconds_Behind_Master` of
+    /// `SHOW SLAVE STATUS`, MySQL `Seconds_Behind_Source` of `SHOW REPLICA
+    /// STATUS` (whole seconds). A lag that cannot be measured (not yet, or
+    /// replication stopped, or no privilege to ask) does not exclude a
+    /// replica: only connection failures do, through the breaker.
     pub fn max_lag(mut self, lag: Option<Duration>) -> Self {
         self.max_lag = lag;
         self
     }
 
     /// How often each replica's lag and health are checked (default 1
-    /// second; at least 10 ms).
+    /// second; at least 10 ms). Replicas are checked one after another; a
+    /// check taking longer than 5 seconds (or the interval, if longer)
+    /// counts as a connection failure.
     pub fn check_interval(mut self, every: Duration) -> Self {
         self.check_interval = every.max(Duration::from_millis(10));
         self
@@ -171,7 +186,8 @@ impl ReplicationOptions {
     /// be had in time; default 1), and let take reads again, on trial, after
     /// `open_for` (default 1 second), the pause doubling up to `max_open_for`
     /// (default 30 seconds) while the trials fail; each pause gets a random
-    /// jitter of up to itself, so that clients do not probe together.
+    /// jitter of up to itself (so 1-2 s at first, at most 60 s), so that
+    /// clients do not probe together.
     pub fn circuit_breaker(
         mut self,
         failures: u32,
@@ -228,7 +244,9 @@ impl ReplicationOptions {
     }
 }
 
-/// The state of a replica's circuit breaker.
+/// The state of a replica's circuit breaker (the three states of the
+/// circuit-breaker pattern as the `failsafe` crate implements it: closed,
+/// open for a pause, then half-open on trial).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BreakerState {
@@ -327,6 +345,9 @@ pub(crate) struct Replica {
     position: Mutex<Option<Position>>,
     reads: AtomicU64,
     failovers: AtomicU64,
+    /// The breaker opens only after several failures in a row: each
+    /// success must reset its count.
+    counts_failures: bool,
 }
 
 impl Replica {
@@ -349,7 +370,9 @@ impl Replica {
 
     /// A statement on this replica succeeded.
     pub(crate) fn succeeded(&self) {
-        if self.state.0.load(Ordering::Relaxed) != CLOSED {
+        // A closed breaker that opens on the first failure has no count to
+        // reset: the lock is skipped on that (default) hot path.
+        if self.counts_failures || self.state.0.load(Ordering::Relaxed) != CLOSED {
             self.breaker.on_success();
         }
     }
@@ -431,6 +454,7 @@ impl ReplicaSet {
                     position: Mutex::new(None),
                     reads: AtomicU64::new(0),
                     failovers: AtomicU64::new(0),
+                    counts_failures: options.failures_to_open > 1,
                 }
             })
             .collect();
@@ -581,6 +605,7 @@ async fn check(set: Weak<ReplicaSet>) {
 
 /// What the replicas of one connection did, from
 /// [`Database::replication_metrics`](crate::Database::replication_metrics).
+/// Counters are cumulative since [`build`](crate::DatabaseBuilder::build).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ReplicationMetrics {
@@ -608,9 +633,11 @@ pub struct ReplicaMetrics {
     /// How far behind the primary the last health check measured it
     /// (`None`: not measured yet, or it did not answer as a replica).
     pub lag: Option<Duration>,
-    /// Reads routed to it.
+    /// Statements of reads that ran on it and succeeded (streamed queries
+    /// are not counted).
     pub reads: u64,
-    /// Reads that met a connection failure on it and were sent elsewhere.
+    /// Connection failures met on it: reads sent elsewhere, failed health
+    /// checks, and a failed first connection at start-up.
     pub failovers: u64,
     /// Its pool: queries, errors, connections in use.
     pub pool: PoolMetrics,
@@ -687,6 +714,32 @@ mod tests {
             .lag_micros
             .store(2_000_000, Ordering::Relaxed);
         assert_eq!(spread(&lagging, 10, 0), [10, 0, 0]);
+    }
+
+    #[test]
+    fn a_success_resets_the_count_of_failures_in_a_row() {
+        let mut s = set(&[1], Balancing::RoundRobin);
+        s.options = s
+            .options
+            .circuit_breaker(2, Duration::from_secs(60), Duration::from_secs(60));
+        let s = ReplicaSet::new(
+            s.replicas
+                .into_iter()
+                .map(|r| (r.pool, r.weight, r.url))
+                .collect(),
+            s.options,
+        );
+        let r = &s.replicas[0];
+        r.failed();
+        r.succeeded();
+        r.failed();
+        assert_eq!(
+            r.state(),
+            BreakerState::Closed,
+            "two failures, not in a row"
+        );
+        r.failed();
+        assert_eq!(r.state(), BreakerState::Open);
     }
 
     #[test]

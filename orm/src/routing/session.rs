@@ -29,7 +29,7 @@ use super::replicas::{ReadYourWrites, Replica, ReplicaSet};
 const DEFAULT_CAUSAL_WAIT: Duration = Duration::from_secs(1);
 
 /// Reads go to the primary this long after a write whose position could not
-/// be read (Rails' sticky window).
+/// be read (Rails' sticky window; fixed, whatever the configured window).
 pub(crate) const DEFAULT_STICKY_WINDOW: Duration = Duration::from_secs(2);
 
 /// The longest the statement that reads the primary's position may take.
@@ -186,6 +186,9 @@ struct Route<'e> {
     on: Option<usize>,
     /// Replicas that failed this session's reads, a bit each.
     tried: u64,
+    /// The read carries a causal position: only the replica that was
+    /// checked for it may take it, so a failover goes to the primary.
+    causal: bool,
 }
 
 // Not boxed: a session lives on the stack for one operation, and a box
@@ -241,6 +244,7 @@ impl<'e> Session<'e> {
             handle,
             on: None,
             tried: 0,
+            causal: false,
         };
         let mut slot = None;
         let mode = set.options.read_your_writes_mode();
@@ -251,6 +255,7 @@ impl<'e> Session<'e> {
                 ReadPlan::Replica {
                     at_least: Some(target),
                 } => {
+                    route.causal = true;
                     if let Some(i) = set.choose(0) {
                         let replica = &set.replicas[i];
                         if replica.has_replayed(&target) {
@@ -313,7 +318,13 @@ impl<'e> Session<'e> {
         if i < 64 {
             route.tried |= 1 << i;
         }
-        route.on = route.set.choose(route.tried);
+        // Another replica has not been checked for the read's causal
+        // position: the primary takes it then.
+        route.on = if route.causal {
+            None
+        } else {
+            route.set.choose(route.tried)
+        };
         let pool = route
             .on
             .map_or(route.primary, |j| &route.set.replicas[j].pool);
