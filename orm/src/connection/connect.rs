@@ -71,7 +71,8 @@ enum Driver {
 ///   transaction of its own has no known process: if its future is
 ///   dropped it is not cancelled (it runs until done, or until the
 ///   server's statement timeout).
-/// - Migrations take their lock per transaction (see [`migrate::run`](crate::migrate::run)).
+/// - Migrations take their lock per transaction (`pg_advisory_xact_lock`; the
+///   migration runner does it, for every PostgreSQL connection).
 /// - PgBouncer itself keeps `TimeZone`, `DateStyle`, `client_encoding` and
 ///   `application_name` per client. Anything else a raw statement sets
 ///   for the session (`SET`, session advisory locks, `LISTEN`, temporary
