@@ -14,14 +14,16 @@
 //! - Balancing: 10,000 reads over weights 3:1 land within 5% of 75/25;
 //!   least connections sends fewer reads to a replica slowed with `pg_sleep`.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use orm::prelude::*;
-use orm::{Balancing, BreakerState, ReadYourWrites, ReplicationOptions};
+use orm::{Balancing, ReadYourWrites, ReplicationOptions};
 use orm_tests::cluster::Cluster;
 use orm_tests::models::Customer;
+use orm_tests::replica_checks::{
+    concurrent_rounds_mostly_on_the_replica, customer, kill_under_load_then_rejoin, replica_reads,
+    sequential_rounds,
+};
 
 /// A primary and its standbys; dropped, every server stops.
 struct Topology {
@@ -66,10 +68,6 @@ impl Topology {
     }
 }
 
-fn customer(i: usize) -> Customer {
-    Customer::new(&format!("c{i}@x.org"), &format!("c{i}"), i as i32)
-}
-
 /// A view of the primary whose rows take 50 ms to read on the standby
 /// named `slow` (its `cluster_name`), and no time elsewhere.
 #[orm::model(table = "paced")]
@@ -103,11 +101,6 @@ async fn wait_until(url: &str, count_sql: &'static str) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-fn replica_reads(db: &orm::Database) -> Vec<u64> {
-    let m = db.replication_metrics("db").unwrap().unwrap();
-    m.replicas.iter().map(|r| r.reads).collect()
 }
 
 const ROUNDS: usize = 1_000;
@@ -147,15 +140,7 @@ async fn every_read_after_a_write_sees_it_with_the_sticky_window_or_a_causal_tok
             &[],
         )
         .await;
-    for i in 0..ROUNDS {
-        let h = sticky.new_handle();
-        let c = customer(10_000 + i).insert(&h).await.unwrap();
-        assert_eq!(
-            Customer::find(&h, c.customer_id).await.unwrap().as_ref(),
-            Some(&c),
-            "round {i}"
-        );
-    }
+    sequential_rounds(&sticky, ROUNDS, 10_000).await;
     assert_eq!(
         replica_reads(&sticky),
         [0],
@@ -172,37 +157,7 @@ async fn every_read_after_a_write_sees_it_with_the_sticky_window_or_a_causal_tok
             &[],
         )
         .await;
-    let tasks: Vec<_> = (0..50)
-        .map(|task| {
-            let h = causal.new_handle();
-            tokio::spawn(async move {
-                for round in 0..ROUNDS / 50 {
-                    let c = customer(20_000 + task * 100 + round)
-                        .insert(&h)
-                        .await
-                        .unwrap();
-                    let seen = Customer::find(&h, c.customer_id).await.unwrap();
-                    assert_eq!(seen.as_ref(), Some(&c), "task {task} round {round}");
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap();
-    }
-    let m = causal.replication_metrics("db").unwrap().unwrap();
-    // Every read went to the replica, unless it was out of rotation for a
-    // moment (a health check that failed on a loaded machine) or did not
-    // catch up within the wait: then to the primary, and still saw its write.
-    assert_eq!(
-        m.replicas[0].reads + m.primary_fallbacks + m.causal_fallbacks,
-        ROUNDS as u64,
-        "{m:?}"
-    );
-    assert!(
-        m.replicas[0].reads >= ROUNDS as u64 / 2,
-        "most reads went to the replica: {m:?}"
-    );
+    concurrent_rounds_mostly_on_the_replica(&causal, 50, ROUNDS, 20_000).await;
 
     // A token handed over as text (another process, an HTTP header) works the same.
     let writer = causal.new_handle();
@@ -254,53 +209,13 @@ async fn a_replica_killed_under_load_costs_no_read_and_comes_back() {
         wait_until(&r.url(), "SELECT COUNT(*) FROM customers").await;
     }
 
-    let reads = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let load: Vec<_> = (0..4)
-        .map(|_| {
-            let (db, reads, stop, id) = (db.clone(), reads.clone(), stop.clone(), c.customer_id);
-            tokio::spawn(async move {
-                while !stop.load(Ordering::Relaxed) {
-                    let row = Customer::find(&db, id).await;
-                    assert!(
-                        matches!(row, Ok(Some(_))),
-                        "a read failed or missed: {row:?}"
-                    );
-                    reads.fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(Duration::from_millis(2)).await;
-                }
-            })
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    t.replicas[0].kill(); // SIGKILL of the postmaster's process group
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let m = db.replication_metrics("db").unwrap().unwrap();
-    assert_ne!(m.replicas[0].state, BreakerState::Closed, "{m:?}");
-    let on_second = m.replicas[1].reads;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(
-        db.replication_metrics("db").unwrap().unwrap().replicas[1].reads > on_second,
-        "the other replica takes the reads"
-    );
-
-    // Back: started again (crash recovery, then streaming).
-    t.replicas[0].start();
-    let before = db.replication_metrics("db").unwrap().unwrap().replicas[0].reads;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let m = db.replication_metrics("db").unwrap().unwrap();
-        if m.replicas[0].state == BreakerState::Closed && m.replicas[0].reads > before {
-            break;
-        }
-        assert!(Instant::now() < deadline, "replica 1 did not rejoin: {m:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    stop.store(true, Ordering::Relaxed);
-    for task in load {
-        task.await.expect("no read failed");
-    }
-    assert!(reads.load(Ordering::Relaxed) > 100);
+    kill_under_load_then_rejoin(
+        &db,
+        c.customer_id,
+        || t.replicas[0].kill(),
+        || t.replicas[0].start(),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

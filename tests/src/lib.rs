@@ -23,6 +23,7 @@ pub mod music;
 pub mod pgbouncer;
 mod private_server;
 pub mod proxy;
+pub mod replica_checks;
 pub mod replication;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
