@@ -393,6 +393,20 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+
+    /// The query cache's store failed (Redis unreachable, a value that
+    /// cannot be encoded or decoded). A cached read never fails for this:
+    /// the cache counts the error and reads from the database instead; the
+    /// variant is what the cache's store reports to the
+    /// cache layer, and what a raw read asked to be cached without naming
+    /// its tables returns.
+    #[error("query cache ({backend}): {message}")]
+    Cache {
+        /// The store: `"memory"` or `"redis"`.
+        backend: &'static str,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl Error {

@@ -7,6 +7,7 @@
 //! renders SQL and never reads it; the layers above (models, queries,
 //! relations, migrations) render, and the layer below (`connection/`) runs.
 
+pub(crate) mod cache;
 pub(crate) mod consistency;
 pub(crate) mod database;
 pub(crate) mod executor;

@@ -1,0 +1,3 @@
+//! The query cache (work in progress).
+
+pub(crate) mod store;
