@@ -16,6 +16,7 @@ pub(crate) mod replicas;
 pub(crate) mod session;
 pub(crate) mod transaction;
 
+pub use cache::{CacheMetrics, CacheOptions, Cacheable};
 pub use consistency::CausalToken;
 pub use database::{Call, Database, DatabaseBuilder, NamedConnection};
 pub use executor::Executor;
