@@ -88,10 +88,12 @@ pub use query::{
     Ordering, Select, Selection, Update,
 };
 pub use query::{Cursor, Page, Paged, RowStream};
-pub use raw::{raw, FromRow, Raw};
+pub use raw::{raw, CachedRaw, FromRow, Raw};
 pub use relations::{
     BelongsTo, ForeignKey, HasMany, HasOne, Joinable, KeyOf, ManyToMany, Relation, SameModel,
 };
+pub use query::Cached;
+pub use routing::{CacheMetrics, CacheOptions, Cacheable};
 pub use routing::{
     env_prefix, Balancing, BreakerState, Call, CausalToken, ConnectionName, Database,
     DatabaseBuilder, DefaultConnection, Executor, ReadYourWrites, ReplicaMetrics,

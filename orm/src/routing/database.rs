@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::cache::{Cache, CacheMetrics, CacheOptions};
+use super::cache::{Cache, CacheMetrics, CacheOptions, CacheRoute};
 use super::consistency::{CausalToken, HandleState};
 use super::names::{self, env_prefix, ConnectionName, DefaultConnection};
 use super::replicas::{ReplicaSet, ReplicationMetrics, ReplicationOptions};
@@ -146,9 +146,9 @@ impl Database {
         self.inner.cache.metrics()
     }
 
-    /// The query cache, for cached reads.
-    pub(crate) fn cache(&self) -> &Cache {
-        &self.inner.cache
+    /// What this handle remembers of its writes.
+    pub(crate) fn handle(&self) -> &HandleState {
+        &self.handle
     }
 
     /// Pool metrics of the connection called `name`.
@@ -476,6 +476,15 @@ impl<'a> NamedConnection<'a> {
     /// Whether the connection opens read-only sessions.
     pub fn is_read_only(&self) -> bool {
         self.connection.pool.read_only()
+    }
+
+    /// Where a cached raw read on this connection runs.
+    pub(crate) fn cache_route(&self) -> CacheRoute<'a> {
+        CacheRoute {
+            connection: self.connection,
+            handle: self.handle,
+            call: self.call,
+        }
     }
     /// The connection's name.
     pub fn name(&self) -> &'a str {

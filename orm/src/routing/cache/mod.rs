@@ -46,7 +46,14 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use sqlx::SqlStr;
+
 use self::store::Store;
+use super::consistency::HandleState;
+use super::database::{Connection, Database};
+use super::session::{CallOptions, Operation, Session};
+use crate::backend::Backend;
+use crate::connection::driver::Args;
 use crate::error::{Error, Result};
 
 /// The pseudo-table whose version every key of a connection includes: a
@@ -508,5 +515,59 @@ impl Drop for Running<'_> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(self.key);
+    }
+}
+
+/// Where a cached read runs its query on a miss: a database handle (not a
+/// transaction), with the caller's per-call options. Misses go to the
+/// primary: what is cached is committed data, never a lagging replica's.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct CacheRoute<'e> {
+    pub(crate) connection: &'e Connection,
+    pub(crate) handle: &'e HandleState,
+    pub(crate) call: CallOptions,
+}
+
+impl<'e> CacheRoute<'e> {
+    /// The route of `db`'s connection `name` (`None` if there is none: the
+    /// uncached path then reports it).
+    pub(crate) fn of(db: &'e Database, name: &str, call: CallOptions) -> Option<CacheRoute<'e>> {
+        Some(CacheRoute {
+            connection: db.named(name).ok()?,
+            handle: db.handle(),
+            call,
+        })
+    }
+
+    /// A cached read `op` of the connection, kept for `ttl` (the cache's
+    /// default if `None`): `render` renders it for the backend (the SQL,
+    /// its arguments, and its bound values encoded for the key), `run`
+    /// runs it on the session when the cache has no result.
+    pub(crate) async fn read<O, Fut>(
+        self,
+        op: &Operation,
+        ttl: Option<Duration>,
+        render: impl FnOnce(Backend) -> Result<(SqlStr, Args, Vec<u8>)>,
+        run: impl FnOnce(Session<'e>, SqlStr, Args) -> Fut,
+    ) -> Result<O>
+    where
+        O: Cacheable,
+        Fut: Future<Output = Result<O>>,
+    {
+        let call = CallOptions {
+            primary: true,
+            ..self.call
+        };
+        let session = Session::routed(self.connection, self.handle, op.access, call).await?;
+        let (sql, args, values) = render(session.backend())?;
+        let connection = self.connection.pool.name();
+        let mut key = Cache::key(connection, sql.as_str());
+        key.extend_from_slice(&values);
+        let cache = &self.connection.cache;
+        let ttl = ttl.unwrap_or_else(|| cache.default_ttl());
+        cache
+            .read(connection, &op.tables, ttl, key, move || run(session, sql, args))
+            .await
     }
 }
