@@ -155,6 +155,7 @@ pub mod __private {
     pub use crate::query::grouping::{ByKey, GroupedBy, KeyIn};
     pub use crate::query::{arith, divide};
     pub use crate::relations::{relation, JoinStep};
+    pub use crate::routing::cache::{model_cache, ModelCache};
     pub use crate::routing::names::ConnectionEntry;
     pub use crate::routing::Session;
     pub use crate::Backend;

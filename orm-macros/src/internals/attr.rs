@@ -68,6 +68,9 @@ pub struct Container {
     pub relations: Vec<ParentRelation>,
     pub renamed_from: Option<Spanned<String>>,
     pub indexes: Vec<CompositeIndex>,
+    /// `cache(ttl = 60)`: lookups by key are cached this many seconds; the
+    /// tokens are `cache`, for the span of a missing serde derive.
+    pub cache: Option<Spanned<u32>>,
 }
 
 /// `index(a, b)` or `unique(a, b)` on the model: an index over several fields.
@@ -212,6 +215,7 @@ impl Container {
         let mut relations = Vec::new();
         let mut table_renamed_from = Attr::none(cx, RENAMED_FROM);
         let mut indexes = Vec::new();
+        let mut cache = Attr::none(cx, CACHE);
 
         let parser = syn::meta::parser(|meta| {
             if meta.path == TABLE {
@@ -322,6 +326,36 @@ impl Container {
                 if let Some(name) = string(cx, &meta, RENAMED_FROM)? {
                     table_renamed_from.set(&meta.path, name);
                 }
+            } else if meta.path == CACHE {
+                // #[orm::model(cache(ttl = 60))]: seconds, from 1.
+                if !meta.input.peek(syn::token::Paren) {
+                    cx.error_spanned_by(
+                        &meta.path,
+                        "orm attribute `cache` takes a time to live in seconds: `cache(ttl = 60)`",
+                    );
+                    skip_value(&meta)?;
+                    return Ok(());
+                }
+                let mut ttl = Attr::none(cx, TTL);
+                let result = meta.parse_nested_meta(|inner| {
+                    if inner.path == TTL {
+                        if let Some(n) = whole_number(cx, &inner, TTL, 1..=u32::MAX, "60")? {
+                            ttl.set(&inner.path, n);
+                        }
+                    } else {
+                        unknown_key(cx, &inner.path, CACHE_KEYS, "`cache(...)`");
+                        skip_value(&inner)?;
+                    }
+                    Ok(())
+                });
+                match (result, ttl.get()) {
+                    (Err(err), _) => cx.syn_error(err),
+                    (Ok(()), Some(ttl)) => cache.set(&meta.path, ttl.value),
+                    (Ok(()), None) => cx.error_spanned_by(
+                        &meta.path,
+                        "orm attribute `cache` needs its time to live in seconds: `cache(ttl = 60)`",
+                    ),
+                }
             } else if meta.path == READ_ONLY {
                 // #[orm::model(read_only)]
                 flag(cx, &meta, READ_ONLY)?;
@@ -343,6 +377,7 @@ impl Container {
             relations,
             renamed_from: table_renamed_from.get(),
             indexes,
+            cache: cache.get(),
         }
     }
 }

@@ -36,6 +36,7 @@ use crate::connection::conn::sql_owned;
 use crate::error::Result;
 use crate::model::types::FieldType;
 use crate::model::Model;
+use crate::routing::cache::Codec;
 use crate::routing::{Cacheable, Executor};
 
 /// A query whose results are cached; see [`Select::cached`]. Ends in
@@ -102,6 +103,7 @@ impl<M: Model, O: Send + 'static, S, G> Cached<M, O, S, G> {
                 .read(
                     op,
                     ttl,
+                    Codec::serde(),
                     |backend| {
                         let (sql, args, key) =
                             render::select_keyed::<M>(backend, &parts, Some(Vec::new()))?;
@@ -136,6 +138,7 @@ impl<M: Model, O: Send + 'static, S, G> Cached<M, O, S, G> {
                 .read(
                     op,
                     ttl,
+                    Codec::serde(),
                     |backend| {
                         let (sql, args, key) =
                             render::select_keyed::<M>(backend, &parts, Some(Vec::new()))?;
@@ -165,6 +168,7 @@ impl<M: Model, O: Send + 'static, S, G> Cached<M, O, S, G> {
                 .read(
                     op,
                     ttl,
+                    Codec::serde(),
                     |backend| {
                         let (sql, args, key) =
                             render::count_keyed::<M>(backend, &parts, Some(Vec::new()))?;

@@ -201,6 +201,48 @@ struct Shared {
     logged: AtomicBool,
 }
 
+/// How results of type `O` are encoded for the store and decoded back.
+pub(crate) struct Codec<O> {
+    encode: fn(&O) -> Result<Vec<u8>>,
+    decode: fn(&[u8]) -> Result<O>,
+}
+
+impl<O> Clone for Codec<O> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<O> Copy for Codec<O> {}
+
+impl<O: Cacheable> Codec<O> {
+    /// serde into MessagePack ([`encode`], [`decode`]).
+    pub(crate) fn serde() -> Codec<O> {
+        Codec {
+            encode: encode::<O>,
+            decode: decode::<O>,
+        }
+    }
+}
+
+/// What `#[orm::model(cache(ttl = N))]` makes of a model: lookups by key
+/// (`find`, `get`) are cached for `ttl`.
+#[doc(hidden)]
+pub struct ModelCache<M> {
+    pub(crate) ttl: Duration,
+    pub(crate) codec: Codec<Option<M>>,
+}
+
+/// The cache of a model whose lookups by key are kept `ttl_seconds`; the
+/// model must be [`Cacheable`] (the macro calls this with the span of
+/// `cache`, so that a missing serde derive is reported there).
+#[doc(hidden)]
+pub fn model_cache<M: Cacheable>(ttl_seconds: u64) -> ModelCache<M> {
+    ModelCache {
+        ttl: Duration::from_secs(ttl_seconds),
+        codec: Codec::serde(),
+    }
+}
+
 /// A value encoded for the store (MessagePack, with field names, so that a
 /// model's fields round-trip whatever their serde attributes).
 pub(crate) fn encode<O: Cacheable>(value: &O) -> Result<Vec<u8>> {
@@ -307,12 +349,13 @@ impl Cache {
         tables: &[&str],
         ttl: Duration,
         key: Vec<u8>,
+        codec: Codec<O>,
         run: impl FnOnce() -> Fut,
     ) -> Result<O>
     where
-        O: Cacheable,
         Fut: Future<Output = Result<O>>,
     {
+        let Codec { encode, decode } = codec;
         let counters = &self.shared.counters;
         if self.is_degraded(connection) {
             counters.misses.fetch_add(1, Ordering::Relaxed);
@@ -336,7 +379,7 @@ impl Cache {
             }
         }
         match self.shared.store.get(&key).await {
-            Ok(Some(bytes)) => match decode::<O>(&bytes) {
+            Ok(Some(bytes)) => match decode(&bytes) {
                 Ok(value) => {
                     counters.hits.fetch_add(1, Ordering::Relaxed);
                     return Ok(value);
@@ -373,7 +416,7 @@ impl Cache {
                 if let Ok(filled) = rx.wait_for(Option::is_some).await {
                     if let Some(Some(bytes)) = filled.clone() {
                         drop(filled);
-                        if let Ok(value) = decode::<O>(&bytes) {
+                        if let Ok(value) = decode(&bytes) {
                             counters.hits.fetch_add(1, Ordering::Relaxed);
                             counters.coalesced.fetch_add(1, Ordering::Relaxed);
                             return Ok(value);
@@ -392,6 +435,15 @@ impl Cache {
             cache: self,
             key: &key,
         };
+        // Another caller's query may have stored its result between this
+        // caller's miss and its claim of the key.
+        if let Ok(Some(bytes)) = self.shared.store.get(&key).await {
+            if let Ok(value) = decode(&bytes) {
+                tx.send_replace(Some(Some(bytes)));
+                counters.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(value);
+            }
+        }
         counters.misses.fetch_add(1, Ordering::Relaxed);
         let result = run().await;
         let filled = match &result {
@@ -548,11 +600,11 @@ impl<'e> CacheRoute<'e> {
         self,
         op: &Operation,
         ttl: Option<Duration>,
+        codec: Codec<O>,
         render: impl FnOnce(Backend) -> Result<(SqlStr, Args, Vec<u8>)>,
         run: impl FnOnce(Session<'e>, SqlStr, Args) -> Fut,
     ) -> Result<O>
     where
-        O: Cacheable,
         Fut: Future<Output = Result<O>>,
     {
         let call = CallOptions {
@@ -567,7 +619,9 @@ impl<'e> CacheRoute<'e> {
         let cache = &self.connection.cache;
         let ttl = ttl.unwrap_or_else(|| cache.default_ttl());
         cache
-            .read(connection, &op.tables, ttl, key, move || run(session, sql, args))
+            .read(connection, &op.tables, ttl, key, codec, move || {
+                run(session, sql, args)
+            })
             .await
     }
 }
