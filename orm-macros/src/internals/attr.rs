@@ -337,8 +337,11 @@ impl Container {
                     return Ok(());
                 }
                 let mut ttl = Attr::none(cx, TTL);
+                // A `ttl` with a bad value is reported on the value alone.
+                let mut ttl_written = false;
                 let result = meta.parse_nested_meta(|inner| {
                     if inner.path == TTL {
+                        ttl_written = true;
                         if let Some(n) = whole_number(cx, &inner, TTL, 1..=u32::MAX, "60")? {
                             ttl.set(&inner.path, n);
                         }
@@ -351,6 +354,7 @@ impl Container {
                 match (result, ttl.get()) {
                     (Err(err), _) => cx.syn_error(err),
                     (Ok(()), Some(ttl)) => cache.set(&meta.path, ttl.value),
+                    (Ok(()), None) if ttl_written => {}
                     (Ok(()), None) => cx.error_spanned_by(
                         &meta.path,
                         "orm attribute `cache` needs its time to live in seconds: `cache(ttl = 60)`",
