@@ -121,7 +121,9 @@ pub use orm_macros::connections;
 ///
 /// Container attributes: `table = "name"` (default: the struct's name in
 /// snake case, plus `s`), `connection = Type` (default:
-/// [`DefaultConnection`]), `read_only` (no write operations). Field
+/// [`DefaultConnection`]), `read_only` (no write operations),
+/// `cache(ttl = N)` (`find` and `get` cached for N seconds; the model must
+/// derive `serde::Serialize` and `serde::Deserialize`; see [`Select::cached`]). Field
 /// attributes inside `#[orm(...)]`:
 /// `primary_key`, `auto`, `column = "name"`, `unique`, `index`,
 /// `max_length = N`, `default = literal`.
