@@ -328,20 +328,32 @@ impl Container {
                 }
             } else if meta.path == CACHE {
                 // #[orm::model(cache(ttl = 60))]: seconds, from 1.
-                if !meta.input.peek(syn::token::Paren) {
+                // `cache()`: said here, before syn's "expected nested attribute".
+                let empty = meta.input.fork().step(|cursor| {
+                    match cursor.group(proc_macro2::Delimiter::Parenthesis) {
+                        Some((inside, _, rest)) => Ok((inside.eof(), rest)),
+                        None => Ok((true, *cursor)),
+                    }
+                })?;
+                if empty {
                     cx.error_spanned_by(
                         &meta.path,
                         "orm attribute `cache` takes a time to live in seconds: `cache(ttl = 60)`",
                     );
-                    skip_value(&meta)?;
+                    if meta.input.peek(syn::token::Paren) {
+                        let _empty;
+                        syn::parenthesized!(_empty in meta.input);
+                    } else {
+                        skip_value(&meta)?;
+                    }
                     return Ok(());
                 }
                 let mut ttl = Attr::none(cx, TTL);
-                // A `ttl` with a bad value is reported on the value alone.
-                let mut ttl_written = false;
+                // A key with a bad value or name is reported on its own tokens alone.
+                let mut keyed = false;
                 let result = meta.parse_nested_meta(|inner| {
+                    keyed = true;
                     if inner.path == TTL {
-                        ttl_written = true;
                         if let Some(n) = whole_number(cx, &inner, TTL, 1..=u32::MAX, "60")? {
                             ttl.set(&inner.path, n);
                         }
@@ -354,7 +366,7 @@ impl Container {
                 match (result, ttl.get()) {
                     (Err(err), _) => cx.syn_error(err),
                     (Ok(()), Some(ttl)) => cache.set(&meta.path, ttl.value),
-                    (Ok(()), None) if ttl_written => {}
+                    (Ok(()), None) if keyed => {}
                     (Ok(()), None) => cx.error_spanned_by(
                         &meta.path,
                         "orm attribute `cache` needs its time to live in seconds: `cache(ttl = 60)`",

@@ -125,6 +125,14 @@ impl CacheOptions {
         self
     }
 
+    /// Keeps entries in `store` (named `backend` in logs) instead of this
+    /// process's memory: for the stores behind cargo features.
+    #[allow(dead_code)] // the first caller is the Redis store
+    pub(crate) fn store(mut self, backend: &'static str, store: Arc<dyn Store>) -> Self {
+        self.store = Some((backend, store));
+        self
+    }
+
     /// How long an entry of [`cached()`](crate::Select::cached) (and of a
     /// raw read's `cached()`) is served: the bound on how stale a result
     /// can be after a write that bypassed the ORM. Default 60 s.
@@ -623,5 +631,96 @@ impl<'e> CacheRoute<'e> {
                 run(session, sql, args)
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::memory::MemoryStore;
+    use super::*;
+    use crate::model::types::Value;
+
+    fn encoded(values: &[Value]) -> Vec<u8> {
+        let mut key = Vec::new();
+        for v in values {
+            v.encode_key(&mut key);
+        }
+        key
+    }
+
+    #[test]
+    fn bound_values_encode_unambiguously() {
+        let text = |s: &str| Value::Text(s.to_owned());
+        let distinct = [
+            encoded(&[text("ab"), text("c")]),
+            encoded(&[text("a"), text("bc")]),
+            encoded(&[text("abc")]),
+            encoded(&[Value::I32(1)]),
+            encoded(&[Value::I64(1)]),
+            encoded(&[Value::Bytes(b"1".to_vec())]),
+            encoded(&[text("1")]),
+            encoded(&[Value::F64(0.0)]),
+            encoded(&[Value::F64(-0.0)]),
+            encoded(&[Value::Null(|_| Ok(()))]),
+            encoded(&[]),
+        ];
+        for (i, a) in distinct.iter().enumerate() {
+            for b in &distinct[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        // NULLs of two column types are the same key.
+        let null_i64: fn(&mut Args) -> Result<()> = |_| Ok(());
+        let null_text: fn(&mut Args) -> Result<()> = |_| Err(Error::NotFound { model: "x" });
+        assert_eq!(
+            encoded(&[Value::Null(null_i64)]),
+            encoded(&[Value::Null(null_text)])
+        );
+        // The SQL and the connection are length-prefixed too.
+        assert_ne!(Cache::key("db", "SELECT 1"), Cache::key("db2", "ELECT 1"));
+    }
+
+    #[tokio::test]
+    async fn the_memory_store_versions_tables_per_connection_and_expires_entries() {
+        let store = MemoryStore::new(1 << 20);
+        assert_eq!(store.versions("db", &["a", "b"]).await.unwrap(), [0, 0]);
+        store.invalidate("db", &["a"]).await.unwrap();
+        store.invalidate("db", &["a"]).await.unwrap();
+        assert_eq!(store.versions("db", &["a", "b"]).await.unwrap(), [2, 0]);
+        assert_eq!(store.versions("other", &["a"]).await.unwrap(), [0]);
+
+        store
+            .put(b"k", Arc::from(&b"v"[..]), Duration::from_millis(50))
+            .await
+            .unwrap();
+        assert_eq!(store.get(b"k").await.unwrap().as_deref(), Some(&b"v"[..]));
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert_eq!(store.get(b"k").await.unwrap(), None, "expired");
+    }
+
+    #[tokio::test]
+    async fn a_failed_query_is_not_cached_and_its_error_is_the_callers() {
+        let cache = Cache::new(&CacheOptions::new());
+        let ttl = Duration::from_secs(60);
+        let failed: Result<i64> = cache
+            .read("db", &["t"], ttl, Cache::key("db", "q"), Codec::serde(), || async {
+                Err(Error::NotFound { model: "t" })
+            })
+            .await;
+        assert!(matches!(failed, Err(Error::NotFound { .. })));
+        let ran: i64 = cache
+            .read("db", &["t"], ttl, Cache::key("db", "q"), Codec::serde(), || async { Ok(7) })
+            .await
+            .unwrap();
+        assert_eq!(ran, 7);
+        let hit: i64 = cache
+            .read("db", &["t"], ttl, Cache::key("db", "q"), Codec::serde(), || async {
+                panic!("served from the cache")
+            })
+            .await
+            .unwrap();
+        assert_eq!(hit, 7);
+        let m = cache.metrics();
+        assert_eq!((m.hits, m.misses, m.errors), (1, 2, 0));
     }
 }
