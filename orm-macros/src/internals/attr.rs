@@ -169,6 +169,17 @@ fn skip_value(meta: &ParseNestedMeta) -> syn::Result<()> {
     Ok(())
 }
 
+/// Whether the key is followed by parentheses, and if so whether they are
+/// empty: `None` for `key`, `Some(true)` for `key()`.
+fn parentheses(meta: &ParseNestedMeta) -> syn::Result<Option<bool>> {
+    meta.input.fork().step(
+        |cursor| match cursor.group(proc_macro2::Delimiter::Parenthesis) {
+            Some((inside, _, rest)) => Ok((Some(inside.eof()), rest)),
+            None => Ok((None, *cursor)),
+        },
+    )
+}
+
 /// A flag must stand alone: `unique`, not `unique = true`.
 fn flag(cx: &Ctxt, meta: &ParseNestedMeta, name: Symbol) -> syn::Result<()> {
     if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
@@ -281,13 +292,7 @@ impl Container {
                 // #[orm::model(index(customer_id, status), unique(sku, region))]
                 let unique = meta.path == UNIQUE;
                 // `index()`: said here, before syn's "expected nested attribute".
-                let empty = meta.input.fork().step(|cursor| {
-                    match cursor.group(proc_macro2::Delimiter::Parenthesis) {
-                        Some((inside, _, rest)) => Ok((inside.eof(), rest)),
-                        None => Ok((false, *cursor)),
-                    }
-                })?;
-                if empty {
+                if parentheses(&meta)? == Some(true) {
                     cx.error_spanned_by(
                         &meta.path,
                         "an index lists the fields it covers: `index(customer_id, status)`",
@@ -328,19 +333,14 @@ impl Container {
                 }
             } else if meta.path == CACHE {
                 // #[orm::model(cache(ttl = 60))]: seconds, from 1.
-                // `cache()`: said here, before syn's "expected nested attribute".
-                let empty = meta.input.fork().step(|cursor| {
-                    match cursor.group(proc_macro2::Delimiter::Parenthesis) {
-                        Some((inside, _, rest)) => Ok((inside.eof(), rest)),
-                        None => Ok((true, *cursor)),
-                    }
-                })?;
-                if empty {
+                // `cache` or `cache()`: said here, before syn's "expected nested attribute".
+                let empty = parentheses(&meta)?;
+                if empty != Some(false) {
                     cx.error_spanned_by(
                         &meta.path,
                         "orm attribute `cache` takes a time to live in seconds: `cache(ttl = 60)`",
                     );
-                    if meta.input.peek(syn::token::Paren) {
+                    if empty.is_some() {
                         let _empty;
                         syn::parenthesized!(_empty in meta.input);
                     } else {

@@ -80,7 +80,9 @@ impl Store for MemoryStore {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            self.entries.insert(key.to_vec(), Entry { value, ttl }).await;
+            self.entries
+                .insert(key.to_vec(), Entry { value, ttl })
+                .await;
             Ok(())
         })
     }

@@ -256,10 +256,7 @@ pub fn model_cache<M: Cacheable>(ttl_seconds: u64) -> ModelCache<M> {
 pub(crate) fn encode<O: Cacheable>(value: &O) -> Result<Vec<u8>> {
     rmp_serde::to_vec_named(value).map_err(|e| Error::Cache {
         backend: "encode",
-        message: format!(
-            "cannot encode a `{}`: {e}",
-            std::any::type_name::<O>()
-        ),
+        message: format!("cannot encode a `{}`: {e}", std::any::type_name::<O>()),
     })
 }
 
@@ -343,7 +340,11 @@ impl Cache {
     }
 
     fn is_degraded(&self, connection: &str) -> bool {
-        let degraded = self.shared.degraded.lock().unwrap_or_else(|e| e.into_inner());
+        let degraded = self
+            .shared
+            .degraded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         !degraded.is_empty() && degraded.contains(connection)
     }
 
@@ -703,20 +704,37 @@ mod tests {
         let cache = Cache::new(&CacheOptions::new());
         let ttl = Duration::from_secs(60);
         let failed: Result<i64> = cache
-            .read("db", &["t"], ttl, Cache::key("db", "q"), Codec::serde(), || async {
-                Err(Error::NotFound { model: "t" })
-            })
+            .read(
+                "db",
+                &["t"],
+                ttl,
+                Cache::key("db", "q"),
+                Codec::serde(),
+                || async { Err(Error::NotFound { model: "t" }) },
+            )
             .await;
         assert!(matches!(failed, Err(Error::NotFound { .. })));
         let ran: i64 = cache
-            .read("db", &["t"], ttl, Cache::key("db", "q"), Codec::serde(), || async { Ok(7) })
+            .read(
+                "db",
+                &["t"],
+                ttl,
+                Cache::key("db", "q"),
+                Codec::serde(),
+                || async { Ok(7) },
+            )
             .await
             .unwrap();
         assert_eq!(ran, 7);
         let hit: i64 = cache
-            .read("db", &["t"], ttl, Cache::key("db", "q"), Codec::serde(), || async {
-                panic!("served from the cache")
-            })
+            .read(
+                "db",
+                &["t"],
+                ttl,
+                Cache::key("db", "q"),
+                Codec::serde(),
+                || async { panic!("served from the cache") },
+            )
             .await
             .unwrap();
         assert_eq!(hit, 7);
