@@ -32,7 +32,7 @@ use super::grouping::ValidGrouping;
 use super::lock::Unlocked;
 use sqlx::SqlStr;
 
-use super::{fetch_all, fetch_first, read_op, render, Parts, Select};
+use super::{fetch_all, read_op, render, Parts, Select};
 use crate::backend::Backend;
 use crate::connection::conn::sql_owned;
 use crate::connection::driver::Args;
@@ -115,7 +115,7 @@ impl<M: Model, O: Send + 'static, S, G> Cached<M, O, S, G> {
 
     /// The first row, if any: from the cache, or from the database.
     pub fn first<'e, E, GI>(
-        self,
+        mut self,
         exec: E,
     ) -> impl std::future::Future<Output = Result<Option<O>>> + Send + 'e
     where
@@ -123,24 +123,9 @@ impl<M: Model, O: Send + 'static, S, G> Cached<M, O, S, G> {
         G: ValidGrouping<GI>,
         O: Cacheable,
     {
-        let (mut parts, decode, ttl) = (self.select.parts, self.select.decode, self.ttl);
-        async move {
-            let Some(route) = exec.__cache_route() else {
-                return fetch_first::<M, O, E>(parts, decode, exec).await;
-            };
-            parts.limit = Some(1);
-            let op = &read_op::<M>(&parts);
-            let render = keyed(render::select_keyed::<M>, &parts);
-            route
-                .read(
-                    op,
-                    ttl,
-                    Codec::serde(),
-                    render,
-                    |mut s, sql, args| async move { s.fetch_optional(op, sql, args, decode).await },
-                )
-                .await
-        }
+        self.select.parts.limit = Some(1);
+        let rows = self.all(exec);
+        async move { Ok(rows.await?.into_iter().next()) }
     }
 
     /// How many rows the query returns: from the cache, or from the

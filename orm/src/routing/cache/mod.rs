@@ -699,45 +699,26 @@ mod tests {
         assert_eq!(store.get(b"k").await.unwrap(), None, "expired");
     }
 
+    /// A read of key `q` of table `t`, answered by `run` on a miss.
+    async fn read_q<F: Future<Output = Result<i64>>>(
+        cache: &Cache,
+        run: impl FnOnce() -> F,
+    ) -> Result<i64> {
+        let key = Cache::key("db", "q");
+        let ttl = Duration::from_secs(60);
+        cache
+            .read("db", &["t"], ttl, key, Codec::serde(), run)
+            .await
+    }
+
     #[tokio::test]
     async fn a_failed_query_is_not_cached_and_its_error_is_the_callers() {
         let cache = Cache::new(&CacheOptions::new());
-        let ttl = Duration::from_secs(60);
-        let failed: Result<i64> = cache
-            .read(
-                "db",
-                &["t"],
-                ttl,
-                Cache::key("db", "q"),
-                Codec::serde(),
-                || async { Err(Error::NotFound { model: "t" }) },
-            )
-            .await;
+        let failed = read_q(&cache, || async { Err(Error::NotFound { model: "t" }) }).await;
         assert!(matches!(failed, Err(Error::NotFound { .. })));
-        let ran: i64 = cache
-            .read(
-                "db",
-                &["t"],
-                ttl,
-                Cache::key("db", "q"),
-                Codec::serde(),
-                || async { Ok(7) },
-            )
-            .await
-            .unwrap();
-        assert_eq!(ran, 7);
-        let hit: i64 = cache
-            .read(
-                "db",
-                &["t"],
-                ttl,
-                Cache::key("db", "q"),
-                Codec::serde(),
-                || async { panic!("served from the cache") },
-            )
-            .await
-            .unwrap();
-        assert_eq!(hit, 7);
+        assert_eq!(read_q(&cache, || async { Ok(7) }).await.unwrap(), 7);
+        let hit = read_q(&cache, || async { panic!("served from the cache") }).await;
+        assert_eq!(hit.unwrap(), 7);
         let m = cache.metrics();
         assert_eq!((m.hits, m.misses, m.errors), (1, 2, 0));
     }
