@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures_util::TryStreamExt;
 use sqlx::SqlStr;
 
-use super::classify::classify;
+use super::classify::{classify, status_code};
 use super::connect::RawConn;
 use super::driver::{Args, RowRef};
 use super::pool::PooledConn;
@@ -119,6 +119,10 @@ impl PooledConn {
         if result.is_err() {
             counters.errors.fetch_add(1, Ordering::Relaxed);
         }
+        self.status_code = match &result {
+            Err(Fail::Driver(e)) => status_code(self.backend(), e),
+            _ => None,
+        };
         match result {
             Ok(v) => Ok(v),
             Err(Fail::Decode(e)) => Err(e),
@@ -525,6 +529,17 @@ pub(crate) enum Fetched<T> {
     Optional(Option<T>),
     /// What a statement without rows reports.
     Done(Done),
+}
+
+impl<T> Fetched<T> {
+    /// The rows returned, for a statement that returns rows.
+    pub(crate) fn rows(&self) -> Option<usize> {
+        match self {
+            Fetched::All(rows) => Some(rows.len()),
+            Fetched::Optional(row) => Some(usize::from(row.is_some())),
+            Fetched::Done(_) => None,
+        }
+    }
 }
 
 /// A statement with parameters, on one backend's connection.

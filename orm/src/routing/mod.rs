@@ -13,6 +13,7 @@ pub(crate) mod executor;
 pub(crate) mod names;
 pub(crate) mod replicas;
 pub(crate) mod session;
+pub(crate) mod trace;
 pub(crate) mod transaction;
 
 pub use consistency::CausalToken;
