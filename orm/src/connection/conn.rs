@@ -242,6 +242,7 @@ impl PooledConn {
         };
         let from_server = matches!(&result, Err(Fail::Driver(sqlx::Error::Database(_))));
         let result = self.finish(&text, result);
+        self.statement_time = started.elapsed();
         // SQLite: a lock wait cut short by the statement's limit is the
         // limit's error, as PostgreSQL's statement_timeout is.
         let result = match result {
@@ -431,6 +432,7 @@ impl PooledConn {
             }
             let text = sql.clone();
             let persistent = self.prepares_named();
+            let started = std::time::Instant::now();
             self.busy = true;
             let mut failure = None;
             match driver_rows(self.raw(), sql, args, persistent) {
@@ -450,6 +452,7 @@ impl PooledConn {
             }
             let from_server = matches!(&failure, Some(Fail::Driver(sqlx::Error::Database(_))));
             let result = self.finish(&text, failure.map_or(Ok(()), Err));
+            self.statement_time = started.elapsed();
             let closed = match own {
                 true => self.close_own_transaction(result.is_ok()).await,
                 false => Ok(()),

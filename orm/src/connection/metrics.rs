@@ -1,4 +1,4 @@
-//! Histograms and per-kind counts behind [`PoolMetrics`](super::pool::PoolMetrics):
+//! Histograms and per-kind counts behind [`PoolMetrics`](crate::PoolMetrics):
 //! the durations of statements per operation, the time callers wait for a
 //! connection, and failed statements by error kind.
 //!
@@ -138,7 +138,7 @@ impl OperationDurations {
 }
 
 /// The statements of one operation on one pool, in
-/// [`PoolMetrics::operations`](super::pool::PoolMetrics::operations).
+/// [`PoolMetrics::operations`](crate::PoolMetrics::operations).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct OperationMetrics {
@@ -148,7 +148,7 @@ pub struct OperationMetrics {
     pub operation: &'static str,
     /// How long its statements took, from sending to the last row read
     /// (waiting for a pooled connection not included: that is
-    /// [`PoolMetrics::acquire_times`](super::pool::PoolMetrics::acquire_times)),
+    /// [`PoolMetrics::acquire_times`](crate::PoolMetrics::acquire_times)),
     /// failed ones included: OpenTelemetry's `db.client.operation.duration`
     /// (histogram, unit `s`) with attributes `db.operation.name` and the
     /// connection.

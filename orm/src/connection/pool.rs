@@ -871,6 +871,9 @@ pub struct PooledConn {
     permit: Option<OwnedSemaphorePermit>,
     /// The code the database sent with the last statement's error, if any.
     pub(crate) status_code: Option<StatusCode>,
+    /// How long the last statement took, from sending it to reading its
+    /// last row (zero if it was refused before it was sent).
+    pub(crate) statement_time: Duration,
 }
 
 impl PooledConn {
@@ -911,6 +914,7 @@ impl PooledConn {
             pool: pool.0.clone(),
             permit: Some(permit),
             status_code: None,
+            statement_time: Duration::ZERO,
         }
     }
 

@@ -154,14 +154,10 @@ impl Operation {
         }
     }
 
-    /// A short summary: the verb and the tables (`SELECT orders`).
+    /// A short summary: the verb and the tables (`SELECT orders`), the
+    /// `db.query.summary` of its spans.
     pub fn summary(&self) -> String {
-        let mut s = String::from(self.verb);
-        for t in self.tables.iter() {
-            s.push(' ');
-            s.push_str(t);
-        }
-        s
+        trace::Summary(self).to_string()
     }
 }
 
@@ -477,12 +473,12 @@ impl<'e> Session<'e> {
                         fetch: fetch.by_ref(),
                     };
                     let result = if raw {
-                        traced.instrument(conn.run_raw(statement, limit)).await
+                        conn.run_raw(statement, limit).await
                     } else {
-                        traced.instrument(conn.run(statement, limit)).await
+                        conn.run(statement, limit).await
                     };
                     let rows = result.as_ref().map(Fetched::rows);
-                    traced.finish(&conn.pool, conn.status_code, op, sql.as_str(), rows);
+                    traced.finish(conn, op, sql.as_str(), rows);
                     if once {
                         if result.is_ok() {
                             self.succeeded(op).await;
@@ -580,7 +576,7 @@ impl<'e> Session<'e> {
                         let conn = self.conn().await;
                         if let Ok(conn) = &conn {
                             let outcome = failed.as_ref().map_or(Ok(Some(read)), Err);
-                            traced.finish(&conn.pool, conn.status_code, &op, sql.as_str(), outcome);
+                            traced.finish(conn, &op, sql.as_str(), outcome);
                         }
                         match failed {
                             None => return,

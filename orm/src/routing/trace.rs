@@ -47,11 +47,13 @@
 //! `orm::transaction` inside the transaction's span, with `orm.depth`.
 //!
 //! Field values are computed only when a subscriber wants the span: with
-//! none, a statement pays a level check.
+//! none, a statement pays a check of an atomic flag. A statement's span is
+//! not entered while the statement runs (entering it on every poll would
+//! cost as much again): it is a leaf, and events sent meanwhile have the
+//! caller's span as their parent.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::connection::classify::StatusCode;
 use crate::connection::pool::{Pool, PoolInner, PooledConn};
 use crate::error::Error;
 
@@ -60,7 +62,6 @@ use super::session::Operation;
 /// One attempt of a statement: timed, and traced in a span when the
 /// `spans` feature is on and a subscriber wants it.
 pub(crate) struct Attempt {
-    started: Instant,
     #[cfg(feature = "spans")]
     span: tracing::Span,
 }
@@ -80,7 +81,10 @@ impl Attempt {
         on_replica: bool,
         attempt: u32,
     ) -> Attempt {
+        // The connection times the statement (it has a clock running
+        // anyway): a statement refused before it is sent takes no time.
         conn.status_code = None;
+        conn.statement_time = Duration::ZERO;
         Attempt {
             #[cfg(feature = "spans")]
             span: spans::statement(
@@ -91,37 +95,15 @@ impl Attempt {
                 on_replica,
                 attempt,
             ),
-            started: Instant::now(),
         }
     }
 
-    /// `future` (the statement) running inside the attempt's span.
-    #[cfg(feature = "spans")]
-    pub(crate) fn instrument<F: std::future::Future>(
-        &self,
-        future: F,
-    ) -> tracing::instrument::Instrumented<F> {
-        tracing::Instrument::instrument(future, self.span.clone())
-    }
-
-    /// `future` (the statement) as it is: no spans are compiled.
-    #[cfg(not(feature = "spans"))]
-    pub(crate) fn instrument<F: std::future::Future>(&self, future: F) -> F {
-        future
-    }
-
-    /// Ends the attempt: its duration goes to `pool`'s histogram of
-    /// `op`'s verb and, past the pool's slow-query threshold, to a `WARN`
-    /// event; a failure is counted by kind; the span gets the outcome.
-    pub(crate) fn finish(
-        self,
-        pool: &PoolInner,
-        status: Option<StatusCode>,
-        op: &Operation,
-        sql: &str,
-        outcome: Outcome<'_>,
-    ) {
-        let elapsed = self.started.elapsed();
+    /// Ends the attempt on `conn`: the statement's duration goes to the
+    /// pool's histogram of `op`'s verb and, past the pool's slow-query
+    /// threshold, to a `WARN` event; a failure is counted by kind; the
+    /// span gets the outcome (and the database's code of an error).
+    pub(crate) fn finish(self, conn: &PooledConn, op: &Operation, sql: &str, outcome: Outcome<'_>) {
+        let (pool, elapsed) = (&*conn.pool, conn.statement_time);
         pool.counters.operations.record(op.verb, elapsed);
         if let Err(e) = outcome {
             pool.counters.error_kinds.count(e.kind());
@@ -132,9 +114,7 @@ impl Attempt {
             }
         }
         #[cfg(feature = "spans")]
-        spans::outcome(&self.span, status, outcome);
-        #[cfg(not(feature = "spans"))]
-        let _ = status;
+        spans::outcome(&self.span, conn.status_code, outcome);
     }
 }
 
@@ -202,11 +182,11 @@ pub(crate) fn transaction_begun(
 }
 
 /// The run of [`Database::transaction`](crate::Database::transaction)
-/// the transaction on `conn` is.
+/// the transaction on `conn` is (its span was opened as the first).
 #[cfg_attr(not(feature = "spans"), allow(unused_variables))]
 pub(crate) fn transaction_attempt(conn: &PooledConn, attempt: u32) {
     #[cfg(feature = "spans")]
-    if let Some(span) = &conn.tx.span {
+    if let Some(span) = conn.tx.span.as_ref().filter(|_| attempt > 1) {
         span.record("orm.attempt", attempt);
     }
 }
@@ -254,12 +234,28 @@ pub(crate) fn savepoint(conn: &PooledConn, depth: usize, what: &'static str) {
     );
 }
 
+/// `db.query.summary`: the verb and the tables (`SELECT orders
+/// customers`), written when a subscriber asks (no string is built
+/// otherwise).
+pub(crate) struct Summary<'a>(pub(crate) &'a Operation);
+
+impl std::fmt::Display for Summary<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.verb)?;
+        for t in self.0.tables.iter() {
+            write!(f, " {t}")?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(feature = "spans")]
 mod spans {
     use tracing::field::{display, Empty};
 
-    use super::{Error, Operation, Outcome, PoolInner, StatusCode};
+    use super::{Error, Operation, Outcome, PoolInner, Summary};
     use crate::backend::Backend;
+    use crate::connection::classify::StatusCode;
 
     /// `db.system.name` of the semantic conventions' registry.
     fn system(pool: &PoolInner) -> &'static str {
@@ -271,18 +267,14 @@ mod spans {
         }
     }
 
-    /// `db.query.summary`: the verb and the tables, written when a
-    /// subscriber asks (no string is built otherwise).
-    struct Summary<'a>(&'a Operation);
-
-    impl std::fmt::Display for Summary<'_> {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str(self.0.verb)?;
-            for t in self.0.tables.iter() {
-                write!(f, " {t}")?;
-            }
-            Ok(())
-        }
+    /// Whether a span could be wanted at all: some `tracing` dispatcher
+    /// was ever set. Without one, the span macros' disabled path still
+    /// builds the fields for the `log` crate (the `log` feature of
+    /// `tracing`, which sqlx turns on) and logs entering and dropping the
+    /// span: about 500 instructions a statement, a quarter of the ORM's
+    /// own cost of a one-row find. An empty span costs none of it.
+    fn wanted() -> bool {
+        tracing::dispatcher::has_been_set()
     }
 
     /// The span of one attempt of a statement; its parent is the
@@ -295,6 +287,9 @@ mod spans {
         on_replica: bool,
         attempt: u32,
     ) -> tracing::Span {
+        if !wanted() {
+            return tracing::Span::none();
+        }
         tracing::info_span!(
             target: "orm::query",
             parent: transaction
@@ -348,6 +343,9 @@ mod spans {
 
     /// The span of a transaction.
     pub(super) fn transaction(pool: &PoolInner, attempt: u32) -> tracing::Span {
+        if !wanted() {
+            return tracing::Span::none();
+        }
         tracing::info_span!(
             target: "orm::transaction",
             "db.transaction",
