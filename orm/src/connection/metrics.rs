@@ -149,7 +149,9 @@ pub struct OperationMetrics {
     /// How long its statements took, from sending to the last row read
     /// (waiting for a pooled connection not included: that is
     /// [`PoolMetrics::acquire_times`](crate::PoolMetrics::acquire_times)),
-    /// failed ones included: OpenTelemetry's `db.client.operation.duration`
+    /// failed ones included (one refused before it was sent, by a
+    /// transaction that can no longer commit say, counts as zero):
+    /// OpenTelemetry's `db.client.operation.duration`
     /// (histogram, unit `s`) with attributes `db.operation.name` and the
     /// connection.
     pub duration: HistogramSnapshot,
