@@ -409,6 +409,52 @@ pub enum Error {
 }
 
 impl Error {
+    /// A stable snake_case name of the error's kind, one per variant
+    /// (`unique_violation`, `pool_timeout`, `connection_lost`, ...): the
+    /// variant's name in snake case. It is the value of the OpenTelemetry
+    /// attribute `error.type` on a failed statement's span (semantic
+    /// conventions, "Recording errors": a low-cardinality identifier of
+    /// the error class) and the key of the per-kind error counts in
+    /// [`PoolMetrics::errors_by_kind`](crate::PoolMetrics::errors_by_kind).
+    /// A name never changes once released; new variants add new names.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::NotFound { .. } => "not_found",
+            Error::NotConfigured { .. } => "not_configured",
+            Error::InvalidUrl { .. } => "invalid_url",
+            Error::InvalidConfig { .. } => "invalid_config",
+            Error::BackendNotEnabled { .. } => "backend_not_enabled",
+            Error::UnsupportedType { .. } => "unsupported_type",
+            Error::UnrepresentableValue { .. } => "unrepresentable_value",
+            Error::UniqueViolation { .. } => "unique_violation",
+            Error::ForeignKeyViolation { .. } => "foreign_key_violation",
+            Error::NotNullViolation { .. } => "not_null_violation",
+            Error::ReadOnly { .. } => "read_only",
+            Error::PoolTimeout { .. } => "pool_timeout",
+            Error::PoolClosed { .. } => "pool_closed",
+            Error::ConnectionLost { .. } => "connection_lost",
+            Error::Query { .. } => "query",
+            Error::Decode { .. } => "decode",
+            Error::ValueTooLong { .. } => "value_too_long",
+            Error::Migration { .. } => "migration",
+            Error::Seed { .. } => "seed",
+            Error::InvalidQuery { .. } => "invalid_query",
+            Error::InvalidCursor { .. } => "invalid_cursor",
+            Error::InvalidCausalToken { .. } => "invalid_causal_token",
+            Error::Replication { .. } => "replication",
+            Error::SerializationFailure { .. } => "serialization_failure",
+            Error::Deadlock { .. } => "deadlock",
+            Error::LockTimeout { .. } => "lock_timeout",
+            Error::StatementTimeout { .. } => "statement_timeout",
+            Error::TransactionAborted { .. } => "transaction_aborted",
+            Error::TransactionResolutionUnknown { .. } => "transaction_resolution_unknown",
+            Error::Timeout { .. } => "timeout",
+            Error::TooManyParameters { .. } => "too_many_parameters",
+            Error::Encode { .. } => "encode",
+            Error::Cache { .. } => "cache",
+        }
+    }
+
     /// Names `column` of `table` in an [`Error::UnrepresentableValue`] that
     /// names no column yet; other errors are returned as they are.
     pub(crate) fn in_column(mut self, table: &str, column: &str) -> Error {

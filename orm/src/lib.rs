@@ -72,6 +72,7 @@ pub mod saga;
 pub use backend::Backend;
 pub use connection::conn::Done;
 pub use connection::connect::Pooler;
+pub use connection::metrics::{HistogramSnapshot, OperationMetrics, DURATION_BOUNDARIES};
 pub use connection::pool::{PoolMetrics, PoolOptions, PooledConn};
 pub use connection::retry::RetryPolicy;
 pub use connection::transaction::{IsolationLevel, SqliteBegin, TransactionOptions};

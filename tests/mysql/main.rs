@@ -30,6 +30,7 @@ mod retry;
 mod saga;
 mod seed;
 mod streaming;
+mod tracing;
 mod transactions;
 mod types;
 mod upsert;

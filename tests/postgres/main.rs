@@ -33,6 +33,7 @@ mod retry_restart;
 mod saga;
 mod seed;
 mod streaming;
+mod tracing;
 mod transactions;
 mod types;
 mod upsert;

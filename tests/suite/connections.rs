@@ -424,6 +424,7 @@ async fn bad_pool_option_values_from_the_environment_are_named() {
         ("DATABASE_LOCK_TIMEOUT", "NaN", "db", SECONDS),
         ("DATABASE_LEGACY_LOCK_TIMEOUT", "1e30", "legacy", SECONDS),
         ("DATABASE_LEAK_THRESHOLD", "inf", "db", SECONDS),
+        ("DATABASE_SLOW_QUERY_THRESHOLD", "100ms", "db", SECONDS),
         ("DATABASE_RETRY_ATTEMPTS", "0", "db", WHOLE_FROM_1),
         ("DATABASE_RETRY_ATTEMPTS", "3.5", "db", WHOLE_FROM_1),
         ("DATABASE_RETRY_BACKOFF", "fast", "db", SECONDS),
@@ -462,7 +463,7 @@ async fn bad_pool_option_values_from_the_environment_are_named() {
 async fn a_bad_timeout_from_the_environment_says_that_off_is_accepted_too() {
     let Some(t) = three().await else { return };
     let mut faults = Vec::new();
-    for suffix in ["_IDLE_TIMEOUT", "_MAX_LIFETIME", "_STATEMENT_TIMEOUT", "_LOCK_TIMEOUT", "_LEAK_THRESHOLD"] {
+    for suffix in ["_IDLE_TIMEOUT", "_MAX_LIFETIME", "_STATEMENT_TIMEOUT", "_LOCK_TIMEOUT", "_LEAK_THRESHOLD", "_SLOW_QUERY_THRESHOLD"] {
         let variable = format!("DATABASE{suffix}");
         let mut vars = urls(&t);
         vars.push((&variable, "never ever".to_owned()));

@@ -172,6 +172,40 @@ impl<'a> Signals<'a> {
     }
 }
 
+/// The code a database error reports, as OpenTelemetry's
+/// `db.response.status_code` wants it: PostgreSQL's SQLSTATE, the
+/// MySQL/MariaDB error number, SQLite's extended result code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StatusCode {
+    SqlState([u8; 5]),
+    Number(i32),
+}
+
+impl std::fmt::Display for StatusCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatusCode::SqlState(code) => f.write_str(std::str::from_utf8(code).unwrap_or("?????")),
+            StatusCode::Number(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// The status code of a driver error, if the database sent one.
+pub(crate) fn status_code(backend: Backend, err: &sqlx::Error) -> Option<StatusCode> {
+    let sqlx::Error::Database(db) = err else {
+        return None;
+    };
+    let code = db.code();
+    let signals = Signals::of(db.as_ref(), code.as_deref());
+    match backend {
+        Backend::MySql if signals.number.is_some() => {
+            signals.number.map(|n| StatusCode::Number(n.into()))
+        }
+        Backend::Sqlite => code?.parse().ok().map(StatusCode::Number),
+        _ => code?.as_bytes().try_into().ok().map(StatusCode::SqlState),
+    }
+}
+
 /// The error an operation on `connection` running `sql` maps a driver error to.
 pub(crate) fn classify(backend: Backend, connection: &str, sql: &str, err: sqlx::Error) -> Error {
     match &err {

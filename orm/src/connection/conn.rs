@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures_util::TryStreamExt;
 use sqlx::SqlStr;
 
-use super::classify::classify;
+use super::classify::{classify, status_code};
 use super::connect::RawConn;
 use super::driver::{Args, RowRef};
 use super::pool::PooledConn;
@@ -119,6 +119,10 @@ impl PooledConn {
         if result.is_err() {
             counters.errors.fetch_add(1, Ordering::Relaxed);
         }
+        self.status_code = match &result {
+            Err(Fail::Driver(e)) => status_code(self.backend(), e),
+            _ => None,
+        };
         match result {
             Ok(v) => Ok(v),
             Err(Fail::Decode(e)) => Err(e),
@@ -238,6 +242,7 @@ impl PooledConn {
         };
         let from_server = matches!(&result, Err(Fail::Driver(sqlx::Error::Database(_))));
         let result = self.finish(&text, result);
+        self.statement_time = started.elapsed();
         // SQLite: a lock wait cut short by the statement's limit is the
         // limit's error, as PostgreSQL's statement_timeout is.
         let result = match result {
@@ -427,6 +432,7 @@ impl PooledConn {
             }
             let text = sql.clone();
             let persistent = self.prepares_named();
+            let started = std::time::Instant::now();
             self.busy = true;
             let mut failure = None;
             match driver_rows(self.raw(), sql, args, persistent) {
@@ -446,6 +452,7 @@ impl PooledConn {
             }
             let from_server = matches!(&failure, Some(Fail::Driver(sqlx::Error::Database(_))));
             let result = self.finish(&text, failure.map_or(Ok(()), Err));
+            self.statement_time = started.elapsed();
             let closed = match own {
                 true => self.close_own_transaction(result.is_ok()).await,
                 false => Ok(()),
@@ -525,6 +532,17 @@ pub(crate) enum Fetched<T> {
     Optional(Option<T>),
     /// What a statement without rows reports.
     Done(Done),
+}
+
+impl<T> Fetched<T> {
+    /// The rows returned, for a statement that returns rows.
+    pub(crate) fn rows(&self) -> Option<usize> {
+        match self {
+            Fetched::All(rows) => Some(rows.len()),
+            Fetched::Optional(row) => Some(usize::from(row.is_some())),
+            Fetched::Done(_) => None,
+        }
+    }
 }
 
 /// A statement with parameters, on one backend's connection.

@@ -315,6 +315,36 @@ impl ConnectOptions {
         }
     }
 
+    #[cfg(feature = "spans")]
+    /// Where statements go, as OpenTelemetry names it: `db.namespace`
+    /// (the database; SQLite: the file, or `main` in memory),
+    /// `server.address` and `server.port` (none for SQLite).
+    pub(crate) fn server(&self) -> Server {
+        match &self.driver {
+            #[cfg(feature = "sqlite")]
+            Driver::Sqlite(o) => Server {
+                namespace: match self.memory {
+                    true => "main".to_owned(),
+                    false => o.get_filename().display().to_string(),
+                },
+                address: None,
+                port: None,
+            },
+            #[cfg(feature = "postgres")]
+            Driver::Postgres(o) => Server {
+                namespace: o.get_database().unwrap_or(o.get_username()).to_owned(),
+                address: Some(o.get_host().to_owned()),
+                port: Some(o.get_port()),
+            },
+            #[cfg(feature = "mysql")]
+            Driver::MySql(o) => Server {
+                namespace: o.get_database().unwrap_or_default().to_owned(),
+                address: Some(o.get_host().to_owned()),
+                port: Some(o.get_port()),
+            },
+        }
+    }
+
     /// Whether this is an in-memory SQLite database (one per connection).
     pub(crate) fn is_memory(&self) -> bool {
         self.memory
@@ -334,6 +364,17 @@ impl ConnectOptions {
             Pooler::Transaction => self.use_transaction_pooler(),
         }
     }
+}
+
+/// What a connection's statements report of their server (see
+/// [`ConnectOptions::server`]).
+#[cfg(feature = "spans")]
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Server {
+    /// The database (PostgreSQL: the user's when the URL names none).
+    pub(crate) namespace: String,
+    pub(crate) address: Option<String>,
+    pub(crate) port: Option<u16>,
 }
 
 /// An open driver connection.

@@ -15,6 +15,7 @@ pub(crate) mod classify;
 pub(crate) mod conn;
 pub(crate) mod connect;
 pub(crate) mod driver;
+pub(crate) mod metrics;
 pub(crate) mod pool;
 pub(crate) mod replication;
 pub(crate) mod retry;

@@ -24,7 +24,13 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::classify::StatusCode;
+#[cfg(feature = "spans")]
+use super::connect::Server;
 use super::connect::{ConnectOptions, Pooler, RawConn, SessionInfo};
+use super::metrics::{
+    ErrorKinds, Histogram, HistogramSnapshot, OperationDurations, OperationMetrics,
+};
 use super::retry::RetryPolicy;
 use super::transaction::TxState;
 use crate::backend::Backend;
@@ -46,6 +52,7 @@ pub struct PoolOptions {
     pub(crate) leak_threshold: Option<Duration>,
     pub(crate) retry: RetryPolicy,
     pub(crate) pooler: Pooler,
+    pub(crate) slow_query_threshold: Option<Duration>,
 }
 
 impl Default for PoolOptions {
@@ -61,6 +68,7 @@ impl Default for PoolOptions {
             leak_threshold: None,
             retry: RetryPolicy::none(),
             pooler: Pooler::Session,
+            slow_query_threshold: None,
         }
     }
 }
@@ -144,6 +152,22 @@ impl PoolOptions {
         self
     }
 
+    /// Report each statement that takes longer than `threshold` (`None`:
+    /// off, the default) as a `WARN` event of target `orm::slow_query`
+    /// with the fields `connection`, `model` (the model's Rust name, empty
+    /// for raw SQL and migrations), `sql` (the text sent, with placeholders,
+    /// never the bound values) and `duration_ms` (milliseconds, with a
+    /// fraction). The duration is the statement's, from sending it to
+    /// reading its last row, as in
+    /// [`OperationMetrics::duration`](crate::OperationMetrics::duration);
+    /// waiting for a pooled connection is not part of it. Takes a
+    /// `Duration` or an `Option<Duration>`; the environment variable
+    /// `<prefix>_SLOW_QUERY_THRESHOLD` sets it in seconds (or `off`).
+    pub fn slow_query_threshold(mut self, threshold: impl Into<Option<Duration>>) -> Self {
+        self.slow_query_threshold = threshold.into();
+        self
+    }
+
     /// What sits between this connection and its server (default:
     /// [`Pooler::Session`], nothing to work around). [`Pooler::Transaction`]
     /// is for PostgreSQL behind PgBouncer with `pool_mode = transaction`
@@ -187,6 +211,12 @@ pub(crate) struct Counters {
     pub(crate) cancels: AtomicU64,
     /// Connections being opened now (not yet counted in `open`).
     connecting: AtomicU64,
+    /// How long acquisitions waited.
+    acquire_times: Histogram,
+    /// How long statements took, per operation.
+    pub(crate) operations: OperationDurations,
+    /// Failed statements by error kind.
+    pub(crate) error_kinds: ErrorKinds,
 }
 
 /// Counts one open connection for as long as it lives. It holds the
@@ -227,29 +257,58 @@ impl Drop for Waiting<'_> {
 }
 
 /// A snapshot of one connection's pool, from [`Database::metrics`](crate::Database::metrics).
+///
+/// Ready for an exporter: each field names the OpenTelemetry instrument it
+/// maps to (semantic conventions for database client metrics), with the
+/// connection's name as the `db.client.connection.pool.name` attribute.
+/// Gauges are read when the snapshot is taken; counters and histograms
+/// count from the pool's start. A connection with replicas has one pool
+/// per replica too ([`ReplicaMetrics::pool`](crate::ReplicaMetrics::pool)):
+/// reads a replica served are counted there. Cache hits and misses are in
+/// the cache's own metrics.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PoolMetrics {
-    /// The most connections the pool opens.
+    /// The most connections the pool opens
+    /// (`db.client.connection.max`, gauge).
     pub max_connections: u32,
     /// Connections open now (idle and in use).
     pub size: u64,
-    /// Open connections waiting in the pool.
+    /// Open connections waiting in the pool
+    /// (`db.client.connection.count` with `db.client.connection.state` = `idle`).
     pub idle: u64,
-    /// Connections checked out now.
+    /// Connections checked out now
+    /// (`db.client.connection.count` with `db.client.connection.state` = `used`).
     pub in_use: u64,
-    /// Callers waiting for a connection now.
+    /// Callers waiting for a connection now
+    /// (`db.client.connection.pending_requests`, gauge).
     pub waiting: u64,
     /// Connections handed out since start.
     pub acquisitions: u64,
     /// Total time callers spent waiting for a connection (including connecting).
     pub acquire_time: Duration,
-    /// Acquisitions that gave up after the acquire timeout.
+    /// How long each acquisition that got a connection waited, opening a
+    /// new connection included (`db.client.connection.wait_time`,
+    /// histogram, unit `s`).
+    pub acquire_times: HistogramSnapshot,
+    /// Acquisitions that gave up after the acquire timeout
+    /// (`db.client.connection.timeouts`, counter).
     pub timeouts: u64,
     /// Statements run.
     pub queries: u64,
     /// Statements that failed.
     pub errors: u64,
+    /// How long statements took, per operation (`SELECT`, `INSERT`, ...;
+    /// only operations that ran): `db.client.operation.duration`
+    /// (histogram, unit `s`) per `db.operation.name`. Statements sent
+    /// through this crate's routing (models, queries, relations, raw SQL,
+    /// migrations) are counted, one value per attempt.
+    pub operations: Vec<OperationMetrics>,
+    /// Failed attempts of statements (and of getting a connection for
+    /// one) by [`Error::kind`], sorted by kind: a counter per `error.type`
+    /// (OpenTelemetry's `db.client.operation.duration` records failures
+    /// with that attribute; here they are counted on their own).
+    pub errors_by_kind: Vec<(&'static str, u64)>,
     /// Statements and transactions run again after a transient error.
     pub retries: u64,
     /// Connections reported as held longer than the leak threshold.
@@ -294,6 +353,11 @@ pub(crate) struct PoolInner {
     /// Why the pool's [`Pooler`] cannot work on this connection: every
     /// acquisition is refused with it.
     misconfigured: Option<String>,
+    /// Its server, as spans report it.
+    #[cfg(feature = "spans")]
+    pub(crate) server: Server,
+    /// A connection opened by this pool reported MariaDB rather than MySQL.
+    pub(crate) mariadb: AtomicBool,
 }
 
 /// The pool of one named connection. Cheap to clone.
@@ -321,6 +385,8 @@ impl Pool {
             options.pooler = connect.settings.pooler;
         }
         let read_only = connect.settings.read_only;
+        #[cfg(feature = "spans")]
+        let server = connect.server();
         Pool(Arc::new(PoolInner {
             name: name.to_owned(),
             backend: connect.backend(),
@@ -336,6 +402,9 @@ impl Pool {
             control: tokio::sync::Mutex::new(None),
             checkouts: Mutex::new(Checkouts::default()),
             misconfigured,
+            #[cfg(feature = "spans")]
+            server,
+            mariadb: AtomicBool::new(false),
         }))
     }
 
@@ -353,6 +422,10 @@ impl Pool {
 
     pub(crate) fn options(&self) -> &PoolOptions {
         &self.0.options
+    }
+
+    pub(crate) fn inner(&self) -> &PoolInner {
+        &self.0
     }
 
     /// Takes an idle connection or opens a new one; the whole of it ends
@@ -461,6 +534,9 @@ impl Pool {
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = None;
         let connected = Instant::now();
+        if info.mariadb {
+            inner.mariadb.store(true, Ordering::Relaxed);
+        }
         self.count_acquisition(started, connected);
         let mut conn = PooledConn::new(self, Box::new(raw), info, Open::new(&self.0), permit);
         conn.retire_at = inner.options.max_lifetime.map(|t| connected + t);
@@ -471,9 +547,10 @@ impl Pool {
     fn count_acquisition(&self, started: Instant, now: Instant) {
         let c = &self.0.counters;
         c.acquisitions.fetch_add(1, Ordering::Relaxed);
-        let nanos =
-            u64::try_from(now.saturating_duration_since(started).as_nanos()).unwrap_or(u64::MAX);
+        let waited = now.saturating_duration_since(started);
+        let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
         c.acquire_nanos.fetch_add(nanos, Ordering::Relaxed);
+        c.acquire_times.record(waited);
     }
 
     /// A snapshot of the pool's state and counters.
@@ -489,9 +566,12 @@ impl Pool {
             waiting: c.waiting.load(Ordering::Relaxed),
             acquisitions: c.acquisitions.load(Ordering::Relaxed),
             acquire_time: Duration::from_nanos(c.acquire_nanos.load(Ordering::Relaxed)),
+            acquire_times: c.acquire_times.snapshot(),
             timeouts: c.timeouts.load(Ordering::Relaxed),
             queries: c.queries.load(Ordering::Relaxed),
             errors: c.errors.load(Ordering::Relaxed),
+            operations: c.operations.snapshot(),
+            errors_by_kind: c.error_kinds.snapshot(),
             retries: c.retries.load(Ordering::Relaxed),
             leaks: c.leaks.load(Ordering::Relaxed),
             cancels: c.cancels.load(Ordering::Relaxed),
@@ -789,6 +869,11 @@ pub struct PooledConn {
     /// connection being rolled back or cancelled in the background still
     /// counts against `max_connections`.
     permit: Option<OwnedSemaphorePermit>,
+    /// The code the database sent with the last statement's error, if any.
+    pub(crate) status_code: Option<StatusCode>,
+    /// How long the last statement took, from sending it to reading its
+    /// last row (zero if it was refused before it was sent).
+    pub(crate) statement_time: Duration,
 }
 
 impl PooledConn {
@@ -828,6 +913,8 @@ impl PooledConn {
             checkout,
             pool: pool.0.clone(),
             permit: Some(permit),
+            status_code: None,
+            statement_time: Duration::ZERO,
         }
     }
 

@@ -247,6 +247,10 @@ pub(crate) struct TxState {
     pub(crate) written: Vec<&'static str>,
     /// Session settings to put back when the transaction ends (MySQL, SQLite).
     pub(crate) restore: Option<String>,
+    /// The transaction's `tracing` span, the parent of its statements'
+    /// (see `routing::trace`); it ends when the state is dropped.
+    #[cfg(feature = "spans")]
+    pub(crate) span: Option<tracing::Span>,
 }
 
 impl TxState {

@@ -19,12 +19,12 @@ pub(crate) fn sql_of<M: Model>(backend: Backend) -> &'static ModelSql {
 
 /// A read of `M`'s table.
 pub(crate) fn read_of<M: Model>() -> Operation {
-    Operation::read(&M::SCHEMA.name)
+    Operation::read(M::NAME, &M::SCHEMA.name)
 }
 
 /// A write of `M`'s table with `verb`.
 pub(crate) fn write_of<M: Model>(verb: &'static str) -> Operation {
-    Operation::write(verb, &M::SCHEMA.name)
+    Operation::write(verb, M::NAME, &M::SCHEMA.name)
 }
 
 pub(crate) async fn find<'e, M, E>(exec: E, key: Value) -> Result<Option<M>>

@@ -583,6 +583,7 @@ fn config_from_env(
         ("_STATEMENT_TIMEOUT", PoolOptions::statement_timeout),
         ("_LOCK_TIMEOUT", PoolOptions::lock_timeout),
         ("_LEAK_THRESHOLD", PoolOptions::leak_threshold),
+        ("_SLOW_QUERY_THRESHOLD", |o, t| o.slow_query_threshold(t)),
     ] {
         if let Some((var, v)) = read(suffix) {
             options = set(options, optional_seconds(&var, &v)?);

@@ -14,6 +14,7 @@ pub(crate) mod executor;
 pub(crate) mod names;
 pub(crate) mod replicas;
 pub(crate) mod session;
+pub(crate) mod trace;
 pub(crate) mod transaction;
 
 pub use cache::{CacheMetrics, CacheOptions, Cacheable};

@@ -24,6 +24,7 @@ use super::cache::{Cache, SCHEMA_TABLE};
 use super::consistency::{HandleState, ReadPlan};
 use super::database::Connection;
 use super::replicas::{ReadYourWrites, Replica, ReplicaSet};
+use super::trace::{self, Attempt};
 
 /// How long a read with a causal token waits for a replica when the
 /// connection is not in causal-token mode (the token came from elsewhere).
@@ -102,24 +103,34 @@ pub struct Operation {
     pub verb: &'static str,
     /// The tables it reads or writes (empty for raw SQL that names none).
     pub tables: Cow<'static, [&'static str]>,
+    /// The model it is an operation of, by its Rust name (`Order`): the
+    /// first model of a join or a union; `""` for raw SQL and migrations.
+    /// Spans and slow-query events report it (`orm.model`).
+    pub model: &'static str,
 }
 
 impl Operation {
-    /// A read of `table`.
-    pub(crate) fn read(table: &'static &'static str) -> Operation {
+    /// A read of `table`, the table of `model`.
+    pub(crate) fn read(model: &'static str, table: &'static &'static str) -> Operation {
         Operation {
             access: Access::Read,
             verb: "SELECT",
             tables: Cow::Borrowed(std::slice::from_ref(table)),
+            model,
         }
     }
 
-    /// A write of `table`, with its verb.
-    pub(crate) fn write(verb: &'static str, table: &'static &'static str) -> Operation {
+    /// A write of `table`, the table of `model`, with its verb.
+    pub(crate) fn write(
+        verb: &'static str,
+        model: &'static str,
+        table: &'static &'static str,
+    ) -> Operation {
         Operation {
             access: Access::Write,
             verb,
             tables: Cow::Borrowed(std::slice::from_ref(table)),
+            model,
         }
     }
 
@@ -130,6 +141,7 @@ impl Operation {
             access: Access::Write,
             verb: "RAW",
             tables: Cow::Borrowed(&[]),
+            model: "",
         }
     }
 
@@ -139,6 +151,7 @@ impl Operation {
             access: Access::Write,
             verb: "MIGRATE",
             tables: Cow::Borrowed(&[]),
+            model: "",
         }
     }
 
@@ -153,14 +166,10 @@ impl Operation {
         }
     }
 
-    /// A short summary: the verb and the tables (`SELECT orders`).
+    /// A short summary: the verb and the tables (`SELECT orders`), the
+    /// `db.query.summary` of its spans.
     pub fn summary(&self) -> String {
-        let mut s = String::from(self.verb);
-        for t in self.tables.iter() {
-            s.push(' ');
-            s.push_str(t);
-        }
-        s
+        trace::Summary(self).to_string()
     }
 }
 
@@ -478,13 +487,19 @@ impl<'e> Session<'e> {
         let policy = self.retry_policy(op);
         let mut pauses = policy.map(|p| p.pauses());
         let mut prepared_again = false;
+        let mut attempt = 0;
         loop {
             let on_replica = self.route.as_ref().is_some_and(|r| r.on.is_some());
+            attempt += 1;
             let result = match self.conn().await {
                 // No connection (the pool timed out, the server is gone):
                 // as retryable as a statement that met the same.
-                Err(e) => Err(e),
+                Err(e) => {
+                    self.acquire_failed(op, on_replica, attempt, &e);
+                    Err(e)
+                }
                 Ok(conn) => {
+                    let traced = Attempt::start(conn, op, sql.as_str(), on_replica, attempt);
                     // Inside a transaction a statement is sent once; outside,
                     // its values are kept for a second attempt only where one
                     // can happen (a retry policy, or PostgreSQL's re-prepare).
@@ -500,6 +515,8 @@ impl<'e> Session<'e> {
                     } else {
                         conn.run(statement, limit).await
                     };
+                    let rows = result.as_ref().map(Fetched::rows);
+                    traced.finish(conn, op, sql.as_str(), rows);
                     if once {
                         if result.is_ok() {
                             self.succeeded(op).await;
@@ -559,28 +576,53 @@ impl<'e> Session<'e> {
         D: FnMut(RowRef<'_>) -> Result<T> + Send + 'e,
     {
         let policy = self.retry_policy(op);
+        let op = op.clone();
         async_stream::stream! {
             use futures_util::StreamExt as _;
             let mut pauses = policy.map(|p| p.pauses());
             let mut prepared_again = false;
+            let mut attempt = 0;
             loop {
+                let on_replica = self.route.as_ref().is_some_and(|r| r.on.is_some());
+                attempt += 1;
                 // The error met before the first row, if any.
                 let error = match self.conn().await {
-                    Err(e) => e,
+                    Err(e) => {
+                        self.acquire_failed(&op, on_replica, attempt, &e);
+                        e
+                    }
                     Ok(conn) => {
+                        let traced = Attempt::start(conn, &op, sql.as_str(), on_replica, attempt);
                         let mut rows = Box::pin(conn.stream(sql.clone(), args.clone(), &mut decode));
-                        match rows.next().await {
-                            None => return,
-                            // From the first row on, rows and errors go to the caller.
-                            Some(Ok(value)) => {
-                                yield Ok(value);
-                                while let Some(row) = rows.next().await {
-                                    yield row;
+                        // Rows read, and the error that ended the stream.
+                        let mut read = 0;
+                        let mut failed = None;
+                        while let Some(row) = rows.next().await {
+                            match row {
+                                Ok(value) => {
+                                    read += 1;
+                                    // From the first row on, rows and errors go to the caller.
+                                    yield Ok(value);
                                 }
+                                Err(e) => {
+                                    failed = Some(e);
+                                    break;
+                                }
+                            }
+                        }
+                        drop(rows);
+                        let conn = self.conn().await;
+                        if let Ok(conn) = &conn {
+                            let outcome = failed.as_ref().map_or(Ok(Some(read)), Err);
+                            traced.finish(conn, &op, sql.as_str(), outcome);
+                        }
+                        match failed {
+                            None => return,
+                            Some(e) if read > 0 => {
+                                yield Err(e);
                                 return;
                             }
-                            Some(Err(e)) => {
-                                drop(rows);
+                            Some(e) => {
                                 if !prepared_again && e.is_stale_statement() {
                                     prepared_again = true;
                                     if let Ok(conn) = self.conn().await {
@@ -627,6 +669,13 @@ impl<'e> Session<'e> {
             }
         }
         Some(pause)
+    }
+
+    /// No connection for attempt `attempt` of a statement of `op`.
+    fn acquire_failed(&self, op: &Operation, on_replica: bool, attempt: u32, error: &crate::Error) {
+        if let Conn::Owned(pool, _) = &self.conn {
+            trace::acquire_failed(pool, op, on_replica, attempt, error);
+        }
     }
 
     fn count_retry(&self) {
@@ -704,10 +753,14 @@ impl<'e> Session<'e> {
     /// Opens a transaction, or a savepoint inside the caller's: several
     /// statements of one operation that must apply together.
     pub(crate) async fn begin(&mut self) -> Result<()> {
-        self.conn()
-            .await?
-            .begin(&TransactionOptions::default())
-            .await
+        let conn = self.conn().await?;
+        if conn.transaction_depth() > 0 {
+            return conn.begin(&TransactionOptions::default()).await;
+        }
+        let span = trace::begin_transaction(conn, 1);
+        let result = conn.begin(&TransactionOptions::default()).await;
+        trace::transaction_begun(conn, span, &result);
+        result
     }
 
     /// Commits what [`begin`](Self::begin) opened (a write committed on
@@ -721,7 +774,9 @@ impl<'e> Session<'e> {
         } else {
             Vec::new()
         };
+        let span = trace::ending_transaction(conn);
         let committed = conn.commit().await;
+        trace::end_transaction(span, true, &committed);
         // A commit whose outcome is unknown may have stored the writes.
         if let (Some(cache), Ok(()) | Err(crate::Error::TransactionResolutionUnknown { .. })) =
             (self.cache, &committed)
@@ -737,6 +792,10 @@ impl<'e> Session<'e> {
 
     /// Rolls back what [`begin`](Self::begin) opened.
     pub(crate) async fn rollback(&mut self) -> Result<()> {
-        self.conn().await?.rollback().await
+        let conn = self.conn().await?;
+        let span = trace::ending_transaction(conn);
+        let result = conn.rollback().await;
+        trace::end_transaction(span, false, &result);
+        result
     }
 }

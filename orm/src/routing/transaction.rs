@@ -24,6 +24,7 @@ use super::consistency::HandleState;
 use super::names::{ConnectionName, DefaultConnection};
 use super::replicas::ReplicaSet;
 use super::session::remember_write;
+use super::trace;
 use crate::connection::pool::PooledConn;
 use crate::connection::transaction::TransactionOptions;
 use crate::error::{Error, Result};
@@ -57,7 +58,10 @@ impl<C: ConnectionName> Transaction<C> {
         replication: Option<(Arc<ReplicaSet>, Arc<HandleState>)>,
         cache: Cache,
     ) -> Result<Self> {
-        conn.begin(options).await?;
+        let span = trace::begin_transaction(&conn, 1);
+        let begun = conn.begin(options).await;
+        trace::transaction_begun(&mut conn, span, &begun);
+        begun?;
         Ok(Transaction {
             conn: Some(conn),
             attempt: 1,
@@ -85,7 +89,9 @@ impl<C: ConnectionName> Transaction<C> {
         let mut conn = self.take()?;
         let wrote = conn.tx.wrote;
         let written = std::mem::take(&mut conn.tx.written);
+        let span = trace::ending_transaction(&mut conn);
         let committed = conn.commit().await;
+        trace::end_transaction(span, true, &committed);
         // A commit whose outcome is unknown may have stored the writes.
         if matches!(
             committed,
@@ -103,7 +109,10 @@ impl<C: ConnectionName> Transaction<C> {
     /// Undoes the transaction's writes.
     pub async fn rollback(mut self) -> Result<()> {
         let mut conn = self.take()?;
-        conn.rollback().await
+        let span = trace::ending_transaction(&mut conn);
+        let result = conn.rollback().await;
+        trace::end_transaction(span, false, &result);
+        result
     }
 
     /// Opens a savepoint: a nested transaction that commits (releases) or
@@ -122,6 +131,9 @@ impl<C: ConnectionName> Transaction<C> {
 
     pub(crate) fn set_attempt(&mut self, attempt: u32) {
         self.attempt = attempt;
+        if let Some(conn) = &self.conn {
+            trace::transaction_attempt(conn, attempt);
+        }
     }
 
     /// Whether a transient error (serialization failure, deadlock, lock
@@ -139,6 +151,16 @@ impl<C: ConnectionName> Transaction<C> {
         self.conn.take().ok_or_else(|| Error::PoolClosed {
             connection: C::NAME.to_owned(),
         })
+    }
+}
+
+/// Dropped without commit or rollback: the connection rolls the
+/// transaction back when it is released; its span ends as rolled back.
+impl<C: ConnectionName> Drop for Transaction<C> {
+    fn drop(&mut self) {
+        if let Some(conn) = &mut self.conn {
+            trace::end_transaction(trace::ending_transaction(conn), false, &Ok(()));
+        }
     }
 }
 
@@ -170,6 +192,7 @@ impl<'t, C: ConnectionName> Savepoint<'t, C> {
     async fn open(conn: &'t mut PooledConn) -> Result<Savepoint<'t, C>> {
         conn.begin(&TransactionOptions::default()).await?;
         let depth = conn.transaction_depth();
+        trace::savepoint(conn, depth, "opened");
         Ok(Savepoint {
             conn,
             depth,
@@ -189,12 +212,14 @@ impl<'t, C: ConnectionName> Savepoint<'t, C> {
     /// can still commit.
     pub async fn commit(mut self) -> Result<()> {
         self.done = true;
+        trace::savepoint(self.conn, self.depth, "released");
         self.conn.commit().await
     }
 
     /// Undoes the savepoint's writes (SQL `ROLLBACK TO SAVEPOINT`).
     pub async fn rollback(mut self) -> Result<()> {
         self.done = true;
+        trace::savepoint(self.conn, self.depth, "rolled back");
         self.conn.rollback().await
     }
 
@@ -209,6 +234,7 @@ impl<C: ConnectionName> Drop for Savepoint<'_, C> {
         if !self.done && self.conn.transaction_depth() == self.depth {
             // Sent before the transaction's next statement (the connection
             // stays with the transaction, so nothing else can come first).
+            trace::savepoint(self.conn, self.depth, "rolled back (dropped)");
             self.conn.start_rollback();
         }
     }
