@@ -16,6 +16,8 @@ pub(crate) mod replicas;
 pub(crate) mod session;
 pub(crate) mod transaction;
 
+#[cfg(feature = "redis")]
+pub use cache::redis::RedisOptions;
 pub use consistency::CausalToken;
 pub use database::{Call, Database, DatabaseBuilder, NamedConnection};
 pub use executor::Executor;
