@@ -396,10 +396,9 @@ pub enum Error {
 
     /// The query cache's store failed (Redis unreachable, a value that
     /// cannot be encoded or decoded). A cached read never fails for this:
-    /// the cache counts the error and reads from the database instead; the
-    /// variant is what the cache's store reports to the
-    /// cache layer, and what a raw read asked to be cached without naming
-    /// its tables returns.
+    /// the cache counts the error ([`CacheMetrics::errors`](crate::CacheMetrics::errors))
+    /// and reads from the database instead; the variant is what a store
+    /// reports to the cache layer.
     #[error("query cache ({backend}): {message}")]
     Cache {
         /// The store: `"memory"` or `"redis"`.

@@ -83,12 +83,13 @@ pub use model::types::{AutoKey, FieldType, Nullable, Numeric, SqlType, TextType,
 pub use model::upsert;
 pub use model::upsert::{ColumnList, Upsert};
 pub use model::{Column, ColumnOf, Model, NotReadOnly, WritableModel, WriteOps};
+pub use query::Cached;
 pub use query::{
     case_when, case_when_expr, count_all, not, value, Alias, Condition, Expr, ExprOps, Nulls,
     Ordering, Select, Selection, Update,
 };
 pub use query::{Cursor, Page, Paged, RowStream};
-pub use raw::{raw, FromRow, Raw};
+pub use raw::{raw, CachedRaw, FromRow, Raw};
 pub use relations::{
     BelongsTo, ForeignKey, HasMany, HasOne, Joinable, KeyOf, ManyToMany, Relation, SameModel,
 };
@@ -99,6 +100,7 @@ pub use routing::{
     DatabaseBuilder, DefaultConnection, Executor, ReadYourWrites, ReplicaMetrics,
     ReplicationMetrics, ReplicationOptions, Savepoint, Transaction, WritableConnection,
 };
+pub use routing::{CacheMetrics, CacheOptions, Cacheable};
 pub use saga::{Saga, SagaError};
 
 /// Declares the application's named connections, once:

@@ -29,13 +29,17 @@ use crate::connection::driver::{Args, RowRef};
 use crate::error::{Error, Result};
 use crate::model::types::{FieldType, Value};
 use crate::model::Model;
-use crate::routing::{ConnectionName, Executor, Operation, Savepoint, Session, Transaction};
+use crate::routing::cache::CacheRoute;
+use crate::routing::{
+    Access, Cacheable, ConnectionName, Executor, Operation, Savepoint, Session, Transaction,
+};
 
 /// Starts a raw statement; see the [module docs](self).
 pub fn raw(sql: impl Into<String>) -> Raw {
     Raw {
         sql: sql.into(),
         values: Vec::new(),
+        tables: &[],
     }
 }
 
@@ -45,6 +49,8 @@ pub fn raw(sql: impl Into<String>) -> Raw {
 pub struct Raw {
     sql: String,
     values: Vec<Value>,
+    /// The tables it reads or writes, as the caller names them.
+    tables: &'static [&'static str],
 }
 
 pub use crate::routing::NamedConnection;
@@ -55,11 +61,22 @@ pub trait RawExecutor<'e>: Send {
     /// The connection for `op`: chosen by routing.
     #[doc(hidden)]
     fn __session(self, op: &Operation) -> impl Future<Output = Result<Session<'e>>> + Send + 'e;
+
+    /// Where a cached read runs: `None` inside a transaction, whose reads
+    /// never use the cache.
+    #[doc(hidden)]
+    fn __cache_route(&self) -> Option<CacheRoute<'e>> {
+        None
+    }
 }
 
 impl<'e> RawExecutor<'e> for NamedConnection<'e> {
     fn __session(self, op: &Operation) -> impl Future<Output = Result<Session<'e>>> + Send + 'e {
         self.session(op)
+    }
+
+    fn __cache_route(&self) -> Option<CacheRoute<'e>> {
+        Some(self.cache_route())
     }
 }
 
@@ -118,8 +135,66 @@ impl Raw {
         self
     }
 
+    /// Names the tables the statement reads or writes, which its text is
+    /// never read to find out. The query cache uses them: a statement
+    /// naming its tables that is run (not [`cached`](Self::cached)) counts
+    /// as a write of them, and invalidates their cached reads once it is
+    /// stored (after the commit, inside a transaction), unless its
+    /// connection was marked [`read`](NamedConnection::read); a raw write
+    /// that names no table invalidates nothing (its effects on cached
+    /// reads last until their TTL passes).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> orm::Result<()> {
+    /// # let db = orm::Database::connect("sqlite::memory:").await?;
+    /// # orm::raw("CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL)").execute(db.connection("db")?).await?;
+    /// orm::raw("UPDATE orders SET total = total * 1.1")
+    ///     .tables(&["orders"])
+    ///     .execute(db.connection("db")?)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn tables(mut self, tables: &'static [&'static str]) -> Self {
+        self.tables = tables;
+        self
+    }
+
+    /// Caches the rows of this read for the cache's default TTL (see
+    /// [`Select::cached`](crate::Select::cached)), keyed by the SQL, the
+    /// bound values and the connection, and invalidated by writes to the
+    /// tables named with [`tables`](Self::tables). A read that names no
+    /// table cannot be invalidated: running it cached fails with
+    /// [`Error::InvalidQuery`] before anything is sent.
+    pub fn cached(self) -> CachedRaw {
+        CachedRaw {
+            raw: self,
+            ttl: None,
+        }
+    }
+
+    /// [`cached`](Self::cached), with entries kept for `ttl`.
+    pub fn cached_for(self, ttl: std::time::Duration) -> CachedRaw {
+        CachedRaw {
+            raw: self,
+            ttl: Some(ttl),
+        }
+    }
+
+    /// The operation the statement is: a write, as far as routing can
+    /// tell, of the tables it names.
+    fn op(&self) -> Operation {
+        Operation {
+            tables: std::borrow::Cow::Borrowed(self.tables),
+            ..Operation::raw()
+        }
+    }
+
     fn args(&self, session: &Session<'_>) -> Result<Args> {
-        let mut args = Args::new(session.backend());
+        self.args_for(session.backend())
+    }
+
+    fn args_for(&self, backend: crate::Backend) -> Result<Args> {
+        let mut args = Args::new(backend);
         for v in &self.values {
             v.bind(&mut args)?;
         }
@@ -132,7 +207,7 @@ impl Raw {
         on: impl RawExecutor<'e> + 'e,
     ) -> impl std::future::Future<Output = Result<Vec<T>>> + Send + 'e {
         async move {
-            let op = Operation::raw();
+            let op = self.op();
             let mut session = on.__session(&op).await?;
             let args = self.args(&session)?;
             session
@@ -147,7 +222,7 @@ impl Raw {
         on: impl RawExecutor<'e> + 'e,
     ) -> impl std::future::Future<Output = Result<Option<T>>> + Send + 'e {
         async move {
-            let op = Operation::raw();
+            let op = self.op();
             let mut session = on.__session(&op).await?;
             let args = self.args(&session)?;
             session
@@ -174,10 +249,75 @@ impl Raw {
         on: impl RawExecutor<'e> + 'e,
     ) -> impl std::future::Future<Output = Result<Done>> + Send + 'e {
         async move {
-            let op = Operation::raw();
+            let op = self.op();
             let mut session = on.__session(&op).await?;
             let args = self.args(&session)?;
             session.execute(&op, sql_owned(self.sql), args).await
         }
+    }
+}
+
+/// A raw read whose rows are cached; see [`Raw::cached`].
+#[must_use = "a raw statement does nothing until it is run"]
+#[derive(Clone, Debug)]
+pub struct CachedRaw {
+    raw: Raw,
+    ttl: Option<std::time::Duration>,
+}
+
+impl CachedRaw {
+    /// Every row: from the cache, or from the database (then cached). On a
+    /// [named connection](crate::Database::connection) only; inside a
+    /// transaction the statement goes to the database, uncached.
+    /// [`Error::InvalidQuery`] if the statement names no table.
+    pub fn fetch_all<'e, T: FromRow + Cacheable>(
+        self,
+        on: impl RawExecutor<'e> + 'e,
+    ) -> impl std::future::Future<Output = Result<Vec<T>>> + Send + 'e {
+        let CachedRaw { raw, ttl } = self;
+        async move {
+            if raw.tables.is_empty() {
+                return Err(Error::InvalidQuery {
+                    message: "a cached raw read must name the tables it reads, so that writes to \
+                              them invalidate it: add `.tables(&[\"table\", ...])` before `.cached()`"
+                        .into(),
+                });
+            }
+            let Some(route) = on.__cache_route() else {
+                return raw.fetch_all(on).await;
+            };
+            let op = &Operation {
+                access: Access::Read,
+                ..raw.op()
+            };
+            let Raw { sql, values, .. } = raw;
+            route
+                .read(
+                    op,
+                    ttl,
+                    |backend| {
+                        let mut args = Args::new(backend);
+                        let mut key = Vec::new();
+                        for v in &values {
+                            v.bind(&mut args)?;
+                            v.encode_key(&mut key);
+                        }
+                        Ok((sql_owned(sql), args, key))
+                    },
+                    |mut session, sql, args| async move {
+                        session.fetch_all(op, sql, args, T::from_row).await
+                    },
+                )
+                .await
+        }
+    }
+
+    /// The first row, if any: [`fetch_all`](Self::fetch_all)'s first.
+    pub fn fetch_optional<'e, T: FromRow + Cacheable>(
+        self,
+        on: impl RawExecutor<'e> + 'e,
+    ) -> impl std::future::Future<Output = Result<Option<T>>> + Send + 'e {
+        let rows = self.fetch_all::<T>(on);
+        async move { Ok(rows.await?.into_iter().next()) }
     }
 }

@@ -242,6 +242,9 @@ pub(crate) struct TxState {
     /// A statement that may write (a write operation, or raw SQL) ran in
     /// this transaction: its commit counts as a write for read-your-writes.
     pub(crate) wrote: bool,
+    /// The tables its writes touched: the query cache invalidates them
+    /// when the transaction commits (not before; not on a rollback).
+    pub(crate) written: Vec<&'static str>,
     /// Session settings to put back when the transaction ends (MySQL, SQLite).
     pub(crate) restore: Option<String>,
 }

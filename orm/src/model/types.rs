@@ -413,6 +413,46 @@ impl PartialEq for Value {
 }
 
 impl Value {
+    /// Appends an unambiguous encoding of the value to `key`, for the query
+    /// cache's keys: a tag byte naming the variant, then the value's bytes
+    /// prefixed by their length (little-endian `u32`), so that no two
+    /// different lists of values encode alike. `Null` is its tag alone: two
+    /// NULLs bind alike whatever their column type. Floats are encoded by
+    /// their bits (`-0.0` and `0.0` differ; a NaN matches only the same NaN).
+    pub(crate) fn encode_key(&self, key: &mut Vec<u8>) {
+        let mut field = |tag: u8, bytes: &[u8]| {
+            key.push(tag);
+            key.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+            key.extend_from_slice(bytes);
+        };
+        match self {
+            Value::Null(_) => key.push(0),
+            Value::Bool(v) => field(1, &[u8::from(*v)]),
+            Value::I16(v) => field(2, &v.to_le_bytes()),
+            Value::I32(v) => field(3, &v.to_le_bytes()),
+            Value::I64(v) => field(4, &v.to_le_bytes()),
+            Value::F32(v) => field(5, &v.to_bits().to_le_bytes()),
+            Value::F64(v) => field(6, &v.to_bits().to_le_bytes()),
+            Value::Text(v) => field(7, v.as_bytes()),
+            Value::Bytes(v) => field(8, v),
+            #[cfg(feature = "decimal")]
+            Value::Decimal(v) => field(9, &v.serialize()),
+            #[cfg(feature = "chrono")]
+            Value::Date(v) => field(10, v.to_string().as_bytes()),
+            #[cfg(feature = "chrono")]
+            Value::Time(v) => field(11, v.to_string().as_bytes()),
+            #[cfg(feature = "chrono")]
+            Value::DateTime(v) => field(12, v.to_string().as_bytes()),
+            #[cfg(feature = "chrono")]
+            Value::DateTimeUtc(v) => field(13, v.to_rfc3339().as_bytes()),
+            #[cfg(feature = "uuid")]
+            Value::Uuid(v) => field(14, v.as_bytes()),
+            #[cfg(feature = "json")]
+            Value::Json(v) => field(15, v.to_string().as_bytes()),
+            Value::Invalid(v) => field(255, v.as_bytes()),
+        }
+    }
+
     /// Refuses a value that `column` cannot hold on `backend` (a decimal
     /// beyond the column's precision and scale), naming the column.
     pub(crate) fn check_column(&self, column: &ColumnSchema, backend: Backend) -> Result<()> {

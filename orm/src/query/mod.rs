@@ -82,6 +82,7 @@
 // cannot prove it for futures that hold a generic executor.
 #![allow(clippy::manual_async_fn)]
 
+pub mod cached;
 pub mod cte;
 mod expr;
 pub mod grouping;
@@ -98,6 +99,7 @@ pub mod window;
 
 use std::marker::PhantomData;
 
+pub use cached::Cached;
 pub use cte::{with, with_recursive, Cte, CteColumn, CteRef, RecursiveStep};
 #[doc(hidden)]
 pub use expr::{
@@ -739,23 +741,63 @@ where
         .map(|n| n.unwrap_or(0))
 }
 
-/// The read a `SELECT` built from `parts` is: of `M`'s table, and of the
-/// joined model's when there is one. A locking read is a write to routing
-/// (verb still `SELECT`): locks are taken on the primary, never a replica,
-/// and the rows are about to be written.
+/// The read a `SELECT` built from `parts` is: of `M`'s table, and of every
+/// table it reads besides (joins, subqueries, CTEs), which the query cache
+/// keys and invalidates by. A locking read is a write to routing (verb
+/// still `SELECT`): locks are taken on the primary, never a replica, and
+/// the rows are about to be written.
 fn read_op<M: Model>(parts: &Parts) -> Operation {
     let mut op = read_of::<M>();
-    if !parts.joins.is_empty() {
-        let mut tables = vec![M::SCHEMA.name];
-        for join in &parts.joins {
-            if !tables.contains(&join.schema.name) {
-                tables.push(join.schema.name);
-            }
-        }
+    let mut tables = vec![M::SCHEMA.name];
+    tables_read(parts, &mut tables);
+    if tables.len() > 1 {
         op.tables = tables.into();
     }
     if parts.lock.is_some() {
         op.access = Access::Write;
     }
     op
+}
+
+/// Adds to `tables` each table the query of `parts` reads that is not
+/// there yet: its own (for a subquery), its joins', and those of the
+/// subqueries in any of its expressions and of its CTE.
+pub(crate) fn tables_read(parts: &Parts, tables: &mut Vec<&'static str>) {
+    let mut add = |name: &'static str| {
+        if !tables.contains(&name) {
+            tables.push(name);
+        }
+    };
+    if let Some(table) = parts.table {
+        add(table.name);
+    }
+    for join in &parts.joins {
+        add(join.schema.name);
+    }
+    fn walk(node: &Node, tables: &mut Vec<&'static str>) {
+        if let Node::Subquery(_, inner) = node {
+            tables_read(inner, tables);
+        }
+        for child in node.children() {
+            walk(child, tables);
+        }
+    }
+    let nodes = parts
+        .columns
+        .iter()
+        .flatten()
+        .chain(&parts.filter)
+        .chain(&parts.group_by)
+        .chain(&parts.having)
+        .chain(parts.order.iter().map(|key| &key.node))
+        .chain(parts.joins.iter().map(|join| &join.on));
+    for node in nodes {
+        walk(node, tables);
+    }
+    if let Some(with) = &parts.with {
+        tables_read(&with.anchor, tables);
+        if let Some(step) = &with.step {
+            tables_read(step, tables);
+        }
+    }
 }

@@ -28,6 +28,9 @@ pub(crate) struct Writer {
     collated: bool,
     /// Whether selected columns are named `c1`, `c2`, ... (for a union).
     numbered: bool,
+    /// The bound values, encoded for a query cache key
+    /// ([`Value::encode_key`]), when one is wanted.
+    pub(crate) key: Option<Vec<u8>>,
 }
 
 impl Writer {
@@ -39,6 +42,7 @@ impl Writer {
             params: 0,
             collated: false,
             numbered: false,
+            key: None,
         }
     }
 
@@ -57,6 +61,9 @@ impl Writer {
     }
 
     pub(crate) fn value(&mut self, value: &Value) -> Result<()> {
+        if let Some(key) = &mut self.key {
+            value.encode_key(key);
+        }
         value.bind(&mut self.args)?;
         self.placeholder();
         Ok(())
@@ -519,6 +526,14 @@ impl Writer {
         }
         #[cfg(feature = "postgres")]
         if self.backend == Backend::Postgres && in_list::bind_array(values, &mut self.args)? {
+            if let Some(key) = &mut self.key {
+                // One parameter, the array: its length, then its elements.
+                key.push(b'[');
+                key.extend_from_slice(&(values.len() as u32).to_le_bytes());
+                for v in values {
+                    v.encode_key(key);
+                }
+            }
             self.push(if negated { " <> ALL(" } else { " = ANY(" });
             self.placeholder();
             self.push("))");
@@ -917,11 +932,24 @@ fn select_columns_as(w: &mut Writer, schema: &TableSchema, name: &str) {
 
 /// `SELECT ... FROM <table> <clauses>`
 pub(crate) fn select<M: Model>(backend: Backend, parts: &Parts) -> Result<(String, Args)> {
+    select_keyed::<M>(backend, parts, None).map(|(sql, args, _)| (sql, args))
+}
+
+/// [`select`], with its bound values encoded after `key` when there is one
+/// (for the query cache).
+pub(crate) fn select_keyed<M: Model>(
+    backend: Backend,
+    parts: &Parts,
+    key: Option<Vec<u8>>,
+) -> Result<(String, Args, Option<Vec<u8>>)> {
     lock::check(backend, parts, M::NAME)?;
     let mut w = Writer::new(backend);
+    w.key = key;
     w.collated = parts.collated;
     w.select(M::SCHEMA, parts)?;
-    Ok(w.finish())
+    let key = w.key.take();
+    let (sql, args) = w.finish();
+    Ok((sql, args, key))
 }
 
 impl Writer {
@@ -1175,8 +1203,18 @@ pub(crate) fn select_matching<M: Model>(
 /// in a subquery that keeps its lock: PostgreSQL refuses a lock next to an
 /// aggregate, and accepts it in a subquery (so does MySQL/MariaDB).
 pub(crate) fn count<M: Model>(backend: Backend, parts: &Parts) -> Result<(String, Args)> {
+    count_keyed::<M>(backend, parts, None).map(|(sql, args, _)| (sql, args))
+}
+
+/// [`count`], with its bound values encoded after `key` when there is one.
+pub(crate) fn count_keyed<M: Model>(
+    backend: Backend,
+    parts: &Parts,
+    key: Option<Vec<u8>>,
+) -> Result<(String, Args, Option<Vec<u8>>)> {
     lock::check(backend, parts, M::NAME)?;
     let mut w = Writer::new(backend);
+    w.key = key;
     let nested = !parts.group_by.is_empty()
         || parts.limit.is_some()
         || parts.offset.is_some()
@@ -1194,7 +1232,9 @@ pub(crate) fn count<M: Model>(backend: Backend, parts: &Parts) -> Result<(String
         w.from(M::SCHEMA, parts)?;
         w.clauses(parts, None)?;
     }
-    Ok(w.finish())
+    let key = w.key.take();
+    let (sql, args) = w.finish();
+    Ok((sql, args, key))
 }
 
 /// `SELECT 1 ... LIMIT 1`

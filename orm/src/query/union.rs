@@ -166,10 +166,8 @@ impl<M: Model, O: Send + 'static, S> Union<M, O, S> {
             let mut op = read_of::<M>();
             let mut tables = Vec::new();
             for member in &parts.members {
-                tables.extend(member.parts.table.map(|t| t.name));
-                tables.extend(member.parts.joins.iter().map(|j| j.schema.name));
+                super::tables_read(&member.parts, &mut tables);
             }
-            tables.dedup();
             op.tables = tables.into();
             let mut session = exec.__session(&op).await?;
             let (sql, args) = render::union(session.backend(), &parts)?;

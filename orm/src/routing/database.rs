@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::cache::{Cache, CacheMetrics, CacheOptions, CacheRoute};
 use super::consistency::{CausalToken, HandleState};
 use super::names::{self, env_prefix, ConnectionName, DefaultConnection};
 use super::replicas::{ReplicaSet, ReplicationMetrics, ReplicationOptions};
@@ -42,12 +43,15 @@ pub struct Database {
 struct Inner {
     // A handful of entries: a linear scan beats hashing the name.
     connections: Vec<Connection>,
+    cache: Cache,
 }
 
 /// One named connection: its primary's pool and its replicas, if any.
 pub(crate) struct Connection {
     pub(crate) pool: Pool,
     pub(crate) replicas: Option<Arc<ReplicaSet>>,
+    /// The database's query cache (the same for every connection).
+    pub(crate) cache: Cache,
 }
 
 impl Database {
@@ -133,6 +137,18 @@ impl Database {
     /// operation fails with [`Error::StatementTimeout`].
     pub fn with_statement_timeout(&self, limit: Duration) -> Call<'_> {
         self.call().statement_timeout(limit)
+    }
+
+    /// What the query cache did: hits, misses, invalidations, entries and
+    /// bytes held, store errors, coalesced misses (see [`CacheMetrics`]).
+    /// Shared by every connection and handle of the database.
+    pub fn cache_metrics(&self) -> CacheMetrics {
+        self.inner.cache.metrics()
+    }
+
+    /// What this handle remembers of its writes.
+    pub(crate) fn handle(&self) -> &HandleState {
+        &self.handle
     }
 
     /// Pool metrics of the connection called `name`.
@@ -255,7 +271,7 @@ impl Database {
             .replicas
             .as_ref()
             .map(|set| (set.clone(), self.handle.clone()));
-        Transaction::begin(conn, &options, replication).await
+        Transaction::begin(conn, &options, replication, self.inner.cache.clone()).await
     }
 
     /// Runs `work` in a transaction on the default connection: commits when
@@ -461,6 +477,15 @@ impl<'a> NamedConnection<'a> {
     pub fn is_read_only(&self) -> bool {
         self.connection.pool.read_only()
     }
+
+    /// Where a cached raw read on this connection runs.
+    pub(crate) fn cache_route(&self) -> CacheRoute<'a> {
+        CacheRoute {
+            connection: self.connection,
+            handle: self.handle,
+            call: self.call,
+        }
+    }
     /// The connection's name.
     pub fn name(&self) -> &'a str {
         self.connection.pool.name()
@@ -651,9 +676,19 @@ pub struct DatabaseBuilder {
     /// Connection name, replica URL, weight.
     replicas: Vec<(String, String, u32)>,
     replication: Vec<(String, ReplicationOptions)>,
+    cache: Option<CacheOptions>,
 }
 
 impl DatabaseBuilder {
+    /// The query cache's options (store, size, default TTL); without this,
+    /// [`CacheOptions::new`]'s defaults: an in-process store of 64 MiB.
+    /// Nothing is cached unless a read asks for it (see
+    /// [`Select::cached`](crate::Select::cached)).
+    pub fn cache(mut self, options: CacheOptions) -> Self {
+        self.cache = Some(options);
+        self
+    }
+
     /// Adds connection `name` at `url` with default pool options.
     pub fn connection(self, name: &str, url: &str) -> Self {
         self.connection_with(name, url, PoolOptions::default())
@@ -729,6 +764,7 @@ impl DatabaseBuilder {
     /// Parses every URL and opens one connection of each, so that a bad URL
     /// or an unreachable server is reported now, naming its connection.
     pub async fn build(self) -> Result<Database> {
+        let cache = Cache::new(&self.cache.unwrap_or_default());
         let mut pools: Vec<Connection> = Vec::with_capacity(self.connections.len());
         for (name, url, options) in self.connections {
             if pools.iter().any(|p| p.pool.name() == name) {
@@ -769,7 +805,11 @@ impl DatabaseBuilder {
             pool.start_maintenance();
             let replicas =
                 open_replicas(&name, &pool, &options, &self.replicas, &self.replication).await?;
-            pools.push(Connection { pool, replicas });
+            pools.push(Connection {
+                pool,
+                replicas,
+                cache: cache.clone(),
+            });
         }
         if let Some((name, _, _)) = self
             .replicas
@@ -792,7 +832,10 @@ impl DatabaseBuilder {
             });
         }
         Ok(Database {
-            inner: Arc::new(Inner { connections: pools }),
+            inner: Arc::new(Inner {
+                connections: pools,
+                cache,
+            }),
             handle: Arc::default(),
         })
     }

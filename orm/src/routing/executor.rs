@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+use super::cache::CacheRoute;
 use super::database::{Call, Database};
 use super::names::ConnectionName;
 use super::session::{CallOptions, Operation, Session};
@@ -21,6 +22,13 @@ pub trait Executor<'e, C: ConnectionName>: Send + Sized {
     /// The connection for `op`: chosen by routing.
     #[doc(hidden)]
     fn __session(self, op: &Operation) -> impl Future<Output = Result<Session<'e>>> + Send + 'e;
+
+    /// Where a cached read runs: `None` inside a transaction, whose reads
+    /// never use the cache.
+    #[doc(hidden)]
+    fn __cache_route(&self) -> Option<CacheRoute<'e>> {
+        None
+    }
 }
 
 impl<'e, C: ConnectionName> Executor<'e, C> for &'e Database {
@@ -30,12 +38,20 @@ impl<'e, C: ConnectionName> Executor<'e, C> for &'e Database {
         let session = self.session_for(C::NAME, op, CallOptions::default());
         async move { session?.await }
     }
+
+    fn __cache_route(&self) -> Option<CacheRoute<'e>> {
+        CacheRoute::of(self, C::NAME, CallOptions::default())
+    }
 }
 
 impl<'e, C: ConnectionName> Executor<'e, C> for Call<'e> {
     fn __session(self, op: &Operation) -> impl Future<Output = Result<Session<'e>>> + Send + 'e {
         let session = self.db.session_for(C::NAME, op, self.options);
         async move { session?.await }
+    }
+
+    fn __cache_route(&self) -> Option<CacheRoute<'e>> {
+        CacheRoute::of(self.db, C::NAME, self.options)
     }
 }
 

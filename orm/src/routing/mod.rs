@@ -18,6 +18,7 @@ pub(crate) mod transaction;
 
 #[cfg(feature = "redis")]
 pub use cache::redis::RedisOptions;
+pub use cache::{CacheMetrics, CacheOptions, Cacheable};
 pub use consistency::CausalToken;
 pub use database::{Call, Database, DatabaseBuilder, NamedConnection};
 pub use executor::Executor;

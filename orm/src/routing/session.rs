@@ -20,6 +20,7 @@ use crate::connection::retry::RetryPolicy;
 use crate::connection::transaction::TransactionOptions;
 use crate::error::Result;
 
+use super::cache::{Cache, SCHEMA_TABLE};
 use super::consistency::{HandleState, ReadPlan};
 use super::database::Connection;
 use super::replicas::{ReadYourWrites, Replica, ReplicaSet};
@@ -99,7 +100,7 @@ pub struct Operation {
     /// The SQL verb, for summaries: `SELECT`, `INSERT`, `UPDATE`, `DELETE`,
     /// `CREATE`, `MIGRATE`, or `RAW` for raw SQL.
     pub verb: &'static str,
-    /// The tables it reads or writes (empty for raw SQL).
+    /// The tables it reads or writes (empty for raw SQL that names none).
     pub tables: Cow<'static, [&'static str]>,
 }
 
@@ -141,6 +142,17 @@ impl Operation {
         }
     }
 
+    /// The tables whose cached reads a successful run of this operation
+    /// makes stale: a write's tables (a locking `SELECT` writes nothing),
+    /// and the whole connection's ([`SCHEMA_TABLE`]) for a migration.
+    pub(crate) fn invalidates(&self) -> &[&'static str] {
+        match (self.access, self.verb) {
+            (Access::Read, _) | (_, "SELECT") => &[],
+            (_, "MIGRATE") => &[SCHEMA_TABLE],
+            _ => &self.tables,
+        }
+    }
+
     /// A short summary: the verb and the tables (`SELECT orders`).
     pub fn summary(&self) -> String {
         let mut s = String::from(self.verb);
@@ -175,6 +187,10 @@ pub struct Session<'e> {
     /// Set on a connection with replicas: where the session is, and where
     /// else a read may go.
     route: Option<Route<'e>>,
+    /// The query cache, invalidated after writes outside a transaction
+    /// (`None` in a transaction's session: its writes are invalidated
+    /// when it commits).
+    cache: Option<&'e Cache>,
 }
 
 /// A session of a connection with replicas.
@@ -209,6 +225,7 @@ impl<'e> Session<'e> {
             conn: Conn::Owned(pool, None),
             call,
             route: None,
+            cache: None,
         })
     }
 
@@ -217,6 +234,7 @@ impl<'e> Session<'e> {
             conn: Conn::Borrowed(conn),
             call: CallOptions::default(),
             route: None,
+            cache: None,
         }
     }
 
@@ -236,7 +254,9 @@ impl<'e> Session<'e> {
     ) -> Result<Session<'e>> {
         let primary = &connection.pool;
         let Some(set) = connection.replicas.as_deref() else {
-            return Session::owned(primary, call).await;
+            let mut session = Session::owned(primary, call).await?;
+            session.cache = Some(&connection.cache);
+            return Ok(session);
         };
         let mut route = Route {
             set,
@@ -299,6 +319,7 @@ impl<'e> Session<'e> {
             conn: Conn::Owned(pool, slot),
             call,
             route: Some(route),
+            cache: Some(&connection.cache),
         })
     }
 
@@ -354,8 +375,17 @@ impl<'e> Session<'e> {
             if let Some(c) = conn {
                 if c.transaction_depth() > 0 {
                     c.tx.wrote = true;
+                    for table in op.invalidates() {
+                        if !c.tx.written.contains(table) {
+                            c.tx.written.push(table);
+                        }
+                    }
                     return;
                 }
+            }
+            if let Some(cache) = self.cache {
+                let name = self.conn_name();
+                cache.invalidate(name, op.invalidates()).await;
             }
         }
         let Some(route) = &self.route else {
@@ -381,6 +411,14 @@ impl<'e> Session<'e> {
             // the statement it may send would otherwise enlarge every
             // operation's future.
             Box::pin(remember_write(set, handle, c)).await;
+        }
+    }
+
+    /// The name of the session's connection.
+    fn conn_name(&self) -> &'e str {
+        match &self.conn {
+            Conn::Owned(pool, _) => pool.name(),
+            Conn::Borrowed(_) => "",
         }
     }
 
@@ -676,10 +714,19 @@ impl<'e> Session<'e> {
     /// a connection with replicas is remembered for read-your-writes).
     pub(crate) async fn commit(&mut self) -> Result<()> {
         let conn = self.conn().await?;
-        let wrote = conn.tx.wrote && conn.transaction_depth() == 1;
+        let outermost = conn.transaction_depth() == 1;
+        let wrote = conn.tx.wrote && outermost;
+        let written = if outermost {
+            std::mem::take(&mut conn.tx.written)
+        } else {
+            Vec::new()
+        };
         conn.commit().await?;
         if wrote {
             self.wrote().await;
+        }
+        if let Some(cache) = self.cache {
+            cache.invalidate(self.conn_name(), &written).await;
         }
         Ok(())
     }

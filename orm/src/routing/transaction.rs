@@ -19,6 +19,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use super::cache::Cache;
 use super::consistency::HandleState;
 use super::names::{ConnectionName, DefaultConnection};
 use super::replicas::ReplicaSet;
@@ -43,6 +44,9 @@ pub struct Transaction<C: ConnectionName = DefaultConnection> {
     /// On a connection with replicas: its replicas and the handle that
     /// opened the transaction, which remembers the commit of a write.
     replication: Option<(Arc<ReplicaSet>, Arc<HandleState>)>,
+    /// The database's query cache: the tables written are invalidated when
+    /// the transaction commits.
+    cache: Cache,
     _connection: PhantomData<fn() -> C>,
 }
 
@@ -51,12 +55,14 @@ impl<C: ConnectionName> Transaction<C> {
         mut conn: PooledConn,
         options: &TransactionOptions,
         replication: Option<(Arc<ReplicaSet>, Arc<HandleState>)>,
+        cache: Cache,
     ) -> Result<Self> {
         conn.begin(options).await?;
         Ok(Transaction {
             conn: Some(conn),
             attempt: 1,
             replication,
+            cache,
             _connection: PhantomData,
         })
     }
@@ -71,10 +77,16 @@ impl<C: ConnectionName> Transaction<C> {
     /// made it unable to commit ([`Error::TransactionAborted`]) or its
     /// deadline passed ([`Error::Timeout`]), it is rolled back instead and
     /// that error returned: `Ok` always means every write is stored.
+    ///
+    /// After the commit, the query cache's entries that read a table the
+    /// transaction wrote are invalidated (a failure to do so does not fail
+    /// the commit: see the README's "Query cache").
     pub async fn commit(mut self) -> Result<()> {
         let mut conn = self.take()?;
         let wrote = conn.tx.wrote;
+        let written = std::mem::take(&mut conn.tx.written);
         conn.commit().await?;
+        self.cache.invalidate(C::NAME, &written).await;
         if let (true, Some((set, handle))) = (wrote, &self.replication) {
             remember_write(set, handle, &mut conn).await;
         }

@@ -1,5 +1,578 @@
-//! The query cache (work in progress).
+//! The query cache: results of reads kept by their SQL and bound values,
+//! never served after a write through the ORM changed a table they read.
+//!
+//! Opt-in per query ([`Select::cached`](crate::Select::cached),
+//! [`cached_for`](crate::Select::cached_for)), per model for lookups by key
+//! (`#[orm::model(cache(ttl = 60))]`: `find` and `get`), and per raw read
+//! that names its tables ([`Raw::tables`](crate::Raw::tables), then
+//! [`cached`](crate::Raw::cached)).
+//!
+//! A key is the connection's name, the SQL text, every bound value, and the
+//! current *version* of each table the read reads (its model, its joins, its
+//! subqueries and CTEs) and of the connection's schema. A write through the
+//! ORM bumps its tables' versions when it is stored: at once outside a
+//! transaction, after the outermost commit inside one (a rollback bumps
+//! nothing). A bumped version makes every entry that read the table
+//! unreachable; the entries themselves age out (TTL, size bound). Versions
+//! are read *before* the query runs, so a read that began before a commit
+//! and stores its result after it stores it under the old versions, where
+//! no later read looks. A migration bumps the schema version: every entry
+//! of the connection goes.
+//!
+//! Not covered: writes that do not pass through the ORM (another program,
+//! `psql`, a trigger, raw SQL that does not name its tables) invalidate
+//! nothing; such entries are served until their TTL passes.
+//!
+//! Reads inside a transaction never use the cache (their snapshot may hold
+//! the transaction's own uncommitted writes). Cached reads on a connection
+//! with replicas send their misses to the primary, so what is cached is
+//! committed data, never a lagging replica's.
+//!
+//! Concurrent misses of one key in one process run the query once; the
+//! others wait for its result. If that query fails, its caller gets the
+//! error and each waiter runs the query itself. A store that fails (Redis
+//! down) is never the read's failure: the error is counted
+//! ([`CacheMetrics::errors`]), logged once, and the read goes to the
+//! database.
 
+pub(crate) mod memory;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
 pub(crate) mod store;
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use sqlx::SqlStr;
+
+use self::store::Store;
+use super::consistency::HandleState;
+use super::database::{Connection, Database};
+use super::session::{CallOptions, Operation, Session};
+use crate::backend::Backend;
+use crate::connection::driver::Args;
+use crate::error::{Error, Result};
+
+/// The pseudo-table whose version every key of a connection includes: a
+/// migration bumps it, and with it every entry of the connection.
+pub(crate) const SCHEMA_TABLE: &str = "*";
+
+/// Results a cached read can return: encoded with serde into MessagePack
+/// for the store. Implemented for every type that is `Serialize` and
+/// `Deserialize`: derive both on a model (or a selected tuple's types) to
+/// cache it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be cached",
+    label = "cached results must be `serde::Serialize` and `serde::Deserialize`",
+    note = "derive `serde::Serialize` and `serde::Deserialize` for `{Self}` to cache it"
+)]
+pub trait Cacheable: serde::Serialize + serde::de::DeserializeOwned + Send + 'static {}
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static> Cacheable for T {}
+
+/// Options of a [`Database`](crate::Database)'s query cache; see
+/// [`DatabaseBuilder::cache`](crate::DatabaseBuilder::cache).
+///
+/// ```
+/// use std::time::Duration;
+/// let options = orm::CacheOptions::new()
+///     .max_bytes(16 << 20)
+///     .default_ttl(Duration::from_secs(30));
+/// # let _ = options;
+/// ```
+#[derive(Clone)]
+pub struct CacheOptions {
+    pub(crate) max_bytes: u64,
+    pub(crate) default_ttl: Duration,
+    /// The store, when not the in-process one (a Redis store).
+    pub(crate) store: Option<(&'static str, Arc<dyn Store>)>,
+}
+
+impl Default for CacheOptions {
+    fn default() -> Self {
+        CacheOptions {
+            max_bytes: 64 << 20,
+            default_ttl: Duration::from_secs(60),
+            store: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for CacheOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheOptions")
+            .field("max_bytes", &self.max_bytes)
+            .field("default_ttl", &self.default_ttl)
+            .field("store", &self.store.as_ref().map_or("memory", |(n, _)| n))
+            .finish()
+    }
+}
+
+impl CacheOptions {
+    /// The defaults: an in-process store of at most 64 MiB, entries kept 60 s.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The most bytes (keys and encoded values) the in-process store holds;
+    /// past it, the entries least likely to be used again are evicted
+    /// (moka's TinyLFU policy). Default 64 MiB.
+    pub fn max_bytes(mut self, bytes: u64) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+
+    /// How long an entry of [`cached()`](crate::Select::cached) (and of a
+    /// raw read's `cached()`) is served: the bound on how stale a result
+    /// can be after a write that bypassed the ORM. Default 60 s.
+    pub fn default_ttl(mut self, ttl: Duration) -> Self {
+        self.default_ttl = ttl;
+        self
+    }
+}
+
+/// What a [`Database`](crate::Database)'s query cache did since it was
+/// built ([`Database::cache_metrics`](crate::Database::cache_metrics)).
+/// Counts are over every connection of the database and every handle.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheMetrics {
+    /// Cached reads answered from the store, without a statement (reads).
+    pub hits: u64,
+    /// Cached reads that ran their query (reads), including those that
+    /// bypassed the store (a store error, a connection whose invalidation
+    /// failed).
+    pub misses: u64,
+    /// Tables invalidated: one per table per write (or commit) that bumped
+    /// its version, and one per migration of a connection (tables).
+    pub invalidations: u64,
+    /// Entries the store holds, as far as it can tell cheaply (the
+    /// in-process store's count is updated asynchronously, so it may lag
+    /// by a few operations); 0 when the store cannot tell. Entries of
+    /// invalidated tables stay counted until they expire or are evicted.
+    pub entries: u64,
+    /// Bytes of keys and values the store holds, with the same caveats as
+    /// `entries` (bytes).
+    pub bytes: u64,
+    /// Store failures: a get, put, version read or invalidation that
+    /// failed, or a value that could not be encoded or decoded. Reads went
+    /// to the database instead.
+    pub errors: u64,
+    /// Misses that waited for the same query of another caller instead of
+    /// sending their own (counted in `hits` too, as no statement was sent
+    /// for them).
+    pub coalesced: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    invalidations: AtomicU64,
+    errors: AtomicU64,
+    coalesced: AtomicU64,
+}
+
+/// What a query that was run for several waiters produced: its encoded
+/// result, or `None` if it failed.
+type Filled = Option<Arc<[u8]>>;
+
+/// The query cache of one [`Database`](crate::Database), shared by its
+/// clones and handles. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Cache {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    store: Arc<dyn Store>,
+    backend: &'static str,
+    default_ttl: Duration,
+    counters: Counters,
+    /// Keys whose query is running now, and where its result will be sent.
+    inflight: Mutex<HashMap<Vec<u8>, watch::Receiver<Option<Filled>>>>,
+    /// Connections whose invalidation failed: their reads bypass the cache
+    /// until an invalidation of them succeeds.
+    degraded: Mutex<HashSet<String>>,
+    /// A store error was logged already (it is logged once, then counted).
+    logged: AtomicBool,
+}
+
+/// A value encoded for the store (MessagePack, with field names, so that a
+/// model's fields round-trip whatever their serde attributes).
+pub(crate) fn encode<O: Cacheable>(value: &O) -> Result<Vec<u8>> {
+    rmp_serde::to_vec_named(value).map_err(|e| Error::Cache {
+        backend: "encode",
+        message: format!("cannot encode a `{}`: {e}", std::any::type_name::<O>()),
+    })
+}
+
+/// A value read back from the store.
+pub(crate) fn decode<O: Cacheable>(bytes: &[u8]) -> Result<O> {
+    rmp_serde::from_slice(bytes).map_err(|e| Error::Cache {
+        backend: "decode",
+        message: format!(
+            "cannot decode a cached `{}`: {e}",
+            std::any::type_name::<O>()
+        ),
+    })
+}
+
+impl Cache {
+    /// The cache `options` describe: the in-process store unless another
+    /// was given.
+    pub(crate) fn new(options: &CacheOptions) -> Cache {
+        let (backend, store) = match &options.store {
+            Some((name, store)) => (*name, store.clone()),
+            None => (
+                "memory",
+                Arc::new(memory::MemoryStore::new(options.max_bytes)) as Arc<dyn Store>,
+            ),
+        };
+        Cache {
+            shared: Arc::new(Shared {
+                store,
+                backend,
+                default_ttl: options.default_ttl,
+                counters: Counters::default(),
+                inflight: Mutex::default(),
+                degraded: Mutex::default(),
+                logged: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The TTL of a read that asked for none.
+    pub(crate) fn default_ttl(&self) -> Duration {
+        self.shared.default_ttl
+    }
+
+    /// The cache's metrics now.
+    pub(crate) fn metrics(&self) -> CacheMetrics {
+        let c = &self.shared.counters;
+        let usage = self.shared.store.usage();
+        CacheMetrics {
+            hits: c.hits.load(Ordering::Relaxed),
+            misses: c.misses.load(Ordering::Relaxed),
+            invalidations: c.invalidations.load(Ordering::Relaxed),
+            entries: usage.entries.unwrap_or(0),
+            bytes: usage.bytes.unwrap_or(0),
+            errors: c.errors.load(Ordering::Relaxed),
+            coalesced: c.coalesced.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The start of a key: the connection and the SQL, each prefixed by its
+    /// length; the bound values ([`Value::encode_key`](crate::Value)) go
+    /// after it, then [`read`](Self::read) appends the tables' versions.
+    pub(crate) fn key(connection: &str, sql: &str) -> Vec<u8> {
+        let mut key = Vec::with_capacity(16 + connection.len() + sql.len());
+        for part in [connection, sql] {
+            key.extend_from_slice(&(part.len() as u32).to_le_bytes());
+            key.extend_from_slice(part.as_bytes());
+        }
+        key
+    }
+
+    fn store_failed(&self, what: &str, error: &Error) {
+        self.shared.counters.errors.fetch_add(1, Ordering::Relaxed);
+        if !self.shared.logged.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                target: "orm::cache",
+                store = self.shared.backend,
+                "the query cache's store failed to {what} ({error}); such reads go to the database \
+                 (further store errors are counted in `cache_metrics().errors`, not logged)"
+            );
+        }
+    }
+
+    fn is_degraded(&self, connection: &str) -> bool {
+        let degraded = self
+            .shared
+            .degraded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        !degraded.is_empty() && degraded.contains(connection)
+    }
+
+    /// A cached read of `tables` of `connection` whose key begins with
+    /// `key` ([`Cache::key`] and the bound values): the stored result if
+    /// there is one, otherwise `run`'s, stored for `ttl`. Concurrent misses
+    /// of the same key run `run` once. Errors are `run`'s only.
+    pub(crate) async fn read<O, Fut>(
+        &self,
+        connection: &str,
+        tables: &[&str],
+        ttl: Duration,
+        key: Vec<u8>,
+        run: impl FnOnce() -> Fut,
+    ) -> Result<O>
+    where
+        O: Cacheable,
+        Fut: Future<Output = Result<O>>,
+    {
+        let counters = &self.shared.counters;
+        if self.is_degraded(connection) {
+            counters.misses.fetch_add(1, Ordering::Relaxed);
+            return run().await;
+        }
+        let mut all = Vec::with_capacity(tables.len() + 1);
+        all.extend_from_slice(tables);
+        all.push(SCHEMA_TABLE);
+        let mut key = key;
+        match self.shared.store.versions(connection, &all).await {
+            Ok(versions) => {
+                key.push(b'#');
+                for v in versions {
+                    key.extend_from_slice(&v.to_le_bytes());
+                }
+            }
+            Err(e) => {
+                self.store_failed("read the tables' versions", &e);
+                counters.misses.fetch_add(1, Ordering::Relaxed);
+                return run().await;
+            }
+        }
+        match self.shared.store.get(&key).await {
+            Ok(Some(bytes)) => match decode::<O>(&bytes) {
+                Ok(value) => {
+                    counters.hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(value);
+                }
+                Err(e) => self.store_failed("decode a value", &e),
+            },
+            Ok(None) => {}
+            Err(e) => {
+                self.store_failed("get a value", &e);
+                counters.misses.fetch_add(1, Ordering::Relaxed);
+                return run().await;
+            }
+        }
+        // A miss: run the query, unless a caller is running it already.
+        let waiting = {
+            let mut inflight = self
+                .shared
+                .inflight
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            match inflight.get(&key) {
+                Some(rx) => Err(rx.clone()),
+                None => {
+                    let (tx, rx) = watch::channel(None);
+                    inflight.insert(key.clone(), rx);
+                    Ok(tx)
+                }
+            }
+        };
+        let tx = match waiting {
+            Ok(tx) => tx,
+            Err(mut rx) => {
+                // `Err`: the runner was dropped (cancelled) without a result.
+                if let Ok(filled) = rx.wait_for(Option::is_some).await {
+                    if let Some(Some(bytes)) = filled.clone() {
+                        drop(filled);
+                        if let Ok(value) = decode::<O>(&bytes) {
+                            counters.hits.fetch_add(1, Ordering::Relaxed);
+                            counters.coalesced.fetch_add(1, Ordering::Relaxed);
+                            return Ok(value);
+                        }
+                    }
+                }
+                // The runner's query failed or was cancelled: run it here.
+                counters.misses.fetch_add(1, Ordering::Relaxed);
+                return run().await;
+            }
+        };
+        // Removes the key from `inflight` however this ends (a result, an
+        // error, the caller dropping the future); waiters then see the
+        // sender gone, or the result.
+        let _running = Running {
+            cache: self,
+            key: &key,
+        };
+        counters.misses.fetch_add(1, Ordering::Relaxed);
+        let result = run().await;
+        let filled = match &result {
+            Ok(value) => match encode(value) {
+                Ok(bytes) => {
+                    let bytes: Arc<[u8]> = bytes.into();
+                    if let Err(e) = self.shared.store.put(&key, bytes.clone(), ttl).await {
+                        self.store_failed("store a value", &e);
+                    }
+                    Some(bytes)
+                }
+                Err(e) => {
+                    self.store_failed("encode a value", &e);
+                    None
+                }
+            },
+            Err(_) => None,
+        };
+        tx.send_replace(Some(filled));
+        result
+    }
+
+    /// After writes to `tables` of `connection` were stored: bumps their
+    /// versions. A store that fails does not fail the write (it is
+    /// stored): the error is logged and counted, the connection's reads
+    /// bypass the cache from now on, and a background task invalidates the
+    /// whole connection (its schema version) with backoff until the store
+    /// takes it; then its reads use the cache again.
+    pub(crate) async fn invalidate(&self, connection: &str, tables: &[&str]) {
+        if tables.is_empty() {
+            return;
+        }
+        match self.shared.store.invalidate(connection, tables).await {
+            Ok(()) => {
+                self.shared
+                    .counters
+                    .invalidations
+                    .fetch_add(tables.len() as u64, Ordering::Relaxed);
+            }
+            Err(e) => self.invalidation_failed(connection, &e),
+        }
+    }
+
+    fn invalidation_failed(&self, connection: &str, error: &Error) {
+        self.shared.counters.errors.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            target: "orm::cache",
+            store = self.shared.backend,
+            connection = %connection,
+            "the query cache could not invalidate tables of connection `{connection}` after a write \
+             ({error}); the write is stored, and this process reads `{connection}` without the \
+             cache until its entries can be invalidated"
+        );
+        let first = self
+            .shared
+            .degraded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(connection.to_owned());
+        if !first {
+            return; // a retry task runs already
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let cache = self.clone();
+        let connection = connection.to_owned();
+        runtime.spawn(async move {
+            use backon::Retryable as _;
+            let policy = backon::ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(100))
+                .with_max_delay(Duration::from_secs(10))
+                .with_jitter()
+                .without_max_times();
+            let store = cache.shared.store.clone();
+            let invalidated = (|| store.invalidate(&connection, &[SCHEMA_TABLE]))
+                .retry(policy)
+                .sleep(tokio::time::sleep)
+                .notify(|_, _| {
+                    cache
+                        .shared
+                        .counters
+                        .errors
+                        .fetch_add(1, Ordering::Relaxed);
+                })
+                .await;
+            if invalidated.is_ok() {
+                cache
+                    .shared
+                    .counters
+                    .invalidations
+                    .fetch_add(1, Ordering::Relaxed);
+                cache
+                    .shared
+                    .degraded
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&connection);
+                tracing::info!(
+                    target: "orm::cache",
+                    connection = %connection,
+                    "the query cache invalidated connection `{connection}`; its reads use the cache again"
+                );
+            }
+        });
+    }
+}
+
+/// The running query of a key: removes it from the in-flight map when
+/// dropped.
+struct Running<'a> {
+    cache: &'a Cache,
+    key: &'a [u8],
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.cache
+            .shared
+            .inflight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(self.key);
+    }
+}
+
+/// Where a cached read runs its query on a miss: a database handle (not a
+/// transaction), with the caller's per-call options. Misses go to the
+/// primary: what is cached is committed data, never a lagging replica's.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct CacheRoute<'e> {
+    pub(crate) connection: &'e Connection,
+    pub(crate) handle: &'e HandleState,
+    pub(crate) call: CallOptions,
+}
+
+impl<'e> CacheRoute<'e> {
+    /// The route of `db`'s connection `name` (`None` if there is none: the
+    /// uncached path then reports it).
+    pub(crate) fn of(db: &'e Database, name: &str, call: CallOptions) -> Option<CacheRoute<'e>> {
+        Some(CacheRoute {
+            connection: db.named(name).ok()?,
+            handle: db.handle(),
+            call,
+        })
+    }
+
+    /// A cached read `op` of the connection, kept for `ttl` (the cache's
+    /// default if `None`): `render` renders it for the backend (the SQL,
+    /// its arguments, and its bound values encoded for the key), `run`
+    /// runs it on the session when the cache has no result.
+    pub(crate) async fn read<O, Fut>(
+        self,
+        op: &Operation,
+        ttl: Option<Duration>,
+        render: impl FnOnce(Backend) -> Result<(SqlStr, Args, Vec<u8>)>,
+        run: impl FnOnce(Session<'e>, SqlStr, Args) -> Fut,
+    ) -> Result<O>
+    where
+        O: Cacheable,
+        Fut: Future<Output = Result<O>>,
+    {
+        let call = CallOptions {
+            primary: true,
+            ..self.call
+        };
+        let session = Session::routed(self.connection, self.handle, op.access, call).await?;
+        let (sql, args, values) = render(session.backend())?;
+        let connection = self.connection.pool.name();
+        let mut key = Cache::key(connection, sql.as_str());
+        key.extend_from_slice(&values);
+        let cache = &self.connection.cache;
+        let ttl = ttl.unwrap_or_else(|| cache.default_ttl());
+        cache
+            .read(connection, &op.tables, ttl, key, move || {
+                run(session, sql, args)
+            })
+            .await
+    }
+}
