@@ -29,9 +29,6 @@
 //! the database. The connection is re-established by the `redis` crate's
 //! connection manager, on the first command after it was lost.
 
-// Used by the cache layer once `CacheOptions::redis` is wired in (branch `cache`).
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -41,6 +38,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sha2::{Digest, Sha256};
 
 use super::store::{BoxFuture, Store, StoreUsage};
+use super::CacheOptions;
 use crate::connection::connect::redact;
 use crate::{Error, Result};
 
@@ -53,7 +51,8 @@ const BACKEND: &str = "redis";
 
 /// Where the query cache keeps its entries when they are shared by several
 /// processes: a Redis server (feature `redis`), its key namespace, and how
-/// long a command may wait for Redis.
+/// long a command may wait for Redis. Given to
+/// [`CacheOptions::redis`](crate::CacheOptions::redis).
 ///
 /// ```
 /// use std::time::Duration;
@@ -115,6 +114,50 @@ impl fmt::Debug for RedisOptions {
             .field("response_timeout", &self.response_timeout)
             .finish()
     }
+}
+
+impl CacheOptions {
+    /// Keeps the query cache in the Redis of `options` instead of this
+    /// process's memory, so that every process using the same Redis and
+    /// namespace shares the cached results and sees the others'
+    /// invalidations at once (feature `redis`).
+    ///
+    /// Redis is connected when the database is built
+    /// ([`DatabaseBuilder::build`](crate::DatabaseBuilder::build)), which
+    /// fails with [`Error::Cache`] if the URL cannot be read or Redis does
+    /// not answer within the response timeout. Later, a Redis that is down
+    /// or slow fails no read: each read that cannot reach it within the
+    /// response timeout goes to the database, and the error is counted in
+    /// [`CacheMetrics::errors`](crate::CacheMetrics::errors). A write whose
+    /// invalidation cannot reach Redis stops this process from serving that
+    /// connection's entries until an invalidation succeeds again.
+    /// [`max_bytes`](Self::max_bytes) does not apply: Redis's own
+    /// `maxmemory` bounds it (see the [`RedisOptions`] notes on eviction),
+    /// and [`CacheMetrics`](crate::CacheMetrics)'s `entries` and `bytes`
+    /// stay 0.
+    ///
+    /// ```
+    /// # async fn demo() -> orm::Result<()> {
+    /// let db = orm::Database::builder()
+    ///     .connection("db", "sqlite::memory:")
+    ///     .cache(orm::CacheOptions::new().redis(orm::RedisOptions::new("redis://127.0.0.1:6379/")))
+    ///     .build()
+    ///     .await?;
+    /// # let _ = db; Ok(()) }
+    /// ```
+    pub fn redis(mut self, options: RedisOptions) -> CacheOptions {
+        self.redis = Some(options);
+        self
+    }
+}
+
+/// `options` with its Redis store connected, if it names one.
+pub(crate) async fn connect_store(mut options: CacheOptions) -> Result<CacheOptions> {
+    if let Some(redis) = options.redis.take() {
+        let store: Arc<dyn Store> = Arc::new(connect(redis).await?);
+        options.store = Some((BACKEND, store));
+    }
+    Ok(options)
 }
 
 /// The query cache's store in Redis; see the [module docs](self).
