@@ -109,10 +109,49 @@ fn server_url(var: &str) -> Option<String> {
 
 /// The Redis URL of the query cache's tests, or `None` (the reason
 /// printed) when it is not set; with `ORM_TEST_REQUIRE_ALL=1` a missing
-/// URL fails the test. Tests share the server: each uses a namespace of
-/// its own ([`unique_name`]) and never flushes it.
+/// URL fails the test. Tests share the server: each uses a
+/// [`RedisNamespace`] of its own and never flushes it.
 pub fn redis_url() -> Option<String> {
     server_url(REDIS_VAR)
+}
+
+/// A Redis key namespace no other test uses; its keys are deleted when it
+/// is dropped (also when the test panics).
+pub struct RedisNamespace {
+    url: String,
+    name: String,
+}
+
+impl RedisNamespace {
+    /// A fresh namespace on the Redis at `url`.
+    pub fn new(url: &str) -> RedisNamespace {
+        RedisNamespace {
+            url: url.to_owned(),
+            name: unique_name(),
+        }
+    }
+
+    /// Its name, for `RedisOptions::namespace`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for RedisNamespace {
+    fn drop(&mut self) {
+        // Synchronous: Drop cannot await, and a few keys take a moment.
+        let Ok(mut c) = redis::Client::open(self.url.as_str()).and_then(|c| c.get_connection())
+        else {
+            return;
+        };
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}:*", self.name))
+            .query(&mut c)
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&keys).query(&mut c);
+        }
+    }
 }
 
 impl TestDb {

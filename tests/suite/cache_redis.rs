@@ -2,15 +2,15 @@
 // separately, as two processes of one application would be: a write
 // through one is seen by the other's cached reads right after it is
 // stored; a rolled-back write invalidates nothing; a Redis that goes down
-// fails no read. Each test uses a Redis namespace of its own (`unique_name`),
-// so tests running at once on one Redis never share entries.
+// fails no read. Each test uses a Redis namespace of its own, deleted when
+// it ends, so tests running at once on one Redis never share entries.
 
 use std::time::{Duration, Instant};
 
 use orm::prelude::*;
 use orm::{CacheOptions, RedisOptions};
 use orm_tests::proxy::Proxy;
-use orm_tests::{redis_url, unique_name, TestDb};
+use orm_tests::{redis_url, RedisNamespace, TestDb};
 
 #[orm::model(table = "shared_notes")]
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -41,11 +41,12 @@ async fn handle(t: &TestDb, redis: &str, namespace: &str) -> Database {
 
 /// The test database, with the table, and the Redis URL; `None` (skipped)
 /// when either is not configured.
-async fn setup() -> Option<(TestDb, String)> {
+async fn setup() -> Option<(TestDb, String, RedisNamespace)> {
     let redis = redis_url()?;
     let t = crate::db().await?;
     t.db.create_table::<SharedNote>().await.unwrap();
-    Some((t, redis))
+    let namespace = RedisNamespace::new(&redis);
+    Some((t, redis, namespace))
 }
 
 /// Every note's body, through `db`'s cache.
@@ -61,10 +62,10 @@ async fn bodies(db: &Database) -> Vec<String> {
 
 #[tokio::test]
 async fn a_write_through_one_handle_is_seen_by_the_others_cached_reads_after_commit() {
-    let Some((t, redis)) = setup().await else { return };
-    let ns = unique_name();
-    let writer = handle(&t, &redis, &ns).await;
-    let reader = handle(&t, &redis, &ns).await;
+    let Some((t, redis, namespace)) = setup().await else { return };
+    let ns = namespace.name();
+    let writer = handle(&t, &redis, ns).await;
+    let reader = handle(&t, &redis, ns).await;
 
     // The reader's result is cached: its second read sends no statement...
     assert_eq!(bodies(&reader).await, Vec::<String>::new());
@@ -90,10 +91,10 @@ async fn a_write_through_one_handle_is_seen_by_the_others_cached_reads_after_com
 
 #[tokio::test]
 async fn a_rolled_back_write_invalidates_nothing() {
-    let Some((t, redis)) = setup().await else { return };
-    let ns = unique_name();
-    let writer = handle(&t, &redis, &ns).await;
-    let reader = handle(&t, &redis, &ns).await;
+    let Some((t, redis, namespace)) = setup().await else { return };
+    let ns = namespace.name();
+    let writer = handle(&t, &redis, ns).await;
+    let reader = handle(&t, &redis, ns).await;
     note("kept").insert(&writer).await.unwrap();
     assert_eq!(bodies(&reader).await, ["kept"]);
 
@@ -109,10 +110,10 @@ async fn a_rolled_back_write_invalidates_nothing() {
 
 #[tokio::test]
 async fn with_redis_down_reads_and_writes_go_to_the_database() {
-    let Some((t, redis)) = setup().await else { return };
-    let ns = unique_name();
+    let Some((t, redis, namespace)) = setup().await else { return };
+    let ns = namespace.name();
     let proxy = Proxy::to(&redis).await;
-    let db = handle(&t, &proxy.url_for(&redis), &ns).await;
+    let db = handle(&t, &proxy.url_for(&redis), ns).await;
     note("before").insert(&db).await.unwrap();
     assert_eq!(bodies(&db).await, ["before"]);
 
