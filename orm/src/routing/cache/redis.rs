@@ -6,22 +6,7 @@
 //! committed through one process bumps the version of its tables in Redis,
 //! and every process's next lookup of a result that read one of them misses.
 //!
-//! What is kept in Redis, under the namespace `{ns}` ([`RedisOptions::namespace`]):
-//!
-//! | key | value | written by |
-//! | --- | --- | --- |
-//! | `{ns}:v:{connection}:{table}` | the table's version, an integer (missing: 0) | `INCR`, never expires |
-//! | `{ns}:e:{sha256}` | an encoded result | `SET ... PX {ttl}` |
-//!
-//! where `{sha256}` is the lower-case hex SHA-256 of the cache key (which
-//! holds the connection name, the SQL, the bound values and the versions of
-//! the tables read): a key of fixed length, however long the SQL.
-//!
-//! Version keys have no expiry, and must not be evicted: a version that
-//! went back to 0 could make a result stored before the first bump
-//! reachable again. Run the Redis with `maxmemory-policy` `noeviction` or
-//! one of the `volatile-*` policies, which evict only keys with an expiry
-//! (the results); Redis manual, "Key eviction".
+//! What is kept in Redis, and how Redis must be configured: [`RedisOptions`].
 //!
 //! Every command is bounded by [`RedisOptions::response_timeout`]: a Redis
 //! that is down, unreachable or stalled makes the command fail with
@@ -53,6 +38,23 @@ const BACKEND: &str = "redis";
 /// processes: a Redis server (feature `redis`), its key namespace, and how
 /// long a command may wait for Redis. Given to
 /// [`CacheOptions::redis`](crate::CacheOptions::redis).
+///
+/// What is kept in Redis, under the namespace `{ns}` ([`namespace`](Self::namespace)):
+///
+/// | key | value | written by |
+/// | --- | --- | --- |
+/// | `{ns}:v:{connection}:{table}` | the table's version, an integer (missing: 0) | `INCR`, never expires |
+/// | `{ns}:e:{sha256}` | an encoded result | `SET ... PX {ttl}` |
+///
+/// where `{sha256}` is the lower-case hex SHA-256 of the cache key (which
+/// holds the connection name, the SQL, the bound values and the versions of
+/// the tables read): a key of fixed length, however long the SQL.
+///
+/// Version keys have no expiry, and must not be evicted: a version that
+/// went back to 0 could make a result stored before the first bump
+/// reachable again. Run the Redis with `maxmemory-policy` `noeviction` or
+/// one of the `volatile-*` policies, which evict only keys with an expiry
+/// (the results); Redis manual, "Key eviction".
 ///
 /// ```
 /// use std::time::Duration;
@@ -129,8 +131,11 @@ impl CacheOptions {
     /// or slow fails no read: each read that cannot reach it within the
     /// response timeout goes to the database, and the error is counted in
     /// [`CacheMetrics::errors`](crate::CacheMetrics::errors). A write whose
-    /// invalidation cannot reach Redis stops this process from serving that
-    /// connection's entries until an invalidation succeeds again.
+    /// invalidation cannot reach Redis is stored all the same; this process
+    /// then reads that connection without the cache, and invalidates the
+    /// whole connection once Redis answers again. Other processes that
+    /// still reach Redis learn nothing of that write until then: they may
+    /// serve entries it made stale, for up to their TTL.
     /// [`max_bytes`](Self::max_bytes) does not apply: Redis's own
     /// `maxmemory` bounds it (see the [`RedisOptions`] notes on eviction),
     /// and [`CacheMetrics`](crate::CacheMetrics)'s `entries` and `bytes`
