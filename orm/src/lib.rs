@@ -123,7 +123,9 @@ pub use orm_macros::connections;
 ///
 /// Container attributes: `table = "name"` (default: the struct's name in
 /// snake case, plus `s`), `connection = Type` (default:
-/// [`DefaultConnection`]), `read_only` (no write operations). Field
+/// [`DefaultConnection`]), `read_only` (no write operations),
+/// `cache(ttl = N)` (`find` and `get` cached for N seconds; the model must
+/// derive `serde::Serialize` and `serde::Deserialize`; see [`Select::cached`]). Field
 /// attributes inside `#[orm(...)]`:
 /// `primary_key`, `auto`, `column = "name"`, `unique`, `index`,
 /// `max_length = N`, `default = literal`.
@@ -157,6 +159,7 @@ pub mod __private {
     pub use crate::query::grouping::{ByKey, GroupedBy, KeyIn};
     pub use crate::query::{arith, divide};
     pub use crate::relations::{relation, JoinStep};
+    pub use crate::routing::cache::{model_cache, ModelCache};
     pub use crate::routing::names::ConnectionEntry;
     pub use crate::routing::Session;
     pub use crate::Backend;

@@ -29,7 +29,7 @@ use crate::connection::driver::{Args, RowRef};
 use crate::error::{Error, Result};
 use crate::model::types::{FieldType, Value};
 use crate::model::Model;
-use crate::routing::cache::CacheRoute;
+use crate::routing::cache::{CacheRoute, Codec};
 use crate::routing::{
     Access, Cacheable, ConnectionName, Executor, Operation, Savepoint, Session, Transaction,
 };
@@ -295,6 +295,7 @@ impl CachedRaw {
                 .read(
                     op,
                     ttl,
+                    Codec::serde(),
                     |backend| {
                         let mut args = Args::new(backend);
                         let mut key = Vec::new();

@@ -8,6 +8,7 @@ pub async fn db() -> Option<TestDb> {
     Some(TestDb::sqlite().await)
 }
 
+mod cache;
 mod cache_redis;
 mod cancellation;
 mod catalog;

@@ -22,6 +22,7 @@ fn ui() {
         "queries",
         "default-value",
         "upsert",
+        "cache",
     ] {
         t.compile_fail(format!("{class}/*.rs"));
     }

@@ -98,6 +98,16 @@ pub fn expand(cont: &Container) -> TokenStream {
         },
     };
     let assertions = cont.fields.iter().map(assertions);
+    // Spanned on `cache`: a model without the serde derives is reported there.
+    let cache = cont.attrs.cache.as_ref().map(|ttl| {
+        let seconds = u64::from(ttl.value);
+        let span = syn::spanned::Spanned::span(&ttl.tokens);
+        quote_spanned! {span=>
+            fn __cache() -> ::core::option::Option<::orm::__private::ModelCache<Self>> {
+                ::core::option::Option::Some(::orm::__private::model_cache::<Self>(#seconds))
+            }
+        }
+    });
 
     quote! {
         const _: () = {
@@ -160,6 +170,8 @@ pub fn expand(cont: &Container) -> TokenStream {
                 fn __key_value(&self) -> ::orm::__private::Value {
                     <#key_ty as ::orm::__private::FieldType>::into_value(::core::clone::Clone::clone(&self.#key_ident))
                 }
+
+                #cache
             }
 
             #writable

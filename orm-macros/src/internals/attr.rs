@@ -68,6 +68,9 @@ pub struct Container {
     pub relations: Vec<ParentRelation>,
     pub renamed_from: Option<Spanned<String>>,
     pub indexes: Vec<CompositeIndex>,
+    /// `cache(ttl = 60)`: lookups by key are cached this many seconds; the
+    /// tokens are `cache`, for the span of a missing serde derive.
+    pub cache: Option<Spanned<u32>>,
 }
 
 /// `index(a, b)` or `unique(a, b)` on the model: an index over several fields.
@@ -166,6 +169,17 @@ fn skip_value(meta: &ParseNestedMeta) -> syn::Result<()> {
     Ok(())
 }
 
+/// Whether the key is followed by parentheses, and if so whether they are
+/// empty: `None` for `key`, `Some(true)` for `key()`.
+fn parentheses(meta: &ParseNestedMeta) -> syn::Result<Option<bool>> {
+    meta.input.fork().step(
+        |cursor| match cursor.group(proc_macro2::Delimiter::Parenthesis) {
+            Some((inside, _, rest)) => Ok((Some(inside.eof()), rest)),
+            None => Ok((None, *cursor)),
+        },
+    )
+}
+
 /// A flag must stand alone: `unique`, not `unique = true`.
 fn flag(cx: &Ctxt, meta: &ParseNestedMeta, name: Symbol) -> syn::Result<()> {
     if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
@@ -212,6 +226,7 @@ impl Container {
         let mut relations = Vec::new();
         let mut table_renamed_from = Attr::none(cx, RENAMED_FROM);
         let mut indexes = Vec::new();
+        let mut cache = Attr::none(cx, CACHE);
 
         let parser = syn::meta::parser(|meta| {
             if meta.path == TABLE {
@@ -277,13 +292,7 @@ impl Container {
                 // #[orm::model(index(customer_id, status), unique(sku, region))]
                 let unique = meta.path == UNIQUE;
                 // `index()`: said here, before syn's "expected nested attribute".
-                let empty = meta.input.fork().step(|cursor| {
-                    match cursor.group(proc_macro2::Delimiter::Parenthesis) {
-                        Some((inside, _, rest)) => Ok((inside.eof(), rest)),
-                        None => Ok((false, *cursor)),
-                    }
-                })?;
-                if empty {
+                if parentheses(&meta)? == Some(true) {
                     cx.error_spanned_by(
                         &meta.path,
                         "an index lists the fields it covers: `index(customer_id, status)`",
@@ -322,6 +331,47 @@ impl Container {
                 if let Some(name) = string(cx, &meta, RENAMED_FROM)? {
                     table_renamed_from.set(&meta.path, name);
                 }
+            } else if meta.path == CACHE {
+                // #[orm::model(cache(ttl = 60))]: seconds, from 1.
+                // `cache` or `cache()`: said here, before syn's "expected nested attribute".
+                let empty = parentheses(&meta)?;
+                if empty != Some(false) {
+                    cx.error_spanned_by(
+                        &meta.path,
+                        "orm attribute `cache` takes a time to live in seconds: `cache(ttl = 60)`",
+                    );
+                    if empty.is_some() {
+                        let _empty;
+                        syn::parenthesized!(_empty in meta.input);
+                    } else {
+                        skip_value(&meta)?;
+                    }
+                    return Ok(());
+                }
+                let mut ttl = Attr::none(cx, TTL);
+                // A key with a bad value or name is reported on its own tokens alone.
+                let mut keyed = false;
+                let result = meta.parse_nested_meta(|inner| {
+                    keyed = true;
+                    if inner.path == TTL {
+                        if let Some(n) = whole_number(cx, &inner, TTL, 1..=u32::MAX, "60")? {
+                            ttl.set(&inner.path, n);
+                        }
+                    } else {
+                        unknown_key(cx, &inner.path, CACHE_KEYS, "`cache(...)`");
+                        skip_value(&inner)?;
+                    }
+                    Ok(())
+                });
+                match (result, ttl.get()) {
+                    (Err(err), _) => cx.syn_error(err),
+                    (Ok(()), Some(ttl)) => cache.set(&meta.path, ttl.value),
+                    (Ok(()), None) if keyed => {}
+                    (Ok(()), None) => cx.error_spanned_by(
+                        &meta.path,
+                        "orm attribute `cache` needs its time to live in seconds: `cache(ttl = 60)`",
+                    ),
+                }
             } else if meta.path == READ_ONLY {
                 // #[orm::model(read_only)]
                 flag(cx, &meta, READ_ONLY)?;
@@ -343,6 +393,7 @@ impl Container {
             relations,
             renamed_from: table_renamed_from.get(),
             indexes,
+            cache: cache.get(),
         }
     }
 }

@@ -16,6 +16,10 @@ pub const READ_ONLY: Symbol = Symbol("read_only");
 pub const HAS_MANY: Symbol = Symbol("has_many");
 pub const HAS_ONE: Symbol = Symbol("has_one");
 pub const MANY_TO_MANY: Symbol = Symbol("many_to_many");
+pub const CACHE: Symbol = Symbol("cache");
+
+// Keys inside `cache(...)`.
+pub const TTL: Symbol = Symbol("ttl");
 
 // Field keys, in `#[orm(...)]`.
 pub const PRIMARY_KEY: Symbol = Symbol("primary_key");
@@ -43,7 +47,11 @@ pub const CONTAINER_KEYS: &[Symbol] = &[
     INDEX,
     UNIQUE,
     RENAMED_FROM,
+    CACHE,
 ];
+
+/// Every key accepted inside `cache(...)`.
+pub const CACHE_KEYS: &[Symbol] = &[TTL];
 
 /// Every key accepted on a field, for did-you-mean suggestions.
 pub const FIELD_KEYS: &[Symbol] = &[

@@ -32,9 +32,30 @@ where
     M: Model,
     E: Executor<'e, M::Connection> + 'e,
 {
-    let op = read_of::<M>();
-    let mut session = exec.__session(&op).await?;
-    find_on::<M>(&mut session, &op, &key).await
+    let op = &read_of::<M>();
+    if let (Some(cache), Some(route)) = (M::__cache(), exec.__cache_route()) {
+        return route
+            .read(
+                op,
+                Some(cache.ttl),
+                cache.codec,
+                |backend| {
+                    let mut args = Args::new(backend);
+                    key.bind(&mut args)?;
+                    let mut values = Vec::new();
+                    key.encode_key(&mut values);
+                    Ok((sql_static(&sql_of::<M>(backend).find), args, values))
+                },
+                |mut session, sql, args| async move {
+                    session
+                        .fetch_optional(op, sql, args, |row| M::__decode(row, 0))
+                        .await
+                },
+            )
+            .await;
+    }
+    let mut session = exec.__session(op).await?;
+    find_on::<M>(&mut session, op, &key).await
 }
 
 pub(crate) async fn find_on<M: Model>(

@@ -60,6 +60,11 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// The primary key, as a value usable in insert-then-select (MySQL).
     #[doc(hidden)]
     fn __key_value(&self) -> crate::model::types::Value;
+    /// How lookups by key are cached: `#[orm::model(cache(ttl = N))]`.
+    #[doc(hidden)]
+    fn __cache() -> Option<crate::routing::cache::ModelCache<Self>> {
+        None
+    }
 
     /// A query over the model's table; see [`Select`].
     fn query() -> Select<Self> {

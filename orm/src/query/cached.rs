@@ -26,16 +26,20 @@
 //! # Ok(()) }
 //! ```
 
-use std::marker::PhantomData;
 use std::time::Duration;
 
 use super::grouping::ValidGrouping;
 use super::lock::Unlocked;
-use super::{fetch_all, fetch_first, read_op, render, Select};
+use sqlx::SqlStr;
+
+use super::{fetch_all, read_op, render, Parts, Select};
+use crate::backend::Backend;
 use crate::connection::conn::sql_owned;
+use crate::connection::driver::Args;
 use crate::error::Result;
 use crate::model::types::FieldType;
 use crate::model::Model;
+use crate::routing::cache::Codec;
 use crate::routing::{Cacheable, Executor};
 
 /// A query whose results are cached; see [`Select::cached`]. Ends in
@@ -45,7 +49,6 @@ use crate::routing::{Cacheable, Executor};
 pub struct Cached<M: Model, O, S, G> {
     select: Select<M, O, super::NoLock, S, G>,
     ttl: Option<Duration>,
-    _types: PhantomData<fn() -> (M, S, G)>,
 }
 
 impl<M: Model, O: Send + 'static, L: Unlocked, S, G> Select<M, O, L, S, G> {
@@ -76,7 +79,6 @@ impl<M: Model, O: Send + 'static, L: Unlocked, S, G> Select<M, O, L, S, G> {
         Cached {
             select: super::reshape(self.parts, self.decode),
             ttl,
-            _types: PhantomData,
         }
     }
 }
@@ -98,18 +100,14 @@ impl<M: Model, O: Send + 'static, S, G> Cached<M, O, S, G> {
                 return fetch_all::<M, O, E>(parts, decode, exec).await;
             };
             let op = &read_op::<M>(&parts);
+            let render = keyed(render::select_keyed::<M>, &parts);
             route
                 .read(
                     op,
                     ttl,
-                    |backend| {
-                        let (sql, args, key) =
-                            render::select_keyed::<M>(backend, &parts, Some(Vec::new()))?;
-                        Ok((sql_owned(sql), args, key.unwrap_or_default()))
-                    },
-                    |mut session, sql, args| async move {
-                        session.fetch_all(op, sql, args, decode).await
-                    },
+                    Codec::serde(),
+                    render,
+                    |mut s, sql, args| async move { s.fetch_all(op, sql, args, decode).await },
                 )
                 .await
         }
@@ -117,7 +115,7 @@ impl<M: Model, O: Send + 'static, S, G> Cached<M, O, S, G> {
 
     /// The first row, if any: from the cache, or from the database.
     pub fn first<'e, E, GI>(
-        self,
+        mut self,
         exec: E,
     ) -> impl std::future::Future<Output = Result<Option<O>>> + Send + 'e
     where
@@ -125,28 +123,9 @@ impl<M: Model, O: Send + 'static, S, G> Cached<M, O, S, G> {
         G: ValidGrouping<GI>,
         O: Cacheable,
     {
-        let (mut parts, decode, ttl) = (self.select.parts, self.select.decode, self.ttl);
-        async move {
-            let Some(route) = exec.__cache_route() else {
-                return fetch_first::<M, O, E>(parts, decode, exec).await;
-            };
-            parts.limit = Some(1);
-            let op = &read_op::<M>(&parts);
-            route
-                .read(
-                    op,
-                    ttl,
-                    |backend| {
-                        let (sql, args, key) =
-                            render::select_keyed::<M>(backend, &parts, Some(Vec::new()))?;
-                        Ok((sql_owned(sql), args, key.unwrap_or_default()))
-                    },
-                    |mut session, sql, args| async move {
-                        session.fetch_optional(op, sql, args, decode).await
-                    },
-                )
-                .await
-        }
+        self.select.parts.limit = Some(1);
+        let rows = self.all(exec);
+        async move { Ok(rows.await?.into_iter().next()) }
     }
 
     /// How many rows the query returns: from the cache, or from the
@@ -161,23 +140,32 @@ impl<M: Model, O: Send + 'static, S, G> Cached<M, O, S, G> {
                 return super::count_rows::<M, E>(parts, exec).await;
             };
             let op = &read_op::<M>(&parts);
+            let render = keyed(render::count_keyed::<M>, &parts);
             route
                 .read(
                     op,
                     ttl,
-                    |backend| {
-                        let (sql, args, key) =
-                            render::count_keyed::<M>(backend, &parts, Some(Vec::new()))?;
-                        Ok((sql_owned(sql), args, key.unwrap_or_default()))
-                    },
-                    |mut session, sql, args| async move {
-                        session
-                            .fetch_optional(op, sql, args, |row| i64::decode(row, 0))
-                            .await
-                            .map(|n| n.unwrap_or(0))
+                    Codec::serde(),
+                    render,
+                    |mut s, sql, args| async move {
+                        let n = s.fetch_optional(op, sql, args, |row| i64::decode(row, 0));
+                        n.await.map(|n| n.unwrap_or(0))
                     },
                 )
                 .await
         }
+    }
+}
+
+/// A rendering of `parts` with `render` that also encodes its bound values
+/// for the cache key.
+#[allow(clippy::type_complexity)] // a `render::*_keyed` function
+fn keyed<'p>(
+    render: fn(Backend, &Parts, Option<Vec<u8>>) -> Result<(String, Args, Option<Vec<u8>>)>,
+    parts: &'p Parts,
+) -> impl FnOnce(Backend) -> Result<(SqlStr, Args, Vec<u8>)> + 'p {
+    move |backend| {
+        let (sql, args, key) = render(backend, parts, Some(Vec::new()))?;
+        Ok((sql_owned(sql), args, key.unwrap_or_default()))
     }
 }

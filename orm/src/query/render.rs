@@ -815,6 +815,11 @@ impl Writer {
     pub(crate) fn finish(self) -> (String, Args) {
         (self.sql, self.args)
     }
+
+    /// [`finish`](Self::finish), with the cache key of the bound values.
+    pub(crate) fn finish_keyed(self) -> (String, Args, Option<Vec<u8>>) {
+        (self.sql, self.args, self.key)
+    }
 }
 
 /// The sort keys of a `SELECT`, with ties broken: when the rows are sorted
@@ -947,9 +952,7 @@ pub(crate) fn select_keyed<M: Model>(
     w.key = key;
     w.collated = parts.collated;
     w.select(M::SCHEMA, parts)?;
-    let key = w.key.take();
-    let (sql, args) = w.finish();
-    Ok((sql, args, key))
+    Ok(w.finish_keyed())
 }
 
 impl Writer {
@@ -1232,9 +1235,7 @@ pub(crate) fn count_keyed<M: Model>(
         w.from(M::SCHEMA, parts)?;
         w.clauses(parts, None)?;
     }
-    let key = w.key.take();
-    let (sql, args) = w.finish();
-    Ok((sql, args, key))
+    Ok(w.finish_keyed())
 }
 
 /// `SELECT 1 ... LIMIT 1`

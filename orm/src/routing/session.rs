@@ -721,12 +721,16 @@ impl<'e> Session<'e> {
         } else {
             Vec::new()
         };
-        conn.commit().await?;
+        let committed = conn.commit().await;
+        // A commit whose outcome is unknown may have stored the writes.
+        if let (Some(cache), Ok(()) | Err(crate::Error::TransactionResolutionUnknown { .. })) =
+            (self.cache, &committed)
+        {
+            cache.invalidate(self.conn_name(), &written).await;
+        }
+        committed?;
         if wrote {
             self.wrote().await;
-        }
-        if let Some(cache) = self.cache {
-            cache.invalidate(self.conn_name(), &written).await;
         }
         Ok(())
     }

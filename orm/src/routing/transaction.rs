@@ -85,8 +85,15 @@ impl<C: ConnectionName> Transaction<C> {
         let mut conn = self.take()?;
         let wrote = conn.tx.wrote;
         let written = std::mem::take(&mut conn.tx.written);
-        conn.commit().await?;
-        self.cache.invalidate(C::NAME, &written).await;
+        let committed = conn.commit().await;
+        // A commit whose outcome is unknown may have stored the writes.
+        if matches!(
+            committed,
+            Ok(()) | Err(Error::TransactionResolutionUnknown { .. })
+        ) {
+            self.cache.invalidate(C::NAME, &written).await;
+        }
+        committed?;
         if let (true, Some((set, handle))) = (wrote, &self.replication) {
             remember_write(set, handle, &mut conn).await;
         }

@@ -136,6 +136,14 @@ impl CacheOptions {
         self
     }
 
+    /// Keeps entries in `store` (named `backend` in logs) instead of this
+    /// process's memory: for the stores behind cargo features.
+    #[allow(dead_code)] // the first caller is the Redis store
+    pub(crate) fn store(mut self, backend: &'static str, store: Arc<dyn Store>) -> Self {
+        self.store = Some((backend, store));
+        self
+    }
+
     /// How long an entry of [`cached()`](crate::Select::cached) (and of a
     /// raw read's `cached()`) is served: the bound on how stale a result
     /// can be after a write that bypassed the ORM. Default 60 s.
@@ -210,6 +218,48 @@ struct Shared {
     degraded: Mutex<HashSet<String>>,
     /// A store error was logged already (it is logged once, then counted).
     logged: AtomicBool,
+}
+
+/// How results of type `O` are encoded for the store and decoded back.
+pub(crate) struct Codec<O> {
+    encode: fn(&O) -> Result<Vec<u8>>,
+    decode: fn(&[u8]) -> Result<O>,
+}
+
+impl<O> Clone for Codec<O> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<O> Copy for Codec<O> {}
+
+impl<O: Cacheable> Codec<O> {
+    /// serde into MessagePack ([`encode`], [`decode`]).
+    pub(crate) fn serde() -> Codec<O> {
+        Codec {
+            encode: encode::<O>,
+            decode: decode::<O>,
+        }
+    }
+}
+
+/// What `#[orm::model(cache(ttl = N))]` makes of a model: lookups by key
+/// (`find`, `get`) are cached for `ttl`.
+#[doc(hidden)]
+pub struct ModelCache<M> {
+    pub(crate) ttl: Duration,
+    pub(crate) codec: Codec<Option<M>>,
+}
+
+/// The cache of a model whose lookups by key are kept `ttl_seconds`; the
+/// model must be [`Cacheable`] (the macro calls this with the span of
+/// `cache`, so that a missing serde derive is reported there).
+#[doc(hidden)]
+pub fn model_cache<M: Cacheable>(ttl_seconds: u64) -> ModelCache<M> {
+    ModelCache {
+        ttl: Duration::from_secs(ttl_seconds),
+        codec: Codec::serde(),
+    }
 }
 
 /// A value encoded for the store (MessagePack, with field names, so that a
@@ -328,12 +378,13 @@ impl Cache {
         tables: &[&str],
         ttl: Duration,
         key: Vec<u8>,
+        codec: Codec<O>,
         run: impl FnOnce() -> Fut,
     ) -> Result<O>
     where
-        O: Cacheable,
         Fut: Future<Output = Result<O>>,
     {
+        let Codec { encode, decode } = codec;
         let counters = &self.shared.counters;
         if self.is_degraded(connection) {
             counters.misses.fetch_add(1, Ordering::Relaxed);
@@ -357,7 +408,7 @@ impl Cache {
             }
         }
         match self.shared.store.get(&key).await {
-            Ok(Some(bytes)) => match decode::<O>(&bytes) {
+            Ok(Some(bytes)) => match decode(&bytes) {
                 Ok(value) => {
                     counters.hits.fetch_add(1, Ordering::Relaxed);
                     return Ok(value);
@@ -394,7 +445,7 @@ impl Cache {
                 if let Ok(filled) = rx.wait_for(Option::is_some).await {
                     if let Some(Some(bytes)) = filled.clone() {
                         drop(filled);
-                        if let Ok(value) = decode::<O>(&bytes) {
+                        if let Ok(value) = decode(&bytes) {
                             counters.hits.fetch_add(1, Ordering::Relaxed);
                             counters.coalesced.fetch_add(1, Ordering::Relaxed);
                             return Ok(value);
@@ -413,6 +464,15 @@ impl Cache {
             cache: self,
             key: &key,
         };
+        // Another caller's query may have stored its result between this
+        // caller's miss and its claim of the key.
+        if let Ok(Some(bytes)) = self.shared.store.get(&key).await {
+            if let Ok(value) = decode(&bytes) {
+                tx.send_replace(Some(Some(bytes)));
+                counters.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(value);
+            }
+        }
         counters.misses.fetch_add(1, Ordering::Relaxed);
         let result = run().await;
         let filled = match &result {
@@ -569,11 +629,11 @@ impl<'e> CacheRoute<'e> {
         self,
         op: &Operation,
         ttl: Option<Duration>,
+        codec: Codec<O>,
         render: impl FnOnce(Backend) -> Result<(SqlStr, Args, Vec<u8>)>,
         run: impl FnOnce(Session<'e>, SqlStr, Args) -> Fut,
     ) -> Result<O>
     where
-        O: Cacheable,
         Fut: Future<Output = Result<O>>,
     {
         let call = CallOptions {
@@ -588,9 +648,98 @@ impl<'e> CacheRoute<'e> {
         let cache = &self.connection.cache;
         let ttl = ttl.unwrap_or_else(|| cache.default_ttl());
         cache
-            .read(connection, &op.tables, ttl, key, move || {
+            .read(connection, &op.tables, ttl, key, codec, move || {
                 run(session, sql, args)
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::memory::MemoryStore;
+    use super::*;
+    use crate::model::types::Value;
+
+    fn encoded(values: &[Value]) -> Vec<u8> {
+        let mut key = Vec::new();
+        for v in values {
+            v.encode_key(&mut key);
+        }
+        key
+    }
+
+    #[test]
+    fn bound_values_encode_unambiguously() {
+        let text = |s: &str| Value::Text(s.to_owned());
+        let distinct = [
+            encoded(&[text("ab"), text("c")]),
+            encoded(&[text("a"), text("bc")]),
+            encoded(&[text("abc")]),
+            encoded(&[Value::I32(1)]),
+            encoded(&[Value::I64(1)]),
+            encoded(&[Value::Bytes(b"1".to_vec())]),
+            encoded(&[text("1")]),
+            encoded(&[Value::F64(0.0)]),
+            encoded(&[Value::F64(-0.0)]),
+            encoded(&[Value::Null(|_| Ok(()))]),
+            encoded(&[]),
+        ];
+        for (i, a) in distinct.iter().enumerate() {
+            for b in &distinct[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        // NULLs of two column types are the same key.
+        let null_i64: fn(&mut Args) -> Result<()> = |_| Ok(());
+        let null_text: fn(&mut Args) -> Result<()> = |_| Err(Error::NotFound { model: "x" });
+        assert_eq!(
+            encoded(&[Value::Null(null_i64)]),
+            encoded(&[Value::Null(null_text)])
+        );
+        // The SQL and the connection are length-prefixed too.
+        assert_ne!(Cache::key("db", "SELECT 1"), Cache::key("db2", "ELECT 1"));
+    }
+
+    #[tokio::test]
+    async fn the_memory_store_versions_tables_per_connection_and_expires_entries() {
+        let store = MemoryStore::new(1 << 20);
+        assert_eq!(store.versions("db", &["a", "b"]).await.unwrap(), [0, 0]);
+        store.invalidate("db", &["a"]).await.unwrap();
+        store.invalidate("db", &["a"]).await.unwrap();
+        assert_eq!(store.versions("db", &["a", "b"]).await.unwrap(), [2, 0]);
+        assert_eq!(store.versions("other", &["a"]).await.unwrap(), [0]);
+
+        store
+            .put(b"k", Arc::from(&b"v"[..]), Duration::from_millis(50))
+            .await
+            .unwrap();
+        assert_eq!(store.get(b"k").await.unwrap().as_deref(), Some(&b"v"[..]));
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert_eq!(store.get(b"k").await.unwrap(), None, "expired");
+    }
+
+    /// A read of key `q` of table `t`, answered by `run` on a miss.
+    async fn read_q<F: Future<Output = Result<i64>>>(
+        cache: &Cache,
+        run: impl FnOnce() -> F,
+    ) -> Result<i64> {
+        let key = Cache::key("db", "q");
+        let ttl = Duration::from_secs(60);
+        cache
+            .read("db", &["t"], ttl, key, Codec::serde(), run)
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_failed_query_is_not_cached_and_its_error_is_the_callers() {
+        let cache = Cache::new(&CacheOptions::new());
+        let failed = read_q(&cache, || async { Err(Error::NotFound { model: "t" }) }).await;
+        assert!(matches!(failed, Err(Error::NotFound { .. })));
+        assert_eq!(read_q(&cache, || async { Ok(7) }).await.unwrap(), 7);
+        let hit = read_q(&cache, || async { panic!("served from the cache") }).await;
+        assert_eq!(hit.unwrap(), 7);
+        let m = cache.metrics();
+        assert_eq!((m.hits, m.misses, m.errors), (1, 2, 0));
     }
 }

@@ -158,11 +158,10 @@ impl CacheOptions {
 
 /// `options` with its Redis store connected, if it names one.
 pub(crate) async fn connect_store(mut options: CacheOptions) -> Result<CacheOptions> {
-    if let Some(redis) = options.redis.take() {
-        let store: Arc<dyn Store> = Arc::new(connect(redis).await?);
-        options.store = Some((BACKEND, store));
+    match options.redis.take() {
+        Some(redis) => Ok(options.store(BACKEND, Arc::new(connect(redis).await?))),
+        None => Ok(options),
     }
-    Ok(options)
 }
 
 /// The query cache's store in Redis; see the [module docs](self).
