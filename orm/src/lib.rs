@@ -94,6 +94,8 @@ pub use raw::{raw, CachedRaw, FromRow, Raw};
 pub use relations::{
     BelongsTo, ForeignKey, HasMany, HasOne, Joinable, KeyOf, ManyToMany, Relation, SameModel,
 };
+#[cfg(feature = "redis")]
+pub use routing::RedisOptions;
 pub use routing::{
     env_prefix, Balancing, BreakerState, Call, CausalToken, ConnectionName, Database,
     DatabaseBuilder, DefaultConnection, Executor, ReadYourWrites, ReplicaMetrics,

@@ -9,6 +9,7 @@ pub async fn db() -> Option<TestDb> {
 }
 
 mod cache;
+mod cache_redis;
 mod cancellation;
 mod catalog;
 mod connections;

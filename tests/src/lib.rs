@@ -5,7 +5,8 @@
 //! same suite files from `suite/`; only the way a test database is made
 //! differs. PostgreSQL and MySQL run when `ORM_TEST_POSTGRES_URL` and
 //! `ORM_TEST_MYSQL_URL` are set; with `ORM_TEST_REQUIRE_ALL=1` (as CI sets)
-//! a missing variable fails the test instead of skipping it.
+//! a missing variable fails the test instead of skipping it. The Redis
+//! query cache's tests run when `ORM_TEST_REDIS_URL` is set, alike.
 //!
 //! Tests that stop or restart PostgreSQL do it on a private server of their
 //! own, from [`cluster`], never on the shared one; MariaDB's counterpart is
@@ -34,6 +35,9 @@ use orm::Database;
 pub const POSTGRES_VAR: &str = "ORM_TEST_POSTGRES_URL";
 /// The variable naming the MySQL/MariaDB server for the tests.
 pub const MYSQL_VAR: &str = "ORM_TEST_MYSQL_URL";
+/// The variable naming the Redis server of the query cache's tests (the
+/// `orm` crate's own Redis store tests read it too).
+pub const REDIS_VAR: &str = "ORM_TEST_REDIS_URL";
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -99,6 +103,53 @@ fn server_url(var: &str) -> Option<String> {
             }
             eprintln!("skipped: set {var} to run this test on that backend");
             None
+        }
+    }
+}
+
+/// The Redis URL of the query cache's tests, or `None` (the reason
+/// printed) when it is not set; with `ORM_TEST_REQUIRE_ALL=1` a missing
+/// URL fails the test. Tests share the server: each uses a
+/// [`RedisNamespace`] of its own and never flushes it.
+pub fn redis_url() -> Option<String> {
+    server_url(REDIS_VAR)
+}
+
+/// A Redis key namespace no other test uses; its keys are deleted when it
+/// is dropped (also when the test panics).
+pub struct RedisNamespace {
+    url: String,
+    name: String,
+}
+
+impl RedisNamespace {
+    /// A fresh namespace on the Redis at `url`.
+    pub fn new(url: &str) -> RedisNamespace {
+        RedisNamespace {
+            url: url.to_owned(),
+            name: unique_name(),
+        }
+    }
+
+    /// Its name, for `RedisOptions::namespace`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for RedisNamespace {
+    fn drop(&mut self) {
+        // Synchronous: Drop cannot await, and a few keys take a moment.
+        let Ok(mut c) = redis::Client::open(self.url.as_str()).and_then(|c| c.get_connection())
+        else {
+            return;
+        };
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}:*", self.name))
+            .query(&mut c)
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&keys).query(&mut c);
         }
     }
 }

@@ -764,8 +764,10 @@ impl DatabaseBuilder {
 
     /// Parses every URL and opens one connection of each, so that a bad URL
     /// or an unreachable server is reported now, naming its connection.
+    /// The query cache's Redis, when it has one, is connected first: one
+    /// that cannot be reached is [`Error::Cache`].
     pub async fn build(self) -> Result<Database> {
-        let cache = Cache::new(&self.cache.unwrap_or_default());
+        let cache = Cache::open(self.cache.unwrap_or_default()).await?;
         let mut pools: Vec<Connection> = Vec::with_capacity(self.connections.len());
         for (name, url, options) in self.connections {
             if pools.iter().any(|p| p.pool.name() == name) {

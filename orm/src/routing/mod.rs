@@ -17,6 +17,8 @@ pub(crate) mod session;
 pub(crate) mod trace;
 pub(crate) mod transaction;
 
+#[cfg(feature = "redis")]
+pub use cache::redis::RedisOptions;
 pub use cache::{CacheMetrics, CacheOptions, Cacheable};
 pub use consistency::CausalToken;
 pub use database::{Call, Database, DatabaseBuilder, NamedConnection};

@@ -36,6 +36,8 @@
 //! database.
 
 pub(crate) mod memory;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
 pub(crate) mod store;
 
 use std::collections::{HashMap, HashSet};
@@ -89,6 +91,10 @@ pub struct CacheOptions {
     pub(crate) default_ttl: Duration,
     /// The store, when not the in-process one (a Redis store).
     pub(crate) store: Option<(&'static str, Arc<dyn Store>)>,
+    /// The Redis to connect to when the database is built
+    /// ([`CacheOptions::redis`]).
+    #[cfg(feature = "redis")]
+    pub(crate) redis: Option<redis::RedisOptions>,
 }
 
 impl Default for CacheOptions {
@@ -97,16 +103,21 @@ impl Default for CacheOptions {
             max_bytes: 64 << 20,
             default_ttl: Duration::from_secs(60),
             store: None,
+            #[cfg(feature = "redis")]
+            redis: None,
         }
     }
 }
 
 impl std::fmt::Debug for CacheOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let store = self.store.as_ref().map_or("memory", |(n, _)| n);
+        #[cfg(feature = "redis")]
+        let store = self.redis.as_ref().map_or(store, |_| "redis");
         f.debug_struct("CacheOptions")
             .field("max_bytes", &self.max_bytes)
             .field("default_ttl", &self.default_ttl)
-            .field("store", &self.store.as_ref().map_or("memory", |(n, _)| n))
+            .field("store", &store)
             .finish()
     }
 }
@@ -293,6 +304,15 @@ impl Cache {
                 logged: AtomicBool::new(false),
             }),
         }
+    }
+
+    /// [`new`](Self::new), once its store is connected: a Redis store
+    /// ([`CacheOptions::redis`]) is connected here, and one that cannot be
+    /// reached is [`Error::Cache`].
+    pub(crate) async fn open(options: CacheOptions) -> Result<Cache> {
+        #[cfg(feature = "redis")]
+        let options = redis::connect_store(options).await?;
+        Ok(Cache::new(&options))
     }
 
     /// The TTL of a read that asked for none.

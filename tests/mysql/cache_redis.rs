@@ -1,0 +1,1 @@
+include!("../suite/cache_redis.rs");
