@@ -401,7 +401,8 @@ pub enum Error {
     /// reports to the cache layer.
     #[error("query cache ({backend}): {message}")]
     Cache {
-        /// The store: `"memory"` or `"redis"`.
+        /// What failed: the store (`"memory"` or `"redis"`), or `"encode"` /
+        /// `"decode"` for a value MessagePack could not write or read.
         backend: &'static str,
         /// What went wrong.
         message: String,

@@ -239,6 +239,65 @@ async fn a_transaction_invalidates_after_its_commit_and_a_rollback_invalidates_n
 }
 
 #[tokio::test]
+async fn a_transaction_that_raw_sql_committed_still_invalidates() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    let mut a = shelf("a", 1).insert(db).await.unwrap();
+    warm(db).await;
+
+    // Raw SQL ends the transaction: its write is committed, and the
+    // transaction's own commit reports it with an error.
+    let mut tx = db.begin().await.unwrap();
+    a.books = 10;
+    a.update(&mut tx).await.unwrap();
+    orm::raw("COMMIT").execute(&mut tx).await.unwrap();
+    let committed = tx.commit().await;
+    assert!(
+        matches!(committed, Err(Error::InvalidQuery { .. })),
+        "the commit reports that raw SQL ended the transaction: {committed:?}"
+    );
+    only_shelves_invalidated(db, "raw COMMIT", &[("a", 10)]).await;
+
+    // The same through a rollback that finds the transaction ended.
+    warm(db).await;
+    let mut tx = db.begin().await.unwrap();
+    a.books = 11;
+    a.update(&mut tx).await.unwrap();
+    orm::raw("COMMIT").execute(&mut tx).await.unwrap();
+    assert!(matches!(tx.rollback().await, Err(Error::InvalidQuery { .. })));
+    only_shelves_invalidated(db, "raw COMMIT, then rollback", &[("a", 11)]).await;
+}
+
+#[tokio::test]
+async fn a_write_cancelled_in_flight_never_leaves_a_stale_entry() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    let mut a = shelf("a", 1).insert(db).await.unwrap();
+    for books in 2..12 {
+        warm(db).await;
+        // Cancelled at once: the statement may or may not reach the
+        // server, and the server may or may not apply it.
+        a.books = books;
+        let _ = tokio::time::timeout(Duration::ZERO, a.update(db)).await;
+        let cached = Shelf::query().order_by(shelf::id).cached().all(db).await.unwrap();
+        let stored = Shelf::query().order_by(shelf::id).all(db).await.unwrap();
+        assert_eq!(cached, stored, "round {books}: the cached read is what is stored");
+    }
+    // Once the connection was invalidated in the background, reads are
+    // served from the cache again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        read_both(db).await;
+        let ((_, s), _) = read_both(db).await;
+        if s == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the cache is used again after a cancelled write");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
 async fn a_read_in_a_transaction_sees_its_own_write_and_never_the_cache() {
     let Some(t) = setup().await else { return };
     let db = &t.db;

@@ -315,7 +315,6 @@ impl ConnectOptions {
         }
     }
 
-    #[cfg(feature = "spans")]
     /// Where statements go, as OpenTelemetry names it: `db.namespace`
     /// (the database; SQLite: the file, or `main` in memory),
     /// `server.address` and `server.port` (none for SQLite).
@@ -368,7 +367,6 @@ impl ConnectOptions {
 
 /// What a connection's statements report of their server (see
 /// [`ConnectOptions::server`]).
-#[cfg(feature = "spans")]
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Server {
     /// The database (PostgreSQL: the user's when the URL names none).

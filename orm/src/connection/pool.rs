@@ -25,9 +25,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::classify::StatusCode;
-#[cfg(feature = "spans")]
-use super::connect::Server;
-use super::connect::{ConnectOptions, Pooler, RawConn, SessionInfo};
+use super::connect::{ConnectOptions, Pooler, RawConn, Server, SessionInfo};
 use super::metrics::{
     ErrorKinds, Histogram, HistogramSnapshot, OperationDurations, OperationMetrics,
 };
@@ -354,8 +352,12 @@ pub(crate) struct PoolInner {
     /// acquisition is refused with it.
     misconfigured: Option<String>,
     /// Its server, as spans report it.
-    #[cfg(feature = "spans")]
     pub(crate) server: Server,
+    /// What the query cache scopes this connection's entries and table
+    /// versions by: its name and its database (`db/shop`), so that two
+    /// databases with the same connection name sharing one Redis
+    /// namespace (one `Database` per tenant) never share entries.
+    pub(crate) cache_scope: String,
     /// A connection opened by this pool reported MariaDB rather than MySQL.
     pub(crate) mariadb: AtomicBool,
 }
@@ -385,8 +387,8 @@ impl Pool {
             options.pooler = connect.settings.pooler;
         }
         let read_only = connect.settings.read_only;
-        #[cfg(feature = "spans")]
         let server = connect.server();
+        let cache_scope = format!("{name}/{}", server.namespace);
         Pool(Arc::new(PoolInner {
             name: name.to_owned(),
             backend: connect.backend(),
@@ -402,14 +404,19 @@ impl Pool {
             control: tokio::sync::Mutex::new(None),
             checkouts: Mutex::new(Checkouts::default()),
             misconfigured,
-            #[cfg(feature = "spans")]
             server,
+            cache_scope,
             mariadb: AtomicBool::new(false),
         }))
     }
 
     pub(crate) fn name(&self) -> &str {
         &self.0.name
+    }
+
+    /// The query cache's scope of this connection (see `PoolInner::cache_scope`).
+    pub(crate) fn cache_scope(&self) -> &str {
+        &self.0.cache_scope
     }
 
     pub(crate) fn backend(&self) -> Backend {

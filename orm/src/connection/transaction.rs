@@ -254,6 +254,16 @@ pub(crate) struct TxState {
 }
 
 impl TxState {
+    /// Records that a write of `tables` ran in this transaction (or may
+    /// have): the query cache invalidates them when it commits.
+    pub(crate) fn note_written(&mut self, tables: &[&'static str]) {
+        for table in tables {
+            if !self.written.contains(table) {
+                self.written.push(table);
+            }
+        }
+    }
+
     /// Whether the server has already ended the transaction.
     pub(crate) fn ended_by_server(&self) -> bool {
         self.aborted == Some(Abort::EndedByServer)

@@ -20,7 +20,7 @@ use crate::connection::retry::RetryPolicy;
 use crate::connection::transaction::TransactionOptions;
 use crate::error::Result;
 
-use super::cache::{Cache, SCHEMA_TABLE};
+use super::cache::{Cache, PendingWrite, SCHEMA_TABLE};
 use super::consistency::{HandleState, ReadPlan};
 use super::database::Connection;
 use super::replicas::{ReadYourWrites, Replica, ReplicaSet};
@@ -384,17 +384,12 @@ impl<'e> Session<'e> {
             if let Some(c) = conn {
                 if c.transaction_depth() > 0 {
                     c.tx.wrote = true;
-                    for table in op.invalidates() {
-                        if !c.tx.written.contains(table) {
-                            c.tx.written.push(table);
-                        }
-                    }
+                    c.tx.note_written(op.invalidates());
                     return;
                 }
             }
             if let Some(cache) = self.cache {
-                let name = self.conn_name();
-                cache.invalidate(name, op.invalidates()).await;
+                cache.invalidate(self.cache_scope(), op.invalidates()).await;
             }
         }
         let Some(route) = &self.route else {
@@ -423,11 +418,32 @@ impl<'e> Session<'e> {
         }
     }
 
-    /// The name of the session's connection.
-    fn conn_name(&self) -> &'e str {
+    /// The query cache's scope of the session's connection (its name and
+    /// database).
+    fn cache_scope(&self) -> &'e str {
         match &self.conn {
-            Conn::Owned(pool, _) => pool.name(),
+            Conn::Owned(pool, _) => pool.cache_scope(),
             Conn::Borrowed(_) => "",
+        }
+    }
+
+    /// A write of `op` failed, or its outcome is unknown (a lost
+    /// connection, a timeout, a row it returned that could not be
+    /// decoded): the server may have applied it, so the cache hears of it
+    /// as of a write that succeeded (inside a transaction, when it
+    /// commits).
+    async fn write_failed(&mut self, op: &Operation) {
+        if self.call.read || op.invalidates().is_empty() {
+            return;
+        }
+        if let Conn::Owned(_, Some(c)) = &mut self.conn {
+            if c.transaction_depth() > 0 {
+                c.tx.note_written(op.invalidates());
+                return;
+            }
+        }
+        if let Some(cache) = self.cache {
+            cache.invalidate(self.cache_scope(), op.invalidates()).await;
         }
     }
 
@@ -488,6 +504,15 @@ impl<'e> Session<'e> {
         let mut pauses = policy.map(|p| p.pauses());
         let mut prepared_again = false;
         let mut attempt = 0;
+        // A write the query cache must hear of however it ends: if this
+        // future is dropped with the statement in flight, the server may
+        // still apply it.
+        let mut pending = match self.cache {
+            Some(cache) if !self.call.read && !op.invalidates().is_empty() => {
+                Some(PendingWrite::new(cache, self.cache_scope()))
+            }
+            _ => None,
+        };
         loop {
             let on_replica = self.route.as_ref().is_some_and(|r| r.on.is_some());
             attempt += 1;
@@ -518,9 +543,11 @@ impl<'e> Session<'e> {
                     let rows = result.as_ref().map(Fetched::rows);
                     traced.finish(conn, op, sql.as_str(), rows);
                     if once {
-                        if result.is_ok() {
-                            self.succeeded(op).await;
+                        match &result {
+                            Ok(_) => self.succeeded(op).await,
+                            Err(_) => self.write_failed(op).await,
                         }
+                        PendingWrite::settle(&mut pending);
                         return result;
                     }
                     result
@@ -529,6 +556,7 @@ impl<'e> Session<'e> {
             let error = match result {
                 Ok(done) => {
                     self.succeeded(op).await;
+                    PendingWrite::settle(&mut pending);
                     return Ok(done);
                 }
                 Err(error) => error,
@@ -547,6 +575,8 @@ impl<'e> Session<'e> {
                 continue;
             }
             let Some(pause) = self.pause_before_retry(&mut pauses, &error) else {
+                self.write_failed(op).await;
+                PendingWrite::settle(&mut pending);
                 return Err(error);
             };
             tokio::time::sleep(pause).await;
@@ -777,11 +807,11 @@ impl<'e> Session<'e> {
         let span = trace::ending_transaction(conn);
         let committed = conn.commit().await;
         trace::end_transaction(span, true, &committed);
-        // A commit whose outcome is unknown may have stored the writes.
-        if let (Some(cache), Ok(()) | Err(crate::Error::TransactionResolutionUnknown { .. })) =
-            (self.cache, &committed)
-        {
-            cache.invalidate(self.conn_name(), &written).await;
+        // Whatever the commit returned: an unknown outcome, or raw SQL that
+        // ended the transaction, may have stored the writes (a commit
+        // refused and rolled back only costs entries).
+        if let Some(cache) = self.cache {
+            cache.invalidate(self.cache_scope(), &written).await;
         }
         committed?;
         if wrote {

@@ -22,7 +22,7 @@
 //! | --- | --- |
 //! | `db.system.name` | `sqlite`, `postgresql`, `mysql` or `mariadb` |
 //! | `db.namespace` | the database (SQLite: the file, or `main` in memory) |
-//! | `db.collection.name` | the first table of the operation (none for raw SQL) |
+//! | `db.collection.name` | the first table of the operation (none for raw SQL that names no tables with [`Raw::tables`](crate::Raw::tables)) |
 //! | `db.operation.name` | `SELECT`, `INSERT`, `UPDATE`, `DELETE`; `RAW` for raw SQL, `MIGRATE` for migrations (this crate's names: it never reads SQL text) |
 //! | `db.query.summary` | the operation and its tables: `SELECT orders customers` |
 //! | `db.query.text` | the SQL sent, with placeholders: bound values are never in it |

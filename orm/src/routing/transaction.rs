@@ -92,13 +92,13 @@ impl<C: ConnectionName> Transaction<C> {
         let span = trace::ending_transaction(&mut conn);
         let committed = conn.commit().await;
         trace::end_transaction(span, true, &committed);
-        // A commit whose outcome is unknown may have stored the writes.
-        if matches!(
-            committed,
-            Ok(()) | Err(Error::TransactionResolutionUnknown { .. })
-        ) {
-            self.cache.invalidate(C::NAME, &written).await;
-        }
+        // Whatever the commit returned: an unknown outcome, or raw SQL that
+        // ended the transaction (its writes were committed), may have
+        // stored the writes; a commit refused and rolled back only costs
+        // entries.
+        self.cache
+            .invalidate(&conn.pool.cache_scope, &written)
+            .await;
         committed?;
         if let (true, Some((set, handle))) = (wrote, &self.replication) {
             remember_write(set, handle, &mut conn).await;
@@ -106,12 +106,20 @@ impl<C: ConnectionName> Transaction<C> {
         Ok(())
     }
 
-    /// Undoes the transaction's writes.
+    /// Undoes the transaction's writes. The query cache invalidates
+    /// nothing, unless the rollback failed: raw SQL that ended the
+    /// transaction ([`Error::InvalidQuery`]) committed what it wrote.
     pub async fn rollback(mut self) -> Result<()> {
         let mut conn = self.take()?;
+        let written = std::mem::take(&mut conn.tx.written);
         let span = trace::ending_transaction(&mut conn);
         let result = conn.rollback().await;
         trace::end_transaction(span, false, &result);
+        if result.is_err() {
+            self.cache
+                .invalidate(&conn.pool.cache_scope, &written)
+                .await;
+        }
         result
     }
 

@@ -1,5 +1,8 @@
 //! The query cache: results of reads kept by their SQL and bound values,
-//! never served after a write through the ORM changed a table they read.
+//! never served once the call that wrote a table they read (through the
+//! ORM) has returned, or its transaction's commit has. In the moment
+//! between the database storing a write and the write's call bumping the
+//! versions, another task's hit may still return the old result.
 //!
 //! Opt-in per query ([`Select::cached`](crate::Select::cached),
 //! [`cached_for`](crate::Select::cached_for)), per model for lookups by key
@@ -218,6 +221,10 @@ struct Shared {
     degraded: Mutex<HashSet<String>>,
     /// A store error was logged already (it is logged once, then counted).
     logged: AtomicBool,
+    /// Bumped by every failed or interrupted invalidation: a retry task
+    /// lets a connection use the cache again only if none came after its
+    /// own successful invalidation began.
+    failures: AtomicU64,
 }
 
 /// How results of type `O` are encoded for the store and decoded back.
@@ -302,6 +309,7 @@ impl Cache {
                 inflight: Mutex::default(),
                 degraded: Mutex::default(),
                 logged: AtomicBool::new(false),
+                failures: AtomicU64::new(0),
             }),
         }
     }
@@ -526,6 +534,31 @@ impl Cache {
              ({error}); the write is stored, and this process reads `{connection}` without the \
              cache until its entries can be invalidated"
         );
+        self.degrade(connection);
+    }
+
+    /// A write on `connection` may have been stored without its tables
+    /// being invalidated (its future was dropped with the statement in
+    /// flight): as after a failed invalidation, this process reads the
+    /// connection without the cache until the whole connection is
+    /// invalidated in the background.
+    pub(crate) fn write_interrupted(&self, connection: &str) {
+        tracing::debug!(
+            target: "orm::cache",
+            connection = %connection,
+            "a write on `{connection}` was dropped with its statement in flight; the connection's cached entries are invalidated"
+        );
+        self.degrade(connection);
+    }
+
+    /// Stops serving `connection` from the cache in this process and, once
+    /// per episode, starts a task that invalidates the whole connection
+    /// (its schema version) with backoff until the store takes it; the
+    /// connection uses the cache again only if no failure was recorded
+    /// after that task's successful attempt began. The task holds the
+    /// cache weakly: it stops when the database is dropped.
+    fn degrade(&self, connection: &str) {
+        self.shared.failures.fetch_add(1, Ordering::SeqCst);
         let first = self
             .shared
             .degraded
@@ -538,46 +571,95 @@ impl Cache {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let cache = self.clone();
+        let shared = Arc::downgrade(&self.shared);
         let connection = connection.to_owned();
         runtime.spawn(async move {
             use backon::Retryable as _;
-            let policy = backon::ExponentialBuilder::default()
-                .with_min_delay(Duration::from_millis(100))
-                .with_max_delay(Duration::from_secs(10))
-                .with_jitter()
-                .without_max_times();
-            let store = cache.shared.store.clone();
-            let invalidated = (|| store.invalidate(&connection, &[SCHEMA_TABLE]))
-                .retry(policy)
-                .sleep(tokio::time::sleep)
-                .notify(|_, _| {
-                    cache
-                        .shared
-                        .counters
-                        .errors
-                        .fetch_add(1, Ordering::Relaxed);
-                })
-                .await;
-            if invalidated.is_ok() {
-                cache
-                    .shared
-                    .counters
-                    .invalidations
-                    .fetch_add(1, Ordering::Relaxed);
-                cache
-                    .shared
-                    .degraded
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&connection);
+            loop {
+                let policy = backon::ExponentialBuilder::default()
+                    .with_min_delay(Duration::from_millis(100))
+                    .with_max_delay(Duration::from_secs(10))
+                    .with_jitter()
+                    .without_max_times();
+                // The failures recorded before this attempt began.
+                let mut seen = 0;
+                let attempt = || {
+                    let shared = shared.upgrade();
+                    if let Some(s) = &shared {
+                        seen = s.failures.load(Ordering::SeqCst);
+                    }
+                    let connection = connection.clone();
+                    async move {
+                        match shared {
+                            // The database is gone: nothing left to serve.
+                            None => Ok(false),
+                            Some(s) => s
+                                .store
+                                .invalidate(&connection, &[SCHEMA_TABLE])
+                                .await
+                                .map(|()| true),
+                        }
+                    }
+                };
+                let invalidated = attempt
+                    .retry(policy)
+                    .sleep(tokio::time::sleep)
+                    .notify(|_, _| {
+                        if let Some(s) = shared.upgrade() {
+                            s.counters.errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    })
+                    .await;
+                let Some(s) = shared.upgrade() else { return };
+                if !matches!(invalidated, Ok(true)) {
+                    return;
+                }
+                s.counters.invalidations.fetch_add(1, Ordering::Relaxed);
+                let mut degraded = s.degraded.lock().unwrap_or_else(|e| e.into_inner());
+                // A failure after this attempt began: its write may have
+                // committed after the store applied the invalidation.
+                if s.failures.load(Ordering::SeqCst) != seen {
+                    continue;
+                }
+                degraded.remove(&connection);
+                drop(degraded);
                 tracing::info!(
                     target: "orm::cache",
                     connection = %connection,
                     "the query cache invalidated connection `{connection}`; its reads use the cache again"
                 );
+                return;
             }
         });
+    }
+}
+
+/// A write outside a transaction that the cache must hear of however it
+/// ends: settled once its outcome was handed to the cache; dropped
+/// unsettled (the caller's future was cancelled with the statement in
+/// flight, which the server may still apply), the connection is
+/// invalidated in the background ([`Cache::write_interrupted`]).
+pub(crate) struct PendingWrite<'a> {
+    cache: &'a Cache,
+    connection: &'a str,
+}
+
+impl<'a> PendingWrite<'a> {
+    pub(crate) fn new(cache: &'a Cache, connection: &'a str) -> PendingWrite<'a> {
+        PendingWrite { cache, connection }
+    }
+
+    /// The write's outcome reached the cache: nothing to do when dropped.
+    pub(crate) fn settle(pending: &mut Option<PendingWrite<'_>>) {
+        if let Some(p) = pending.take() {
+            std::mem::forget(p);
+        }
+    }
+}
+
+impl Drop for PendingWrite<'_> {
+    fn drop(&mut self) {
+        self.cache.write_interrupted(self.connection);
     }
 }
 
@@ -642,9 +724,14 @@ impl<'e> CacheRoute<'e> {
         };
         let session = Session::routed(self.connection, self.handle, op.access, call).await?;
         let (sql, args, values) = render(session.backend())?;
-        let connection = self.connection.pool.name();
+        let connection = self.connection.pool.cache_scope();
         let mut key = Cache::key(connection, sql.as_str());
         key.extend_from_slice(&values);
+        // The Rust type the rows decode into: two reads of the same SQL into
+        // different types (an integer read as `f64`) never share an entry.
+        let type_name = std::any::type_name::<O>();
+        key.extend_from_slice(&(type_name.len() as u32).to_le_bytes());
+        key.extend_from_slice(type_name.as_bytes());
         let cache = &self.connection.cache;
         let ttl = ttl.unwrap_or_else(|| cache.default_ttl());
         cache
