@@ -33,26 +33,29 @@ where
     E: Executor<'e, M::Connection> + 'e,
 {
     let op = &read_of::<M>();
-    if let (Some(cache), Some(route)) = (M::__cache(), exec.__cache_route()) {
-        return route
-            .read(
-                op,
-                Some(cache.ttl),
-                cache.codec,
-                |backend| {
-                    let mut args = Args::new(backend);
-                    key.bind(&mut args)?;
-                    let mut values = Vec::new();
-                    key.encode_key(&mut values);
-                    Ok((sql_static(&sql_of::<M>(backend).find), args, values))
-                },
-                |mut session, sql, args| async move {
-                    session
-                        .fetch_optional(op, sql, args, |row| M::__decode(row, 0))
-                        .await
-                },
-            )
-            .await;
+    if let Some(route) = M::__cache().and_then(|_| exec.__cache_route()) {
+        let cache = M::__cache().expect("checked above");
+        // Boxed: the cached path's state (the store's calls, the waiters of
+        // a coalesced miss) would otherwise sit inside every find's future,
+        // cached or not, and be copied each time the future moves.
+        return Box::pin(route.read(
+            op,
+            Some(cache.ttl),
+            cache.codec,
+            |backend| {
+                let mut args = Args::new(backend);
+                key.bind(&mut args)?;
+                let mut values = Vec::new();
+                key.encode_key(&mut values);
+                Ok((sql_static(&sql_of::<M>(backend).find), args, values))
+            },
+            |mut session, sql, args| async move {
+                session
+                    .fetch_optional(op, sql, args, |row| M::__decode(row, 0))
+                    .await
+            },
+        ))
+        .await;
     }
     let mut session = exec.__session(op).await?;
     find_on::<M>(&mut session, op, &key).await

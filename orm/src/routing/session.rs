@@ -227,17 +227,6 @@ enum Conn<'e> {
 }
 
 impl<'e> Session<'e> {
-    /// A session that takes a pooled connection when its first statement
-    /// is sent (so that a failure to get one is retried like a statement).
-    pub(crate) async fn owned(pool: &'e Pool, call: CallOptions) -> Result<Session<'e>> {
-        Ok(Session {
-            conn: Conn::Owned(pool, None),
-            call,
-            route: None,
-            cache: None,
-        })
-    }
-
     pub(crate) fn borrowed(conn: &'e mut PooledConn) -> Session<'e> {
         Session {
             conn: Conn::Borrowed(conn),
@@ -263,9 +252,14 @@ impl<'e> Session<'e> {
     ) -> Result<Session<'e>> {
         let primary = &connection.pool;
         let Some(set) = connection.replicas.as_deref() else {
-            let mut session = Session::owned(primary, call).await?;
-            session.cache = Some(&connection.cache);
-            return Ok(session);
+            // The connection is taken when the first statement is sent, so
+            // that a failure to get one is retried like a statement.
+            return Ok(Session {
+                conn: Conn::Owned(primary, None),
+                call,
+                route: None,
+                cache: Some(&connection.cache),
+            });
         };
         let mut route = Route {
             set,
