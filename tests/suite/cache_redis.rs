@@ -130,3 +130,29 @@ async fn with_redis_down_reads_and_writes_go_to_the_database() {
     assert!(metrics.errors >= 2, "{metrics:?}");
     assert_eq!(metrics.hits, 0, "{metrics:?}");
 }
+
+#[tokio::test]
+async fn two_databases_behind_one_connection_name_never_share_entries() {
+    // Two in-memory SQLite databases, both the connection `db`, sharing one
+    // Redis namespace (as test runs or tenants would): what one caches is
+    // not the other's.
+    let Some(redis) = redis_url() else { return };
+    let namespace = RedisNamespace::new(&redis);
+    let open = || async {
+        let db = Database::builder()
+            .connection("db", "sqlite::memory:")
+            .cache(CacheOptions::new().redis(RedisOptions::new(&redis).namespace(namespace.name())))
+            .build()
+            .await
+            .expect("an in-memory database with its cache in Redis");
+        db.create_table::<SharedNote>().await.unwrap();
+        db
+    };
+    let (a, b) = (open().await, open().await);
+    note("only in a").insert(&a).await.unwrap();
+    assert_eq!(bodies(&a).await, ["only in a"]);
+    assert_eq!(bodies(&a).await, ["only in a"]);
+    assert_eq!(a.cache_metrics().hits, 1, "a's read is cached");
+    assert_eq!(bodies(&b).await, Vec::<String>::new(), "b reads its own database");
+    assert_eq!(b.cache_metrics().hits, 0);
+}

@@ -344,6 +344,32 @@ impl ConnectOptions {
         }
     }
 
+    /// What the query cache scopes connection `name`'s entries and table
+    /// versions by, so that two databases never share them, even in one
+    /// Redis namespace: the name and the database where it lives, the
+    /// server's host and port and the database's name, or a SQLite file's
+    /// absolute path; an in-memory SQLite database, which no other pool
+    /// sees, gets a scope of its own (process and pool). Processes that
+    /// share invalidations through Redis must therefore spell the server
+    /// the same way (`127.0.0.1` and `localhost` are two scopes).
+    pub(crate) fn cache_scope(&self, name: &str) -> String {
+        static POOLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let server = self.server();
+        match (&server.address, server.port) {
+            (Some(host), Some(port)) => format!("{name}/{host}:{port}/{}", server.namespace),
+            _ if self.memory => format!(
+                "{name}/memory:{}:{}",
+                std::process::id(),
+                POOLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
+            _ => {
+                let path = std::path::Path::new(&server.namespace);
+                let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+                format!("{name}/sqlite:{}", path.display())
+            }
+        }
+    }
+
     /// Whether this is an in-memory SQLite database (one per connection).
     pub(crate) fn is_memory(&self) -> bool {
         self.memory
@@ -371,7 +397,9 @@ impl ConnectOptions {
 pub(crate) struct Server {
     /// The database (PostgreSQL: the user's when the URL names none).
     pub(crate) namespace: String,
+    #[cfg_attr(not(feature = "spans"), allow(dead_code))]
     pub(crate) address: Option<String>,
+    #[cfg_attr(not(feature = "spans"), allow(dead_code))]
     pub(crate) port: Option<u16>,
 }
 

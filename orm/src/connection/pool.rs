@@ -352,11 +352,11 @@ pub(crate) struct PoolInner {
     /// acquisition is refused with it.
     misconfigured: Option<String>,
     /// Its server, as spans report it.
+    #[cfg_attr(not(feature = "spans"), allow(dead_code))]
     pub(crate) server: Server,
     /// What the query cache scopes this connection's entries and table
-    /// versions by: its name and its database (`db/shop`), so that two
-    /// databases with the same connection name sharing one Redis
-    /// namespace (one `Database` per tenant) never share entries.
+    /// versions by (see [`ConnectOptions::cache_scope`]): its name and
+    /// where its database lives (`db/127.0.0.1:5432/shop`).
     pub(crate) cache_scope: String,
     /// A connection opened by this pool reported MariaDB rather than MySQL.
     pub(crate) mariadb: AtomicBool,
@@ -388,7 +388,7 @@ impl Pool {
         }
         let read_only = connect.settings.read_only;
         let server = connect.server();
-        let cache_scope = format!("{name}/{}", server.namespace);
+        let cache_scope = connect.cache_scope(name);
         Pool(Arc::new(PoolInner {
             name: name.to_owned(),
             backend: connect.backend(),

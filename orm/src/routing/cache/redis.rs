@@ -43,7 +43,7 @@ const BACKEND: &str = "redis";
 ///
 /// | key | value | written by |
 /// | --- | --- | --- |
-/// | `{ns}:v:{connection}:{table}` | the table's version, an integer (missing: 0) | `INCR`, never expires; `{connection}` is the connection's name and database (`db/shop`) |
+/// | `{ns}:v:{connection}:{table}` | the table's version, an integer (missing: 0) | `INCR`, never expires; `{connection}` is the connection's name and where its database lives (`db/127.0.0.1:5432/shop`) |
 /// | `{ns}:e:{sha256}` | an encoded result | `SET ... PX {ttl}` |
 ///
 /// where `{sha256}` is the lower-case hex SHA-256 of the cache key (which
