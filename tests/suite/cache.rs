@@ -41,6 +41,24 @@ pub struct Item {
     pub price: i64,
 }
 
+/// A carton and its parts, deleted with it by the database.
+#[orm::model(table = "cache_cartons")]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Carton {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    pub weight: i64,
+}
+
+#[orm::model(table = "cache_parts")]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Part {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    #[orm(belongs_to = Carton, on_delete = "cascade")]
+    pub carton_id: i64,
+}
+
 async fn setup() -> Option<orm_tests::TestDb> {
     let t = crate::db().await?;
     t.db.create_table::<Shelf>().await.unwrap();
@@ -295,6 +313,30 @@ async fn a_write_cancelled_in_flight_never_leaves_a_stale_entry() {
         assert!(Instant::now() < deadline, "the cache is used again after a cancelled write");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test]
+async fn a_delete_invalidates_the_tables_its_foreign_keys_cascade_to() {
+    let Some(t) = setup().await else { return };
+    let db = &t.db;
+    db.create_table::<Carton>().await.unwrap();
+    db.create_table::<Part>().await.unwrap();
+    let parts = || Part::query().order_by(part::id).cached().all(db);
+    let (one, two) = (
+        Carton { id: 0, weight: 1 }.insert(db).await.unwrap(),
+        Carton { id: 0, weight: 2 }.insert(db).await.unwrap(),
+    );
+    for c in [&one, &one, &two] {
+        Part { id: 0, carton_id: c.id }.insert(db).await.unwrap();
+    }
+    assert_eq!(parts().await.unwrap().len(), 3);
+    assert_eq!(parts().await.unwrap().len(), 3, "cached");
+    // The database deletes the carton's parts (ON DELETE CASCADE): the
+    // parts' cached read is stale unless the delete invalidates them.
+    assert!(Carton::delete_by_key(db, one.id).await.unwrap());
+    assert_eq!(parts().await.unwrap().len(), 1, "by key");
+    Carton::query().filter(carton::id.eq(two.id)).delete(db).await.unwrap();
+    assert_eq!(parts().await.unwrap().len(), 0, "by a query");
 }
 
 #[tokio::test]

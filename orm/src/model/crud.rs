@@ -27,6 +27,18 @@ pub(crate) fn write_of<M: Model>(verb: &'static str) -> Operation {
     Operation::write(verb, M::NAME, &M::SCHEMA.name)
 }
 
+/// A delete from `M`'s table: a write of the tables the database changes
+/// with it too (foreign keys with `on_delete = "cascade"` or `"set null"`),
+/// so that the query cache invalidates them.
+pub(crate) fn delete_of<M: Model>() -> Operation {
+    let mut op = write_of::<M>("DELETE");
+    let tables = crate::model::registry::changed_by_delete(M::SCHEMA);
+    if tables.len() > 1 {
+        op.tables = tables.into();
+    }
+    op
+}
+
 pub(crate) async fn find<'e, M, E>(exec: E, key: Value) -> Result<Option<M>>
 where
     M: Model,
@@ -380,7 +392,7 @@ where
     M: WritableModel,
     E: Executor<'e, M::Connection> + 'e,
 {
-    let op = write_of::<M>("DELETE");
+    let op = delete_of::<M>();
     let mut session = exec.__session(&op).await?;
     let backend = session.backend();
     let mut args = Args::new(backend);

@@ -20,6 +20,38 @@ pub(crate) fn models() -> impl Iterator<Item = &'static ModelEntry> {
     inventory::iter::<ModelEntry>.into_iter()
 }
 
+/// The tables a delete from `table` changes: itself, and every table whose
+/// foreign key to it (on the same connection, so a real foreign key) says
+/// `on_delete = "cascade"` (its rows are deleted too, and so on down) or
+/// `"set null"` (its rows are updated), in that order.
+pub(crate) fn changed_by_delete(
+    table: &'static crate::model::schema::TableSchema,
+) -> Vec<&'static str> {
+    use crate::model::schema::OnDelete;
+    let mut tables = vec![table.name];
+    let mut next = 0;
+    while next < tables.len() {
+        let parent = tables[next];
+        next += 1;
+        for entry in models() {
+            let child = entry.schema;
+            if child.connection != table.connection || tables.contains(&child.name) {
+                continue;
+            }
+            let refers = child.foreign_keys.iter().any(|fk| {
+                let target = (fk.target)();
+                matches!(fk.on_delete, OnDelete::Cascade | OnDelete::SetNull)
+                    && target.table.name == parent
+                    && target.connection == table.connection
+            });
+            if refers {
+                tables.push(child.name);
+            }
+        }
+    }
+    tables
+}
+
 /// Start-up from the environment, and the check of every model against the
 /// configured connections: here, because only the model layer knows which
 /// connections the models use.

@@ -560,7 +560,7 @@ impl<M: Model, O: Send + 'static, L, G> Select<M, O, L, M, G> {
         E: Executor<'e, M::Connection> + 'e,
     {
         async move {
-            let op = write_of::<M>("DELETE");
+            let op = crate::model::crud::delete_of::<M>();
             let mut session = exec.__session(&op).await?;
             let (sql, args) = render::delete::<M>(session.backend(), self.parts.filter.as_ref())?;
             Ok(session
