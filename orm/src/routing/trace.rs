@@ -62,8 +62,11 @@ use super::session::Operation;
 /// One attempt of a statement: timed, and traced in a span when the
 /// `spans` feature is on and a subscriber wants it.
 pub(crate) struct Attempt {
+    /// Boxed, and only when a subscriber wants it: the attempt lives in
+    /// every statement's future across its `.await`, where a span's 40
+    /// bytes would be copied each time the future moves.
     #[cfg(feature = "spans")]
-    span: tracing::Span,
+    span: Option<Box<tracing::Span>>,
 }
 
 /// How an attempt ended: rows returned (`None`: a statement that returns
@@ -87,14 +90,16 @@ impl Attempt {
         conn.statement_time = Duration::ZERO;
         Attempt {
             #[cfg(feature = "spans")]
-            span: spans::statement(
+            span: Some(spans::statement(
                 &conn.pool,
                 conn.tx.span.as_ref(),
                 op,
                 sql,
                 on_replica,
                 attempt,
-            ),
+            ))
+            .filter(|span| !span.is_none())
+            .map(Box::new),
         }
     }
 
@@ -114,7 +119,9 @@ impl Attempt {
             }
         }
         #[cfg(feature = "spans")]
-        spans::outcome(&self.span, conn.status_code, outcome);
+        if let Some(span) = &self.span {
+            spans::outcome(span, conn.status_code, outcome);
+        }
     }
 }
 
