@@ -90,15 +90,14 @@ impl Attempt {
         conn.statement_time = Duration::ZERO;
         Attempt {
             #[cfg(feature = "spans")]
-            span: Some(spans::statement(
+            span: spans::statement(
                 &conn.pool,
                 conn.tx.span.as_ref(),
                 op,
                 sql,
                 on_replica,
                 attempt,
-            ))
-            .filter(|span| !span.is_none())
+            )
             .map(Box::new),
         }
     }
@@ -139,7 +138,8 @@ pub(crate) fn acquire_failed(
     pool.counters.error_kinds.count(error.kind());
     #[cfg(feature = "spans")]
     {
-        let span = spans::statement(pool, None, op, "", on_replica, attempt);
+        let span = spans::statement(pool, None, op, "", on_replica, attempt)
+            .unwrap_or_else(tracing::Span::none);
         spans::outcome(&span, None, Err(error));
     }
 }
@@ -284,8 +284,9 @@ mod spans {
         tracing::dispatcher::has_been_set()
     }
 
-    /// The span of one attempt of a statement; its parent is the
-    /// transaction's span (`transaction`) if any, else the current span.
+    /// The span of one attempt of a statement (`None` when no subscriber
+    /// wants it); its parent is the transaction's span (`transaction`) if
+    /// any, else the current span.
     pub(super) fn statement(
         pool: &PoolInner,
         transaction: Option<&tracing::Span>,
@@ -293,11 +294,11 @@ mod spans {
         sql: &str,
         on_replica: bool,
         attempt: u32,
-    ) -> tracing::Span {
+    ) -> Option<tracing::Span> {
         if !wanted() {
-            return tracing::Span::none();
+            return None;
         }
-        tracing::info_span!(
+        let span = tracing::info_span!(
             target: "orm::query",
             parent: transaction
                 .and_then(tracing::Span::id)
@@ -321,7 +322,9 @@ mod spans {
             orm.model = (!op.model.is_empty()).then_some(op.model),
             orm.role = if on_replica { "replica" } else { "primary" },
             orm.attempt = attempt,
-        )
+        );
+        // Disabled for this subscriber: nothing to keep.
+        (!span.is_none()).then_some(span)
     }
 
     /// Records how an attempt ended on its span.
