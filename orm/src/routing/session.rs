@@ -430,7 +430,11 @@ impl<'e> Session<'e> {
         if self.call.read || op.invalidates().is_empty() {
             return;
         }
-        if let Conn::Owned(_, Some(c)) = &mut self.conn {
+        let conn: Option<&mut PooledConn> = match &mut self.conn {
+            Conn::Borrowed(c) => Some(c),
+            Conn::Owned(_, c) => c.as_mut(),
+        };
+        if let Some(c) = conn {
             if c.transaction_depth() > 0 {
                 c.tx.note_written(op.invalidates());
                 return;
