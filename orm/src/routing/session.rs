@@ -370,21 +370,8 @@ impl<'e> Session<'e> {
     async fn succeeded(&mut self, op: &Operation) {
         // Raw SQL the caller marked as a read is not a write.
         let writes = op.access == Access::Write && !self.call.read;
-        if writes {
-            let conn: Option<&mut PooledConn> = match &mut self.conn {
-                Conn::Borrowed(c) => Some(c),
-                Conn::Owned(_, c) => c.as_mut(),
-            };
-            if let Some(c) = conn {
-                if c.transaction_depth() > 0 {
-                    c.tx.wrote = true;
-                    c.tx.note_written(op.invalidates());
-                    return;
-                }
-            }
-            if let Some(cache) = self.cache {
-                cache.invalidate(self.cache_scope(), op.invalidates()).await;
-            }
+        if writes && self.write_stored(op).await {
+            return;
         }
         let Some(route) = &self.route else {
             return;
@@ -427,22 +414,31 @@ impl<'e> Session<'e> {
     /// as of a write that succeeded (inside a transaction, when it
     /// commits).
     async fn write_failed(&mut self, op: &Operation) {
-        if self.call.read || op.invalidates().is_empty() {
-            return;
+        if !self.call.read && !op.invalidates().is_empty() {
+            self.write_stored(op).await;
         }
+    }
+
+    /// A write of `op` was (or may have been) stored: inside a transaction
+    /// it is marked, for read-your-writes and for the cache to invalidate
+    /// its tables at the commit (`true`); outside, its tables are
+    /// invalidated now (`false`).
+    async fn write_stored(&mut self, op: &Operation) -> bool {
         let conn: Option<&mut PooledConn> = match &mut self.conn {
             Conn::Borrowed(c) => Some(c),
             Conn::Owned(_, c) => c.as_mut(),
         };
         if let Some(c) = conn {
             if c.transaction_depth() > 0 {
+                c.tx.wrote = true;
                 c.tx.note_written(op.invalidates());
-                return;
+                return true;
             }
         }
         if let Some(cache) = self.cache {
             cache.invalidate(self.cache_scope(), op.invalidates()).await;
         }
+        false
     }
 
     async fn conn(&mut self) -> Result<&mut PooledConn> {

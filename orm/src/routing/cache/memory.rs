@@ -93,10 +93,20 @@ impl Store for MemoryStore {
         tables: &'a [&'a str],
     ) -> BoxFuture<'a, Result<()>> {
         {
+            // Names are copied only the first time: every write outside a
+            // transaction comes here.
             let mut versions = self.versions.lock().unwrap_or_else(|e| e.into_inner());
-            let of = versions.entry(connection.to_owned()).or_default();
+            if !versions.contains_key(connection) {
+                versions.insert(connection.to_owned(), HashMap::new());
+            }
+            let of = versions.get_mut(connection).expect("inserted above");
             for table in tables {
-                *of.entry((*table).to_owned()).or_default() += 1;
+                match of.get_mut(*table) {
+                    Some(version) => *version += 1,
+                    None => {
+                        of.insert((*table).to_owned(), 1);
+                    }
+                }
             }
         }
         Box::pin(std::future::ready(Ok(())))
