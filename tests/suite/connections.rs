@@ -425,6 +425,7 @@ async fn bad_pool_option_values_from_the_environment_are_named() {
         ("DATABASE_LEGACY_LOCK_TIMEOUT", "1e30", "legacy", SECONDS),
         ("DATABASE_LEAK_THRESHOLD", "inf", "db", SECONDS),
         ("DATABASE_SLOW_QUERY_THRESHOLD", "100ms", "db", SECONDS),
+        ("DATABASE_TRACE_PARAMETERS", "yes please", "db", "`on` or `off`"),
         ("DATABASE_RETRY_ATTEMPTS", "0", "db", WHOLE_FROM_1),
         ("DATABASE_RETRY_ATTEMPTS", "3.5", "db", WHOLE_FROM_1),
         ("DATABASE_RETRY_BACKOFF", "fast", "db", SECONDS),

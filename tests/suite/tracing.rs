@@ -233,6 +233,62 @@ async fn with_options(t: &orm_tests::TestDb, options: PoolOptions) -> orm::Datab
 }
 
 #[tokio::test]
+async fn bound_values_are_span_attributes_only_on_connections_that_opted_in() {
+    let Some((t, ann)) = setup().await else { return };
+    let traced = with_options(&t, PoolOptions::new().trace_parameters(true)).await;
+    let (spans, _guard) = Spans::capture();
+    // Opted in: each value under its 0-based index, as text.
+    let rows = Customer::query()
+        .filter(customer::email.eq("ann@x.org").and(customer::score.gt(0)))
+        .all(&traced)
+        .await
+        .unwrap();
+    assert_eq!(rows, vec![ann.clone()]);
+    let span = only_statement(&t, &spans).await;
+    assert_eq!(span.field("db.query.parameter.0"), Some("ann@x.org"));
+    assert_eq!(span.field("db.query.parameter.1"), Some("0"));
+    assert_eq!(span.field("db.query.parameter.2"), None);
+    assert!(!span.field("db.query.text").unwrap().contains("ann@x.org"));
+
+    // A find by key, and a NULL written by an update.
+    let (spans, _guard) = Spans::capture();
+    Customer::find(&traced, ann.customer_id).await.unwrap();
+    Customer::query()
+        .filter(customer::customer_id.eq(ann.customer_id))
+        .update()
+        .set(customer::nickname, None::<String>)
+        .execute(&traced)
+        .await
+        .unwrap();
+    let statements = spans.named("db.query");
+    let key = ann.customer_id.to_string();
+    assert_eq!(statements[0].field("db.query.parameter.0"), Some(key.as_str()));
+    let update = statements.iter().find(|s| s.field("db.operation.name") == Some("UPDATE")).unwrap();
+    assert_eq!(update.field("db.query.parameter.0"), Some("NULL"));
+    assert_eq!(update.field("db.query.parameter.1"), Some(key.as_str()));
+
+    // More than TRACED_PARAMETERS values (a batch) records none; PostgreSQL
+    // sends a list as one array, which is shown.
+    let (spans, _guard) = Spans::capture();
+    let keys: Vec<i64> = (0..orm::TRACED_PARAMETERS as i64 + 4).collect();
+    Customer::query().filter(customer::customer_id.is_in(keys)).all(&traced).await.unwrap();
+    let span = only_statement(&t, &spans).await;
+    match t.kind {
+        Kind::Postgres => {
+            assert_eq!(span.field("db.query.parameter.0"), Some("{0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19}"));
+        }
+        Kind::Sqlite | Kind::MySql => assert_eq!(span.field("db.query.parameter.0"), None),
+    }
+
+    // The same statement on a connection that did not opt in: no values,
+    // although another connection of the process did.
+    let (spans, _guard) = Spans::capture();
+    Customer::query().filter(customer::email.eq("ann@x.org")).all(&t.db).await.unwrap();
+    let span = only_statement(&t, &spans).await;
+    assert_eq!(span.field("db.query.parameter.0"), None);
+}
+
+#[tokio::test]
 async fn statements_slower_than_the_threshold_are_warnings_with_the_sql_duration_and_model() {
     let Some((t, ann)) = setup().await else { return };
     let (events, _guard) = Events::capture("orm::slow_query");

@@ -14,7 +14,7 @@ use sqlx::SqlStr;
 
 use super::classify::{classify, status_code};
 use super::connect::RawConn;
-use super::driver::{Args, RowRef};
+use super::driver::{Args, DriverArgs, RowRef};
 use super::pool::PooledConn;
 use crate::error::{Error, Result};
 
@@ -41,13 +41,13 @@ pub(crate) fn sql_owned(sql: String) -> SqlStr {
 /// arguments of the same backend.
 macro_rules! with_conn {
     ($raw:expr, $args:expr, ($c:ident, $a:ident) => $body:expr) => {
-        match ($raw, $args) {
+        match ($raw, $args.driver) {
             #[cfg(feature = "sqlite")]
-            (RawConn::Sqlite($c), Args::Sqlite($a)) => $body,
+            (RawConn::Sqlite($c), DriverArgs::Sqlite($a)) => $body,
             #[cfg(feature = "postgres")]
-            (RawConn::Postgres($c), Args::Postgres($a)) => $body,
+            (RawConn::Postgres($c), DriverArgs::Postgres($a)) => $body,
             #[cfg(feature = "mysql")]
-            (RawConn::MySql($c), Args::MySql($a)) => $body,
+            (RawConn::MySql($c), DriverArgs::MySql($a)) => $body,
             #[allow(unreachable_patterns)]
             (_, args) => return Err(mismatched(&args)),
         }
@@ -55,7 +55,7 @@ macro_rules! with_conn {
 }
 
 /// Arguments encoded for another backend than the connection's.
-fn mismatched(args: &Args) -> Fail {
+fn mismatched(args: &DriverArgs) -> Fail {
     Fail::Decode(Error::Encode {
         rust_type: "arguments",
         message: format!(
@@ -365,21 +365,21 @@ fn driver_rows(
     persistent: bool,
 ) -> Result<futures_util::stream::BoxStream<'_, Result<Row, sqlx::Error>>, Fail> {
     use futures_util::StreamExt as _;
-    Ok(match (raw, args) {
+    Ok(match (raw, args.driver) {
         #[cfg(feature = "sqlite")]
-        (RawConn::Sqlite(c), Args::Sqlite(a)) => sqlx::query_with(sql, a)
+        (RawConn::Sqlite(c), DriverArgs::Sqlite(a)) => sqlx::query_with(sql, a)
             .persistent(persistent)
             .fetch(c)
             .map_ok(Row::Sqlite)
             .boxed(),
         #[cfg(feature = "postgres")]
-        (RawConn::Postgres(c), Args::Postgres(a)) => sqlx::query_with(sql, a)
+        (RawConn::Postgres(c), DriverArgs::Postgres(a)) => sqlx::query_with(sql, a)
             .persistent(persistent)
             .fetch(c)
             .map_ok(Row::Postgres)
             .boxed(),
         #[cfg(feature = "mysql")]
-        (RawConn::MySql(c), Args::MySql(a)) => sqlx::query_with(sql, a)
+        (RawConn::MySql(c), DriverArgs::MySql(a)) => sqlx::query_with(sql, a)
             .persistent(persistent)
             .fetch(c)
             .map_ok(Row::MySql)

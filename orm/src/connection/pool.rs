@@ -51,6 +51,7 @@ pub struct PoolOptions {
     pub(crate) retry: RetryPolicy,
     pub(crate) pooler: Pooler,
     pub(crate) slow_query_threshold: Option<Duration>,
+    pub(crate) trace_parameters: bool,
 }
 
 impl Default for PoolOptions {
@@ -67,6 +68,7 @@ impl Default for PoolOptions {
             retry: RetryPolicy::none(),
             pooler: Pooler::Session,
             slow_query_threshold: None,
+            trace_parameters: false,
         }
     }
 }
@@ -163,6 +165,28 @@ impl PoolOptions {
     /// `<prefix>_SLOW_QUERY_THRESHOLD` sets it in seconds (or `off`).
     pub fn slow_query_threshold(mut self, threshold: impl Into<Option<Duration>>) -> Self {
         self.slow_query_threshold = threshold.into();
+        self
+    }
+
+    /// Record each statement's bound values in its span (default `false`:
+    /// values never leave the process through spans). When on, the span
+    /// of a statement with at most [`TRACED_PARAMETERS`](crate::TRACED_PARAMETERS)
+    /// (16) parameters gets `db.query.parameter.0`, `db.query.parameter.1`,
+    /// ... (OpenTelemetry's database attributes: "a string representation
+    /// of the parameter value", the key the 0-based index of its
+    /// placeholder in `db.query.text`); a statement with more (an
+    /// `insert_many` of many rows, a long `IN` list) gets none, as the
+    /// conventions ask of batches. Values are written as text: numbers,
+    /// text, dates and UUIDs as they print, bytes in PostgreSQL's hex form
+    /// (`\x0a1b`), NULL as `NULL`, a PostgreSQL array as `{1,2,3}`. Values
+    /// may hold personal data: turn this on where the spans' destination may
+    /// keep it. Once any connection of the process turned it on, every
+    /// statement's values are kept as text while it is built (one string a
+    /// value); only spans of connections that turned it on show them. The
+    /// environment variable `<prefix>_TRACE_PARAMETERS` sets it (`on` or
+    /// `off`).
+    pub fn trace_parameters(mut self, on: bool) -> Self {
+        self.trace_parameters = on;
         self
     }
 
@@ -385,6 +409,9 @@ impl Pool {
         let misconfigured = connect.set_pooler(options.pooler).err();
         if misconfigured.is_none() {
             options.pooler = connect.settings.pooler;
+        }
+        if options.trace_parameters {
+            super::driver::show_parameters();
         }
         let read_only = connect.settings.read_only;
         let server = connect.server();

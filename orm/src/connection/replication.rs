@@ -22,7 +22,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use super::conn::{sql_static, Fetch, Fetched, Statement};
-use super::driver::{add, each_backend, get, Args, RowRef};
+use super::driver::{add, each_backend, get, Args, DriverArgs, RowRef};
 use super::pool::PooledConn;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
@@ -367,7 +367,7 @@ pub(crate) async fn wait_for(
             let position = position.split_once(':').map_or("", |(_, p)| p).to_owned();
             let mut args = Args::new(backend);
             bind_text(&mut args, &position)?;
-            each_backend!(&mut args, Args, a => add(a, wait.as_secs_f64(), "f64"))?;
+            each_backend!(&mut args.driver, DriverArgs, a => add(a, wait.as_secs_f64(), "f64"))?;
             let result = one_row(conn, sql, args, limit, |r| text(r, 0))
                 .await?
                 .flatten();
@@ -377,7 +377,7 @@ pub(crate) async fn wait_for(
 }
 
 fn bind_text(args: &mut Args, value: &str) -> Result<()> {
-    each_backend!(args, Args, a => add(a, value.to_owned(), "String"))
+    each_backend!(&mut args.driver, DriverArgs, a => add(a, value.to_owned(), "String"))
 }
 
 #[cfg(test)]

@@ -75,6 +75,7 @@ impl Database {
     /// | `DATABASE_LOCK_TIMEOUT` | seconds a statement waits for a lock (default: the server's; `off`) |
     /// | `DATABASE_LEAK_THRESHOLD` | seconds a connection may be held before it is reported (default `off`) |
     /// | `DATABASE_SLOW_QUERY_THRESHOLD` | seconds a statement may take before it is reported as a `WARN` event of target `orm::slow_query` (default `off`) |
+    /// | `DATABASE_TRACE_PARAMETERS` | `on` to record bound values in statements' spans as `db.query.parameter.<n>` (default `off`) |
     /// | `DATABASE_RETRY_ATTEMPTS` | runs of a read (or idempotent write) after transient errors, in all (default 1: no retry) |
     /// | `DATABASE_RETRY_BACKOFF` | seconds before the first retry, doubling after (default 0.01) |
     /// | `DATABASE_RETRY_MAX_BACKOFF` | the longest pause between retries, in seconds (default 1) |

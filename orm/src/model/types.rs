@@ -6,8 +6,10 @@
 //! value in a query filter; [`ValueOf`] says which Rust values may be compared
 //! with a column of a given type.
 
+use std::fmt::Write as _;
+
 use crate::backend::Backend;
-use crate::connection::driver::{add, get, Args, RowRef};
+use crate::connection::driver::{add, get, Args, DriverArgs, RowRef};
 use crate::error::{Error, Result};
 use crate::model::limits::{unrepresentable, ColumnLimit, Storable};
 use crate::model::schema::ColumnSchema;
@@ -140,6 +142,55 @@ impl NaiveUtc for Option<chrono::DateTime<chrono::Utc>> {
     }
 }
 
+/// A bound value as the text of a span's `db.query.parameter.<n>`
+/// attribute (OpenTelemetry: "a string representation of the parameter
+/// value"): numbers, text, dates and UUIDs as they print, bytes as
+/// PostgreSQL's hex form (`\x0a1b`), NULL as `NULL`.
+pub(crate) trait ParamText {
+    fn param_text(&self) -> String;
+}
+
+macro_rules! param_text_as_displayed {
+    ($($ty:ty),* $(,)?) => {
+        $(impl ParamText for $ty {
+            fn param_text(&self) -> String {
+                self.to_string()
+            }
+        })*
+    };
+}
+
+param_text_as_displayed!(i16, i32, i64, f32, f64, bool, String);
+#[cfg(feature = "decimal")]
+param_text_as_displayed!(rust_decimal::Decimal);
+#[cfg(feature = "chrono")]
+param_text_as_displayed!(
+    chrono::NaiveDate,
+    chrono::NaiveTime,
+    chrono::NaiveDateTime,
+    chrono::DateTime<chrono::Utc>
+);
+#[cfg(feature = "uuid")]
+param_text_as_displayed!(uuid::Uuid);
+#[cfg(feature = "json")]
+param_text_as_displayed!(serde_json::Value);
+
+impl ParamText for Vec<u8> {
+    fn param_text(&self) -> String {
+        let mut text = String::with_capacity(2 + 2 * self.len());
+        text.push_str("\\x");
+        for b in self {
+            let _ = write!(text, "{b:02x}");
+        }
+        text
+    }
+}
+
+/// The text of a bound NULL.
+fn null_text() -> String {
+    "NULL".to_owned()
+}
+
 /// Implements [`FieldType`] and [`ScalarType`] for a Rust type. The arms of
 /// `sqlite`, `postgres` and `mysql` are `yes` where the driver stores the type,
 /// `no` where that backend cannot hold it (a typed error, never a guess), and
@@ -154,14 +205,16 @@ macro_rules! scalar {
                 if let Some(reason) = Storable::refusal(self, args.backend()) {
                     return Err(unrepresentable(args.backend(), $name, self, reason));
                 }
-                match args {
+                match &mut args.driver {
                     #[cfg(feature = "sqlite")]
-                    Args::Sqlite(a) => scalar!(@bind $s, Sqlite, a, self, $name),
+                    DriverArgs::Sqlite(a) => scalar!(@bind $s, Sqlite, a, self, $name),
                     #[cfg(feature = "postgres")]
-                    Args::Postgres(a) => scalar!(@bind $p, Postgres, a, self, $name),
+                    DriverArgs::Postgres(a) => scalar!(@bind $p, Postgres, a, self, $name),
                     #[cfg(feature = "mysql")]
-                    Args::MySql(a) => scalar!(@bind $m, MySql, a, self, $name),
-                }
+                    DriverArgs::MySql(a) => scalar!(@bind $m, MySql, a, self, $name),
+                }?;
+                args.show(|| ParamText::param_text(self));
+                Ok(())
             }
 
             fn decode(row: RowRef<'_>, index: usize) -> Result<Self> {
@@ -193,14 +246,16 @@ macro_rules! scalar {
 
         impl ScalarType for $ty {
             fn bind_null(args: &mut Args) -> Result<()> {
-                match args {
+                match &mut args.driver {
                     #[cfg(feature = "sqlite")]
-                    Args::Sqlite(a) => scalar!(@bind $s, Sqlite, a, None::<$ty>, $name),
+                    DriverArgs::Sqlite(a) => scalar!(@bind $s, Sqlite, a, None::<$ty>, $name),
                     #[cfg(feature = "postgres")]
-                    Args::Postgres(a) => scalar!(@bind $p, Postgres, a, None::<$ty>, $name),
+                    DriverArgs::Postgres(a) => scalar!(@bind $p, Postgres, a, None::<$ty>, $name),
                     #[cfg(feature = "mysql")]
-                    Args::MySql(a) => scalar!(@bind $m, MySql, a, None::<$ty>, $name),
-                }
+                    DriverArgs::MySql(a) => scalar!(@bind $m, MySql, a, None::<$ty>, $name),
+                }?;
+                args.show(null_text);
+                Ok(())
             }
 
             fn decode_option(row: RowRef<'_>, index: usize) -> Result<Option<Self>> {
@@ -305,7 +360,9 @@ where
             let shown = serde_json::to_string(&self.0).unwrap_or_default();
             return Err(unrepresentable(args.backend(), "Json<T>", &shown, reason));
         }
-        crate::connection::driver::each_backend!(args, Args, a => add(a, self, "Json<T>"))
+        crate::connection::driver::each_backend!(&mut args.driver, DriverArgs, a => add(a, self, "Json<T>"))?;
+        args.show(|| serde_json::to_string(&self.0).unwrap_or_default());
+        Ok(())
     }
 
     fn decode(row: RowRef<'_>, index: usize) -> Result<Self> {
@@ -334,7 +391,9 @@ where
     T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
 {
     fn bind_null(args: &mut Args) -> Result<()> {
-        crate::connection::driver::each_backend!(args, Args, a => add(a, None::<Json<T>>, "Json<T>"))
+        crate::connection::driver::each_backend!(&mut args.driver, DriverArgs, a => add(a, None::<Json<T>>, "Json<T>"))?;
+        args.show(null_text);
+        Ok(())
     }
 
     fn decode_option(row: RowRef<'_>, index: usize) -> Result<Option<Self>> {
@@ -461,6 +520,36 @@ impl Value {
             #[cfg(feature = "decimal")]
             Value::Decimal(v) => v.check_column(column, backend),
             _ => Ok(()),
+        }
+    }
+
+    /// The value as a span's `db.query.parameter.<n>` shows it.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn param_text(&self) -> String {
+        match self {
+            Value::Null(_) => null_text(),
+            Value::Bool(v) => v.param_text(),
+            Value::I16(v) => v.param_text(),
+            Value::I32(v) => v.param_text(),
+            Value::I64(v) => v.param_text(),
+            Value::F32(v) => v.param_text(),
+            Value::F64(v) => v.param_text(),
+            Value::Text(v) | Value::Invalid(v) => v.clone(),
+            Value::Bytes(v) => v.param_text(),
+            #[cfg(feature = "decimal")]
+            Value::Decimal(v) => v.param_text(),
+            #[cfg(feature = "chrono")]
+            Value::Date(v) => v.param_text(),
+            #[cfg(feature = "chrono")]
+            Value::Time(v) => v.param_text(),
+            #[cfg(feature = "chrono")]
+            Value::DateTime(v) => v.param_text(),
+            #[cfg(feature = "chrono")]
+            Value::DateTimeUtc(v) => v.param_text(),
+            #[cfg(feature = "uuid")]
+            Value::Uuid(v) => v.param_text(),
+            #[cfg(feature = "json")]
+            Value::Json(v) => v.param_text(),
         }
     }
 

@@ -41,7 +41,7 @@ pub(crate) fn bind_array(values: &[Value], args: &mut Args) -> Result<bool> {
 
     // Irrefutable when PostgreSQL is the only backend compiled in.
     #[allow(irrefutable_let_patterns)]
-    let Args::Postgres(a) = args
+    let crate::connection::driver::DriverArgs::Postgres(a) = &mut args.driver
     else {
         return Ok(false);
     };
@@ -93,6 +93,10 @@ pub(crate) fn bind_array(values: &[Value], args: &mut Args) -> Result<bool> {
         }
         Value::Null(_) => unreachable!("the first value that is not NULL"),
     }
+    args.show(|| {
+        let items: Vec<String> = values.iter().map(Value::param_text).collect();
+        format!("{{{}}}", items.join(","))
+    });
     Ok(true)
 }
 

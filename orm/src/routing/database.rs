@@ -589,6 +589,14 @@ fn config_from_env(
             options = set(options, optional_seconds(&var, &v)?);
         }
     }
+    if let Some((var, v)) = read("_TRACE_PARAMETERS") {
+        let on = match v.trim() {
+            "on" | "true" | "1" => true,
+            "off" | "false" | "0" => false,
+            _ => return Err(invalid(&var, &v, "`on` or `off`")),
+        };
+        options = options.trace_parameters(on);
+    }
     let mut retry = RetryPolicy::new();
     let mut retrying = false;
     if let Some((var, v)) = read("_RETRY_ATTEMPTS") {

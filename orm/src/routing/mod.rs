@@ -28,4 +28,5 @@ pub use replicas::{
     Balancing, BreakerState, ReadYourWrites, ReplicaMetrics, ReplicationMetrics, ReplicationOptions,
 };
 pub use session::{Access, Operation, Session};
+pub use trace::TRACED_PARAMETERS;
 pub use transaction::{Savepoint, Transaction};

@@ -518,7 +518,8 @@ impl<'e> Session<'e> {
                     Err(e)
                 }
                 Ok(conn) => {
-                    let traced = Attempt::start(conn, op, sql.as_str(), on_replica, attempt);
+                    let traced =
+                        Attempt::start(conn, op, sql.as_str(), args.as_ref(), on_replica, attempt);
                     // Inside a transaction a statement is sent once; outside,
                     // its values are kept for a second attempt only where one
                     // can happen (a retry policy, or PostgreSQL's re-prepare).
@@ -616,7 +617,7 @@ impl<'e> Session<'e> {
                         e
                     }
                     Ok(conn) => {
-                        let traced = Attempt::start(conn, &op, sql.as_str(), on_replica, attempt);
+                        let traced = Attempt::start(conn, &op, sql.as_str(), Some(&args), on_replica, attempt);
                         let mut rows = Box::pin(conn.stream(sql.clone(), args.clone(), &mut decode));
                         // Rows read, and the error that ended the stream.
                         let mut read = 0;

@@ -26,6 +26,7 @@
 //! | `db.operation.name` | `SELECT`, `INSERT`, `UPDATE`, `DELETE`; `RAW` for raw SQL, `MIGRATE` for migrations (this crate's names: it never reads SQL text) |
 //! | `db.query.summary` | the operation and its tables: `SELECT orders customers` |
 //! | `db.query.text` | the SQL sent, with placeholders: bound values are never in it |
+//! | `db.query.parameter.<n>` | only on connections that opted in with [`PoolOptions::trace_parameters`](crate::PoolOptions::trace_parameters): the value bound to placeholder `n` (0-based), as text, for statements of at most [`TRACED_PARAMETERS`] parameters |
 //! | `server.address`, `server.port` | the server (not for SQLite) |
 //! | `db.response.returned_rows` | rows returned, for statements that return rows |
 //! | `db.response.status_code` | on failure, the code the database sent: SQLSTATE (PostgreSQL), error number (MySQL/MariaDB), extended result code (SQLite) |
@@ -54,10 +55,19 @@
 
 use std::time::Duration;
 
+use crate::connection::driver::Args;
 use crate::connection::pool::{Pool, PoolInner, PooledConn};
 use crate::error::Error;
 
 use super::session::Operation;
+
+/// The most parameters a statement may have for its span to show them
+/// (`db.query.parameter.0` to `db.query.parameter.15`), on connections
+/// that opted in with [`PoolOptions::trace_parameters`](crate::PoolOptions::trace_parameters):
+/// a `tracing` span's fields are fixed where it is declared, and a
+/// statement with more is a batch (a many-row insert, a long `IN` list),
+/// whose parameters OpenTelemetry's conventions say not to record.
+pub const TRACED_PARAMETERS: usize = 16;
 
 /// One attempt of a statement: timed, and traced in a span when the
 /// `spans` feature is on and a subscriber wants it.
@@ -75,12 +85,14 @@ pub(crate) type Outcome<'a> = Result<Option<usize>, &'a Error>;
 
 impl Attempt {
     /// Starts attempt number `attempt` of a statement of `op` on `conn`
-    /// (on a replica's pool if `on_replica`).
+    /// (on a replica's pool if `on_replica`), whose values are `args`
+    /// (`None` on an attempt after the first that keeps none).
     #[cfg_attr(not(feature = "spans"), allow(unused_variables))]
     pub(crate) fn start(
         conn: &mut PooledConn,
         op: &Operation,
         sql: &str,
+        args: Option<&Args>,
         on_replica: bool,
         attempt: u32,
     ) -> Attempt {
@@ -95,6 +107,7 @@ impl Attempt {
                 conn.tx.span.as_ref(),
                 op,
                 sql,
+                args,
                 on_replica,
                 attempt,
             )
@@ -138,7 +151,7 @@ pub(crate) fn acquire_failed(
     pool.counters.error_kinds.count(error.kind());
     #[cfg(feature = "spans")]
     {
-        let span = spans::statement(pool, None, op, "", on_replica, attempt)
+        let span = spans::statement(pool, None, op, "", None, on_replica, attempt)
             .unwrap_or_else(tracing::Span::none);
         spans::outcome(&span, None, Err(error));
     }
@@ -260,7 +273,7 @@ impl std::fmt::Display for Summary<'_> {
 mod spans {
     use tracing::field::{display, Empty};
 
-    use super::{Error, Operation, Outcome, PoolInner, Summary};
+    use super::{Args, Error, Operation, Outcome, PoolInner, Summary, TRACED_PARAMETERS};
     use crate::backend::Backend;
     use crate::connection::classify::StatusCode;
 
@@ -292,6 +305,7 @@ mod spans {
         transaction: Option<&tracing::Span>,
         op: &Operation,
         sql: &str,
+        args: Option<&Args>,
         on_replica: bool,
         attempt: u32,
     ) -> Option<tracing::Span> {
@@ -322,9 +336,65 @@ mod spans {
             orm.model = (!op.model.is_empty()).then_some(op.model),
             orm.role = if on_replica { "replica" } else { "primary" },
             orm.attempt = attempt,
+            "db.query.parameter.0" = Empty,
+            "db.query.parameter.1" = Empty,
+            "db.query.parameter.2" = Empty,
+            "db.query.parameter.3" = Empty,
+            "db.query.parameter.4" = Empty,
+            "db.query.parameter.5" = Empty,
+            "db.query.parameter.6" = Empty,
+            "db.query.parameter.7" = Empty,
+            "db.query.parameter.8" = Empty,
+            "db.query.parameter.9" = Empty,
+            "db.query.parameter.10" = Empty,
+            "db.query.parameter.11" = Empty,
+            "db.query.parameter.12" = Empty,
+            "db.query.parameter.13" = Empty,
+            "db.query.parameter.14" = Empty,
+            "db.query.parameter.15" = Empty,
         );
-        // Disabled for this subscriber: nothing to keep.
-        (!span.is_none()).then_some(span)
+        if span.is_none() {
+            // Disabled for this subscriber: nothing to keep.
+            return None;
+        }
+        if pool.options.trace_parameters {
+            parameters(&span, args);
+        }
+        Some(span)
+    }
+
+    /// The names of the fields of [`TRACED_PARAMETERS`] parameters.
+    const PARAMETER_FIELDS: [&str; TRACED_PARAMETERS] = [
+        "db.query.parameter.0",
+        "db.query.parameter.1",
+        "db.query.parameter.2",
+        "db.query.parameter.3",
+        "db.query.parameter.4",
+        "db.query.parameter.5",
+        "db.query.parameter.6",
+        "db.query.parameter.7",
+        "db.query.parameter.8",
+        "db.query.parameter.9",
+        "db.query.parameter.10",
+        "db.query.parameter.11",
+        "db.query.parameter.12",
+        "db.query.parameter.13",
+        "db.query.parameter.14",
+        "db.query.parameter.15",
+    ];
+
+    /// Records the statement's values (`args`, kept as text because the
+    /// connection opted in) as `db.query.parameter.<n>`, when there are
+    /// at most [`TRACED_PARAMETERS`].
+    fn parameters(span: &tracing::Span, args: Option<&Args>) {
+        let Some(shown) = args.and_then(Args::shown) else {
+            return;
+        };
+        if shown.len() <= TRACED_PARAMETERS {
+            for (field, value) in PARAMETER_FIELDS.iter().zip(shown) {
+                span.record(*field, value.as_str());
+            }
+        }
     }
 
     /// Records how an attempt ended on its span.
