@@ -84,6 +84,9 @@ fn main() {
             }
         } else {
             let db = orm::Database::connect(&url).await.unwrap();
+            if std::env::var_os("ORM_FUTURE_SIZE").is_some() {
+                eprintln!("a find's future: {} bytes; a pooled connection: {} bytes", std::mem::size_of_val(&User::find(&db, 1)), std::mem::size_of::<orm::PooledConn>());
+            }
             for _ in 0..n {
                 let user = User::find(&db, 1).await.unwrap();
                 assert!(user.is_some());

@@ -479,14 +479,19 @@ impl Pool {
         }
         let started = Instant::now();
         let limit = inner.options.acquire_timeout;
-        // Fast path: a free permit, without arming a timer.
+        // Fast path: a free permit, without arming a timer (nor reading
+        // the clock again: no time passed that is worth a clock read).
+        let mut now = started;
         let permit = match inner.permits.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(tokio::sync::TryAcquireError::Closed) => return Err(inner.pool_closed()),
             Err(tokio::sync::TryAcquireError::NoPermits) => {
                 let _waiting = Waiting::new(&inner.counters.waiting);
                 match tokio::time::timeout(limit, inner.permits.clone().acquire_owned()).await {
-                    Ok(Ok(permit)) => permit,
+                    Ok(Ok(permit)) => {
+                        now = Instant::now();
+                        permit
+                    }
                     Ok(Err(_)) => return Err(inner.pool_closed()),
                     Err(_) => {
                         let cause = format!(
@@ -498,7 +503,6 @@ impl Pool {
                 }
             }
         };
-        let now = Instant::now();
         let generation = inner.generation.load(Ordering::Relaxed);
         loop {
             let idle = inner.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
@@ -518,7 +522,8 @@ impl Pool {
             conn.retire_at = idle.retire_at;
             conn.generation = idle.generation;
             if conn.generation != generation {
-                let remaining = limit.saturating_sub(started.elapsed());
+                now = Instant::now();
+                let remaining = limit.saturating_sub(now - started);
                 match tokio::time::timeout(remaining, conn.clear_statement_cache(generation)).await
                 {
                     Ok(Ok(())) => {}
@@ -530,8 +535,9 @@ impl Pool {
                         ))
                     }
                 }
+                now = Instant::now();
             }
-            self.count_acquisition(started, Instant::now());
+            self.count_acquisition(started, now);
             return Ok(conn);
         }
         let remaining = limit.saturating_sub(started.elapsed());

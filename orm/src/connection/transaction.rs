@@ -248,9 +248,11 @@ pub(crate) struct TxState {
     /// Session settings to put back when the transaction ends (MySQL, SQLite).
     pub(crate) restore: Option<String>,
     /// The transaction's `tracing` span, the parent of its statements'
-    /// (see `routing::trace`); it ends when the state is dropped.
+    /// (see `routing::trace`); it ends when the state is dropped. Boxed:
+    /// every pooled connection carries the state, and every statement's
+    /// future the connection.
     #[cfg(feature = "spans")]
-    pub(crate) span: Option<tracing::Span>,
+    pub(crate) span: Option<Box<tracing::Span>>,
 }
 
 impl TxState {

@@ -369,22 +369,35 @@ impl<'e> Session<'e> {
     /// transaction is marked, and remembered when it commits).
     async fn succeeded(&mut self, op: &Operation) {
         // Raw SQL the caller marked as a read is not a write.
-        let writes = op.access == Access::Write && !self.call.read;
-        if writes && self.write_stored(op).await {
-            return;
+        if op.access == Access::Write && !self.call.read {
+            // Boxed: a write's bookkeeping (the cache's invalidation, the
+            // primary's position) would otherwise enlarge every statement's
+            // future, reads' too, and be copied each time it moves.
+            Box::pin(self.write_succeeded(op)).await;
+        } else {
+            self.counted_on_replica();
         }
-        let Some(route) = &self.route else {
-            return;
+    }
+
+    /// A statement ran on a replica: its breaker and read count hear of
+    /// it (`false` if it ran on the primary).
+    fn counted_on_replica(&self) -> bool {
+        let Some(i) = self.route.as_ref().and_then(|r| r.on.map(|i| (r, i))) else {
+            return false;
         };
-        match route.on {
-            Some(i) => {
-                let replica = &route.set.replicas[i];
-                replica.succeeded();
-                replica.count_read();
-            }
-            None if writes => self.wrote().await,
-            None => {}
+        let replica = &i.0.set.replicas[i.1];
+        replica.succeeded();
+        replica.count_read();
+        true
+    }
+
+    /// A write of `op` succeeded: marked in its transaction, or its tables
+    /// invalidated and, on a connection with replicas, remembered.
+    async fn write_succeeded(&mut self, op: &Operation) {
+        if self.write_stored(op).await || self.counted_on_replica() {
+            return;
         }
+        self.wrote().await;
     }
 
     /// A write on the primary committed: the handle remembers it.
@@ -392,10 +405,7 @@ impl<'e> Session<'e> {
         let Some(route) = &self.route else { return };
         let (set, handle) = (route.set, route.handle);
         if let Conn::Owned(_, Some(c)) = &mut self.conn {
-            // Boxed: only writes on connections with replicas come here, and
-            // the statement it may send would otherwise enlarge every
-            // operation's future.
-            Box::pin(remember_write(set, handle, c)).await;
+            remember_write(set, handle, c).await;
         }
     }
 
@@ -415,7 +425,8 @@ impl<'e> Session<'e> {
     /// commits).
     async fn write_failed(&mut self, op: &Operation) {
         if !self.call.read && !op.invalidates().is_empty() {
-            self.write_stored(op).await;
+            // Boxed, as in `succeeded`: rare, and large.
+            Box::pin(self.write_stored(op)).await;
         }
     }
 

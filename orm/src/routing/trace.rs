@@ -101,17 +101,23 @@ impl Attempt {
         conn.status_code = None;
         conn.statement_time = Duration::ZERO;
         Attempt {
+            // The check is here, not in `statement`, so that a process
+            // without a subscriber does not even pay for the call.
             #[cfg(feature = "spans")]
-            span: spans::statement(
-                &conn.pool,
-                conn.tx.span.as_ref(),
-                op,
-                sql,
-                args,
-                on_replica,
-                attempt,
-            )
-            .map(Box::new),
+            span: spans::wanted()
+                .then(|| {
+                    spans::statement(
+                        &conn.pool,
+                        conn.tx.span.as_deref(),
+                        op,
+                        sql,
+                        args,
+                        on_replica,
+                        attempt,
+                    )
+                })
+                .flatten()
+                .map(Box::new),
         }
     }
 
@@ -196,7 +202,7 @@ pub(crate) fn transaction_begun(
 ) {
     #[cfg(feature = "spans")]
     match result {
-        Ok(()) => conn.tx.span = Some(span.0),
+        Ok(()) => conn.tx.span = Some(Box::new(span.0)),
         Err(e) => spans::ended(&span.0, "rollback", Some(e)),
     }
 }
@@ -206,7 +212,7 @@ pub(crate) fn transaction_begun(
 #[cfg_attr(not(feature = "spans"), allow(unused_variables))]
 pub(crate) fn transaction_attempt(conn: &PooledConn, attempt: u32) {
     #[cfg(feature = "spans")]
-    if let Some(span) = conn.tx.span.as_ref().filter(|_| attempt > 1) {
+    if let Some(span) = conn.tx.span.as_deref().filter(|_| attempt > 1) {
         span.record("orm.attempt", attempt);
     }
 }
@@ -219,7 +225,11 @@ pub(crate) fn ending_transaction(conn: &mut PooledConn) -> TransactionSpan {
     TransactionSpan(
         #[cfg(feature = "spans")]
         match conn.transaction_depth() {
-            1 => conn.tx.span.take().unwrap_or_else(tracing::Span::none),
+            1 => conn
+                .tx
+                .span
+                .take()
+                .map_or_else(tracing::Span::none, |span| *span),
             _ => tracing::Span::none(),
         },
     )
@@ -247,7 +257,7 @@ pub(crate) fn savepoint(conn: &PooledConn, depth: usize, what: &'static str) {
     #[cfg(feature = "spans")]
     tracing::event!(
         target: "orm::transaction",
-        parent: conn.tx.span.as_ref().and_then(tracing::Span::id),
+        parent: conn.tx.span.as_deref().and_then(tracing::Span::id),
         tracing::Level::DEBUG,
         orm.depth = depth,
         "savepoint {what}"
@@ -293,7 +303,8 @@ mod spans {
     /// `tracing`, which sqlx turns on) and logs entering and dropping the
     /// span: about 500 instructions a statement, a quarter of the ORM's
     /// own cost of a one-row find. An empty span costs none of it.
-    fn wanted() -> bool {
+    #[inline]
+    pub(super) fn wanted() -> bool {
         tracing::dispatcher::has_been_set()
     }
 
