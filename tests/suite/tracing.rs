@@ -289,6 +289,31 @@ async fn bound_values_are_span_attributes_only_on_connections_that_opted_in() {
 }
 
 #[tokio::test]
+async fn each_attempt_of_a_retried_read_is_a_span_with_its_number() {
+    let Some((t, ann)) = setup().await else { return };
+    // One connection, held by a transaction: every attempt of the read
+    // meets the pool's timeout, and the policy allows two.
+    let options = PoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_millis(50))
+        .retry(orm::RetryPolicy::new().max_attempts(2).initial_backoff(Duration::from_millis(1)));
+    let db = with_options(&t, options).await;
+    let holder = db.begin().await.unwrap();
+    let (spans, _guard) = Spans::capture();
+    let err = Customer::get(&db, ann.customer_id).await.unwrap_err();
+    assert!(matches!(err, Error::PoolTimeout { .. }), "{err:?}");
+    let statements = spans.named("db.query");
+    let attempts: Vec<_> = statements.iter().map(|s| s.field("orm.attempt").unwrap()).collect();
+    assert_eq!(attempts, ["1", "2"], "{statements:#?}");
+    for s in &statements {
+        assert_eq!(s.field("error.type"), Some("pool_timeout"));
+        assert_eq!(s.field("otel.name"), Some("SELECT customers"));
+        assert_eq!(s.field("orm.model"), Some("Customer"));
+    }
+    holder.rollback().await.unwrap();
+}
+
+#[tokio::test]
 async fn statements_slower_than_the_threshold_are_warnings_with_the_sql_duration_and_model() {
     let Some((t, ann)) = setup().await else { return };
     let (events, _guard) = Events::capture("orm::slow_query");
