@@ -177,27 +177,25 @@ pub trait Relation: Copy + Send + Sync + 'static {
     }
 
     /// The related rows of one row: what the generated accessors call.
-    fn of<'e, P, E>(
-        self,
-        row: &'e P,
-        exec: E,
-    ) -> impl Future<Output = Result<Self::Loaded>> + Send + 'e
+    fn of<'e, P, E>(self, row: &'e P, exec: E) -> Loading<'e, Self::Loaded>
     where
         P: SameModel<Self::From> + Sync + 'e,
         E: Executor<'e, <Self::To as Model>::Connection> + 'e,
     {
-        async move {
+        let parent = row.__as_model();
+        Loading::new(async move {
             let conn = exec.__session(&read_of::<Self::To>()).await?;
-            let mut loaded = self.__load(vec![row.__as_model()], conn).await?;
+            let mut loaded = self.__load(vec![parent], conn).await?;
             loaded.pop().ok_or(Error::NotFound {
                 model: <Self::To as Model>::NAME,
             })
-        }
+        })
     }
 }
 
-/// The future of [`Relation::load`] and [`Relation::load_nested`]: the
-/// related rows, aligned with the rows given.
+/// The future of [`Relation::load`], [`Relation::load_nested`] and of the
+/// accessors ([`Relation::of`]): the related rows, aligned with the rows
+/// given.
 ///
 /// A named type rather than `impl Future`, so that a mistake in the
 /// arguments is reported once, on the call, and not again where the future

@@ -90,9 +90,7 @@ pub fn expand(cont: &Container) -> TokenStream {
             pub fn #name<'e, E>(
                 &'e self,
                 exec: E,
-            ) -> impl ::core::future::Future<
-                Output = ::orm::Result<<#module::#name as ::orm::Relation>::Loaded>,
-            > + ::core::marker::Send + 'e
+            ) -> ::orm::Loading<'e, <#module::#name as ::orm::Relation>::Loaded>
             where
                 for<'__orm> #module::#name: ::orm::Relation<From = #model>,
                 E: ::orm::Executor<'e, <<#module::#name as ::orm::Relation>::To as ::orm::Model>::Connection> + 'e,
