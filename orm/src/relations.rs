@@ -816,29 +816,41 @@ pub mod check {
 
     impl<K, F: KeyOf<K>> KeyFor<F> for K {}
 
-    /// A `belongs_to` column that refers to model `M`: implemented by the
-    /// macro for each `#[orm(belongs_to = M)]` field.
+    /// A `belongs_to` column: implemented by the macro for each
+    /// `#[orm(belongs_to = Target)]` field of a model (`Child`).
     #[diagnostic::on_unimplemented(
-        message = "column `{Self}` is not a foreign key to `{M}`",
-        label = "not a `belongs_to = {M}` column",
-        note = "`has_many`, `has_one` and the first key of `many_to_many` name a column of the other model declared `#[orm(belongs_to = {M})]`: declare it so, or name the column that is"
+        message = "column `{Self}` is not a foreign key",
+        label = "not declared `belongs_to`",
+        note = "`has_many`, `has_one` and `many_to_many` name columns declared `#[orm(belongs_to = Model)]`: add it to the field, or name a column that has it"
     )]
-    pub trait RefersTo<M> {
+    pub trait BelongsToColumn {
+        /// The model the column refers to.
+        type Target;
         /// The model the column is a field of.
         type Child;
     }
 
-    /// A `belongs_to` column of model `J`: implemented by the macro for
-    /// each `#[orm(belongs_to = ...)]` field of `J`.
+    /// `Self`, the model that column `C` refers to, is `M`, the model that
+    /// declares a relation through `C`.
     #[diagnostic::on_unimplemented(
-        message = "column `{Self}` is not a `belongs_to` column of the join model `{J}`",
-        label = "not a foreign key of `{J}`",
+        message = "column `{C}` refers to `{Self}`, not to `{M}`",
+        label = "a key to `{Self}`",
+        note = "the key that `has_many`, `has_one` or the first key of `many_to_many` names refers to the model that declares the relation: name a column declared `belongs_to = {M}`, or declare the relation on `{Self}`"
+    )]
+    pub trait Targets<M, C> {}
+
+    impl<M, C> Targets<M, C> for M {}
+
+    /// `Self`, the model that column `C` is a field of, is `J`, the join
+    /// model of a many-to-many relation.
+    #[diagnostic::on_unimplemented(
+        message = "column `{C}` is a column of `{Self}`, not of the join model `{J}`",
+        label = "a column of `{Self}`",
         note = "both keys of `many_to_many` are `belongs_to` columns of one join model: `tracks = playlist_track::playlist_id -> playlist_track::track_id`"
     )]
-    pub trait KeyOfJoin<J> {
-        /// The model the column refers to.
-        type Target;
-    }
+    pub trait OfJoinModel<J, C> {}
+
+    impl<J, C> OfJoinModel<J, C> for J {}
 
     /// A model on connection `C`: implemented by the macro for each model.
     #[diagnostic::on_unimplemented(
@@ -852,12 +864,21 @@ pub mod check {
     /// `Clone`, and its key `K` is what `F` can refer to.
     pub fn belongs_to<T: RelationTarget, R: LoadedRow, K: KeyFor<F>, F>() {}
 
-    /// `has_many(name = C)` or `has_one(name = C)` on model `M`: `C` refers
-    /// to `M`, and its model `R` is `Clone`.
-    pub fn has<C: RefersTo<M>, M, R: LoadedRow>() {}
+    /// `has_many(name = C)` or `has_one(name = C)` on model `M`: `C` is a
+    /// foreign key, to `M` (its `Target`, `T`), and its model `R` is `Clone`.
+    pub fn has<C: BelongsToColumn, M, T: Targets<M, C>, R: LoadedRow>() {}
 
-    /// `many_to_many(name = A -> B)` on model `M`: `A` refers to `M`, `B` is
-    /// a foreign key of the same join model `J` (on connection `C`), and
-    /// `B`'s target `T` is `Clone` and on `C` too.
-    pub fn many_to_many<A: RefersTo<M>, M, J, B: KeyOfJoin<J>, T: LoadedRow + LivesOn<C>, C>() {}
+    /// `many_to_many(name = A -> B)` on model `M`: `A` is a foreign key to
+    /// `M` (its `Target`, `TA`) of the join model `J`; `B` is a foreign key of
+    /// `J` too (its model, `JB`); `B`'s target `T` is `Clone` and on `J`'s
+    /// connection `C`.
+    pub fn many_to_many<A, M, TA, J, B, JB, T, C>()
+    where
+        A: BelongsToColumn,
+        TA: Targets<M, A>,
+        B: BelongsToColumn,
+        JB: OfJoinModel<J, B>,
+        T: LoadedRow + LivesOn<C>,
+    {
+    }
 }

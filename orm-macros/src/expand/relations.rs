@@ -184,24 +184,30 @@ pub fn impls(cont: &Container) -> TokenStream {
 /// spanned on the key it is about.
 fn check(cont: &Container, relation: &ParentRelation) -> TokenStream {
     let model = cont.ident;
-    let fk = relation.foreign_key.to_token_stream();
-    let child = projection(
-        &fk,
-        quote!(::orm::__private::relation_check::RefersTo<#model>>::Child),
-        &fk,
-    );
+    let column = |key: &syn::Path, item: &str| {
+        let key = key.to_token_stream();
+        let item = format_ident!("{}", item);
+        projection(
+            &key,
+            quote!(::orm::__private::relation_check::BelongsToColumn>::#item),
+            &key,
+        )
+    };
+    let fk = &relation.foreign_key;
+    let target = column(fk, "Target");
+    let child = column(fk, "Child");
     let call = match &relation.other_key {
-        None => quote!(::orm::__private::relation_check::has::<#fk, #model, #child>()),
+        None => quote!(::orm::__private::relation_check::has::<#fk, #model, #target, #child>()),
         Some(other) => {
-            let other = other.to_token_stream();
-            let target = projection(
-                &other,
-                quote!(::orm::__private::relation_check::KeyOfJoin<#child>>::Target),
-                &other,
+            let other_model = column(other, "Child");
+            let other_target = column(other, "Target");
+            let connection = projection(
+                &child,
+                quote!(::orm::Model > ::Connection),
+                &other.to_token_stream(),
             );
-            let connection = projection(&child, quote!(::orm::Model > ::Connection), &other);
             quote!(::orm::__private::relation_check::many_to_many::<
-                #fk, #model, #child, #other, #target, #connection
+                #fk, #model, #target, #child, #other, #other_model, #other_target, #connection
             >())
         }
     };
@@ -274,12 +280,9 @@ pub fn foreign_keys(cont: &Container) -> TokenStream {
                 }
             }
             #[automatically_derived]
-            impl ::orm::__private::relation_check::RefersTo<#target> for #module::#column {
-                type Child = #model;
-            }
-            #[automatically_derived]
-            impl ::orm::__private::relation_check::KeyOfJoin<#model> for #module::#column {
+            impl ::orm::__private::relation_check::BelongsToColumn for #module::#column {
                 type Target = #target;
+                type Child = #model;
             }
             const _: fn() = || {
                 ::orm::__private::relation_check::belongs_to::<#target, #row, #key, #ty>();
