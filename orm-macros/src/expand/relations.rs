@@ -123,7 +123,10 @@ pub fn handles(cont: &Container) -> TokenStream {
 }
 
 /// `Relation` (and `Joinable`) for each handle, delegating to the generic
-/// relation type; outside the module, where the user's paths resolve.
+/// relation type and only where that holds; outside the module, where the
+/// user's paths resolve. Also what relations to this model check of it (that
+/// it is a model, and its connection), and the check of each `has_many`,
+/// `has_one` and `many_to_many` it declares.
 pub fn impls(cont: &Container) -> TokenStream {
     let module = module_ident(cont);
     let impls = relations(cont).into_iter().map(|rel| {
