@@ -92,7 +92,8 @@ pub use query::{
 pub use query::{Cursor, Page, Paged, RowStream};
 pub use raw::{raw, CachedRaw, FromRow, Raw};
 pub use relations::{
-    BelongsTo, ForeignKey, HasMany, HasOne, Joinable, KeyOf, ManyToMany, Relation, SameModel,
+    BelongsTo, ForeignKey, HasMany, HasOne, Joinable, KeyOf, Loading, ManyToMany, Relation,
+    SameModel,
 };
 #[cfg(feature = "redis")]
 pub use routing::RedisOptions;
@@ -160,6 +161,7 @@ pub mod __private {
     pub use crate::model::SqlCache;
     pub use crate::query::grouping::{ByKey, GroupedBy, KeyIn};
     pub use crate::query::{arith, divide};
+    pub use crate::relations::check as relation_check;
     pub use crate::relations::{relation, JoinStep};
     pub use crate::routing::cache::{model_cache, ModelCache};
     pub use crate::routing::names::ConnectionEntry;

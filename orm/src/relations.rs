@@ -47,6 +47,8 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use crate::connection::conn::sql_owned;
 use crate::connection::driver::RowRef;
@@ -137,20 +139,18 @@ pub trait Relation: Copy + Send + Sync + 'static {
     /// Loads the related rows of every row in `rows`, with one query per
     /// level (two for many-to-many) whatever the number of rows; the result
     /// is aligned with `rows`.
-    fn load<'e, P, E>(
-        self,
-        rows: &'e [P],
-        exec: E,
-    ) -> impl Future<Output = Result<Vec<Self::Loaded>>> + Send + 'e
+    fn load<'e, P, E>(self, rows: &'e [P], exec: E) -> Loading<'e, Vec<Self::Loaded>>
     where
         P: SameModel<Self::From> + Sync + 'e,
         E: Executor<'e, <Self::To as Model>::Connection> + 'e,
     {
-        async move {
+        // The rows are read here, so that the future does not depend on
+        // `P`: rows of the wrong model are one error, on the argument.
+        let parents: Vec<&'e Self::From> = rows.iter().map(P::__as_model).collect();
+        Loading::new(async move {
             let conn = exec.__session(&read_of::<Self::To>()).await?;
-            self.__load(rows.iter().map(P::__as_model).collect(), conn)
-                .await
-        }
+            self.__load(parents, conn).await
+        })
     }
 
     /// [`load`](Self::load) for rows grouped in lists (the result of an
@@ -159,39 +159,67 @@ pub trait Relation: Copy + Send + Sync + 'static {
         self,
         groups: &'e [Vec<P>],
         exec: E,
-    ) -> impl Future<Output = Result<Vec<Vec<Self::Loaded>>>> + Send + 'e
+    ) -> Loading<'e, Vec<Vec<Self::Loaded>>>
     where
         P: SameModel<Self::From> + Sync + 'e,
         E: Executor<'e, <Self::To as Model>::Connection> + 'e,
     {
-        async move {
+        let flat: Vec<&'e Self::From> = groups.iter().flatten().map(P::__as_model).collect();
+        let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
+        Loading::new(async move {
             let conn = exec.__session(&read_of::<Self::To>()).await?;
-            let flat = groups.iter().flatten().map(P::__as_model).collect();
             let mut loaded = self.__load(flat, conn).await?.into_iter();
-            Ok(groups
-                .iter()
-                .map(|g| loaded.by_ref().take(g.len()).collect())
+            Ok(sizes
+                .into_iter()
+                .map(|len| loaded.by_ref().take(len).collect())
                 .collect())
-        }
+        })
     }
 
     /// The related rows of one row: what the generated accessors call.
-    fn of<'e, P, E>(
-        self,
-        row: &'e P,
-        exec: E,
-    ) -> impl Future<Output = Result<Self::Loaded>> + Send + 'e
+    fn of<'e, P, E>(self, row: &'e P, exec: E) -> Loading<'e, Self::Loaded>
     where
         P: SameModel<Self::From> + Sync + 'e,
         E: Executor<'e, <Self::To as Model>::Connection> + 'e,
     {
-        async move {
+        let parent = row.__as_model();
+        Loading::new(async move {
             let conn = exec.__session(&read_of::<Self::To>()).await?;
-            let mut loaded = self.__load(vec![row.__as_model()], conn).await?;
+            let mut loaded = self.__load(vec![parent], conn).await?;
             loaded.pop().ok_or(Error::NotFound {
                 model: <Self::To as Model>::NAME,
             })
-        }
+        })
+    }
+}
+
+/// The future of [`Relation::load`], [`Relation::load_nested`] and of the
+/// accessors ([`Relation::of`]): the related rows, aligned with the rows
+/// given.
+///
+/// A named type rather than `impl Future`, so that a mistake in the
+/// arguments is reported once, on the call, and not again where the future
+/// is awaited.
+#[must_use = "a load does nothing until it is awaited"]
+pub struct Loading<'e, T>(Pin<Box<dyn Future<Output = Result<T>> + Send + 'e>>);
+
+impl<'e, T> Loading<'e, T> {
+    fn new(future: impl Future<Output = Result<T>> + Send + 'e) -> Self {
+        Loading(Box::pin(future))
+    }
+}
+
+impl<T> Future for Loading<'_, T> {
+    type Output = Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+impl<T> std::fmt::Debug for Loading<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Loading")
     }
 }
 
@@ -706,4 +734,151 @@ impl<C> RelationHandle for HasOne<C> {
 }
 impl<A, B> RelationHandle for ManyToMany<A, B> {
     const NEW: Self = ManyToMany(PhantomData);
+}
+
+/// The checks the macro makes of each declared relation, one call each, with
+/// every argument spanned on the user's tokens: the first mistake is
+/// reported there, once, in the user's terms, and the checks after it see an
+/// unknown type and stay silent. The generated relation impls are
+/// conditional on the same facts, so they add no error of their own.
+#[doc(hidden)]
+pub mod check {
+    use std::marker::PhantomData;
+
+    use super::KeyOf;
+    use crate::model::schema::ForeignTarget;
+    use crate::model::Model;
+    use crate::routing::ConnectionName;
+
+    /// What a `belongs_to` column refers to, for the schema:
+    /// `TargetOf::<T>::TARGET`. Named through this type, not through `T`'s
+    /// `Model` impl, so that a target that is not a model is reported once,
+    /// by [`belongs_to`], and not again by the schema.
+    pub struct TargetOf<T>(PhantomData<fn() -> T>);
+
+    impl<T: Model> TargetOf<T> {
+        /// The target's table and connection.
+        pub const TARGET: fn() -> ForeignTarget = target::<T>;
+    }
+
+    /// `TargetOf::<T>::TARGET` when `T` is not a model. A program that
+    /// names it does not compile ([`belongs_to`] reports `T`), so it never
+    /// runs.
+    pub trait NotAModel {
+        /// Never called.
+        const TARGET: fn() -> ForeignTarget = not_a_model;
+    }
+
+    impl<T> NotAModel for TargetOf<T> {}
+
+    fn target<T: Model>() -> ForeignTarget {
+        ForeignTarget {
+            table: T::SCHEMA,
+            connection: <T::Connection as ConnectionName>::NAME,
+        }
+    }
+
+    fn not_a_model() -> ForeignTarget {
+        unreachable!("a foreign key to a type that is not a model does not compile")
+    }
+
+    /// A model, as the target of a relation: implemented by the macro for
+    /// each model (not for every type, so that a relation to a type that is
+    /// not a model stops the checks after it).
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not a model",
+        label = "not a model",
+        note = "a relation refers to a struct annotated with `#[orm::model]`: annotate `{Self}`, or name a model"
+    )]
+    pub trait RelationTarget {
+        /// The model itself.
+        type Row;
+    }
+
+    /// Rows a relation loads: cloned when several parents share one.
+    #[diagnostic::on_unimplemented(
+        message = "a relation loads `{Self}` rows, so `{Self}` must implement `Clone`",
+        label = "`{Self}` is not `Clone`",
+        note = "add `#[derive(Clone)]` to `{Self}`: a row that several parents share is cloned for each of them"
+    )]
+    pub trait LoadedRow {}
+
+    impl<T: Clone> LoadedRow for T {}
+
+    /// A primary key of type `Self` that a foreign key of type `F` can
+    /// refer to: `F` is `Self` or `Option<Self>`.
+    #[diagnostic::on_unimplemented(
+        message = "a foreign key of type `{F}` cannot refer to a primary key of type `{Self}`",
+        label = "expected `{Self}` or `Option<{Self}>`",
+        note = "give the foreign key field the type of the target's primary key (or an `Option` of it)"
+    )]
+    pub trait KeyFor<F> {}
+
+    impl<K, F: KeyOf<K>> KeyFor<F> for K {}
+
+    /// A `belongs_to` column: implemented by the macro for each
+    /// `#[orm(belongs_to = Target)]` field of a model (`Child`).
+    #[diagnostic::on_unimplemented(
+        message = "column `{Self}` is not a foreign key",
+        label = "not declared `belongs_to`",
+        note = "`has_many`, `has_one` and `many_to_many` name columns declared `#[orm(belongs_to = Model)]`: add it to the field, or name a column that has it"
+    )]
+    pub trait BelongsToColumn {
+        /// The model the column refers to.
+        type Target;
+        /// The model the column is a field of.
+        type Child;
+    }
+
+    /// `Self`, the model that column `C` refers to, is `M`, the model that
+    /// declares a relation through `C`.
+    #[diagnostic::on_unimplemented(
+        message = "column `{C}` refers to `{Self}`, not to `{M}`",
+        label = "a key to `{Self}`",
+        note = "the key that `has_many`, `has_one` or the first key of `many_to_many` names refers to the model that declares the relation: name a column declared `belongs_to = {M}`, or declare the relation on `{Self}`"
+    )]
+    pub trait Targets<M, C> {}
+
+    impl<M, C> Targets<M, C> for M {}
+
+    /// `Self`, the model that column `C` is a field of, is `J`, the join
+    /// model of a many-to-many relation.
+    #[diagnostic::on_unimplemented(
+        message = "column `{C}` is a column of `{Self}`, not of the join model `{J}`",
+        label = "a column of `{Self}`",
+        note = "both keys of `many_to_many` are `belongs_to` columns of one join model: `tracks = playlist_track::playlist_id -> playlist_track::track_id`"
+    )]
+    pub trait OfJoinModel<J, C> {}
+
+    impl<J, C> OfJoinModel<J, C> for J {}
+
+    /// A model on connection `C`: implemented by the macro for each model.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not on connection `{C}`, the join model's",
+        label = "on another connection than the join model",
+        note = "`many_to_many` reads the join rows and the related rows on one connection: put both models on `{C}`, or load in two steps (`has_many` to the join model, then its `belongs_to`)"
+    )]
+    pub trait LivesOn<C> {}
+
+    /// `#[orm(belongs_to = T)] field: F`: `T` is a model (its `Row`, `R`),
+    /// `Clone`, and its key `K` is what `F` can refer to.
+    pub fn belongs_to<T: RelationTarget, R: LoadedRow, K: KeyFor<F>, F>() {}
+
+    /// `has_many(name = C)` or `has_one(name = C)` on model `M`: `C` is a
+    /// foreign key, to `M` (its `Target`, `T`), and its model `R` is `Clone`.
+    pub fn has<C: BelongsToColumn, M, T: Targets<M, C>, R: LoadedRow>() {}
+
+    /// `many_to_many(name = A -> B)` on model `M`: `A` is a foreign key to
+    /// `M` (its `Target`, `TA`) of the join model `J`; `B` is a foreign key of
+    /// `J` too (its model, `JB`); `B`'s target `T` is `Clone` and on `J`'s
+    /// connection `C`.
+    pub fn many_to_many<A, M, TA, J, B, JB, T, C>()
+    where
+        A: BelongsToColumn,
+        TA: Targets<M, A>,
+        B: BelongsToColumn,
+        JB: OfJoinModel<J, B>,
+        T: LoadedRow + LivesOn<C>,
+    {
+    }
 }

@@ -76,9 +76,11 @@ pub fn expand(cont: &Container) -> TokenStream {
             ::orm::__private::ForeignKeySchema {
                 column: #column,
                 on_delete: ::orm::__private::OnDelete::#on_delete,
-                target: || ::orm::__private::ForeignTarget {
-                    table: <#target as ::orm::Model>::SCHEMA,
-                    connection: <<#target as ::orm::Model>::Connection as ::orm::ConnectionName>::NAME,
+                target: {
+                    // Not through the target's `Model` impl: a target that is not a model
+                    // is reported once, by the relation's check.
+                    use ::orm::__private::relation_check::NotAModel as _;
+                    ::orm::__private::relation_check::TargetOf::<#target>::TARGET
                 },
             }
         })

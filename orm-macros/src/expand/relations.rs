@@ -1,13 +1,21 @@
 //! Relations: a typed handle per relation in the columns module, the
 //! `ForeignKey` impl of each `belongs_to` column, and an accessor method per
 //! relation on the struct. Loading is generic code in `orm::relations`.
+//!
+//! What a relation needs of the types it names (a target that is a model
+//! and `Clone`, a key of the target's key type, a column that refers to this
+//! model) is checked by one call per relation into
+//! `orm::__private::relation_check`, spanned on the user's tokens. Every
+//! other generated item that depends on those facts is conditional on them
+//! (`where for<'__orm> ...`, which holds or not without being an error), so a
+//! mistake is reported once, by its check, and not again by each item.
 
-use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{format_ident, quote, quote_spanned, ToTokens as _};
 
 use super::columns::module_ident;
 use crate::internals::ast::Container;
-use crate::internals::attr::ParentKind;
+use crate::internals::attr::{ParentKind, ParentRelation};
 
 struct Rel {
     name: syn::Ident,
@@ -82,10 +90,9 @@ pub fn expand(cont: &Container) -> TokenStream {
             pub fn #name<'e, E>(
                 &'e self,
                 exec: E,
-            ) -> impl ::core::future::Future<
-                Output = ::orm::Result<<#module::#name as ::orm::Relation>::Loaded>,
-            > + ::core::marker::Send + 'e
+            ) -> ::orm::Loading<'e, <#module::#name as ::orm::Relation>::Loaded>
             where
+                for<'__orm> #module::#name: ::orm::Relation<From = #model>,
                 E: ::orm::Executor<'e, <<#module::#name as ::orm::Relation>::To as ::orm::Model>::Connection> + 'e,
             {
                 ::orm::Relation::of(#module::#name, self, exec)
@@ -116,7 +123,10 @@ pub fn handles(cont: &Container) -> TokenStream {
 }
 
 /// `Relation` (and `Joinable`) for each handle, delegating to the generic
-/// relation type; outside the module, where the user's paths resolve.
+/// relation type and only where that holds; outside the module, where the
+/// user's paths resolve. Also what relations to this model check of it (that
+/// it is a model, and its connection), and the check of each `has_many`,
+/// `has_one` and `many_to_many` it declares.
 pub fn impls(cont: &Container) -> TokenStream {
     let module = module_ident(cont);
     let impls = relations(cont).into_iter().map(|rel| {
@@ -124,7 +134,10 @@ pub fn impls(cont: &Container) -> TokenStream {
         let ty = &rel.ty;
         let joinable = quote! {
             #[automatically_derived]
-            impl ::orm::Joinable for #module::#name {
+            impl ::orm::Joinable for #module::#name
+            where
+                for<'__orm> #ty: ::orm::Joinable,
+            {
                 fn __joins(&self) -> ::std::vec::Vec<::orm::__private::JoinStep> {
                     ::orm::Joinable::__joins(&::orm::__private::relation::<#ty>())
                 }
@@ -132,7 +145,10 @@ pub fn impls(cont: &Container) -> TokenStream {
         };
         quote! {
             #[automatically_derived]
-            impl ::orm::Relation for #module::#name {
+            impl ::orm::Relation for #module::#name
+            where
+                for<'__orm> #ty: ::orm::Relation,
+            {
                 type From = <#ty as ::orm::Relation>::From;
                 type To = <#ty as ::orm::Relation>::To;
                 type Loaded = <#ty as ::orm::Relation>::Loaded;
@@ -149,11 +165,97 @@ pub fn impls(cont: &Container) -> TokenStream {
             #joinable
         }
     });
-    quote!(#(#impls)*)
+    let model = cont.ident;
+    let checks = cont
+        .attrs
+        .relations
+        .iter()
+        .map(|relation| check(cont, relation));
+    quote! {
+        #[automatically_derived]
+        impl ::orm::__private::relation_check::RelationTarget for #model {
+            type Row = #model;
+        }
+        #[automatically_derived]
+        impl ::orm::__private::relation_check::LivesOn<<#model as ::orm::Model>::Connection> for #model {}
+        #(#impls)*
+        #(#checks)*
+    }
 }
 
-/// `ForeignKey` for every `belongs_to` column, with the check that its type
-/// matches the target's key.
+/// The check of one `has_many`, `has_one` or `many_to_many`, each argument
+/// spanned on the key it is about.
+fn check(cont: &Container, relation: &ParentRelation) -> TokenStream {
+    let model = cont.ident;
+    let column = |key: &syn::Path, item: &str| {
+        let key = key.to_token_stream();
+        let item = format_ident!("{}", item);
+        projection(
+            &key,
+            quote!(::orm::__private::relation_check::BelongsToColumn>::#item),
+            &key,
+        )
+    };
+    let fk = &relation.foreign_key;
+    let target = column(fk, "Target");
+    let child = column(fk, "Child");
+    let call = match &relation.other_key {
+        None => quote!(::orm::__private::relation_check::has::<#fk, #model, #target, #child>()),
+        Some(other) => {
+            let other_model = column(other, "Child");
+            let other_target = column(other, "Target");
+            let connection = projection(
+                &child,
+                quote!(::orm::Model > ::Connection),
+                &other.to_token_stream(),
+            );
+            quote!(::orm::__private::relation_check::many_to_many::<
+                #fk, #model, #target, #child, #other, #other_model, #other_target, #connection
+            >())
+        }
+    };
+    quote! {
+        const _: fn() = || {
+            #call;
+        };
+    }
+}
+
+/// `<#ty as #rest` (`rest` ends the projection: `Trait>::Item`), spanned on
+/// `at`: `<` on its first token, `rest` on its last, so that an error about
+/// the projection underlines all of `at`, as the user wrote it. `ty` keeps
+/// its own spans: a name that does not resolve is reported where it is.
+fn projection(ty: &TokenStream, rest: TokenStream, at: &TokenStream) -> TokenStream {
+    let mut tokens = at.clone().into_iter();
+    let first = tokens.next().map_or_else(Span::call_site, |t| t.span());
+    let last = tokens.last().map_or(first, |t| t.span());
+    let open = quote_spanned!(first=> <);
+    let rest = respan(quote!(as #rest), last);
+    quote!(#open #ty #rest)
+}
+
+/// `tokens` with every span set to `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            TokenTree::Group(group) => {
+                let mut new =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                new.set_span(span);
+                TokenTree::Group(new)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
+}
+
+/// `ForeignKey` for every `belongs_to` column (when its target is a model),
+/// the impls the checks of relations to it read, and its own check: the
+/// target is a model, `Clone`, and its key type is the field's.
 pub fn foreign_keys(cont: &Container) -> TokenStream {
     let module = module_ident(cont);
     let model = cont.ident;
@@ -161,19 +263,32 @@ pub fn foreign_keys(cont: &Container) -> TokenStream {
         let target = &field.attrs.belongs_to.as_ref()?.value;
         let column = field.ident;
         let ty = field.ty;
-        let target_span = quote_spanned!(field.attrs.belongs_to.as_ref()?.tokens.clone().into_iter().next()?.span()=> #target);
-        let ty_spanned = quote_spanned!(field.ty_span()=> #ty);
+        let target_tokens = target.to_token_stream();
+        let ty_tokens = ty.to_token_stream();
+        let row = projection(
+            &target_tokens,
+            quote!(::orm::__private::relation_check::RelationTarget>::Row),
+            &target_tokens,
+        );
+        let key = projection(&row, quote!(::orm::Model>::Key), &ty_tokens);
         Some(quote! {
             #[automatically_derived]
-            impl ::orm::ForeignKey for #module::#column {
-                type Target = #target_span;
+            impl ::orm::ForeignKey for #module::#column
+            where
+                for<'__orm> #target: ::orm::Model,
+            {
+                type Target = #target;
                 fn __value(row: &#model) -> ::orm::__private::Value {
                     ::orm::__private::FieldType::into_value(::core::clone::Clone::clone(&row.#column))
                 }
             }
+            #[automatically_derived]
+            impl ::orm::__private::relation_check::BelongsToColumn for #module::#column {
+                type Target = #target;
+                type Child = #model;
+            }
             const _: fn() = || {
-                fn key_of<F: ::orm::KeyOf<K>, K>() {}
-                key_of::<#ty_spanned, <#target_span as ::orm::Model>::Key>();
+                ::orm::__private::relation_check::belongs_to::<#target, #row, #key, #ty>();
             };
         })
     });

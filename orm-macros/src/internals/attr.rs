@@ -477,6 +477,8 @@ impl Field {
                     }
                 } else if meta.path == ON_DELETE {
                     // #[orm(belongs_to = User, on_delete = "cascade")]
+                    // `= "..."`, read again for the span of an unknown action.
+                    let written = meta.input.fork();
                     if let Some(value) = string(cx, &meta, ON_DELETE)? {
                         let action = match value.as_str() {
                             "cascade" => Some(OnDelete::Cascade),
@@ -486,10 +488,16 @@ impl Field {
                         };
                         match action {
                             Some(action) => on_delete.set(&meta.path, action),
-                            None => cx.error_spanned_by(
-                                &meta.path,
-                                format!("`on_delete = \"{value}\"` is not an action; use \"cascade\", \"set_null\" or \"restrict\""),
-                            ),
+                            None => {
+                                let at = written
+                                    .parse::<syn::Token![=]>()
+                                    .and_then(|_| written.parse::<syn::LitStr>())
+                                    .map_or_else(|_| meta.path.to_token_stream(), |lit| lit.to_token_stream());
+                                cx.error_spanned_by(
+                                    at,
+                                    format!("`on_delete = \"{value}\"` is not an action; use \"cascade\", \"set_null\" or \"restrict\""),
+                                );
+                            }
                         }
                     }
                 } else if meta.path == RELATION {

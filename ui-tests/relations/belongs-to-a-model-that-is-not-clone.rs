@@ -1,0 +1,17 @@
+// `User` is loaded by `post.user(&db)`, so it must be `Clone`.
+#[orm::model]
+pub struct User {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+}
+
+#[orm::model]
+#[derive(Clone)]
+pub struct Post {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    #[orm(belongs_to = User)]
+    pub user_id: i64,
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+#[orm::model]
+#[derive(Clone)]
+pub struct User {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+}
+
+#[orm::model]
+pub struct Post {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    #[orm(belongs_to = User)]
+    pub author: i64,
+}
+
+fn main() {}

@@ -1,0 +1,31 @@
+// `many_to_many` reads the join rows and the related rows on one connection.
+orm::connections! {
+    pub Music = "music";
+}
+
+#[orm::model(many_to_many(tracks = playlist_track::playlist_id -> playlist_track::track_id))]
+#[derive(Clone)]
+pub struct Playlist {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+}
+
+#[orm::model(connection = Music)]
+#[derive(Clone)]
+pub struct Track {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+}
+
+#[orm::model]
+#[derive(Clone)]
+pub struct PlaylistTrack {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    #[orm(belongs_to = Playlist)]
+    pub playlist_id: i64,
+    #[orm(belongs_to = Track)]
+    pub track_id: i64,
+}
+
+fn main() {}

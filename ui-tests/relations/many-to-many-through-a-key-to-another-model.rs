@@ -1,0 +1,27 @@
+// The first key of `many_to_many` refers to the model that declares it.
+#[orm::model(many_to_many(tracks = playlist_track::track_id -> playlist_track::playlist_id))]
+#[derive(Clone)]
+pub struct Playlist {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+}
+
+#[orm::model]
+#[derive(Clone)]
+pub struct Track {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+}
+
+#[orm::model]
+#[derive(Clone)]
+pub struct PlaylistTrack {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    #[orm(belongs_to = Playlist)]
+    pub playlist_id: i64,
+    #[orm(belongs_to = Track)]
+    pub track_id: i64,
+}
+
+fn main() {}
