@@ -32,26 +32,27 @@ pub fn expand(cont: &Container) -> TokenStream {
     let key = &cont.fields[key_index];
     let key_ident = key.ident;
     let key_ty = field_type(key);
+    let key_column = column_handle(cont, key);
 
-    let column_schemas = cont.fields.iter().map(column_schema);
+    let column_schemas = cont.fields.iter().map(|f| column_schema(cont, f));
     let decode = cont.fields.iter().enumerate().map(|(i, f)| {
         let ident = f.ident;
-        let ty = field_type(f);
-        quote!(#ident: <#ty as ::orm::__private::FieldType>::decode(row, offset + #i)?)
+        let column = column_handle(cont, f);
+        quote!(#ident: ::orm::__private::via_column::decode::<#column>(row, offset + #i)?)
     });
     let bind_insert = cont
         .fields
         .iter()
         .enumerate()
         .filter(|(_, f)| f.attrs.auto.is_none())
-        .map(bind);
+        .map(|field| bind(cont, field));
 
     let bind_update = cont
         .fields
         .iter()
         .enumerate()
         .filter(|(_, f)| f.attrs.primary_key.is_none())
-        .map(bind);
+        .map(|field| bind(cont, field));
     let table_renamed_from =
         optional_str(cont.attrs.renamed_from.as_ref().map(|r| r.value.as_str()));
     let indexes = cont.attrs.indexes.iter().map(|index| {
@@ -160,7 +161,7 @@ pub fn expand(cont: &Container) -> TokenStream {
                     &self,
                     args: &mut ::orm::__private::Args,
                 ) -> ::orm::__private::Result<(), ::orm::__private::Error> {
-                    <#key_ty as ::orm::__private::FieldType>::bind(&self.#key_ident, args)
+                    ::orm::__private::via_column::bind::<#key_column>(&self.#key_ident, args)
                 }
 
                 fn __is_new(&self) -> bool {
@@ -168,7 +169,7 @@ pub fn expand(cont: &Container) -> TokenStream {
                 }
 
                 fn __key_value(&self) -> ::orm::__private::Value {
-                    <#key_ty as ::orm::__private::FieldType>::into_value(::core::clone::Clone::clone(&self.#key_ident))
+                    ::orm::__private::via_column::into_value::<#key_column>(::core::clone::Clone::clone(&self.#key_ident))
                 }
 
                 #cache
@@ -196,11 +197,11 @@ pub fn expand(cont: &Container) -> TokenStream {
 
 /// Binds the field of `self` as the next parameter, for its column (the
 /// `index`th): a value the column cannot hold is refused, naming it.
-fn bind((index, f): (usize, &Field)) -> TokenStream {
+fn bind(cont: &Container, (index, f): (usize, &Field)) -> TokenStream {
     let ident = f.ident;
-    let ty = field_type(f);
+    let column = column_handle(cont, f);
     quote! {
-        <#ty as ::orm::__private::FieldType>::bind_column(
+        ::orm::__private::via_column::bind_column::<#column>(
             &self.#ident,
             args,
             <Self as ::orm::Model>::SCHEMA.name,
@@ -216,8 +217,17 @@ fn field_type(f: &Field) -> TokenStream {
     quote_spanned!(f.ty_span()=> #ty)
 }
 
-fn column_schema(f: &Field) -> TokenStream {
-    let ty = field_type(f);
+/// The field's column handle, `order::id`. Generated code reaches a
+/// field's type through it (`::orm::__private::via_column`), so that an
+/// unsupported type is reported once, on the handle's `Column` impl.
+fn column_handle(cont: &Container, f: &Field) -> TokenStream {
+    let module = columns::module_ident(cont);
+    let ident = f.ident;
+    quote!(#module::#ident)
+}
+
+fn column_schema(cont: &Container, f: &Field) -> TokenStream {
+    let column = column_handle(cont, f);
     let name = &f.column;
     let field = f.ident.to_string();
     let field = field.trim_start_matches("r#");
@@ -266,9 +276,9 @@ fn column_schema(f: &Field) -> TokenStream {
         ::orm::__private::ColumnSchema {
             name: #name,
             field: #field,
-            sql_type: <#ty as ::orm::__private::FieldType>::SQL_TYPE,
-            rust_type: <#ty as ::orm::__private::FieldType>::RUST_NAME,
-            nullable: <#ty as ::orm::__private::FieldType>::NULLABLE,
+            sql_type: ::orm::__private::via_column::sql_type::<#column>(),
+            rust_type: ::orm::__private::via_column::rust_name::<#column>(),
+            nullable: ::orm::__private::via_column::nullable::<#column>(),
             primary_key: #primary_key,
             auto_increment: #auto,
             unique: #unique,
@@ -331,7 +341,11 @@ fn assertions(f: &Field) -> TokenStream {
                 fn default_of<T, V: ::orm::__private::DefaultOf<T>>(_: V) {}
                 default_of::<#ty, _>(#expr);
             };
-            const _: () = ::orm::__private::check_default::<#ty>(#literal, #decimal);
+            const _: () = if let ::core::result::Result::Err(message) =
+                ::orm::__private::check_default::<#ty>(#literal, #decimal)
+            {
+                ::core::panic!("{}", message)
+            };
         });
     }
     out

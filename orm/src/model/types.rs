@@ -654,3 +654,53 @@ pub fn is_unset_key<T: FieldType + Clone>(key: &T) -> bool {
         Value::I16(0) | Value::I32(0) | Value::I64(0)
     )
 }
+
+/// A field's type reached through its column handle `C`, for the code the
+/// macro generates: an unsupported field type is then reported once, on
+/// the `Column` impl, instead of again at every place the type is used.
+#[doc(hidden)]
+pub mod via_column {
+    use super::{Args, FieldType, Result, RowRef, SqlType, Value};
+    use crate::model::schema::ColumnSchema;
+    use crate::model::Column;
+
+    /// [`FieldType::SQL_TYPE`] of the column's type.
+    pub const fn sql_type<C: Column>() -> SqlType {
+        <C::Type as FieldType>::SQL_TYPE
+    }
+
+    /// [`FieldType::RUST_NAME`] of the column's type.
+    pub const fn rust_name<C: Column>() -> &'static str {
+        <C::Type as FieldType>::RUST_NAME
+    }
+
+    /// [`FieldType::NULLABLE`] of the column's type.
+    pub const fn nullable<C: Column>() -> bool {
+        <C::Type as FieldType>::NULLABLE
+    }
+
+    /// [`FieldType::decode`] of the column's type.
+    pub fn decode<C: Column>(row: RowRef<'_>, index: usize) -> Result<C::Type> {
+        <C::Type as FieldType>::decode(row, index)
+    }
+
+    /// [`FieldType::bind`] of the column's type.
+    pub fn bind<C: Column>(value: &C::Type, args: &mut Args) -> Result<()> {
+        value.bind(args)
+    }
+
+    /// [`FieldType::bind_column`] of the column's type.
+    pub fn bind_column<C: Column>(
+        value: &C::Type,
+        args: &mut Args,
+        table: &str,
+        column: &ColumnSchema,
+    ) -> Result<()> {
+        value.bind_column(args, table, column)
+    }
+
+    /// [`FieldType::into_value`] of the column's type.
+    pub fn into_value<C: Column>(value: C::Type) -> Value {
+        value.into_value()
+    }
+}
