@@ -2,7 +2,7 @@
 //! the reviewed compiler output next to it (`.stderr`); `pass/` holds
 //! programs that must. Folders are found, not listed, so a new failure
 //! class runs as soon as it exists. Regenerate the output of one folder
-//! with `TRYBUILD=overwrite cargo test -p orm-ui-tests --test ui --
+//! with `TRYBUILD=overwrite cargo test -p orm-ui-tests --test ui -- ui
 //! trybuild=<folder>/` and read every line. See README.md.
 
 mod support;
