@@ -39,18 +39,20 @@ pub fn model(args: TokenStream, input: TokenStream) -> TokenStream {
             }
         }
         (Err(err), cont) => {
-            // The struct itself and its column handles still exist, so that
-            // the only errors the user sees are the ones reported here.
+            // The struct, its column handles and a stand-in `Model` impl
+            // still exist, so that the only errors the user sees are the
+            // ones reported here.
             let err = err.to_compile_error();
             // No columns module when its name is one Rust reserves: it
             // cannot be written, and `check` has said so.
-            let columns = cont
-                .filter(|c| check::reserved_module_name(c).is_none())
-                .map(|c| columns::expand(&c, &item.vis, false));
+            let cont = cont.filter(|c| check::reserved_module_name(c).is_none());
+            let columns = cont.as_ref().map(|c| columns::expand(c, &item.vis, false));
+            let model = cont.map(model::fallback);
             quote! {
                 #err
                 #stripped
                 #columns
+                #model
             }
         }
         (Ok(()), None) => quote!(#stripped),

@@ -1,6 +1,7 @@
 //! The `Model` impl: the schema as constants, row decoding by position,
 //! parameter binding, `NotReadOnly` unless the model is read-only, and its
-//! entry in the registry that start-up validation reads.
+//! entry in the registry that start-up validation reads; and the stand-in
+//! impls emitted next to the errors when the attributes have mistakes.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -17,13 +18,7 @@ pub fn expand(cont: &Container) -> TokenStream {
         Some(t) => t.value.clone(),
         None => table_name(&model_name),
     };
-    let connection = match &cont.attrs.connection {
-        Some(c) => {
-            let path = &c.value;
-            quote!(#path)
-        }
-        None => quote!(::orm::DefaultConnection),
-    };
+    let connection = connection_type(cont);
     let key_index = cont
         .fields
         .iter()
@@ -91,13 +86,7 @@ pub fn expand(cont: &Container) -> TokenStream {
         Some(_) => quote!(::orm::__private::is_unset_key(&self.#key_ident)),
         None => quote!(false),
     };
-    let writable = match &cont.attrs.read_only {
-        Some(_) => quote!(),
-        None => quote! {
-            #[automatically_derived]
-            impl ::orm::NotReadOnly for #model {}
-        },
-    };
+    let writable = writable_impl(cont);
     let assertions = cont.fields.iter().map(assertions);
     // Spanned on `cache`: a model without the serde derives is reported there.
     let cache = cont.attrs.cache.as_ref().map(|ttl| {
@@ -110,6 +99,7 @@ pub fn expand(cont: &Container) -> TokenStream {
         }
     });
 
+    let identity = identity(&model_name, &connection, &key_ty);
     quote! {
         const _: () = {
             static __ORM_SQL: ::orm::__private::SqlCache = ::orm::__private::SqlCache::new();
@@ -117,9 +107,7 @@ pub fn expand(cont: &Container) -> TokenStream {
 
             #[automatically_derived]
             impl ::orm::Model for #model {
-                type Connection = #connection;
-                type Key = #key_ty;
-                const NAME: &'static str = #model_name;
+                #identity
                 const SCHEMA: &'static ::orm::__private::TableSchema = &::orm::__private::TableSchema {
                     name: #table,
                     columns: __ORM_COLUMNS,
@@ -192,6 +180,123 @@ pub fn expand(cont: &Container) -> TokenStream {
             #relation_impls
             #(#assertions)*
         };
+    }
+}
+
+/// What stands in for the model when its attributes have errors, as
+/// thiserror's `fallback.rs` does: `Model` with bodies that never run (the
+/// program does not compile), the column impls, `NotReadOnly` unless
+/// `read_only`. Queries and operations on the model then type-check, so the
+/// user sees the attribute errors alone, not a cascade at every use.
+pub fn fallback(mut cont: Container) -> TokenStream {
+    let model = cont.ident;
+    let model_name = model.to_string();
+    let connection = connection_type(&cont);
+    // The key's type as declared, without an `Option` (refused, and not a
+    // key type), else any key type: the key is among the errors.
+    let mut keys = cont.fields.iter().filter(|f| f.attrs.primary_key.is_some());
+    let key_ty = match (keys.next(), keys.next()) {
+        (Some(key), None) => {
+            let ty = key.option_inner().unwrap_or(key.ty);
+            quote_spanned!(key.ty_span()=> #ty)
+        }
+        _ => quote!(i64),
+    };
+    // An index naming a field that does not exist would name a column
+    // handle that does not exist either (in a `UniqueKey` impl): left out.
+    let fields: Vec<syn::Ident> = cont.fields.iter().map(|f| f.ident.clone()).collect();
+    cont.attrs
+        .indexes
+        .retain(|index| index.fields.iter().all(|name| fields.contains(name)));
+    let column_impls = columns::impls(&cont);
+    let binds = ["__bind_insert", "__bind_update", "__bind_key"]
+        .map(|name| syn::Ident::new(name, proc_macro2::Span::call_site()));
+    let writable = writable_impl(&cont);
+    let identity = identity(&model_name, &connection, &key_ty);
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            impl ::orm::Model for #model {
+                #identity
+                const SCHEMA: &'static ::orm::__private::TableSchema = &::orm::__private::TableSchema {
+                    name: #model_name,
+                    columns: &[],
+                    primary_key: 0,
+                    renamed_from: ::core::option::Option::None,
+                    connection: <#connection as ::orm::ConnectionName>::NAME,
+                    indexes: &[],
+                    foreign_keys: &[],
+                };
+
+                fn __sql_cache() -> &'static ::orm::__private::SqlCache {
+                    ::core::unreachable!()
+                }
+
+                fn __decode(
+                    _: ::orm::__private::RowRef<'_>,
+                    _: usize,
+                ) -> ::orm::__private::Result<Self, ::orm::__private::Error> {
+                    ::core::unreachable!()
+                }
+
+                #(
+                    fn #binds(
+                        &self,
+                        _: &mut ::orm::__private::Args,
+                    ) -> ::orm::__private::Result<(), ::orm::__private::Error> {
+                        ::core::unreachable!()
+                    }
+                )*
+
+                fn __is_new(&self) -> bool {
+                    ::core::unreachable!()
+                }
+
+                fn __key_value(&self) -> ::orm::__private::Value {
+                    ::core::unreachable!()
+                }
+            }
+
+            #writable
+
+            #[automatically_derived]
+            impl ::orm::query::OnConnection<#connection> for #model {}
+
+            #column_impls
+        };
+    }
+}
+
+/// `Model`'s associated types and name, the same in the model and its
+/// stand-in.
+fn identity(model_name: &str, connection: &TokenStream, key_ty: &TokenStream) -> TokenStream {
+    quote! {
+        type Connection = #connection;
+        type Key = #key_ty;
+        const NAME: &'static str = #model_name;
+    }
+}
+
+/// The model's connection type: `connection = ...`, else the default one.
+fn connection_type(cont: &Container) -> TokenStream {
+    match &cont.attrs.connection {
+        Some(c) => {
+            let path = &c.value;
+            quote!(#path)
+        }
+        None => quote!(::orm::DefaultConnection),
+    }
+}
+
+/// `NotReadOnly`, unless the model is `read_only`.
+fn writable_impl(cont: &Container) -> TokenStream {
+    let model = cont.ident;
+    match &cont.attrs.read_only {
+        Some(_) => quote!(),
+        None => quote! {
+            #[automatically_derived]
+            impl ::orm::NotReadOnly for #model {}
+        },
     }
 }
 
