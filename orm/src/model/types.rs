@@ -573,8 +573,13 @@ impl ValueOf<Option<Vec<u8>>> for &[u8] {
     note = "make the field i16, i32 or i64, or remove `auto` and supply the key yourself"
 )]
 pub trait AutoKey: FieldType {}
+// `do_not_recommend`: the note names the types; rustc's list of these impls
+// would add lines pointing into this file.
+#[diagnostic::do_not_recommend]
 impl AutoKey for i16 {}
+#[diagnostic::do_not_recommend]
 impl AutoKey for i32 {}
+#[diagnostic::do_not_recommend]
 impl AutoKey for i64 {}
 
 /// Text types: the only ones `max_length`, `like` and `contains` apply to.
@@ -591,12 +596,15 @@ impl TextType for Option<String> {}
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a decimal type",
     label = "expected a `rust_decimal::Decimal` or `Option<Decimal>` column",
-    note = "`precision` and `scale` apply to decimal columns only (feature `decimal`)"
+    note = "`precision` and `scale` apply to decimal columns only: make the field a `rust_decimal::Decimal` (feature `decimal`), or remove them"
 )]
 pub trait DecimalType: FieldType {}
+// `do_not_recommend`: as for `AutoKey`.
 #[cfg(feature = "decimal")]
+#[diagnostic::do_not_recommend]
 impl DecimalType for rust_decimal::Decimal {}
 #[cfg(feature = "decimal")]
+#[diagnostic::do_not_recommend]
 impl DecimalType for Option<rust_decimal::Decimal> {}
 
 /// Nullable types: the only ones that may be compared with NULL.
