@@ -3,6 +3,7 @@
 //! - every compile-fail case prints exactly one error. trybuild already
 //!   checks that each `.stderr` is the compiler's output, so counting the
 //!   errors in the `.stderr` counts what the user sees;
+//! - no `.stderr` is left without its case;
 //! - README.md's table lists every case with its guarantee and error
 //!   count. `UPDATE_UI_README=1 cargo test -p orm-ui-tests --test readme`
 //!   rewrites it from the files.
@@ -45,6 +46,18 @@ fn every_case_prints_one_error() {
         "{} ui-test case(s) do not print exactly one error:\n  {}",
         faults.len(),
         faults.join("\n  ")
+    );
+}
+
+/// Every `.stderr` belongs to a case: one left behind by a renamed or
+/// split case is reviewed output that nothing checks any more.
+#[test]
+fn every_output_has_its_case() {
+    let orphans = support::orphan_outputs();
+    assert!(
+        orphans.is_empty(),
+        "these .stderr files have no case next to them (a case renamed or removed?); delete them:\n  {}",
+        orphans.join("\n  ")
     );
 }
 

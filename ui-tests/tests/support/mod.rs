@@ -137,3 +137,27 @@ fn guarantee(source: &str, path: &Path) -> String {
     }
     format!("{words}.")
 }
+
+/// `.stderr` files with no case next to them (left behind by a rename), and
+/// any in `pass/`, relative to `ui-tests/`.
+pub fn orphan_outputs() -> Vec<String> {
+    let root = root();
+    let mut orphans = Vec::new();
+    for folder in folders() {
+        let Ok(entries) = fs::read_dir(root.join(&folder)) else {
+            continue;
+        };
+        for path in entries.filter_map(|entry| Some(entry.ok()?.path())) {
+            let is_output = path.extension().is_some_and(|e| e == "stderr");
+            if is_output && (folder == PASS || !path.with_extension("rs").exists()) {
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default();
+                orphans.push(format!("{folder}/{name}"));
+            }
+        }
+    }
+    orphans.sort();
+    orphans
+}
