@@ -156,7 +156,7 @@ pub mod __private {
     };
     pub use crate::model::types::Scalar;
     pub use crate::model::types::{
-        is_unset_key, AutoKey, DecimalType, FieldType, SqlType, TextType, Value,
+        is_unset_key, via_column, AutoKey, DecimalType, FieldType, SqlType, TextType, Value,
     };
     pub use crate::model::SqlCache;
     pub use crate::query::grouping::{ByKey, GroupedBy, KeyIn};

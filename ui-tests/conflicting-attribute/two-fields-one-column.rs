@@ -1,3 +1,4 @@
+// Two fields cannot map to the same column.
 #[orm::model]
 pub struct Order {
     #[orm(primary_key, auto)]

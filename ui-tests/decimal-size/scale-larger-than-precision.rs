@@ -1,3 +1,4 @@
+// `scale` is at most `precision`.
 use rust_decimal::Decimal;
 
 #[orm::model(table = "prices")]

@@ -1,3 +1,4 @@
+// `scale` comes with `precision`.
 use rust_decimal::Decimal;
 
 #[orm::model(table = "prices")]

@@ -1,3 +1,4 @@
+// The `default` of a date field is a string, not a number.
 use chrono::NaiveDate;
 
 #[orm::model]

@@ -1,3 +1,4 @@
+// The `default` of a date field is a day that exists.
 use chrono::NaiveDate;
 
 #[orm::model]
@@ -6,8 +7,6 @@ pub struct Invoice {
     pub id: i64,
     #[orm(default = "2023-02-29")]
     pub due: NaiveDate,
-    #[orm(default = "31/01/2024")]
-    pub sent: NaiveDate,
 }
 
 fn main() {}

@@ -1,3 +1,4 @@
+// A model has a primary key.
 #[orm::model]
 pub struct Order {
     pub id: i64,

@@ -1,3 +1,4 @@
+// A primary key is not an `Option`.
 #[orm::model]
 pub struct Order {
     #[orm(primary_key)]

@@ -1,3 +1,4 @@
+// A model has one primary key; composite keys are refused.
 #[orm::model]
 pub struct Membership {
     #[orm(primary_key)]

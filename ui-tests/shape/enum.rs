@@ -1,3 +1,4 @@
+// `#[orm::model]` refuses an enum.
 #[orm::model]
 pub enum Status {
     Pending,

@@ -1,3 +1,4 @@
+// `#[orm::model]` refuses a generic struct.
 #[orm::model]
 pub struct Wrapper<T> {
     #[orm(primary_key)]

@@ -1,5 +1,5 @@
-// A model-level index names fields of the model, each once.
-#[orm::model(index(nmae, email), unique(email, email), index(), index(name = 1))]
+// A model-level `index(...)` names fields of the model; a misspelled one gets a suggestion.
+#[orm::model(index(nmae, email))]
 pub struct Customer {
     #[orm(primary_key, auto)]
     pub id: i64,

@@ -1,3 +1,4 @@
+// An unknown field attribute with no close match is an error that lists the accepted ones.
 #[orm::model]
 pub struct Order {
     #[orm(primary_key, auto)]

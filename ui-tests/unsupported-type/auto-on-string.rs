@@ -1,3 +1,4 @@
+// `auto` applies to an integer key only.
 #[orm::model]
 pub struct Order {
     #[orm(primary_key, auto)]

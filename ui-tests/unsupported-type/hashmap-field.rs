@@ -1,3 +1,4 @@
+// A field of a type no backend stores is refused, once, on the type.
 use std::collections::HashMap;
 
 #[orm::model]

@@ -1,3 +1,4 @@
+// `max_length` applies to text fields only.
 #[orm::model]
 pub struct Order {
     #[orm(primary_key, auto)]

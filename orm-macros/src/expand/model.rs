@@ -1,6 +1,7 @@
 //! The `Model` impl: the schema as constants, row decoding by position,
 //! parameter binding, `NotReadOnly` unless the model is read-only, and its
-//! entry in the registry that start-up validation reads.
+//! entry in the registry that start-up validation reads; and the stand-in
+//! impls emitted next to the errors when the attributes have mistakes.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -17,13 +18,7 @@ pub fn expand(cont: &Container) -> TokenStream {
         Some(t) => t.value.clone(),
         None => table_name(&model_name),
     };
-    let connection = match &cont.attrs.connection {
-        Some(c) => {
-            let path = &c.value;
-            quote!(#path)
-        }
-        None => quote!(::orm::DefaultConnection),
-    };
+    let connection = connection_type(cont);
     let key_index = cont
         .fields
         .iter()
@@ -32,26 +27,27 @@ pub fn expand(cont: &Container) -> TokenStream {
     let key = &cont.fields[key_index];
     let key_ident = key.ident;
     let key_ty = field_type(key);
+    let key_column = column_handle(cont, key);
 
-    let column_schemas = cont.fields.iter().map(column_schema);
+    let column_schemas = cont.fields.iter().map(|f| column_schema(cont, f));
     let decode = cont.fields.iter().enumerate().map(|(i, f)| {
         let ident = f.ident;
-        let ty = field_type(f);
-        quote!(#ident: <#ty as ::orm::__private::FieldType>::decode(row, offset + #i)?)
+        let column = column_handle(cont, f);
+        quote!(#ident: ::orm::__private::via_column::decode::<#column>(row, offset + #i)?)
     });
     let bind_insert = cont
         .fields
         .iter()
         .enumerate()
         .filter(|(_, f)| f.attrs.auto.is_none())
-        .map(bind);
+        .map(|field| bind(cont, field));
 
     let bind_update = cont
         .fields
         .iter()
         .enumerate()
         .filter(|(_, f)| f.attrs.primary_key.is_none())
-        .map(bind);
+        .map(|field| bind(cont, field));
     let table_renamed_from =
         optional_str(cont.attrs.renamed_from.as_ref().map(|r| r.value.as_str()));
     let indexes = cont.attrs.indexes.iter().map(|index| {
@@ -92,13 +88,7 @@ pub fn expand(cont: &Container) -> TokenStream {
         Some(_) => quote!(::orm::__private::is_unset_key(&self.#key_ident)),
         None => quote!(false),
     };
-    let writable = match &cont.attrs.read_only {
-        Some(_) => quote!(),
-        None => quote! {
-            #[automatically_derived]
-            impl ::orm::NotReadOnly for #model {}
-        },
-    };
+    let writable = writable_impl(cont);
     let assertions = cont.fields.iter().map(assertions);
     // Spanned on `cache`: a model without the serde derives is reported there.
     let cache = cont.attrs.cache.as_ref().map(|ttl| {
@@ -111,6 +101,7 @@ pub fn expand(cont: &Container) -> TokenStream {
         }
     });
 
+    let identity = identity(&model_name, &connection, &key_ty);
     quote! {
         const _: () = {
             static __ORM_SQL: ::orm::__private::SqlCache = ::orm::__private::SqlCache::new();
@@ -118,9 +109,7 @@ pub fn expand(cont: &Container) -> TokenStream {
 
             #[automatically_derived]
             impl ::orm::Model for #model {
-                type Connection = #connection;
-                type Key = #key_ty;
-                const NAME: &'static str = #model_name;
+                #identity
                 const SCHEMA: &'static ::orm::__private::TableSchema = &::orm::__private::TableSchema {
                     name: #table,
                     columns: __ORM_COLUMNS,
@@ -162,7 +151,7 @@ pub fn expand(cont: &Container) -> TokenStream {
                     &self,
                     args: &mut ::orm::__private::Args,
                 ) -> ::orm::__private::Result<(), ::orm::__private::Error> {
-                    <#key_ty as ::orm::__private::FieldType>::bind(&self.#key_ident, args)
+                    ::orm::__private::via_column::bind::<#key_column>(&self.#key_ident, args)
                 }
 
                 fn __is_new(&self) -> bool {
@@ -170,7 +159,7 @@ pub fn expand(cont: &Container) -> TokenStream {
                 }
 
                 fn __key_value(&self) -> ::orm::__private::Value {
-                    <#key_ty as ::orm::__private::FieldType>::into_value(::core::clone::Clone::clone(&self.#key_ident))
+                    ::orm::__private::via_column::into_value::<#key_column>(::core::clone::Clone::clone(&self.#key_ident))
                 }
 
                 #cache
@@ -196,13 +185,130 @@ pub fn expand(cont: &Container) -> TokenStream {
     }
 }
 
+/// What stands in for the model when its attributes have errors, as
+/// thiserror's `fallback.rs` does: `Model` with bodies that never run (the
+/// program does not compile), the column impls, `NotReadOnly` unless
+/// `read_only`. Queries and operations on the model then type-check, so the
+/// user sees the attribute errors alone, not a cascade at every use.
+pub fn fallback(mut cont: Container) -> TokenStream {
+    let model = cont.ident;
+    let model_name = model.to_string();
+    let connection = connection_type(&cont);
+    // The key's type as declared, without an `Option` (refused, and not a
+    // key type), else any key type: the key is among the errors.
+    let mut keys = cont.fields.iter().filter(|f| f.attrs.primary_key.is_some());
+    let key_ty = match (keys.next(), keys.next()) {
+        (Some(key), None) => {
+            let ty = key.option_inner().unwrap_or(key.ty);
+            quote_spanned!(key.ty_span()=> #ty)
+        }
+        _ => quote!(i64),
+    };
+    // An index naming a field that does not exist would name a column
+    // handle that does not exist either (in a `UniqueKey` impl): left out.
+    let fields: Vec<syn::Ident> = cont.fields.iter().map(|f| f.ident.clone()).collect();
+    cont.attrs
+        .indexes
+        .retain(|index| index.fields.iter().all(|name| fields.contains(name)));
+    let column_impls = columns::impls(&cont);
+    let binds = ["__bind_insert", "__bind_update", "__bind_key"]
+        .map(|name| syn::Ident::new(name, proc_macro2::Span::call_site()));
+    let writable = writable_impl(&cont);
+    let identity = identity(&model_name, &connection, &key_ty);
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            impl ::orm::Model for #model {
+                #identity
+                const SCHEMA: &'static ::orm::__private::TableSchema = &::orm::__private::TableSchema {
+                    name: #model_name,
+                    columns: &[],
+                    primary_key: 0,
+                    renamed_from: ::core::option::Option::None,
+                    connection: <#connection as ::orm::ConnectionName>::NAME,
+                    indexes: &[],
+                    foreign_keys: &[],
+                };
+
+                fn __sql_cache() -> &'static ::orm::__private::SqlCache {
+                    ::core::unreachable!()
+                }
+
+                fn __decode(
+                    _: ::orm::__private::RowRef<'_>,
+                    _: usize,
+                ) -> ::orm::__private::Result<Self, ::orm::__private::Error> {
+                    ::core::unreachable!()
+                }
+
+                #(
+                    fn #binds(
+                        &self,
+                        _: &mut ::orm::__private::Args,
+                    ) -> ::orm::__private::Result<(), ::orm::__private::Error> {
+                        ::core::unreachable!()
+                    }
+                )*
+
+                fn __is_new(&self) -> bool {
+                    ::core::unreachable!()
+                }
+
+                fn __key_value(&self) -> ::orm::__private::Value {
+                    ::core::unreachable!()
+                }
+            }
+
+            #writable
+
+            #[automatically_derived]
+            impl ::orm::query::OnConnection<#connection> for #model {}
+
+            #column_impls
+        };
+    }
+}
+
+/// `Model`'s associated types and name, the same in the model and its
+/// stand-in.
+fn identity(model_name: &str, connection: &TokenStream, key_ty: &TokenStream) -> TokenStream {
+    quote! {
+        type Connection = #connection;
+        type Key = #key_ty;
+        const NAME: &'static str = #model_name;
+    }
+}
+
+/// The model's connection type: `connection = ...`, else the default one.
+fn connection_type(cont: &Container) -> TokenStream {
+    match &cont.attrs.connection {
+        Some(c) => {
+            let path = &c.value;
+            quote!(#path)
+        }
+        None => quote!(::orm::DefaultConnection),
+    }
+}
+
+/// `NotReadOnly`, unless the model is `read_only`.
+fn writable_impl(cont: &Container) -> TokenStream {
+    let model = cont.ident;
+    match &cont.attrs.read_only {
+        Some(_) => quote!(),
+        None => quote! {
+            #[automatically_derived]
+            impl ::orm::NotReadOnly for #model {}
+        },
+    }
+}
+
 /// Binds the field of `self` as the next parameter, for its column (the
 /// `index`th): a value the column cannot hold is refused, naming it.
-fn bind((index, f): (usize, &Field)) -> TokenStream {
+fn bind(cont: &Container, (index, f): (usize, &Field)) -> TokenStream {
     let ident = f.ident;
-    let ty = field_type(f);
+    let column = column_handle(cont, f);
     quote! {
-        <#ty as ::orm::__private::FieldType>::bind_column(
+        ::orm::__private::via_column::bind_column::<#column>(
             &self.#ident,
             args,
             <Self as ::orm::Model>::SCHEMA.name,
@@ -218,8 +324,17 @@ fn field_type(f: &Field) -> TokenStream {
     quote_spanned!(f.ty_span()=> #ty)
 }
 
-fn column_schema(f: &Field) -> TokenStream {
-    let ty = field_type(f);
+/// The field's column handle, `order::id`. Generated code reaches a
+/// field's type through it (`::orm::__private::via_column`), so that an
+/// unsupported type is reported once, on the handle's `Column` impl.
+fn column_handle(cont: &Container, f: &Field) -> TokenStream {
+    let module = columns::module_ident(cont);
+    let ident = f.ident;
+    quote!(#module::#ident)
+}
+
+fn column_schema(cont: &Container, f: &Field) -> TokenStream {
+    let column = column_handle(cont, f);
     let name = &f.column;
     let field = f.ident.to_string();
     let field = field.trim_start_matches("r#");
@@ -268,9 +383,9 @@ fn column_schema(f: &Field) -> TokenStream {
         ::orm::__private::ColumnSchema {
             name: #name,
             field: #field,
-            sql_type: <#ty as ::orm::__private::FieldType>::SQL_TYPE,
-            rust_type: <#ty as ::orm::__private::FieldType>::RUST_NAME,
-            nullable: <#ty as ::orm::__private::FieldType>::NULLABLE,
+            sql_type: ::orm::__private::via_column::sql_type::<#column>(),
+            rust_type: ::orm::__private::via_column::rust_name::<#column>(),
+            nullable: ::orm::__private::via_column::nullable::<#column>(),
             primary_key: #primary_key,
             auto_increment: #auto,
             unique: #unique,
@@ -333,7 +448,11 @@ fn assertions(f: &Field) -> TokenStream {
                 fn default_of<T, V: ::orm::__private::DefaultOf<T>>(_: V) {}
                 default_of::<#ty, _>(#expr);
             };
-            const _: () = ::orm::__private::check_default::<#ty>(#literal, #decimal);
+            const _: () = if let ::core::result::Result::Err(message) =
+                ::orm::__private::check_default::<#ty>(#literal, #decimal)
+            {
+                ::core::panic!("{}", message)
+            };
         });
     }
     out

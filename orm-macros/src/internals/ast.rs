@@ -102,6 +102,21 @@ impl Field<'_> {
         }
     }
 
+    /// `T` of a field spelled `Option<T>`.
+    pub fn option_inner(&self) -> Option<&syn::Type> {
+        let syn::Type::Path(p) = self.ty else {
+            return None;
+        };
+        let last = p.path.segments.last().filter(|s| s.ident == "Option")?;
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        match args.args.first()? {
+            syn::GenericArgument::Type(inner) => Some(inner),
+            _ => None,
+        }
+    }
+
     /// The span of the field's type, where type errors are reported.
     pub fn ty_span(&self) -> proc_macro2::Span {
         self.ty.span()

@@ -33,8 +33,13 @@ impl<'c, T> Attr<'c, T> {
     fn set<A: ToTokens>(&mut self, obj: A, value: T) {
         let tokens = obj.into_token_stream();
         if self.value.is_some() {
-            self.cx
-                .error_spanned_by(tokens, format!("duplicate orm attribute `{}`", self.name));
+            self.cx.error_spanned_by(
+                tokens,
+                format!(
+                    "duplicate orm attribute `{}`; give it once: remove this one or the other",
+                    self.name
+                ),
+            );
         } else {
             self.tokens = tokens;
             self.value = Some(value);
@@ -204,7 +209,21 @@ pub fn string(cx: &Ctxt, meta: &ParseNestedMeta, name: Symbol) -> syn::Result<Op
             lit: syn::Lit::Str(_),
             ..
         }) => {
-            cx.error_spanned_by(&expr, format!("orm attribute `{name}` cannot be empty"));
+            cx.error_spanned_by(
+                &expr,
+                format!(
+                    "orm attribute `{name}` cannot be empty: write a name between the quotes, or remove `{name}`"
+                ),
+            );
+            Ok(None)
+        }
+        // `table = orders`: the name meant, in quotes.
+        syn::Expr::Path(p) if p.path.get_ident().is_some() => {
+            let written = p.path.to_token_stream();
+            cx.error_spanned_by(
+                &expr,
+                format!("orm attribute `{name}` takes a string: write `{name} = \"{written}\"`"),
+            );
             Ok(None)
         }
         _ => {
@@ -292,10 +311,13 @@ impl Container {
                 // #[orm::model(index(customer_id, status), unique(sku, region))]
                 let unique = meta.path == UNIQUE;
                 // `index()`: said here, before syn's "expected nested attribute".
+                let key = if unique { UNIQUE } else { INDEX };
                 if parentheses(&meta)? == Some(true) {
                     cx.error_spanned_by(
                         &meta.path,
-                        "an index lists the fields it covers: `index(customer_id, status)`",
+                        format!(
+                            "an index lists the fields it covers: `{key}(customer_id, status)`"
+                        ),
                     );
                     let _empty;
                     syn::parenthesized!(_empty in meta.input);
@@ -314,7 +336,7 @@ impl Container {
                             malformed = true;
                             cx.error_spanned_by(
                                 &inner.path,
-                                "an index lists field names: `index(customer_id, status)`",
+                                format!("an index lists field names: `{key}(customer_id, status)`"),
                             );
                             skip_value(&inner)?;
                         }
@@ -420,7 +442,7 @@ impl Field {
             if let syn::Meta::Path(_) = attr.meta {
                 cx.error_spanned_by(
                     attr,
-                    "expected `#[orm(...)]` with attributes inside the parentheses",
+                    "`#[orm]` takes its attributes in parentheses, such as `#[orm(unique)]`; remove it if the field needs none",
                 );
                 continue;
             }
@@ -575,7 +597,7 @@ fn whole_number(
             cx.error_spanned_by(
                 n,
                 format!(
-                    "orm attribute `{name}` must be a whole number from {} to {}",
+                    "orm attribute `{name}` must be a whole number from {} to {}, such as `{name} = {example}`",
                     range.start(),
                     range.end()
                 ),

@@ -117,17 +117,27 @@ fn check_primary_key(cx: &Ctxt, cont: &Container) {
         ),
         [key] => {
             if key.is_option() {
+                let plain = match key.option_inner() {
+                    Some(inner) => format!("`{}`", quote::ToTokens::to_token_stream(inner)),
+                    None => "the plain type".to_owned(),
+                };
                 cx.error_spanned_by(
                     key.ty,
-                    "a primary key cannot be an `Option`: every row needs a key; use the plain type",
+                    format!(
+                        "the primary key `{}` cannot be an `Option`: every row has a key; write {plain}",
+                        key.ident
+                    ),
                 );
             }
         }
-        [_, rest @ ..] => {
+        [first, rest @ ..] => {
             for extra in rest {
                 cx.error_spanned_by(
                     &extra.attrs.primary_key,
-                    "a model has one primary key; composite keys are not supported: keep `primary_key` on one field and mark the others `unique` if needed",
+                    format!(
+                        "model `{}` already has its primary key `{}`, and composite keys are not supported: remove `primary_key` here (mark the field `unique` if it must be)",
+                        cont.ident, first.ident
+                    ),
                 );
             }
         }
@@ -201,13 +211,22 @@ fn check_column_names(cx: &Ctxt, cont: &Container) {
 /// The columns module is named after the struct in snake case, so that name
 /// must be usable as a module name.
 fn check_module_name(cx: &Ctxt, cont: &Container) {
-    let name = super::case::snake_case(&cont.ident.to_string());
-    if matches!(name.as_str(), "crate" | "self" | "super" | "_") {
+    if let Some(name) = reserved_module_name(cont) {
         cx.error_spanned_by(
             cont.ident,
-            format!("the columns module of `{}` would be called `{name}`, which Rust reserves; rename the struct", cont.ident),
+            format!(
+                "the columns module of `{0}` would be called `{name}`, which Rust reserves; rename the struct, such as `{0}Row`",
+                cont.ident
+            ),
         );
     }
+}
+
+/// The columns module's name when Rust reserves it (`crate`, `self`,
+/// `super`, `_`): no module of that name can be generated, even a raw one.
+pub fn reserved_module_name(cont: &Container) -> Option<String> {
+    let name = super::case::snake_case(&cont.ident.to_string());
+    matches!(name.as_str(), "crate" | "self" | "super" | "_").then_some(name)
 }
 
 /// A `belongs_to` field names its relation (from `<name>_id`, or `relation =

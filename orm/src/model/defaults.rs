@@ -6,10 +6,11 @@
 //! decimal, a string for a date), and [`check_default`], evaluated in a
 //! constant, refuses a literal of the right kind whose text is not a value
 //! of the type (a date that does not exist, a decimal with more digits than
-//! the column's precision and scale). Its panic is the compile error, shown
-//! on the literal. The text accepted is the one form every backend stores
-//! and SQLite holds exactly as the driver writes the type, so a default and
-//! a bound value compare equal there too.
+//! the column's precision and scale). The constant the macro generates
+//! panics with its message: the compile error, shown on the literal. The
+//! text accepted is the one form every backend stores and SQLite holds
+//! exactly as the driver writes the type, so a default and a bound value
+//! compare equal there too.
 
 use crate::model::types::{FieldType, SqlType, ValueOf};
 
@@ -59,37 +60,37 @@ pub enum Literal {
     Text(&'static str),
 }
 
-/// Refuses, by panicking in the constant that calls it (a compile error on
-/// the literal), a `default` of field type `T` whose text is no value of
-/// it. `decimal` is the field's `(precision, scale)`, if declared.
+/// Refuses a `default` of field type `T` whose text is no value of it,
+/// with the message to show: the generated constant panics with it, a
+/// compile error on the literal itself (a panic in here would add notes
+/// pointing into this file). `decimal` is the field's `(precision,
+/// scale)`, if declared.
 #[doc(hidden)]
-pub const fn check_default<T: FieldType>(literal: Literal, decimal: Option<(u8, u8)>) {
+pub const fn check_default<T: FieldType>(
+    literal: Literal,
+    decimal: Option<(u8, u8)>,
+) -> Result<(), &'static str> {
     match (T::SQL_TYPE, literal) {
-        (SqlType::Decimal, Literal::Int(text) | Literal::Float(text)) => {
-            if let Literal::Float(_) = literal {
-                if significant_digits(text.as_bytes()) > 15 {
-                    panic!(
-                        "a float literal keeps 15 significant digits only: write a decimal `default` with more digits as a string, such as `default = \"12345678901234567.89\"`"
-                    );
-                }
-            }
+        (SqlType::Decimal, Literal::Float(text)) if significant_digits(text.as_bytes()) > 15 => Err(
+            "a float literal keeps 15 significant digits only: write a decimal `default` with more digits as a string, such as `default = \"12345678901234567.89\"`",
+        ),
+        (SqlType::Decimal, Literal::Int(text) | Literal::Float(text) | Literal::Text(text)) => {
             check_decimal(text.as_bytes(), decimal)
         }
-        (SqlType::Decimal, Literal::Text(text)) => check_decimal(text.as_bytes(), decimal),
-        (SqlType::Date, Literal::Text(text)) if !is_date(text.as_bytes()) => panic!(
-            "the `default` of a date field is a day that exists, written \"YYYY-MM-DD\", such as `default = \"2024-01-31\"`"
+        (SqlType::Date, Literal::Text(text)) if !is_date(text.as_bytes()) => Err(
+            "the `default` of a date field is a day that exists, written \"YYYY-MM-DD\", such as `default = \"2024-01-31\"`",
         ),
-        (SqlType::Time, Literal::Text(text)) if !is_time(text.as_bytes()) => panic!(
-            "the `default` of a time field is written \"HH:MM:SS\", or with 3 or 6 decimals and no trailing zeros beyond them (\"HH:MM:SS.250\", \"HH:MM:SS.123456\"), such as `default = \"09:30:00\"`"
+        (SqlType::Time, Literal::Text(text)) if !is_time(text.as_bytes()) => Err(
+            "the `default` of a time field is written \"HH:MM:SS\", or with 3 or 6 decimals and no trailing zeros beyond them (\"HH:MM:SS.250\", \"HH:MM:SS.123456\"), such as `default = \"09:30:00\"`",
         ),
         (SqlType::DateTime | SqlType::DateTimeUtc, Literal::Text(text))
             if !is_date_time(text.as_bytes()) =>
         {
-            panic!(
-                "the `default` of a date-and-time field is written \"YYYY-MM-DD HH:MM:SS\" (a `DateTime<Utc>` in UTC, without a zone), optionally with 3 or 6 decimals, such as `default = \"2024-01-31 09:30:00\"`"
+            Err(
+                "the `default` of a date-and-time field is written \"YYYY-MM-DD HH:MM:SS\" (a `DateTime<Utc>` in UTC, without a zone), optionally with 3 or 6 decimals, such as `default = \"2024-01-31 09:30:00\"`",
             )
         }
-        _ => {}
+        _ => Ok(()),
     }
 }
 
@@ -109,8 +110,8 @@ const fn significant_digits(b: &[u8]) -> usize {
 }
 
 /// `-?digits(.digits)?` within the precision and scale (MySQL's
-/// DECIMAL(38, 10) when the field declares none).
-const fn check_decimal(b: &[u8], decimal: Option<(u8, u8)>) {
+/// DECIMAL(38, 10) when the field declares none), else the message.
+const fn check_decimal(b: &[u8], decimal: Option<(u8, u8)>) -> Result<(), &'static str> {
     let mut i = 0;
     if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
         i += 1;
@@ -136,7 +137,7 @@ const fn check_decimal(b: &[u8], decimal: Option<(u8, u8)>) {
         digits += fraction;
     }
     if digits == 0 || i != b.len() {
-        panic!(
+        return Err(
             "the `default` of a decimal field is a number: digits with an optional `-` and `.`, no exponent, such as `default = 0` or `default = \"0.00\"`"
         );
     }
@@ -145,15 +146,16 @@ const fn check_decimal(b: &[u8], decimal: Option<(u8, u8)>) {
         None => (38, 10),
     };
     if fraction > scale as usize {
-        panic!(
+        return Err(
             "the `default` has more decimals than the field's `scale` (10 without `precision`, MySQL's DECIMAL(38, 10)); write fewer decimals or raise `scale`"
         );
     }
     if integer > (precision - scale) as usize {
-        panic!(
+        return Err(
             "the `default` has more digits before the point than `precision` minus `scale` leaves (28 without `precision`); write a smaller number or raise `precision`"
         );
     }
+    Ok(())
 }
 
 /// `YYYY-MM-DD HH:MM:SS[.fff|.ffffff]`.
@@ -248,10 +250,10 @@ mod tests {
     fn decimals() {
         assert_eq!(significant_digits(b"0.000120"), 3);
         assert_eq!(significant_digits(b"1234567890123456.7"), 17);
-        check_decimal(b"-12.50", Some((4, 2)));
-        check_decimal(b"0", None);
-        assert!(std::panic::catch_unwind(|| check_decimal(b"123.5", Some((4, 2)))).is_err());
-        assert!(std::panic::catch_unwind(|| check_decimal(b"1.555", Some((4, 2)))).is_err());
-        assert!(std::panic::catch_unwind(|| check_decimal(b"1e3", None)).is_err());
+        assert!(check_decimal(b"-12.50", Some((4, 2))).is_ok());
+        assert!(check_decimal(b"0", None).is_ok());
+        assert!(check_decimal(b"123.5", Some((4, 2))).is_err());
+        assert!(check_decimal(b"1.555", Some((4, 2))).is_err());
+        assert!(check_decimal(b"1e3", None).is_err());
     }
 }

@@ -662,8 +662,13 @@ impl ValueOf<Option<Vec<u8>>> for &[u8] {
     note = "make the field i16, i32 or i64, or remove `auto` and supply the key yourself"
 )]
 pub trait AutoKey: FieldType {}
+// `do_not_recommend`: the note names the types; rustc's list of these impls
+// would add lines pointing into this file.
+#[diagnostic::do_not_recommend]
 impl AutoKey for i16 {}
+#[diagnostic::do_not_recommend]
 impl AutoKey for i32 {}
+#[diagnostic::do_not_recommend]
 impl AutoKey for i64 {}
 
 /// Text types: the only ones `max_length`, `like` and `contains` apply to.
@@ -680,12 +685,15 @@ impl TextType for Option<String> {}
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a decimal type",
     label = "expected a `rust_decimal::Decimal` or `Option<Decimal>` column",
-    note = "`precision` and `scale` apply to decimal columns only (feature `decimal`)"
+    note = "`precision` and `scale` apply to decimal columns only: make the field a `rust_decimal::Decimal` (feature `decimal`), or remove them"
 )]
 pub trait DecimalType: FieldType {}
+// `do_not_recommend`: as for `AutoKey`.
 #[cfg(feature = "decimal")]
+#[diagnostic::do_not_recommend]
 impl DecimalType for rust_decimal::Decimal {}
 #[cfg(feature = "decimal")]
+#[diagnostic::do_not_recommend]
 impl DecimalType for Option<rust_decimal::Decimal> {}
 
 /// Nullable types: the only ones that may be compared with NULL.
@@ -742,4 +750,54 @@ pub fn is_unset_key<T: FieldType + Clone>(key: &T) -> bool {
         key.clone().into_value(),
         Value::I16(0) | Value::I32(0) | Value::I64(0)
     )
+}
+
+/// A field's type reached through its column handle `C`, for the code the
+/// macro generates: an unsupported field type is then reported once, on
+/// the `Column` impl, instead of again at every place the type is used.
+#[doc(hidden)]
+pub mod via_column {
+    use super::{Args, FieldType, Result, RowRef, SqlType, Value};
+    use crate::model::schema::ColumnSchema;
+    use crate::model::Column;
+
+    /// [`FieldType::SQL_TYPE`] of the column's type.
+    pub const fn sql_type<C: Column>() -> SqlType {
+        <C::Type as FieldType>::SQL_TYPE
+    }
+
+    /// [`FieldType::RUST_NAME`] of the column's type.
+    pub const fn rust_name<C: Column>() -> &'static str {
+        <C::Type as FieldType>::RUST_NAME
+    }
+
+    /// [`FieldType::NULLABLE`] of the column's type.
+    pub const fn nullable<C: Column>() -> bool {
+        <C::Type as FieldType>::NULLABLE
+    }
+
+    /// [`FieldType::decode`] of the column's type.
+    pub fn decode<C: Column>(row: RowRef<'_>, index: usize) -> Result<C::Type> {
+        <C::Type as FieldType>::decode(row, index)
+    }
+
+    /// [`FieldType::bind`] of the column's type.
+    pub fn bind<C: Column>(value: &C::Type, args: &mut Args) -> Result<()> {
+        value.bind(args)
+    }
+
+    /// [`FieldType::bind_column`] of the column's type.
+    pub fn bind_column<C: Column>(
+        value: &C::Type,
+        args: &mut Args,
+        table: &str,
+        column: &ColumnSchema,
+    ) -> Result<()> {
+        value.bind_column(args, table, column)
+    }
+
+    /// [`FieldType::into_value`] of the column's type.
+    pub fn into_value<C: Column>(value: C::Type) -> Value {
+        value.into_value()
+    }
 }

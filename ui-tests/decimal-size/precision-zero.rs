@@ -1,3 +1,4 @@
+// `precision` is at least 1.
 use rust_decimal::Decimal;
 
 #[orm::model(table = "prices")]
@@ -6,12 +7,6 @@ pub struct Price {
     pub id: i64,
     #[orm(precision = 0)]
     pub none: Decimal,
-    #[orm(precision = 66)]
-    pub too_many: Decimal,
-    #[orm(precision = 30, scale = 29)]
-    pub too_fine: Decimal,
-    #[orm(precision = "12")]
-    pub quoted: Decimal,
 }
 
 fn main() {}

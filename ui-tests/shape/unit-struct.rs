@@ -1,0 +1,5 @@
+// `#[orm::model]` refuses a unit struct: it has no columns.
+#[orm::model]
+pub struct Marker;
+
+fn main() {}
