@@ -1248,14 +1248,27 @@ pub trait Filter<S, I> {
 }
 
 /// A condition, or a `bool` column by itself: `filter(order::paid)`.
-impl<S, I, O: Operand<Type = bool>> Filter<S, I> for O
+impl<S, I, O: Operand> Filter<S, I> for O
 where
     O::Scope: InScope<S, I>,
+    O::Type: IsCondition<O>,
 {
     fn into_node(self) -> Node {
         Operand::into_node(self)
     }
 }
+
+/// The type of a condition: `bool`, the type of `column.eq(value)` and of
+/// a `bool` column. `E` is the expression, named in the message when a
+/// column or expression of another type is passed as a condition
+/// (`filter(order::total)`).
+#[diagnostic::on_unimplemented(
+    message = "`{E}` is a `{Self}` column or expression, not a condition",
+    label = "expected a condition, such as `column.eq(value)`, or a `bool` column",
+    note = "compare it to make a condition: `.eq(value)`, `.gt(value)`, `.is_in([..])`, `.like(pattern)` (text), `.is_null()` (`Option` columns); only a `bool` column is a condition by itself (an `Option<bool>` one is `column.eq(true)`)"
+)]
+pub trait IsCondition<E> {}
+impl<E> IsCondition<E> for bool {}
 
 /// A sort key usable in a query whose sources are `S`: a column or
 /// expression (ascending), or `expr.desc()`.

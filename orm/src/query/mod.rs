@@ -109,11 +109,11 @@ pub use expr::{
 pub use expr::{
     case_when, case_when_expr, count_all, not, value, ArithOperand, ByExpr, ByValue, Case,
     CastTarget, Combine, Comparand, Condition, Expr, ExprOps, Fallback, Filter, IntoOrdering,
-    Literal, Nulls, Operand, Ordering, Quotient,
+    IsCondition, Literal, Nulls, Operand, Ordering, Quotient,
 };
 pub use expr::{Aggregated, Cond, Constant, Kind, Mixed, Plain};
 pub use grouping::{Grouping, ValidGrouping};
-pub use join::OnConnection;
+pub use join::{JoinStart, OnConnection};
 pub use lock::{LockScope, Locked, NoLock, NonWaitingLock, Unlocked, WaitingLock, Waits};
 pub use page::{Cursor, Page, Paged};
 pub use scope::{Alias, AliasColumn, Both, InScope, NoTable, PushRow, RowPart};
@@ -139,20 +139,30 @@ use crate::routing::{Access, Executor, Operation};
     label = "not a column or expression of this query's tables",
     note = "select columns of the queried model or of the models it joined, expressions and aggregates of them, or a tuple of those (up to 8)"
 )]
-pub trait Selection<S, I> {
-    /// The Rust value of one row.
-    type Output: Send + 'static;
+pub trait Selection<S, I>: SelectionRow {
     #[doc(hidden)]
     fn push_nodes(self, nodes: &mut Vec<Node>);
     #[doc(hidden)]
     fn decode(row: RowRef<'_>, index: &mut usize) -> Result<Self::Output>;
 }
 
+/// What one row of a selection decodes to, whichever query selects it:
+/// the type [`select`](Select::select) returns rows of. Apart from
+/// [`Selection`], so that a selection of another query's tables is one
+/// error (on the argument), not a second one on the return type.
+pub trait SelectionRow {
+    /// The Rust value of one row.
+    type Output: Send + 'static;
+}
+
+impl<O: Operand> SelectionRow for O {
+    type Output = O::Type;
+}
+
 impl<S, I, O: Operand> Selection<S, I> for O
 where
     O::Scope: InScope<S, I>,
 {
-    type Output = O::Type;
     fn push_nodes(self, nodes: &mut Vec<Node>) {
         nodes.push(self.into_node());
     }
@@ -164,11 +174,14 @@ where
 
 macro_rules! tuple_selection {
     ($(($name:ident, $index:ident)),+) => {
+        impl<$($name: SelectionRow),+> SelectionRow for ($($name,)+) {
+            type Output = ($($name::Output,)+);
+        }
+
         impl<S, $($name, $index),+> Selection<S, ($($index,)+)> for ($($name,)+)
         where
             $($name: Selection<S, $index>),+
         {
-            type Output = ($($name::Output,)+);
             #[allow(non_snake_case)]
             fn push_nodes(self, nodes: &mut Vec<Node>) {
                 let ($($name,)+) = self;
@@ -442,7 +455,7 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
     pub fn select<Sel: Selection<S, I>, I>(
         self,
         selection: Sel,
-    ) -> Select<M, Sel::Output, L, S, <G as grouping::SelectState<Sel>>::Out>
+    ) -> Select<M, <Sel as SelectionRow>::Output, L, S, <G as grouping::SelectState<Sel>>::Out>
     where
         G: grouping::SelectState<Sel>,
     {
@@ -456,7 +469,12 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
             decode_selection::<S, I, Sel>,
         )
     }
+}
 
+/// The terminal operations of a query without `group_by`, which every
+/// selection may run. A grouped query has its own `all`, `first` and
+/// `one`, which check its selection against its keys.
+impl<M: Model, O: Send + 'static, L, S, G: grouping::WithoutKeys> Select<M, O, L, S, G> {
     /// Runs the query and returns every row. A grouped query must select
     /// only its group keys and aggregates (a compile error otherwise).
     pub fn all<'e, E, GI>(
@@ -492,7 +510,9 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
         let first = fetch_first::<M, O, E>(self.parts, self.decode, exec);
         async move { first.await?.ok_or(Error::NotFound { model: M::NAME }) }
     }
+}
 
+impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
     /// Counts the rows the query would return. With a row lock, locks
     /// them and counts them (the locking query becomes a subquery of the
     /// count, as PostgreSQL refuses `COUNT(*) ... FOR UPDATE`).
@@ -524,6 +544,54 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
         }
     }
 }
+
+/// `all`, `first` and `one` of a query grouped by the keys `($keys)`:
+/// they compile only when it selects its keys and aggregates
+/// ([`GroupedBy`](grouping::GroupedBy)). Their futures are boxed: an
+/// `impl Future` return would make rustc report a selection it refuses
+/// three times (on the method, the call and its `.await`), where a named
+/// type reports it once. One impl per number of keys, so that none
+/// overlaps the ungrouped one.
+macro_rules! grouped_terminals {
+    ($($keys:ident),+) => {
+        impl<M: Model, O: Send + 'static, L, S, Sel, $($keys),+>
+            Select<M, O, L, S, Grouping<Sel, ($($keys,)+)>>
+        {
+            /// Runs the grouped query and returns every row: one a group.
+            pub fn all<'e, Exec, GI>(self, exec: Exec) -> BoxFuture<'e, Result<Vec<O>>>
+            where
+                Exec: Executor<'e, M::Connection> + LockScope<L> + 'e,
+                Sel: grouping::GroupedBy<($($keys,)+), GI>,
+            {
+                Box::pin(fetch_all::<M, O, Exec>(self.parts, self.decode, exec))
+            }
+
+            /// Runs the grouped query and returns its first row, if any.
+            pub fn first<'e, Exec, GI>(self, exec: Exec) -> BoxFuture<'e, Result<Option<O>>>
+            where
+                Exec: Executor<'e, M::Connection> + LockScope<L> + 'e,
+                Sel: grouping::GroupedBy<($($keys,)+), GI>,
+            {
+                Box::pin(fetch_first::<M, O, Exec>(self.parts, self.decode, exec))
+            }
+
+            /// Runs the grouped query and returns its first row, or
+            /// [`Error::NotFound`].
+            pub fn one<'e, Exec, GI>(self, exec: Exec) -> BoxFuture<'e, Result<O>>
+            where
+                Exec: Executor<'e, M::Connection> + LockScope<L> + 'e,
+                Sel: grouping::GroupedBy<($($keys,)+), GI>,
+            {
+                let first = fetch_first::<M, O, Exec>(self.parts, self.decode, exec);
+                Box::pin(async move { first.await?.ok_or(Error::NotFound { model: M::NAME }) })
+            }
+        }
+    };
+}
+grouping::for_each_key_tuple!(grouped_terminals);
+
+/// The future of a grouped query's `all`, `first` or `one`.
+pub type BoxFuture<'e, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'e>>;
 
 /// Whether `node` reads a column of the table or alias `name`.
 fn reads(node: &Node, name: &str) -> bool {
@@ -571,6 +639,77 @@ impl<M: Model, O: Send + 'static, L, G> Select<M, O, L, M, G> {
     }
 }
 
+/// Sources `Self` are model `M` alone: what [`Select::update`] needs.
+#[diagnostic::on_unimplemented(
+    message = "`update()` changes rows of `{M}` alone, and this query joined other tables (`{Self}`)",
+    label = "`update` of a joined query",
+    note = "leave out the join and test the other model in a subquery: `{M}::query().filter(column.is_in(Other::query().filter(..).select(other::key)))`, or `.filter(exists(..))` with `Select::correlate`, then `.update()`"
+)]
+pub trait UpdateOneModel<M> {}
+impl<M: Model> UpdateOneModel<M> for M {}
+
+/// Sources `Self` are model `M` alone: what [`Select::delete`] needs.
+#[diagnostic::on_unimplemented(
+    message = "`delete()` removes rows of `{M}` alone, and this query joined other tables (`{Self}`)",
+    label = "`delete` of a joined query",
+    note = "leave out the join and test the other model in a subquery: `{M}::query().filter(column.is_in(Other::query().filter(..).select(other::key)))`, or `.filter(exists(..))` with `Select::correlate`, then `.delete(&db)`"
+)]
+pub trait DeleteOneModel<M> {}
+impl<M: Model> DeleteOneModel<M> for M {}
+
+/// Sources `Self` are model `M` alone: what [`Select::page`] needs.
+#[diagnostic::on_unimplemented(
+    message = "`page()` pages through rows of `{M}` alone, and this query joined other tables (`{Self}`)",
+    label = "`page` of a joined query",
+    note = "page through `{M}` without the join (test the other model in a subquery: `.filter(column.is_in(Other::query().filter(..).select(other::key)))`), then load the related rows of each page with `relation.load(&rows, &db)`; or use `limit`/`offset` on the joined query"
+)]
+pub trait PageOneModel<M> {}
+impl<M: Model> PageOneModel<M> for M {}
+
+/// `update`, `delete` and `page` of a query whose sources are the tuple `($all)`
+/// (a joined one), which do not compile (see [`UpdateOneModel`]): defined so
+/// that the error says why and what to write, instead of rustc's "no
+/// method named `update`". One impl per length: an impl for every `S`
+/// that is not `M` would overlap the real one for rustc.
+macro_rules! joined_one_model_methods {
+    ($($all:ident),+) => {
+        impl<M: Model, O: Send + 'static, L, G, $($all),+> Select<M, O, L, ($($all,)+), G> {
+            #[doc(hidden)]
+            pub fn update(self) -> Update<M, NoAssignment>
+            where
+                M: WritableModel,
+                ($($all,)+): UpdateOneModel<M>,
+            {
+                Update {
+                    filter: self.parts.filter,
+                    assignments: Vec::new(),
+                    _model: PhantomData,
+                }
+            }
+
+            #[doc(hidden)]
+            pub fn delete<Exec>(self, exec: Exec) -> std::future::Ready<Result<u64>>
+            where
+                ($($all,)+): DeleteOneModel<M>,
+            {
+                let _ = exec;
+                std::future::ready(Err(Error::InvalidQuery {
+                    message: "`delete` of a joined query".into(),
+                }))
+            }
+
+            #[doc(hidden)]
+            pub fn page(self, size: u64) -> page::Paged<M, O, L>
+            where
+                ($($all,)+): PageOneModel<M>,
+            {
+                page::Paged::new(reshape(self.parts, self.decode), size)
+            }
+        }
+    };
+}
+grouping::for_each_joined_tuple!(joined_one_model_methods);
+
 impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
     lock::lock_methods!(waiting: Select<M, O, WaitingLock, S, G>, non_waiting: Select<M, O, NonWaitingLock, S, G>);
 
@@ -586,6 +725,11 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
 pub struct NoAssignment;
 /// An update that sets at least one column.
 pub struct Assigned;
+
+/// Update states before any [`set`](Update::set).
+#[doc(hidden)]
+pub trait Unassigned {}
+impl Unassigned for NoAssignment {}
 
 /// Update states that can run: after at least one [`set`](Update::set).
 #[diagnostic::on_unimplemented(
@@ -655,7 +799,23 @@ impl<M: WritableModel, A> Update<M, A> {
     }
 }
 
-impl<M: WritableModel, A> Update<M, A> {
+impl<M: WritableModel, A: Unassigned> Update<M, A> {
+    /// Does not compile: an update needs a [`set`](Update::set) before it
+    /// runs (see [`HasAssignments`]). Defined apart from the one that runs,
+    /// with a future rustc needs not check again, so the error is reported
+    /// once, on this call.
+    pub fn execute<E>(self, exec: E) -> std::future::Ready<Result<u64>>
+    where
+        A: HasAssignments,
+    {
+        let _ = exec;
+        std::future::ready(Err(Error::InvalidQuery {
+            message: "an update that sets no column".into(),
+        }))
+    }
+}
+
+impl<M: WritableModel> Update<M, Assigned> {
     /// Runs the update; returns how many rows matched. Needs a
     /// [`set`](Update::set) first (a compile error otherwise).
     pub fn execute<'e, E>(
@@ -663,7 +823,6 @@ impl<M: WritableModel, A> Update<M, A> {
         exec: E,
     ) -> impl std::future::Future<Output = Result<u64>> + Send + 'e
     where
-        A: HasAssignments,
         E: Executor<'e, M::Connection> + 'e,
     {
         async move {
