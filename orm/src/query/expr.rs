@@ -1238,9 +1238,10 @@ impl<M: Model> Ordering<M> {
 /// models and aliases of a join): a condition (`Expr<_, bool>`) or a `bool`
 /// column whose tables the query has. `I` says where, and is inferred.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a condition on the tables of this query (`{S}`)",
-    label = "this condition reads a table the query does not have, or is not a condition",
-    note = "filter with conditions on the columns of the queried model (`{S}`) or of the models it joined, such as `column.eq(value)`; to filter by another model's columns, `join` it first"
+    message = "`filter` and `having` take a condition on the tables of this query (`{S}`), such as `column.eq(value)` or a `bool` column",
+    label = "not a condition",
+    note = "a window function (`row_number().over(..)`, `column.sum().over(..)`) cannot be a condition: SQL computes it after `WHERE` and `HAVING`; select it instead (`.select((column, row_number().over(..)))`) and keep the rows you need from the result",
+    note = "a query is a condition through `exists(query)`, `not_exists(query)` or `column.is_in(query)`"
 )]
 pub trait Filter<S, I> {
     #[doc(hidden)]
