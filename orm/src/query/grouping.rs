@@ -85,12 +85,6 @@ impl<Sel, Keys: NonEmpty, I> ValidGrouping<Checked<I>> for Grouping<Sel, Keys> w
 {
 }
 
-/// Groupings without keys: those of a query without `group_by`, whose
-/// `all`, `first` and `one` need no check.
-#[doc(hidden)]
-pub trait WithoutKeys {}
-impl<Sel> WithoutKeys for Grouping<Sel, ()> {}
-
 /// A tuple of at least one group key.
 #[doc(hidden)]
 pub trait NonEmpty {}
@@ -111,16 +105,8 @@ macro_rules! for_each_joined_tuple {
     };
 }
 pub(crate) use for_each_joined_tuple;
-/// Invokes `$m!` for each tuple of one to six type names: the group keys
-/// of a grouped query.
-macro_rules! for_each_key_tuple {
-    ($m:ident) => {
-        $m!(A);
-        $crate::query::grouping::for_each_joined_tuple!($m);
-    };
-}
-pub(crate) use for_each_key_tuple;
-for_each_key_tuple!(non_empty);
+non_empty!(A);
+for_each_joined_tuple!(non_empty);
 
 /// Something a query grouped by `Keys` may select: an aggregate, a
 /// constant, a window function, or one of the keys.

@@ -469,12 +469,7 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
             decode_selection::<S, I, Sel>,
         )
     }
-}
 
-/// The terminal operations of a query without `group_by`, which every
-/// selection may run. A grouped query has its own `all`, `first` and
-/// `one`, which check its selection against its keys.
-impl<M: Model, O: Send + 'static, L, S, G: grouping::WithoutKeys> Select<M, O, L, S, G> {
     /// Runs the query and returns every row. A grouped query must select
     /// only its group keys and aggregates (a compile error otherwise).
     pub fn all<'e, E, GI>(
@@ -510,9 +505,7 @@ impl<M: Model, O: Send + 'static, L, S, G: grouping::WithoutKeys> Select<M, O, L
         let first = fetch_first::<M, O, E>(self.parts, self.decode, exec);
         async move { first.await?.ok_or(Error::NotFound { model: M::NAME }) }
     }
-}
 
-impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
     /// Counts the rows the query would return. With a row lock, locks
     /// them and counts them (the locking query becomes a subquery of the
     /// count, as PostgreSQL refuses `COUNT(*) ... FOR UPDATE`).
@@ -544,54 +537,6 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
         }
     }
 }
-
-/// `all`, `first` and `one` of a query grouped by the keys `($keys)`:
-/// they compile only when it selects its keys and aggregates
-/// ([`GroupedBy`](grouping::GroupedBy)). Their futures are boxed: an
-/// `impl Future` return would make rustc report a selection it refuses
-/// three times (on the method, the call and its `.await`), where a named
-/// type reports it once. One impl per number of keys, so that none
-/// overlaps the ungrouped one.
-macro_rules! grouped_terminals {
-    ($($keys:ident),+) => {
-        impl<M: Model, O: Send + 'static, L, S, Sel, $($keys),+>
-            Select<M, O, L, S, Grouping<Sel, ($($keys,)+)>>
-        {
-            /// Runs the grouped query and returns every row: one a group.
-            pub fn all<'e, Exec, GI>(self, exec: Exec) -> BoxFuture<'e, Result<Vec<O>>>
-            where
-                Exec: Executor<'e, M::Connection> + LockScope<L> + 'e,
-                Sel: grouping::GroupedBy<($($keys,)+), GI>,
-            {
-                Box::pin(fetch_all::<M, O, Exec>(self.parts, self.decode, exec))
-            }
-
-            /// Runs the grouped query and returns its first row, if any.
-            pub fn first<'e, Exec, GI>(self, exec: Exec) -> BoxFuture<'e, Result<Option<O>>>
-            where
-                Exec: Executor<'e, M::Connection> + LockScope<L> + 'e,
-                Sel: grouping::GroupedBy<($($keys,)+), GI>,
-            {
-                Box::pin(fetch_first::<M, O, Exec>(self.parts, self.decode, exec))
-            }
-
-            /// Runs the grouped query and returns its first row, or
-            /// [`Error::NotFound`].
-            pub fn one<'e, Exec, GI>(self, exec: Exec) -> BoxFuture<'e, Result<O>>
-            where
-                Exec: Executor<'e, M::Connection> + LockScope<L> + 'e,
-                Sel: grouping::GroupedBy<($($keys,)+), GI>,
-            {
-                let first = fetch_first::<M, O, Exec>(self.parts, self.decode, exec);
-                Box::pin(async move { first.await?.ok_or(Error::NotFound { model: M::NAME }) })
-            }
-        }
-    };
-}
-grouping::for_each_key_tuple!(grouped_terminals);
-
-/// The future of a grouped query's `all`, `first` or `one`.
-pub type BoxFuture<'e, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'e>>;
 
 /// Whether `node` reads a column of the table or alias `name`.
 fn reads(node: &Node, name: &str) -> bool {
@@ -726,11 +671,6 @@ pub struct NoAssignment;
 /// An update that sets at least one column.
 pub struct Assigned;
 
-/// Update states before any [`set`](Update::set).
-#[doc(hidden)]
-pub trait Unassigned {}
-impl Unassigned for NoAssignment {}
-
 /// Update states that can run: after at least one [`set`](Update::set).
 #[diagnostic::on_unimplemented(
     message = "this update sets no column",
@@ -799,23 +739,7 @@ impl<M: WritableModel, A> Update<M, A> {
     }
 }
 
-impl<M: WritableModel, A: Unassigned> Update<M, A> {
-    /// Does not compile: an update needs a [`set`](Update::set) before it
-    /// runs (see [`HasAssignments`]). Defined apart from the one that runs,
-    /// with a future rustc needs not check again, so the error is reported
-    /// once, on this call.
-    pub fn execute<E>(self, exec: E) -> std::future::Ready<Result<u64>>
-    where
-        A: HasAssignments,
-    {
-        let _ = exec;
-        std::future::ready(Err(Error::InvalidQuery {
-            message: "an update that sets no column".into(),
-        }))
-    }
-}
-
-impl<M: WritableModel> Update<M, Assigned> {
+impl<M: WritableModel, A> Update<M, A> {
     /// Runs the update; returns how many rows matched. Needs a
     /// [`set`](Update::set) first (a compile error otherwise).
     pub fn execute<'e, E>(
@@ -823,6 +747,7 @@ impl<M: WritableModel> Update<M, Assigned> {
         exec: E,
     ) -> impl std::future::Future<Output = Result<u64>> + Send + 'e
     where
+        A: HasAssignments,
         E: Executor<'e, M::Connection> + 'e,
     {
         async move {
