@@ -1,3 +1,4 @@
+// `delete` needs a query of one model: a joined query cannot delete.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,4 @@
+// A condition may read only the query's tables: combining a condition on another model without joining it does not compile.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,4 @@
+// A many-to-many join does not make its join model one of the query's tables.
 use orm::prelude::*;
 
 #[orm::model(many_to_many(tracks = playlist_track::playlist_id -> playlist_track::track_id))]

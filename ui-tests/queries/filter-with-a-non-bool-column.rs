@@ -1,3 +1,4 @@
+// `filter` takes a condition: a column that is not `bool` is not one.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,4 @@
+// A relation is joined from the model that declares it: a many-to-many of `Playlist` cannot be joined from `Track`.
 use orm::prelude::*;
 
 #[orm::model(many_to_many(tracks = playlist_track::playlist_id -> playlist_track::track_id))]

@@ -1,3 +1,4 @@
+// A join follows a relation of a table the query has: another model's relation needs that model joined first.
 use orm::prelude::*;
 
 #[orm::model]

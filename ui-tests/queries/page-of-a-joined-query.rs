@@ -1,3 +1,4 @@
+// `page` needs a query of one model: a joined query cannot be paged by keyset.
 use orm::prelude::*;
 
 #[orm::model]

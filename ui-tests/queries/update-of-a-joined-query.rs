@@ -1,3 +1,4 @@
+// `update` needs a query of one model: a joined query cannot update.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,4 @@
+// A query selects the columns of its tables only (one column).
 use orm::prelude::*;
 
 #[orm::model]
