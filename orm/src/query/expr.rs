@@ -1276,7 +1276,7 @@ impl<E> IsCondition<E> for bool {}
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot order a query of `{S}`",
     label = "not a column, expression or ordering of this query's tables",
-    note = "order by columns of the queried model or of a model it joined: `column`, `column.asc()` or `column.desc()`"
+    note = "order by columns of the queried model or of a model it joined: `column`, `column.asc()` or `column.desc()`; to sort by another model's column, join that model first (`.join(relation)`)"
 )]
 pub trait IntoOrdering<S, I> {
     #[doc(hidden)]
