@@ -1,3 +1,4 @@
+// Arithmetic needs operands of one type: a float times an integer does not compile.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,4 @@
+// A filter may read only the query's tables: a model two relations away must be joined too.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,4 @@
+// A grouped query selects only its group keys and aggregates.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,4 @@
+// A grouped query cannot return whole rows.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,4 @@
+// The anchor and the step of a recursive CTE select the same columns.
 use orm::prelude::*;
 
 #[orm::model]

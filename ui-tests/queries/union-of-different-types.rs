@@ -1,3 +1,4 @@
+// A union needs queries that select the same types.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,4 @@
+// An update runs only after at least one `set`.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,4 @@
+// A window function cannot be a condition: SQL computes it after `WHERE`.
 use orm::prelude::*;
 use orm::query::{row_number, window};
 

@@ -1,3 +1,4 @@
+// A `default = ...` has the field's type.
 #[orm::model]
 pub struct Order {
     #[orm(primary_key, auto)]

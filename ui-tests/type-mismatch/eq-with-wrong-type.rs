@@ -1,3 +1,4 @@
+// A column is compared with a value of its type: `eq` of a text column with a number does not compile.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,4 @@
+// A column is compared with a value of its type: `gt` of an integer column with text does not compile.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,4 @@
+// `is_null` needs an `Option` column.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,4 @@
+// Text matching (`contains`, `like`, ...) needs a text column.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,4 @@
+// An update sets a column to a value of its type.
 use orm::prelude::*;
 
 #[orm::model]

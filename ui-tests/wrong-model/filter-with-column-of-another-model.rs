@@ -1,3 +1,4 @@
+// A filter reads the columns of the query's tables only.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,4 @@
+// A query sorts by the columns of its tables only.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,4 @@
+// A query selects the columns of its tables only (in a tuple).
 use orm::prelude::*;
 
 #[orm::model]

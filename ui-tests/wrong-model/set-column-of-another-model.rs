@@ -1,3 +1,4 @@
+// An update sets columns of its own model only.
 use orm::prelude::*;
 
 #[orm::model]

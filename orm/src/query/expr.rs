@@ -1238,9 +1238,10 @@ impl<M: Model> Ordering<M> {
 /// models and aliases of a join): a condition (`Expr<_, bool>`) or a `bool`
 /// column whose tables the query has. `I` says where, and is inferred.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a condition on the tables of this query (`{S}`)",
-    label = "this condition reads a table the query does not have, or is not a condition",
-    note = "filter with conditions on the columns of the queried model (`{S}`) or of the models it joined, such as `column.eq(value)`; to filter by another model's columns, `join` it first"
+    message = "`filter` and `having` take a condition on the tables of this query (`{S}`), such as `column.eq(value)` or a `bool` column",
+    label = "not a condition",
+    note = "a window function (`row_number().over(..)`, `column.sum().over(..)`) cannot be a condition: SQL computes it after `WHERE` and `HAVING`; select it instead (`.select((column, row_number().over(..)))`) and keep the rows you need from the result",
+    note = "a query is a condition through `exists(query)`, `not_exists(query)` or `column.is_in(query)`"
 )]
 pub trait Filter<S, I> {
     #[doc(hidden)]
@@ -1248,21 +1249,34 @@ pub trait Filter<S, I> {
 }
 
 /// A condition, or a `bool` column by itself: `filter(order::paid)`.
-impl<S, I, O: Operand<Type = bool>> Filter<S, I> for O
+impl<S, I, O: Operand> Filter<S, I> for O
 where
     O::Scope: InScope<S, I>,
+    O::Type: IsCondition<O>,
 {
     fn into_node(self) -> Node {
         Operand::into_node(self)
     }
 }
 
+/// The type of a condition: `bool`, the type of `column.eq(value)` and of
+/// a `bool` column. `E` is the expression, named in the message when a
+/// column or expression of another type is passed as a condition
+/// (`filter(order::total)`).
+#[diagnostic::on_unimplemented(
+    message = "`{E}` is a `{Self}` column or expression, not a condition",
+    label = "expected a condition, such as `column.eq(value)`, or a `bool` column",
+    note = "compare it to make a condition: `.eq(value)`, `.gt(value)`, `.is_in([..])`, `.like(pattern)` (text), `.is_null()` (`Option` columns); only a `bool` column is a condition by itself (an `Option<bool>` one is `column.eq(true)`)"
+)]
+pub trait IsCondition<E> {}
+impl<E> IsCondition<E> for bool {}
+
 /// A sort key usable in a query whose sources are `S`: a column or
 /// expression (ascending), or `expr.desc()`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot order a query of `{S}`",
     label = "not a column, expression or ordering of this query's tables",
-    note = "order by columns of the queried model or of a model it joined: `column`, `column.asc()` or `column.desc()`"
+    note = "order by columns of the queried model or of a model it joined: `column`, `column.asc()` or `column.desc()`; to sort by another model's column, join that model first (`.join(relation)`)"
 )]
 pub trait IntoOrdering<S, I> {
     #[doc(hidden)]

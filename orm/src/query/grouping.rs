@@ -93,19 +93,27 @@ macro_rules! non_empty {
         impl<$($all),+> NonEmpty for ($($all,)+) {}
     };
 }
+/// Invokes `$m!` for each tuple of two to six type names: the sources of
+/// a joined query.
+macro_rules! for_each_joined_tuple {
+    ($m:ident) => {
+        $m!(A, B);
+        $m!(A, B, C);
+        $m!(A, B, C, D);
+        $m!(A, B, C, D, E);
+        $m!(A, B, C, D, E, F);
+    };
+}
+pub(crate) use for_each_joined_tuple;
 non_empty!(A);
-non_empty!(A, B);
-non_empty!(A, B, C);
-non_empty!(A, B, C, D);
-non_empty!(A, B, C, D, E);
-non_empty!(A, B, C, D, E, F);
+for_each_joined_tuple!(non_empty);
 
 /// Something a query grouped by `Keys` may select: an aggregate, a
 /// constant, a window function, or one of the keys.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is neither grouped nor aggregated",
     label = "selected from a query grouped by `{Keys}`",
-    note = "add it to `group_by(..)`, or select an aggregate of it (`.max()`, `.count()`, ...); a grouped query cannot select whole rows (`WholeRows`): `select` its keys and aggregates"
+    note = "add it to `group_by(..)`, or select an aggregate of it instead (`.max()`, `.count()`, ...)"
 )]
 pub trait GroupedBy<Keys, I> {}
 
@@ -117,6 +125,21 @@ pub struct ByConstant;
 pub struct ByWindow;
 /// Marks a selection part that is a group key (inferred; never written).
 pub struct ByKey<I>(PhantomData<fn() -> I>);
+/// Marks whole rows (inferred; never written): never grouped.
+pub struct ByWholeRows;
+
+/// Whole rows of a query grouped by `Self`, which no database returns:
+/// implemented for no keys, so that selecting whole rows from a grouped
+/// query is reported with this message.
+#[diagnostic::on_unimplemented(
+    message = "a query grouped by `{Self}` cannot return whole rows",
+    label = "a grouped query run without `select`",
+    note = "`select` its group keys and aggregates before running it: `.select((key, other.count()))` (`count`, `sum`, `avg`, `min`, `max`, `count_all()`)"
+)]
+#[doc(hidden)]
+pub trait WholeRowsGroupedBy {}
+
+impl<Keys: WholeRowsGroupedBy> GroupedBy<Keys, ByWholeRows> for WholeRows {}
 
 impl<Keys, S, T> GroupedBy<Keys, ByAggregate> for Expr<S, T, Aggregated> {}
 impl<Keys, S, T> GroupedBy<Keys, ByConstant> for Expr<S, T, Constant> {}
@@ -145,6 +168,11 @@ macro_rules! tuple_grouped {
 super::for_each_selection_tuple!(tuple_grouped);
 
 /// `Self` is one of the keys `Keys`; `I` says which.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is neither grouped nor aggregated",
+    label = "selected from a query grouped by `{Keys}`",
+    note = "add it to `group_by(..)`, or select an aggregate of it instead (`.max()`, `.count()`, ...)"
+)]
 #[doc(hidden)]
 pub trait KeyIn<Keys, I> {}
 impl<A> KeyIn<(A,), At0> for A {}

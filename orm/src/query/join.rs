@@ -85,6 +85,16 @@ use crate::routing::ConnectionName;
 )]
 pub trait OnConnection<C: ConnectionName> {}
 
+/// Model `Self`, where relation `R` starts, is among the sources `S` of
+/// the query that joins `R`. `I` says where, and is inferred.
+#[diagnostic::on_unimplemented(
+    message = "`{R}` is a relation of `{Self}`, which is not one of the tables of this query (`{S}`)",
+    label = "a relation of `{Self}`, not of a table this query has",
+    note = "join a relation of the queried model or of a model joined before (`.join(relation)` follows it from that model's rows); to follow `{R}`, first join a relation that leads to `{Self}`, or start the query from it: `{Self}::query().join(..)`"
+)]
+pub trait JoinStart<S, I, R> {}
+impl<X: InScope<S, I>, S, I, R> JoinStart<S, I, R> for X {}
+
 /// The node `node` with its table renamed to `alias`.
 fn aliased(node: Node, alias: Option<&'static str>) -> Node {
     match (node, alias) {
@@ -150,7 +160,7 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
     ) -> Select<M, <O as PushRow<R::To>>::Out, L, <S as Push<R::To>>::Out, G>
     where
         R: Joinable,
-        R::From: InScope<S, I>,
+        R::From: JoinStart<S, I, R>,
         R::To: OnConnection<M::Connection>,
         O: PushRow<R::To>,
         S: Push<R::To>,
@@ -167,7 +177,7 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
     ) -> Select<M, <O as PushRow<Option<R::To>>>::Out, L, <S as Push<R::To>>::Out, G>
     where
         R: Joinable,
-        R::From: InScope<S, I>,
+        R::From: JoinStart<S, I, R>,
         R::To: OnConnection<M::Connection>,
         O: PushRow<Option<R::To>>,
         S: Push<R::To>,
@@ -187,7 +197,7 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
     ) -> Select<M, <O as PushRow<R::To>>::Out, L, <S as Push<A>>::Out, G>
     where
         R: Joinable,
-        R::From: InScope<S, I>,
+        R::From: JoinStart<S, I, R>,
         R::To: OnConnection<M::Connection>,
         A: Alias<Model = R::To>,
         O: PushRow<R::To>,
@@ -230,7 +240,7 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
     ) -> Select<M, <O as PushRow<Option<R::To>>>::Out, L, <S as Push<A>>::Out, G>
     where
         R: Joinable,
-        R::From: InScope<S, I>,
+        R::From: JoinStart<S, I, R>,
         R::To: OnConnection<M::Connection>,
         A: Alias<Model = R::To>,
         O: PushRow<Option<R::To>>,

@@ -109,11 +109,11 @@ pub use expr::{
 pub use expr::{
     case_when, case_when_expr, count_all, not, value, ArithOperand, ByExpr, ByValue, Case,
     CastTarget, Combine, Comparand, Condition, Expr, ExprOps, Fallback, Filter, IntoOrdering,
-    Literal, Nulls, Operand, Ordering, Quotient,
+    IsCondition, Literal, Nulls, Operand, Ordering, Quotient,
 };
 pub use expr::{Aggregated, Cond, Constant, Kind, Mixed, Plain};
 pub use grouping::{Grouping, ValidGrouping};
-pub use join::OnConnection;
+pub use join::{JoinStart, OnConnection};
 pub use lock::{LockScope, Locked, NoLock, NonWaitingLock, Unlocked, WaitingLock, Waits};
 pub use page::{Cursor, Page, Paged};
 pub use scope::{Alias, AliasColumn, Both, InScope, NoTable, PushRow, RowPart};
@@ -139,20 +139,30 @@ use crate::routing::{Access, Executor, Operation};
     label = "not a column or expression of this query's tables",
     note = "select columns of the queried model or of the models it joined, expressions and aggregates of them, or a tuple of those (up to 8)"
 )]
-pub trait Selection<S, I> {
-    /// The Rust value of one row.
-    type Output: Send + 'static;
+pub trait Selection<S, I>: SelectionRow {
     #[doc(hidden)]
     fn push_nodes(self, nodes: &mut Vec<Node>);
     #[doc(hidden)]
     fn decode(row: RowRef<'_>, index: &mut usize) -> Result<Self::Output>;
 }
 
+/// What one row of a selection decodes to, whichever query selects it:
+/// the type [`select`](Select::select) returns rows of. Apart from
+/// [`Selection`], so that a selection of another query's tables is one
+/// error (on the argument), not a second one on the return type.
+pub trait SelectionRow {
+    /// The Rust value of one row.
+    type Output: Send + 'static;
+}
+
+impl<O: Operand> SelectionRow for O {
+    type Output = O::Type;
+}
+
 impl<S, I, O: Operand> Selection<S, I> for O
 where
     O::Scope: InScope<S, I>,
 {
-    type Output = O::Type;
     fn push_nodes(self, nodes: &mut Vec<Node>) {
         nodes.push(self.into_node());
     }
@@ -164,11 +174,14 @@ where
 
 macro_rules! tuple_selection {
     ($(($name:ident, $index:ident)),+) => {
+        impl<$($name: SelectionRow),+> SelectionRow for ($($name,)+) {
+            type Output = ($($name::Output,)+);
+        }
+
         impl<S, $($name, $index),+> Selection<S, ($($index,)+)> for ($($name,)+)
         where
             $($name: Selection<S, $index>),+
         {
-            type Output = ($($name::Output,)+);
             #[allow(non_snake_case)]
             fn push_nodes(self, nodes: &mut Vec<Node>) {
                 let ($($name,)+) = self;
@@ -442,7 +455,7 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
     pub fn select<Sel: Selection<S, I>, I>(
         self,
         selection: Sel,
-    ) -> Select<M, Sel::Output, L, S, <G as grouping::SelectState<Sel>>::Out>
+    ) -> Select<M, <Sel as SelectionRow>::Output, L, S, <G as grouping::SelectState<Sel>>::Out>
     where
         G: grouping::SelectState<Sel>,
     {
@@ -570,6 +583,77 @@ impl<M: Model, O: Send + 'static, L, G> Select<M, O, L, M, G> {
         }
     }
 }
+
+/// Sources `Self` are model `M` alone: what [`Select::update`] needs.
+#[diagnostic::on_unimplemented(
+    message = "`update()` changes rows of `{M}` alone, and this query joined other tables (`{Self}`)",
+    label = "`update` of a joined query",
+    note = "leave out the join and test the other model in a subquery: `{M}::query().filter(column.is_in(Other::query().filter(..).select(other::key)))`, or `.filter(exists(..))` with `Select::correlate`, then `.update()`"
+)]
+pub trait UpdateOneModel<M> {}
+impl<M: Model> UpdateOneModel<M> for M {}
+
+/// Sources `Self` are model `M` alone: what [`Select::delete`] needs.
+#[diagnostic::on_unimplemented(
+    message = "`delete()` removes rows of `{M}` alone, and this query joined other tables (`{Self}`)",
+    label = "`delete` of a joined query",
+    note = "leave out the join and test the other model in a subquery: `{M}::query().filter(column.is_in(Other::query().filter(..).select(other::key)))`, or `.filter(exists(..))` with `Select::correlate`, then `.delete(&db)`"
+)]
+pub trait DeleteOneModel<M> {}
+impl<M: Model> DeleteOneModel<M> for M {}
+
+/// Sources `Self` are model `M` alone: what [`Select::page`] needs.
+#[diagnostic::on_unimplemented(
+    message = "`page()` pages through rows of `{M}` alone, and this query joined other tables (`{Self}`)",
+    label = "`page` of a joined query",
+    note = "page through `{M}` without the join (test the other model in a subquery: `.filter(column.is_in(Other::query().filter(..).select(other::key)))`), then load the related rows of each page with `relation.load(&rows, &db)`; or use `limit`/`offset` on the joined query"
+)]
+pub trait PageOneModel<M> {}
+impl<M: Model> PageOneModel<M> for M {}
+
+/// `update`, `delete` and `page` of a query whose sources are the tuple `($all)`
+/// (a joined one), which do not compile (see [`UpdateOneModel`]): defined so
+/// that the error says why and what to write, instead of rustc's "no
+/// method named `update`". One impl per length: an impl for every `S`
+/// that is not `M` would overlap the real one for rustc.
+macro_rules! joined_one_model_methods {
+    ($($all:ident),+) => {
+        impl<M: Model, O: Send + 'static, L, G, $($all),+> Select<M, O, L, ($($all,)+), G> {
+            #[doc(hidden)]
+            pub fn update(self) -> Update<M, NoAssignment>
+            where
+                M: WritableModel,
+                ($($all,)+): UpdateOneModel<M>,
+            {
+                Update {
+                    filter: self.parts.filter,
+                    assignments: Vec::new(),
+                    _model: PhantomData,
+                }
+            }
+
+            #[doc(hidden)]
+            pub fn delete<Exec>(self, exec: Exec) -> std::future::Ready<Result<u64>>
+            where
+                ($($all,)+): DeleteOneModel<M>,
+            {
+                let _ = exec;
+                std::future::ready(Err(Error::InvalidQuery {
+                    message: "`delete` of a joined query".into(),
+                }))
+            }
+
+            #[doc(hidden)]
+            pub fn page(self, size: u64) -> page::Paged<M, O, L>
+            where
+                ($($all,)+): PageOneModel<M>,
+            {
+                page::Paged::new(reshape(self.parts, self.decode), size)
+            }
+        }
+    };
+}
+grouping::for_each_joined_tuple!(joined_one_model_methods);
 
 impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
     lock::lock_methods!(waiting: Select<M, O, WaitingLock, S, G>, non_waiting: Select<M, O, NonWaitingLock, S, G>);

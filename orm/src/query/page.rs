@@ -284,8 +284,15 @@ impl<M: Model, O: Send + 'static, L, G> Select<M, O, L, M, G> {
     /// expression rather than a column, or by a JSON column (which has no
     /// order every backend shares).
     pub fn page(self, size: u64) -> Paged<M, O, L> {
+        Paged::new(super::reshape(self.parts, self.decode), size)
+    }
+}
+
+impl<M: Model, O, L> Paged<M, O, L> {
+    /// The first page of `query`, of at most `size` rows.
+    pub(crate) fn new(query: Select<M, O, L>, size: u64) -> Self {
         Paged {
-            query: super::reshape(self.parts, self.decode),
+            query,
             size,
             after: None,
         }

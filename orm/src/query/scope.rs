@@ -31,8 +31,9 @@ pub struct Both<A, B>(PhantomData<fn() -> (A, B)>);
 /// inferred.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not one of the tables of this query (`{S}`)",
-    label = "reads a table the query does not have",
-    note = "use columns of the queried model, of a model it joined (`.join(relation)`), or of an alias it joined (`.join_as(relation, Alias)`); for a subquery that refers to the outer query, see `Select::correlate`"
+    label = "reads `{Self}`, which this query has not joined",
+    note = "join `{Self}` before using its columns: `.join(relation)` with a relation that leads to it from the query's tables (`.join_as(relation, Alias)` to join a table a second time), or test it in a subquery (`exists(..)`, `column.is_in(..)`; `Select::correlate` refers to the outer query)",
+    note = "a many-to-many join does not make its join model one of the query's tables: to read the join model's columns, join it by its own relations (a `has_many` to it, then its `belongs_to`)"
 )]
 pub trait InScope<S, I> {}
 

@@ -47,7 +47,7 @@ use crate::routing::{ConnectionName, Executor};
 /// connection `C`: a query without a row lock that selects `O` from a
 /// model on `C`.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be united with a query whose rows are `{O}`",
+    message = "`union` needs a query whose rows are `{O}`, as this query's are, on connection `{C}`, without a row lock",
     label = "selects other types, lives on another connection, or takes a row lock",
     note = "a UNION needs queries that select the same types, in the same order, from models on one connection: `select` the same column types in each (cast one with `.cast::<T>()`)"
 )]

@@ -41,7 +41,7 @@ use std::marker::PhantomData;
 
 use super::expr::{Expr, Node, Operand, OrderKey, Ordering, RankFn};
 use super::scope::{Both, InScope, NoTable};
-use super::Selection;
+use super::{Selection, SelectionRow};
 use crate::connection::driver::RowRef;
 use crate::error::Result;
 use crate::model::types::{FieldType, Scalar};
@@ -209,8 +209,11 @@ impl<S, T> WindowExpr<S, T> {
     }
 }
 
-impl<Src, I, S: InScope<Src, I>, T: FieldType> Selection<Src, I> for WindowExpr<S, T> {
+impl<S, T: FieldType> SelectionRow for WindowExpr<S, T> {
     type Output = T;
+}
+
+impl<Src, I, S: InScope<Src, I>, T: FieldType> Selection<Src, I> for WindowExpr<S, T> {
     fn push_nodes(self, nodes: &mut Vec<Node>) {
         nodes.push(self.node);
     }
