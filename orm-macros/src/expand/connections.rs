@@ -133,6 +133,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
         } else {
             quote! {
                 #[automatically_derived]
+                #[diagnostic::do_not_recommend]
                 impl ::orm::WritableConnection for #ident {}
             }
         };
