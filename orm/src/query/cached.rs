@@ -29,7 +29,7 @@
 use std::time::Duration;
 
 use super::grouping::ValidGrouping;
-use super::lock::Unlocked;
+use super::lock::NoLock;
 use sqlx::SqlStr;
 
 use super::{fetch_all, read_op, render, Parts, Select};
@@ -51,7 +51,18 @@ pub struct Cached<M: Model, O, S, G> {
     ttl: Option<Duration>,
 }
 
-impl<M: Model, O: Send + 'static, L: Unlocked, S, G> Select<M, O, L, S, G> {
+/// Lock states of a query that may be cached: none. `cached()` requires it,
+/// so that caching a locking query is reported as that.
+#[diagnostic::on_unimplemented(
+    message = "a query that takes a row lock cannot be cached",
+    label = "`cached()` of a query with `for_update()` or `for_share()`",
+    note = "a row lock is taken by running the query in a transaction, and a transaction's reads never use the cache: remove `.cached()` to lock the rows, or the lock to cache the result"
+)]
+pub trait CacheableLock {}
+
+impl CacheableLock for NoLock {}
+
+impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
     /// Caches the query's results for the cache's default TTL
     /// ([`CacheOptions::default_ttl`](crate::CacheOptions::default_ttl),
     /// 60 s unless set), keyed by its SQL, its bound values and the
@@ -65,13 +76,19 @@ impl<M: Model, O: Send + 'static, L: Unlocked, S, G> Select<M, O, L, S, G> {
     /// transaction the query goes to the database, uncached. On a
     /// connection with replicas, a miss reads the primary. See the
     /// README's "Query cache".
-    pub fn cached(self) -> Cached<M, O, S, G> {
+    pub fn cached(self) -> Cached<M, O, S, G>
+    where
+        L: CacheableLock,
+    {
         self.cached_with(None)
     }
 
     /// [`cached`](Self::cached), with entries kept for `ttl` instead of
     /// the cache's default.
-    pub fn cached_for(self, ttl: Duration) -> Cached<M, O, S, G> {
+    pub fn cached_for(self, ttl: Duration) -> Cached<M, O, S, G>
+    where
+        L: CacheableLock,
+    {
         self.cached_with(Some(ttl))
     }
 

@@ -77,10 +77,10 @@
 //! # Ok(()) }
 //! ```
 
-// The `async` methods here are written as `fn ... -> impl Future + Send`:
-// spelled out, `Send` lets callers spawn them; left to `async fn`, rustc
-// cannot prove it for futures that hold a generic executor.
-#![allow(clippy::manual_async_fn)]
+// The `async` methods here are written as `fn ... -> Pending<'e, T>`, a
+// named future: it is `Send`, so callers can spawn it (left to `async fn`,
+// rustc cannot prove it for futures that hold a generic executor), and a
+// bound the call breaks is reported once, on the call.
 
 pub mod cached;
 pub mod cte;
