@@ -14,7 +14,9 @@ use crate::error::Result;
 /// Something statements for models on connection `C` can run on:
 /// `&Database` (takes a pooled connection of `C` per operation), a
 /// [`Call`] (the same, with per-call options), `&mut Transaction<C>` or
-/// `&mut Savepoint<C>` (runs inside the transaction).
+/// `&mut Savepoint<C>` (runs inside the transaction). A transaction of
+/// another connection is refused through [`SameConnection`], whose message
+/// names both connections.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot run statements for a model on connection `{C}`",
     label = "expected `&db`, `&mut tx` or `&mut savepoint`",
