@@ -99,7 +99,7 @@ pub use relations::{
 pub use routing::RedisOptions;
 pub use routing::{
     env_prefix, Balancing, BreakerState, Call, CausalToken, ConnectionName, Database,
-    DatabaseBuilder, DefaultConnection, Executor, ReadYourWrites, ReplicaMetrics,
+    DatabaseBuilder, DefaultConnection, Executor, Pending, ReadYourWrites, ReplicaMetrics,
     ReplicationMetrics, ReplicationOptions, Savepoint, Transaction, WritableConnection,
     TRACED_PARAMETERS,
 };
@@ -164,7 +164,7 @@ pub mod __private {
     pub use crate::relations::check as relation_check;
     pub use crate::relations::{relation, JoinStep};
     pub use crate::routing::cache::{model_cache, ModelCache};
-    pub use crate::routing::names::ConnectionEntry;
+    pub use crate::routing::names::{connection_name, ConnectionEntry};
     pub use crate::routing::Session;
     pub use crate::Backend;
     pub use crate::Error;

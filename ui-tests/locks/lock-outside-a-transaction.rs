@@ -4,13 +4,11 @@ use orm::prelude::*;
 pub struct Job {
     #[orm(primary_key, auto)]
     pub id: i64,
+    pub state: String,
 }
 
 async fn run(db: &orm::Database) {
     let _ = Job::query().for_update().all(db).await;
-    let _ = Job::query().for_share().nowait().count(db).await;
 }
 
-fn main() {
-    let _ = run;
-}
+fn main() {}

@@ -4,9 +4,11 @@ use orm::prelude::*;
 pub struct Job {
     #[orm(primary_key, auto)]
     pub id: i64,
+    pub state: String,
 }
 
-fn main() {
+fn build() {
     let _ = Job::query().for_update().nowait().skip_locked();
-    let _ = Job::query().for_share().skip_locked().skip_locked();
 }
+
+fn main() {}

@@ -1,15 +1,14 @@
 use orm::prelude::*;
 
-#[orm::model(table = "archived_invoices", read_only)]
-pub struct ArchivedInvoice {
+#[orm::model(table = "customers", read_only)]
+pub struct LegacyCustomer {
     #[orm(primary_key)]
     pub id: i64,
-    pub total: f64,
+    pub name: String,
 }
 
-async fn writes(db: &orm::Database, row: ArchivedInvoice) {
-    let _ = ArchivedInvoice::upsert_many(std::slice::from_ref(&row)).execute(db).await;
-    let _ = ArchivedInvoice::upsert(db, row).await;
+async fn write(db: &orm::Database, row: LegacyCustomer) {
+    let _ = LegacyCustomer::upsert(db, row).await;
 }
 
 fn main() {}

@@ -62,6 +62,27 @@ impl Parse for Declarations {
 
 const DEFAULT: &str = "db";
 
+/// `name` made a valid connection name, for the message that refuses it:
+/// lower-case, every other character `_` ("Old CRM" -> "old_crm").
+fn valid_name(name: &str) -> String {
+    let out: String = name
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.is_empty() {
+        "main".to_owned()
+    } else {
+        out
+    }
+}
+
 /// Names become environment variables and must be unique.
 fn check(cx: &Ctxt, decls: &[Declaration]) {
     for (i, d) in decls.iter().enumerate() {
@@ -73,15 +94,18 @@ fn check(cx: &Ctxt, decls: &[Declaration]) {
         if !valid {
             cx.error_spanned_by(
                 &d.name,
-                "a connection name is lower-case letters, digits and `_` (it names the DATABASE_<NAME>_URL variable)",
+                format!(
+                    "a connection name is lower-case letters, digits and `_` (it names the DATABASE_<NAME>_URL variable): write `\"{}\"`",
+                    valid_name(&name)
+                ),
             );
         }
         if let Some(first) = decls[..i].iter().find(|e| e.name.value() == name) {
+            let (first, this) = (&first.ident, &d.ident);
             cx.error_spanned_by(
                 &d.name,
                 format!(
-                    "connection `{name}` is already declared as `{}`",
-                    first.ident
+                    "connection `{name}` is already declared as `{first}`: use `{first}` instead of declaring `{this}`, or give `{this}` another name"
                 ),
             );
         }
@@ -133,6 +157,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
         } else {
             quote! {
                 #[automatically_derived]
+                #[diagnostic::do_not_recommend]
                 impl ::orm::WritableConnection for #ident {}
             }
         };

@@ -115,7 +115,7 @@ pub fn expand(cont: &Container) -> TokenStream {
                     columns: __ORM_COLUMNS,
                     primary_key: #key_index,
                     renamed_from: #table_renamed_from,
-                    connection: <#connection as ::orm::ConnectionName>::NAME,
+                    connection: ::orm::__private::connection_name::<#model>(),
                     indexes: &[#(#indexes),*],
                     foreign_keys: &[#(#foreign_key_schemas),*],
                 };

@@ -5,7 +5,6 @@
 //! Everything a model *does* (find, insert, query, ...) is a provided method
 //! here, generic over the model, so each model adds little code of its own.
 
-use std::future::Future;
 use std::sync::OnceLock;
 
 pub(crate) mod crud;
@@ -20,7 +19,7 @@ use crate::backend::Backend;
 use crate::connection::driver::{Args, RowRef};
 use crate::error::Result;
 use crate::query::Select;
-use crate::routing::{ConnectionName, Executor, WritableConnection};
+use crate::routing::{ConnectionName, Executor, Pending, WritableConnection};
 use schema::TableSchema;
 use types::{FieldType, ScalarType, ValueOf};
 
@@ -72,29 +71,23 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     }
 
     /// The row with this primary key, if there is one.
-    fn find<'e, E>(
-        exec: E,
-        key: impl ValueOf<Self::Key>,
-    ) -> impl Future<Output = Result<Option<Self>>> + Send + 'e
+    fn find<'e, E>(exec: E, key: impl ValueOf<Self::Key>) -> Pending<'e, Option<Self>>
     where
         E: Executor<'e, Self::Connection> + 'e,
     {
-        crud::find::<Self, E>(exec, key.into_value())
+        Pending::new(crud::find::<Self, E>(exec, key.into_value()))
     }
 
     /// The row with this primary key, or [`Error::NotFound`](crate::Error::NotFound).
-    fn get<'e, E>(
-        exec: E,
-        key: impl ValueOf<Self::Key>,
-    ) -> impl Future<Output = Result<Self>> + Send + 'e
+    fn get<'e, E>(exec: E, key: impl ValueOf<Self::Key>) -> Pending<'e, Self>
     where
         E: Executor<'e, Self::Connection> + 'e,
     {
-        crud::get::<Self, E>(exec, key.into_value())
+        Pending::new(crud::get::<Self, E>(exec, key.into_value()))
     }
 
     /// Every row of the table, in primary key order.
-    fn all<'e, E>(exec: E) -> impl Future<Output = Result<Vec<Self>>> + Send + 'e
+    fn all<'e, E>(exec: E) -> Pending<'e, Vec<Self>>
     where
         E: Executor<'e, Self::Connection> + 'e,
     {
@@ -104,7 +97,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     }
 
     /// The number of rows in the table.
-    fn count<'e, E>(exec: E) -> impl Future<Output = Result<i64>> + Send + 'e
+    fn count<'e, E>(exec: E) -> Pending<'e, i64>
     where
         E: Executor<'e, Self::Connection> + 'e,
     {
@@ -114,18 +107,22 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
 
 /// Models not marked `read_only`; implemented by `#[orm::model]`.
 #[diagnostic::on_unimplemented(
-    message = "model `{Self}` is marked `read_only`",
-    label = "read-only model",
-    note = "remove `read_only` from `#[orm::model(...)]` if the model should be written"
+    message = "model `{Self}` is read-only: it cannot be inserted, updated, saved or deleted",
+    label = "a write to read-only model `{Self}`",
+    note = "`{Self}` is marked `read_only` in `#[orm::model(...)]`: write its table through a model that is not `read_only`, or remove `read_only` if `{Self}` should be written"
 )]
 pub trait NotReadOnly: Model {}
 
 /// A model that may be written: not `read_only`, on a connection that is not
 /// `read_only`. The write operations of [`WriteOps`] require it.
+///
+/// The compiler reports a write to a model marked `read_only` with this
+/// trait's message, and a write to a model on a read-only connection with
+/// [`WritableConnection`]'s, which names the connection.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is read-only: it cannot be inserted, updated, saved or deleted",
-    label = "write to a read-only model",
-    note = "the model is marked `read_only` or lives on a connection declared `read_only`; read it here and write through a writable model, or remove `read_only` where it was declared"
+    message = "model `{Self}` is read-only: it cannot be inserted, updated, saved or deleted",
+    label = "a write to read-only model `{Self}`",
+    note = "`{Self}` is marked `read_only` in `#[orm::model(...)]`: write its table through a model that is not `read_only`, or remove `read_only` if `{Self}` should be written"
 )]
 pub trait WritableModel: Model {}
 
@@ -142,34 +139,31 @@ pub trait WriteOps: Model {
     /// Inserts the row and returns it as stored: with its generated key and
     /// database defaults. An `auto` key's value in `self` is ignored (to
     /// keep it, see [`insert_with_keys`](Self::insert_with_keys)).
-    fn insert<'e, E>(&'e self, exec: E) -> impl Future<Output = Result<Self>> + Send + 'e
+    fn insert<'e, E>(&'e self, exec: E) -> Pending<'e, Self>
     where
         Self: WritableModel,
         E: Executor<'e, Self::Connection> + 'e,
     {
-        crud::insert(self, exec)
+        Pending::new(crud::insert(self, exec))
     }
 
     /// Inserts the row (taken by value) and returns it as stored; see [`insert`](Self::insert).
-    fn create<'e, E>(exec: E, row: Self) -> impl Future<Output = Result<Self>> + Send + 'e
+    fn create<'e, E>(exec: E, row: Self) -> Pending<'e, Self>
     where
         Self: WritableModel,
         E: Executor<'e, Self::Connection> + 'e,
     {
-        crud::create(row, exec)
+        Pending::new(crud::create(row, exec))
     }
 
     /// Inserts many rows with as few statements as the backend's parameter
     /// limit allows, all or none; returns how many were inserted.
-    fn insert_many<'e, E>(
-        exec: E,
-        rows: &'e [Self],
-    ) -> impl Future<Output = Result<u64>> + Send + 'e
+    fn insert_many<'e, E>(exec: E, rows: &'e [Self]) -> Pending<'e, u64>
     where
         Self: WritableModel,
         E: Executor<'e, Self::Connection> + 'e,
     {
-        crud::insert_many(rows, exec)
+        Pending::new(crud::insert_many(rows, exec))
     }
 
     /// Inserts rows with the keys they carry, where [`insert_many`](Self::insert_many)
@@ -187,25 +181,22 @@ pub trait WriteOps: Model {
     /// replace by a generated one) is an
     /// [`Error::InvalidQuery`](crate::Error::InvalidQuery) and nothing is
     /// sent. For a model whose key is not `auto`, the same as `insert_many`.
-    fn insert_with_keys<'e, E>(
-        exec: E,
-        rows: &'e [Self],
-    ) -> impl Future<Output = Result<u64>> + Send + 'e
+    fn insert_with_keys<'e, E>(exec: E, rows: &'e [Self]) -> Pending<'e, u64>
     where
         Self: WritableModel,
         E: Executor<'e, Self::Connection> + 'e,
     {
-        crud::insert_with_keys(rows, exec)
+        Pending::new(crud::insert_with_keys(rows, exec))
     }
 
     /// Writes every column of the row with this row's key;
     /// [`Error::NotFound`](crate::Error::NotFound) if there is no such row.
-    fn update<'e, E>(&'e self, exec: E) -> impl Future<Output = Result<()>> + Send + 'e
+    fn update<'e, E>(&'e self, exec: E) -> Pending<'e, ()>
     where
         Self: WritableModel,
         E: Executor<'e, Self::Connection> + 'e,
     {
-        crud::update(self, exec)
+        Pending::new(crud::update(self, exec))
     }
 
     /// Inserts the row if it is new (an `auto` key still 0) or not in the
@@ -213,12 +204,12 @@ pub trait WriteOps: Model {
     /// row not in the table keeps a key it carries (an `auto` key too, as
     /// [`insert_with_keys`](Self::insert_with_keys) does, the generator
     /// moved past it): only a key of 0 is generated.
-    fn save<'e, E>(&'e mut self, exec: E) -> impl Future<Output = Result<()>> + Send + 'e
+    fn save<'e, E>(&'e mut self, exec: E) -> Pending<'e, ()>
     where
         Self: WritableModel,
         E: Executor<'e, Self::Connection> + 'e,
     {
-        crud::save(self, exec)
+        Pending::new(crud::save(self, exec))
     }
 
     /// Inserts the row, or, when a row with its primary key is stored,
@@ -257,12 +248,12 @@ pub trait WriteOps: Model {
     /// assert_eq!(Tag::count(&db).await?, 1);
     /// # Ok(()) }
     /// ```
-    fn upsert<'e, E>(exec: E, row: Self) -> impl Future<Output = Result<Self>> + Send + 'e
+    fn upsert<'e, E>(exec: E, row: Self) -> Pending<'e, Self>
     where
         Self: WritableModel,
         E: Executor<'e, Self::Connection> + 'e,
     {
-        upsert::upsert(row, exec)
+        Pending::new(upsert::upsert(row, exec))
     }
 
     /// An upsert of many rows: inserts each, or, on a conflict with a
@@ -281,24 +272,21 @@ pub trait WriteOps: Model {
 
     /// Deletes the row with this row's key;
     /// [`Error::NotFound`](crate::Error::NotFound) if there is no such row.
-    fn delete<'e, E>(&'e self, exec: E) -> impl Future<Output = Result<()>> + Send + 'e
+    fn delete<'e, E>(&'e self, exec: E) -> Pending<'e, ()>
     where
         Self: WritableModel,
         E: Executor<'e, Self::Connection> + 'e,
     {
-        crud::delete(self, exec)
+        Pending::new(crud::delete(self, exec))
     }
 
     /// Deletes the row with this key; returns whether there was one.
-    fn delete_by_key<'e, E>(
-        exec: E,
-        key: impl ValueOf<Self::Key>,
-    ) -> impl Future<Output = Result<bool>> + Send + 'e
+    fn delete_by_key<'e, E>(exec: E, key: impl ValueOf<Self::Key>) -> Pending<'e, bool>
     where
         Self: WritableModel,
         E: Executor<'e, Self::Connection> + 'e,
     {
-        crud::delete_by_key::<Self, E>(exec, key.into_value())
+        Pending::new(crud::delete_by_key::<Self, E>(exec, key.into_value()))
     }
 }
 

@@ -116,8 +116,6 @@
 //! count 1 on MySQL, and no statement tells them apart: the count there is
 //! the number of rows sent, not the number inserted.
 
-use std::future::Future;
-
 use super::crud::{self, find_on, move_sequence_past_keys, read_of, sql_of, write_of};
 use super::{ColumnOf, Model, WritableModel};
 use crate::backend::Backend;
@@ -125,7 +123,7 @@ use crate::connection::conn::sql_owned;
 use crate::connection::driver::Args;
 use crate::error::{Error, Result};
 use crate::query::render::{insert_columns, insert_head, Writer};
-use crate::routing::{Executor, Operation, Session};
+use crate::routing::{Executor, Operation, Pending, Session};
 
 /// Columns of model `M` named by an upsert: one column handle, or a tuple
 /// of them (up to 8); the conflict target of
@@ -193,13 +191,13 @@ enum Action {
 /// [`execute`](Self::execute). See the [module docs](self) for the SQL,
 /// the conflict target, `auto` keys and the count.
 #[must_use = "an upsert does nothing until `execute` runs it"]
-pub struct Upsert<'r, M: WritableModel> {
+pub struct Upsert<'r, M: Model> {
     rows: &'r [M],
     target: Option<Vec<&'static str>>,
     action: Action,
 }
 
-impl<'r, M: WritableModel> Upsert<'r, M> {
+impl<'r, M: Model> Upsert<'r, M> {
     pub(crate) fn new(rows: &'r [M]) -> Self {
         Upsert {
             rows,
@@ -254,12 +252,12 @@ impl<'r, M: WritableModel> Upsert<'r, M> {
     /// value the backend cannot store; [`Error::UniqueViolation`] for a
     /// conflict on another unique key than the target (PostgreSQL, SQLite),
     /// and the errors of any write.
-    pub fn execute<'e, E>(self, exec: E) -> impl Future<Output = Result<u64>> + Send + 'e
+    pub fn execute<'e, E>(self, exec: E) -> Pending<'e, u64>
     where
         'r: 'e,
         E: Executor<'e, M::Connection> + 'e,
     {
-        async move {
+        Pending::new(async move {
             let plan = Plan::of::<M>(self.target.as_deref(), &self.action)?;
             if self.rows.is_empty() {
                 return Ok(0);
@@ -281,7 +279,7 @@ impl<'r, M: WritableModel> Upsert<'r, M> {
                 }
             }
             outcome
-        }
+        })
     }
 
     /// The statements [`execute`](Self::execute) sends on `backend`, in
@@ -477,7 +475,7 @@ fn moves_sequence<M: Model>(backend: Backend, rows: &[M]) -> bool {
 /// (inserted without it), then the others, each group in as few
 /// statements as the parameter limit allows; with `returning`, each
 /// returns the rows as stored where the backend can (PostgreSQL, SQLite).
-fn statements<M: WritableModel>(
+fn statements<M: Model>(
     backend: Backend,
     rows: &[M],
     plan: &Plan,

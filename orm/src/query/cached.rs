@@ -29,7 +29,7 @@
 use std::time::Duration;
 
 use super::grouping::ValidGrouping;
-use super::lock::Unlocked;
+use super::lock::NoLock;
 use sqlx::SqlStr;
 
 use super::{fetch_all, read_op, render, Parts, Select};
@@ -40,7 +40,7 @@ use crate::error::Result;
 use crate::model::types::FieldType;
 use crate::model::Model;
 use crate::routing::cache::Codec;
-use crate::routing::{Cacheable, Executor};
+use crate::routing::{Cacheable, Executor, Pending};
 
 /// A query whose results are cached; see [`Select::cached`]. Ends in
 /// [`all`](Cached::all), [`first`](Cached::first) or
@@ -51,7 +51,18 @@ pub struct Cached<M: Model, O, S, G> {
     ttl: Option<Duration>,
 }
 
-impl<M: Model, O: Send + 'static, L: Unlocked, S, G> Select<M, O, L, S, G> {
+/// Lock states of a query that may be cached: none. `cached()` requires it,
+/// so that caching a locking query is reported as that.
+#[diagnostic::on_unimplemented(
+    message = "a query that takes a row lock cannot be cached",
+    label = "`cached()` of a query with `for_update()` or `for_share()`",
+    note = "a row lock is taken by running the query in a transaction, and a transaction's reads never use the cache: remove `.cached()` to lock the rows, or the lock to cache the result"
+)]
+pub trait CacheableLock {}
+
+impl CacheableLock for NoLock {}
+
+impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
     /// Caches the query's results for the cache's default TTL
     /// ([`CacheOptions::default_ttl`](crate::CacheOptions::default_ttl),
     /// 60 s unless set), keyed by its SQL, its bound values and the
@@ -65,13 +76,19 @@ impl<M: Model, O: Send + 'static, L: Unlocked, S, G> Select<M, O, L, S, G> {
     /// transaction the query goes to the database, uncached. On a
     /// connection with replicas, a miss reads the primary. See the
     /// README's "Query cache".
-    pub fn cached(self) -> Cached<M, O, S, G> {
+    pub fn cached(self) -> Cached<M, O, S, G>
+    where
+        L: CacheableLock,
+    {
         self.cached_with(None)
     }
 
     /// [`cached`](Self::cached), with entries kept for `ttl` instead of
     /// the cache's default.
-    pub fn cached_for(self, ttl: Duration) -> Cached<M, O, S, G> {
+    pub fn cached_for(self, ttl: Duration) -> Cached<M, O, S, G>
+    where
+        L: CacheableLock,
+    {
         self.cached_with(Some(ttl))
     }
 
@@ -85,13 +102,32 @@ impl<M: Model, O: Send + 'static, L: Unlocked, S, G> Select<M, O, L, S, G> {
 
 impl<M: Model, O: Send + 'static, S, G> Cached<M, O, S, G> {
     /// Every row: from the cache, or from the database (then cached).
-    pub fn all<'e, E, GI>(
-        self,
-        exec: E,
-    ) -> impl std::future::Future<Output = Result<Vec<O>>> + Send + 'e
+    pub fn all<'e, E, GI>(self, exec: E) -> Pending<'e, Vec<O>>
     where
         E: Executor<'e, M::Connection> + 'e,
         G: ValidGrouping<GI>,
+        O: Cacheable,
+    {
+        Pending::new(self.rows(exec))
+    }
+
+    /// The first row, if any: from the cache, or from the database.
+    pub fn first<'e, E, GI>(mut self, exec: E) -> Pending<'e, Option<O>>
+    where
+        E: Executor<'e, M::Connection> + 'e,
+        G: ValidGrouping<GI>,
+        O: Cacheable,
+    {
+        self.select.parts.limit = Some(1);
+        let rows = self.rows(exec);
+        Pending::new(async move { Ok(rows.await?.into_iter().next()) })
+    }
+
+    /// The rows of [`all`](Self::all) and [`first`](Self::first), as one
+    /// future that each boxes once.
+    fn rows<'e, E>(self, exec: E) -> impl std::future::Future<Output = Result<Vec<O>>> + Send + 'e
+    where
+        E: Executor<'e, M::Connection> + 'e,
         O: Cacheable,
     {
         let (parts, decode, ttl) = (self.select.parts, self.select.decode, self.ttl);
@@ -113,47 +149,34 @@ impl<M: Model, O: Send + 'static, S, G> Cached<M, O, S, G> {
         }
     }
 
-    /// The first row, if any: from the cache, or from the database.
-    pub fn first<'e, E, GI>(
-        mut self,
-        exec: E,
-    ) -> impl std::future::Future<Output = Result<Option<O>>> + Send + 'e
-    where
-        E: Executor<'e, M::Connection> + 'e,
-        G: ValidGrouping<GI>,
-        O: Cacheable,
-    {
-        self.select.parts.limit = Some(1);
-        let rows = self.all(exec);
-        async move { Ok(rows.await?.into_iter().next()) }
-    }
-
     /// How many rows the query returns: from the cache, or from the
     /// database.
-    pub fn count<'e, E>(self, exec: E) -> impl std::future::Future<Output = Result<i64>> + Send + 'e
+    pub fn count<'e, E>(self, exec: E) -> Pending<'e, i64>
     where
         E: Executor<'e, M::Connection> + 'e,
     {
-        let (parts, ttl) = (self.select.parts, self.ttl);
-        async move {
-            let Some(route) = exec.__cache_route() else {
-                return super::count_rows::<M, E>(parts, exec).await;
-            };
-            let op = &read_op::<M>(&parts);
-            let render = keyed(render::count_keyed::<M>, &parts);
-            route
-                .read(
-                    op,
-                    ttl,
-                    Codec::serde(),
-                    render,
-                    |mut s, sql, args| async move {
-                        let n = s.fetch_optional(op, sql, args, |row| i64::decode(row, 0));
-                        n.await.map(|n| n.unwrap_or(0))
-                    },
-                )
-                .await
-        }
+        Pending::new({
+            let (parts, ttl) = (self.select.parts, self.ttl);
+            async move {
+                let Some(route) = exec.__cache_route() else {
+                    return super::count_rows::<M, E>(parts, exec).await;
+                };
+                let op = &read_op::<M>(&parts);
+                let render = keyed(render::count_keyed::<M>, &parts);
+                route
+                    .read(
+                        op,
+                        ttl,
+                        Codec::serde(),
+                        render,
+                        |mut s, sql, args| async move {
+                            let n = s.fetch_optional(op, sql, args, |row| i64::decode(row, 0));
+                            n.await.map(|n| n.unwrap_or(0))
+                        },
+                    )
+                    .await
+            }
+        })
     }
 }
 

@@ -74,16 +74,17 @@ use super::scope::{Alias, InScope, Push, PushRow};
 use super::{JoinClause, Select};
 use crate::model::Model;
 use crate::relations::Joinable;
-use crate::routing::ConnectionName;
 
 /// Models on connection `C`: an SQL join needs both models on one.
-/// Implemented by `#[orm::model]` for the model's own connection.
+/// Implemented by `#[orm::model]` for the model's own connection. `C` is
+/// not bounded by [`ConnectionName`](crate::ConnectionName) here (`Model::Connection` is): a
+/// `connection = ...` that is not a connection is reported once, there.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` lives on another connection than `{C}`: an SQL join cannot cross connections",
     label = "joined model on another connection",
     note = "load the relation instead (`relation.load(&rows, &db)`, or its accessor on one row): that runs a second query on the other model's connection"
 )]
-pub trait OnConnection<C: ConnectionName> {}
+pub trait OnConnection<C> {}
 
 /// Model `Self`, where relation `R` starts, is among the sources `S` of
 /// the query that joins `R`. `I` says where, and is inferred.

@@ -77,10 +77,10 @@
 //! # Ok(()) }
 //! ```
 
-// The `async` methods here are written as `fn ... -> impl Future + Send`:
-// spelled out, `Send` lets callers spawn them; left to `async fn`, rustc
-// cannot prove it for futures that hold a generic executor.
-#![allow(clippy::manual_async_fn)]
+// The `async` methods here are written as `fn ... -> Pending<'e, T>`, a
+// named future: it is `Send`, so callers can spawn it (left to `async fn`,
+// rustc cannot prove it for futures that hold a generic executor), and a
+// bound the call breaks is reported once, on the call.
 
 pub mod cached;
 pub mod cte;
@@ -128,7 +128,7 @@ use crate::error::{Error, Result};
 use crate::model::crud::{read_of, write_of};
 use crate::model::types::FieldType;
 use crate::model::{ColumnOf, Model, WritableModel};
-use crate::routing::{Access, Executor, Operation};
+use crate::routing::{Access, Executor, Operation, Pending};
 
 /// What a query selects, and how each row of it decodes: a column or
 /// expression of the query's tables, a window function, or a tuple of
@@ -472,60 +472,51 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
 
     /// Runs the query and returns every row. A grouped query must select
     /// only its group keys and aggregates (a compile error otherwise).
-    pub fn all<'e, E, GI>(
-        self,
-        exec: E,
-    ) -> impl std::future::Future<Output = Result<Vec<O>>> + Send + 'e
+    pub fn all<'e, E, GI>(self, exec: E) -> Pending<'e, Vec<O>>
     where
         E: Executor<'e, M::Connection> + LockScope<L> + 'e,
         G: ValidGrouping<GI>,
     {
-        fetch_all::<M, O, E>(self.parts, self.decode, exec)
+        Pending::new(fetch_all::<M, O, E>(self.parts, self.decode, exec))
     }
 
     /// Runs the query and returns its first row, if any.
-    pub fn first<'e, E, GI>(
-        self,
-        exec: E,
-    ) -> impl std::future::Future<Output = Result<Option<O>>> + Send + 'e
+    pub fn first<'e, E, GI>(self, exec: E) -> Pending<'e, Option<O>>
     where
         E: Executor<'e, M::Connection> + LockScope<L> + 'e,
         G: ValidGrouping<GI>,
     {
-        fetch_first::<M, O, E>(self.parts, self.decode, exec)
+        Pending::new(fetch_first::<M, O, E>(self.parts, self.decode, exec))
     }
 
     /// Runs the query and returns its first row, or [`Error::NotFound`].
-    pub fn one<'e, E, GI>(self, exec: E) -> impl std::future::Future<Output = Result<O>> + Send + 'e
+    pub fn one<'e, E, GI>(self, exec: E) -> Pending<'e, O>
     where
         E: Executor<'e, M::Connection> + LockScope<L> + 'e,
         G: ValidGrouping<GI>,
     {
         // Not `self.first(..)` inside the block: the future would hold `L`.
         let first = fetch_first::<M, O, E>(self.parts, self.decode, exec);
-        async move { first.await?.ok_or(Error::NotFound { model: M::NAME }) }
+        Pending::new(async move { first.await?.ok_or(Error::NotFound { model: M::NAME }) })
     }
 
     /// Counts the rows the query would return. With a row lock, locks
     /// them and counts them (the locking query becomes a subquery of the
     /// count, as PostgreSQL refuses `COUNT(*) ... FOR UPDATE`).
-    pub fn count<'e, E>(self, exec: E) -> impl std::future::Future<Output = Result<i64>> + Send + 'e
+    pub fn count<'e, E>(self, exec: E) -> Pending<'e, i64>
     where
         E: Executor<'e, M::Connection> + LockScope<L> + 'e,
     {
-        count_rows::<M, E>(self.parts, exec)
+        Pending::new(count_rows::<M, E>(self.parts, exec))
     }
 
     /// Whether the query returns at least one row. With a row lock, locks
     /// the row it finds (InnoDB: the index records it scans to find it).
-    pub fn exists<'e, E>(
-        mut self,
-        exec: E,
-    ) -> impl std::future::Future<Output = Result<bool>> + Send + 'e
+    pub fn exists<'e, E>(mut self, exec: E) -> Pending<'e, bool>
     where
         E: Executor<'e, M::Connection> + LockScope<L> + 'e,
     {
-        async move {
+        Pending::new(async move {
             self.parts.limit = Some(1);
             let op = read_op::<M>(&self.parts);
             let mut session = exec.__session(&op).await?;
@@ -534,7 +525,7 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
                 .fetch_optional(&op, sql_owned(sql), args, |_| Ok(()))
                 .await
                 .map(|row| row.is_some())
-        }
+        })
     }
 }
 
@@ -563,16 +554,13 @@ impl<M: Model, O: Send + 'static, L, G> Select<M, O, L, M, G> {
     }
 
     /// Deletes the rows the query matches; returns how many.
-    pub fn delete<'e, E>(
-        self,
-        exec: E,
-    ) -> impl std::future::Future<Output = Result<u64>> + Send + 'e
+    pub fn delete<'e, E>(self, exec: E) -> Pending<'e, u64>
     where
         M: WritableModel,
         L: Unlocked,
         E: Executor<'e, M::Connection> + 'e,
     {
-        async move {
+        Pending::new(async move {
             let op = crate::model::crud::delete_of::<M>();
             let mut session = exec.__session(&op).await?;
             let (sql, args) = render::delete::<M>(session.backend(), self.parts.filter.as_ref())?;
@@ -580,7 +568,7 @@ impl<M: Model, O: Send + 'static, L, G> Select<M, O, L, M, G> {
                 .execute(&op, sql_owned(sql), args)
                 .await?
                 .rows_affected)
-        }
+        })
     }
 }
 
@@ -684,13 +672,13 @@ impl HasAssignments for Assigned {}
 /// [`NoAssignment`] until the first [`set`](Update::set): an update that
 /// sets nothing does not compile.
 #[must_use = "an update does nothing until `execute` runs it"]
-pub struct Update<M: WritableModel, A = Assigned> {
+pub struct Update<M: Model, A = Assigned> {
     filter: Option<Node>,
     assignments: Vec<(&'static str, Node)>,
     _model: PhantomData<fn() -> (M, A)>,
 }
 
-impl<M: WritableModel, A> Update<M, A> {
+impl<M: Model, A> Update<M, A> {
     /// Sets `column` in every matched row to `value`: a Rust value of the
     /// column's type, or an expression of the row's own columns, computed by
     /// the database in the same statement (an atomic update:
@@ -739,18 +727,15 @@ impl<M: WritableModel, A> Update<M, A> {
     }
 }
 
-impl<M: WritableModel, A> Update<M, A> {
+impl<M: Model, A> Update<M, A> {
     /// Runs the update; returns how many rows matched. Needs a
     /// [`set`](Update::set) first (a compile error otherwise).
-    pub fn execute<'e, E>(
-        self,
-        exec: E,
-    ) -> impl std::future::Future<Output = Result<u64>> + Send + 'e
+    pub fn execute<'e, E>(self, exec: E) -> Pending<'e, u64>
     where
         A: HasAssignments,
         E: Executor<'e, M::Connection> + 'e,
     {
-        async move {
+        Pending::new(async move {
             let op = write_of::<M>("UPDATE");
             let mut session = exec.__session(&op).await?;
             let (sql, args) =
@@ -759,7 +744,7 @@ impl<M: WritableModel, A> Update<M, A> {
                 .execute(&op, sql_owned(sql), args)
                 .await?
                 .rows_affected)
-        }
+        })
     }
 }
 

@@ -113,7 +113,7 @@ use crate::connection::driver::RowRef;
 use crate::error::{Error, Result};
 use crate::model::types::{FieldType, ScalarType, SqlType, Value};
 use crate::model::Model;
-use crate::routing::Executor;
+use crate::routing::{Executor, Pending};
 
 /// The cursor format's version, the first byte of every cursor.
 const VERSION: u8 = 1;
@@ -340,16 +340,13 @@ impl<M: Model, O: Send + 'static, L> Paged<M, O, L> {
     /// the keys' types; [`Error::InvalidQuery`] for a query that cannot be
     /// paged (see [`Select::page`]). Then the errors of
     /// [`Select::all`].
-    pub fn all<'e, E>(
-        self,
-        exec: E,
-    ) -> impl std::future::Future<Output = Result<Page<O>>> + Send + 'e
+    pub fn all<'e, E>(self, exec: E) -> Pending<'e, Page<O>>
     where
         E: Executor<'e, M::Connection> + LockScope<L> + 'e,
     {
         let decode = self.query.decode;
         let plan = Plan::new::<M>(self.query.parts, self.size, self.after.as_ref());
-        async move {
+        Pending::new(async move {
             let plan = plan?;
             let op = read_op::<M>(&plan.parts);
             let mut session = exec.__session(&op).await?;
@@ -379,7 +376,7 @@ impl<M: Model, O: Send + 'static, L> Paged<M, O, L> {
                 page.push(row);
             }
             Ok(Page { rows: page, next })
-        }
+        })
     }
 }
 

@@ -41,7 +41,7 @@ use crate::connection::driver::RowRef;
 use crate::error::{Error, Result};
 use crate::model::crud::read_of;
 use crate::model::Model;
-use crate::routing::{ConnectionName, Executor};
+use crate::routing::{ConnectionName, Executor, Pending};
 
 /// A query that can be a part of a `UNION` whose rows are `O`, on
 /// connection `C`: a query without a row lock that selects `O` from a
@@ -153,16 +153,13 @@ impl<M: Model, O: Send + 'static, S> Union<M, O, S> {
     super::limit_offset_methods!(" of the whole union");
 
     /// Runs the union and returns every row.
-    pub fn all<'e, E>(
-        self,
-        exec: E,
-    ) -> impl std::future::Future<Output = Result<Vec<O>>> + Send + 'e
+    pub fn all<'e, E>(self, exec: E) -> Pending<'e, Vec<O>>
     where
         E: Executor<'e, M::Connection> + 'e,
         M::Connection: ConnectionName,
     {
         let (parts, decode) = (self.parts, self.decode);
-        async move {
+        Pending::new(async move {
             let mut op = read_of::<M>();
             let mut tables = Vec::new();
             for member in &parts.members {
@@ -172,28 +169,25 @@ impl<M: Model, O: Send + 'static, S> Union<M, O, S> {
             let mut session = exec.__session(&op).await?;
             let (sql, args) = render::union(session.backend(), &parts)?;
             session.fetch_all(&op, sql_owned(sql), args, decode).await
-        }
+        })
     }
 
     /// Runs the union and returns its first row, if any.
-    pub fn first<'e, E>(
-        mut self,
-        exec: E,
-    ) -> impl std::future::Future<Output = Result<Option<O>>> + Send + 'e
+    pub fn first<'e, E>(mut self, exec: E) -> Pending<'e, Option<O>>
     where
         E: Executor<'e, M::Connection> + 'e,
     {
         self.parts.limit = Some(1);
         let rows = self.all(exec);
-        async move { Ok(rows.await?.into_iter().next()) }
+        Pending::new(async move { Ok(rows.await?.into_iter().next()) })
     }
 
     /// Runs the union and returns its first row, or [`Error::NotFound`].
-    pub fn one<'e, E>(self, exec: E) -> impl std::future::Future<Output = Result<O>> + Send + 'e
+    pub fn one<'e, E>(self, exec: E) -> Pending<'e, O>
     where
         E: Executor<'e, M::Connection> + 'e,
     {
         let first = self.first(exec);
-        async move { first.await?.ok_or(Error::NotFound { model: M::NAME }) }
+        Pending::new(async move { first.await?.ok_or(Error::NotFound { model: M::NAME }) })
     }
 }

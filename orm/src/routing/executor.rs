@@ -1,6 +1,8 @@
 //! What a model operation runs on: the database handle or a transaction.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use super::cache::CacheRoute;
 use super::database::{Call, Database};
@@ -12,11 +14,13 @@ use crate::error::Result;
 /// Something statements for models on connection `C` can run on:
 /// `&Database` (takes a pooled connection of `C` per operation), a
 /// [`Call`] (the same, with per-call options), `&mut Transaction<C>` or
-/// `&mut Savepoint<C>` (runs inside the transaction).
+/// `&mut Savepoint<C>` (runs inside the transaction). A transaction of
+/// another connection is refused through [`SameConnection`], whose message
+/// names both connections.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot run statements for a model on connection `{C}`",
-    label = "expected `&Database` or `&mut Transaction<{C}>`",
-    note = "a transaction runs statements only for models on the connection it was opened on; open one with `db.begin_on::<{C}>()`; inside `db.transaction(async |tx| ...)`, `tx` is already a `&mut Transaction`: pass `&mut *tx`"
+    label = "expected `&db`, `&mut tx` or `&mut savepoint`",
+    note = "pass the `&Database` (`&db`), or a transaction opened on `{C}` as `&mut tx`; inside `db.transaction(async |tx| ...)`, `tx` is already a `&mut Transaction`: pass `&mut *tx`"
 )]
 pub trait Executor<'e, C: ConnectionName>: Send + Sized {
     /// The connection for `op`: chosen by routing.
@@ -55,7 +59,11 @@ impl<'e, C: ConnectionName> Executor<'e, C> for Call<'e> {
     }
 }
 
-impl<'e, 't, C: ConnectionName> Executor<'e, C> for &'e mut Savepoint<'t, C> {
+impl<'e, 't, C, T> Executor<'e, C> for &'e mut Savepoint<'t, T>
+where
+    C: ConnectionName,
+    T: ConnectionName + SameConnection<C>,
+{
     fn __session(self, op: &Operation) -> impl Future<Output = Result<Session<'e>>> + Send + 'e {
         let _ = op;
         let conn = self.conn_mut();
@@ -63,9 +71,61 @@ impl<'e, 't, C: ConnectionName> Executor<'e, C> for &'e mut Savepoint<'t, C> {
     }
 }
 
-impl<'e, C: ConnectionName> Executor<'e, C> for &'e mut Transaction<C> {
+impl<'e, C, T> Executor<'e, C> for &'e mut Transaction<T>
+where
+    C: ConnectionName,
+    T: ConnectionName + SameConnection<C>,
+{
     fn __session(self, op: &Operation) -> impl Future<Output = Result<Session<'e>>> + Send + 'e {
         let _ = op;
         async move { Ok(Session::borrowed(self.conn_mut()?)) }
+    }
+}
+
+/// A transaction's connection `Self` is the connection `C` of the model a
+/// statement is for: a transaction holds one connection, and runs nothing
+/// for models on another. The `Executor` impls of transactions and
+/// savepoints require it, so that passing a transaction of another
+/// connection is reported as that.
+#[diagnostic::on_unimplemented(
+    message = "a transaction on `{Self}` cannot run statements for a model on connection `{C}`",
+    label = "a transaction on `{Self}`",
+    note = "a transaction holds one connection: open one on `{C}` with `db.begin_on::<{C}>()` for this model, or run the statement outside the transaction with `&db`"
+)]
+pub trait SameConnection<C: ConnectionName>: ConnectionName {}
+
+impl<C: ConnectionName> SameConnection<C> for C {}
+
+/// The future of a model operation or a query's terminal method (`find`,
+/// `insert`, `all`, `execute`, ...): await it for the operation's result.
+///
+/// A named type, where `impl Future` would do, for the compiler's
+/// messages: a bound the operation needs (a writable model, an executor of
+/// the model's connection, a transaction for a row lock) is checked once,
+/// on the method call. Behind `impl Future` the returned future repeats the
+/// method's bounds, and a call that breaks one is reported three times (the
+/// method, the call and its `.await`). The price is one allocation an
+/// operation, next to the statement's own.
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct Pending<'e, T>(Pin<Box<dyn Future<Output = Result<T>> + Send + 'e>>);
+
+impl<'e, T> Pending<'e, T> {
+    /// Wraps the future of an operation.
+    pub(crate) fn new(future: impl Future<Output = Result<T>> + Send + 'e) -> Self {
+        Pending(Box::pin(future))
+    }
+}
+
+impl<T> Future for Pending<'_, T> {
+    type Output = Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+impl<T> std::fmt::Debug for Pending<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pending")
     }
 }

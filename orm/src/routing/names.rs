@@ -8,7 +8,7 @@
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a declared connection",
     label = "not a connection",
-    note = "name a connection type (`DefaultConnection`, or one you declared)"
+    note = "name a connection type declared in `orm::connections!`, or leave `connection` out for the default connection"
 )]
 pub trait ConnectionName: Send + Sync + 'static {
     /// The connection's name, as configured on the [`Database`](crate::Database).
@@ -28,13 +28,25 @@ impl ConnectionName for DefaultConnection {
 /// Model connections that may be written: every connection not declared
 /// `read_only`. Implemented by `orm::connections!`.
 #[diagnostic::on_unimplemented(
-    message = "connection `{Self}` is read-only",
-    label = "declared `read_only`",
-    note = "models on a read-only connection cannot be written; remove `read_only` from the connection if it should be"
+    message = "connection `{Self}` is declared `read_only`: models on it cannot be inserted, updated, saved, deleted or locked",
+    label = "a write or row lock on read-only connection `{Self}`",
+    note = "read through this model; write or lock the table through a model on a writable connection, or remove `read_only` from `{Self}` in `orm::connections!` if it should be written"
 )]
 pub trait WritableConnection: ConnectionName {}
 
+// Not listed as "the trait is implemented for" in the error on a read-only
+// connection: the fix is never to move the model to this one.
+#[diagnostic::do_not_recommend]
 impl WritableConnection for DefaultConnection {}
+
+/// The name of model `M`'s connection, for the schema `#[orm::model]`
+/// generates: read through `Model::Connection` rather than the type written
+/// in `connection = ...`, so that a type that is not a connection is
+/// reported once, on the model's `Connection`.
+#[doc(hidden)]
+pub const fn connection_name<M: crate::Model>() -> &'static str {
+    <M::Connection as ConnectionName>::NAME
+}
 
 /// One connection declared with `orm::connections!`.
 #[doc(hidden)]

@@ -76,6 +76,9 @@ pub(crate) const SCHEMA_TABLE: &str = "*";
 )]
 pub trait Cacheable: serde::Serialize + serde::de::DeserializeOwned + Send + 'static {}
 
+// Not recommended: a type missing both serde derives is then reported once,
+// as not `Cacheable` (whose message names both), not once for each derive.
+#[diagnostic::do_not_recommend]
 impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static> Cacheable for T {}
 
 /// Options of a [`Database`](crate::Database)'s query cache; see

@@ -1,0 +1,7 @@
+#[orm::model(cache(tll = 60))]
+pub struct Product {
+    #[orm(primary_key)]
+    pub id: i64,
+}
+
+fn main() {}

@@ -1,0 +1,5 @@
+orm::connections! {
+    pub Crm = "Old CRM";
+}
+
+fn main() {}

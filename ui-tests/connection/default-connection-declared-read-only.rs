@@ -1,0 +1,5 @@
+orm::connections! {
+    pub Main = "db", read_only;
+}
+
+fn main() {}

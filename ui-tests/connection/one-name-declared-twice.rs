@@ -1,0 +1,6 @@
+orm::connections! {
+    pub Essentials = "essentials";
+    pub Shared = "essentials";
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+use orm::prelude::*;
+
+#[orm::model]
+pub struct Job {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    pub state: String,
+}
+
+async fn run(db: &orm::Database) {
+    let _ = Job::query().for_share().nowait().count(db).await;
+}
+
+fn main() {}

@@ -1,0 +1,15 @@
+use orm::prelude::*;
+
+#[orm::model]
+pub struct Job {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    pub state: String,
+}
+
+async fn run(db: &orm::Database) {
+    // A DELETE locks the rows it removes by itself.
+    let _ = Job::query().for_update().delete(db).await;
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+use orm::prelude::*;
+
+#[orm::model]
+pub struct Job {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    pub state: String,
+}
+
+fn build() {
+    let _ = Job::query().skip_locked();
+}
+
+fn main() {}

@@ -1,0 +1,15 @@
+use orm::prelude::*;
+
+#[orm::model]
+pub struct Job {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    pub state: String,
+}
+
+fn build() {
+    // An UPDATE locks the rows it changes by itself.
+    let _ = Job::query().for_update().update().set(job::state, "done");
+}
+
+fn main() {}

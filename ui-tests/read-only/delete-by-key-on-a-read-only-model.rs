@@ -1,0 +1,14 @@
+use orm::prelude::*;
+
+#[orm::model(table = "customers", read_only)]
+pub struct LegacyCustomer {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+}
+
+async fn write(db: &orm::Database, row: LegacyCustomer) {
+    let _ = LegacyCustomer::delete_by_key(db, row.id).await;
+}
+
+fn main() {}

@@ -1,0 +1,18 @@
+use orm::prelude::*;
+
+#[orm::model(table = "stock", unique(warehouse, sku))]
+pub struct Stock {
+    #[orm(primary_key, auto)]
+    pub id: i64,
+    #[orm(unique, max_length = 32)]
+    pub code: String,
+    pub warehouse: String,
+    pub sku: String,
+    pub qty: i64,
+}
+
+fn target(rows: &[Stock]) {
+    let _ = Stock::upsert_many(rows).on_conflict(stock::qty);
+}
+
+fn main() {}
