@@ -92,7 +92,7 @@ pub use query::{
 pub use query::{Cursor, Page, Paged, RowStream};
 pub use raw::{raw, CachedRaw, FromRow, Raw};
 pub use relations::{
-    BelongsTo, ForeignKey, HasMany, HasOne, Joinable, KeyOf, Loading, ManyToMany, Relation,
+    BelongsTo, ForeignKey, HasMany, HasOne, Joinable, KeyOf, ManyToMany, Relation,
     SameModel,
 };
 #[cfg(feature = "redis")]

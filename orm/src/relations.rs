@@ -47,8 +47,6 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use crate::connection::conn::sql_owned;
 use crate::connection::driver::RowRef;
@@ -58,7 +56,7 @@ use crate::model::schema::TableSchema;
 use crate::model::types::{FieldType, ScalarType, Value};
 use crate::model::{Column, Model};
 use crate::query::{render, Node, Parts};
-use crate::routing::{Executor, Session};
+use crate::routing::{Executor, Pending, Session};
 
 /// A column that refers to another model's primary key: declared with
 /// `#[orm(belongs_to = Model)]`.
@@ -139,7 +137,7 @@ pub trait Relation: Copy + Send + Sync + 'static {
     /// Loads the related rows of every row in `rows`, with one query per
     /// level (two for many-to-many) whatever the number of rows; the result
     /// is aligned with `rows`.
-    fn load<'e, P, E>(self, rows: &'e [P], exec: E) -> Loading<'e, Vec<Self::Loaded>>
+    fn load<'e, P, E>(self, rows: &'e [P], exec: E) -> Pending<'e, Vec<Self::Loaded>>
     where
         P: SameModel<Self::From> + Sync + 'e,
         E: Executor<'e, <Self::To as Model>::Connection> + 'e,
@@ -147,7 +145,7 @@ pub trait Relation: Copy + Send + Sync + 'static {
         // The rows are read here, so that the future does not depend on
         // `P`: rows of the wrong model are one error, on the argument.
         let parents: Vec<&'e Self::From> = rows.iter().map(P::__as_model).collect();
-        Loading::new(async move {
+        Pending::new(async move {
             let conn = exec.__session(&read_of::<Self::To>()).await?;
             self.__load(parents, conn).await
         })
@@ -159,14 +157,14 @@ pub trait Relation: Copy + Send + Sync + 'static {
         self,
         groups: &'e [Vec<P>],
         exec: E,
-    ) -> Loading<'e, Vec<Vec<Self::Loaded>>>
+    ) -> Pending<'e, Vec<Vec<Self::Loaded>>>
     where
         P: SameModel<Self::From> + Sync + 'e,
         E: Executor<'e, <Self::To as Model>::Connection> + 'e,
     {
         let flat: Vec<&'e Self::From> = groups.iter().flatten().map(P::__as_model).collect();
         let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
-        Loading::new(async move {
+        Pending::new(async move {
             let conn = exec.__session(&read_of::<Self::To>()).await?;
             let mut loaded = self.__load(flat, conn).await?.into_iter();
             Ok(sizes
@@ -177,49 +175,19 @@ pub trait Relation: Copy + Send + Sync + 'static {
     }
 
     /// The related rows of one row: what the generated accessors call.
-    fn of<'e, P, E>(self, row: &'e P, exec: E) -> Loading<'e, Self::Loaded>
+    fn of<'e, P, E>(self, row: &'e P, exec: E) -> Pending<'e, Self::Loaded>
     where
         P: SameModel<Self::From> + Sync + 'e,
         E: Executor<'e, <Self::To as Model>::Connection> + 'e,
     {
         let parent = row.__as_model();
-        Loading::new(async move {
+        Pending::new(async move {
             let conn = exec.__session(&read_of::<Self::To>()).await?;
             let mut loaded = self.__load(vec![parent], conn).await?;
             loaded.pop().ok_or(Error::NotFound {
                 model: <Self::To as Model>::NAME,
             })
         })
-    }
-}
-
-/// The future of [`Relation::load`], [`Relation::load_nested`] and of the
-/// accessors ([`Relation::of`]): the related rows, aligned with the rows
-/// given.
-///
-/// A named type rather than `impl Future`, so that a mistake in the
-/// arguments is reported once, on the call, and not again where the future
-/// is awaited.
-#[must_use = "a load does nothing until it is awaited"]
-pub struct Loading<'e, T>(Pin<Box<dyn Future<Output = Result<T>> + Send + 'e>>);
-
-impl<'e, T> Loading<'e, T> {
-    fn new(future: impl Future<Output = Result<T>> + Send + 'e) -> Self {
-        Loading(Box::pin(future))
-    }
-}
-
-impl<T> Future for Loading<'_, T> {
-    type Output = Result<T>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        self.0.as_mut().poll(cx)
-    }
-}
-
-impl<T> std::fmt::Debug for Loading<'_, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Loading")
     }
 }
 

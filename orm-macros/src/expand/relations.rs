@@ -90,7 +90,7 @@ pub fn expand(cont: &Container) -> TokenStream {
             pub fn #name<'e, E>(
                 &'e self,
                 exec: E,
-            ) -> ::orm::Loading<'e, <#module::#name as ::orm::Relation>::Loaded>
+            ) -> ::orm::Pending<'e, <#module::#name as ::orm::Relation>::Loaded>
             where
                 for<'__orm> #module::#name: ::orm::Relation<From = #model>,
                 E: ::orm::Executor<'e, <<#module::#name as ::orm::Relation>::To as ::orm::Model>::Connection> + 'e,
