@@ -92,8 +92,7 @@ pub use query::{
 pub use query::{Cursor, Page, Paged, RowStream};
 pub use raw::{raw, CachedRaw, FromRow, Raw};
 pub use relations::{
-    BelongsTo, ForeignKey, HasMany, HasOne, Joinable, KeyOf, ManyToMany, Relation,
-    SameModel,
+    BelongsTo, ForeignKey, HasMany, HasOne, Joinable, KeyOf, ManyToMany, Relation, SameModel,
 };
 #[cfg(feature = "redis")]
 pub use routing::RedisOptions;

@@ -6,6 +6,7 @@
 //! connection the pool will close, and turns driver errors into
 //! [`Error`]s that name the connection and carry the SQL.
 
+use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -168,9 +169,12 @@ impl PooledConn {
             return self.run_statement(statement, limit).await;
         }
         self.check_usable()?;
-        self.open_own_transaction().await?;
-        let result = self.run_statement(statement, limit).await;
-        let closed = self.close_own_transaction(result.is_ok()).await;
+        // Boxed, as every rare path below: a statement's future is copied
+        // each time it moves, and boxed once by the operation that awaits
+        // it, so what only some statements need is kept out of it.
+        Box::pin(self.open_own_transaction()).await?;
+        let result = Box::pin(self.run_statement(statement, limit)).await;
+        let closed = Box::pin(self.close_own_transaction(result.is_ok())).await;
         let done = result?;
         closed?;
         Ok(done)
@@ -212,13 +216,13 @@ impl PooledConn {
                 let busy = self.sqlite_busy_timeout();
                 let shorter = limit.filter(|l| *l < busy);
                 if let Some(l) = shorter {
-                    self.raw().sqlite_busy_timeout(l).await;
+                    Box::pin(self.raw().sqlite_busy_timeout(l)).await;
                 }
                 deadline.set(limit);
                 let result = drive(self.raw(), sql, args, fetch, persistent).await;
                 deadline.set(None);
                 if shorter.is_some() {
-                    self.raw().sqlite_busy_timeout(busy).await;
+                    Box::pin(self.raw().sqlite_busy_timeout(busy)).await;
                 }
                 result
             }
@@ -227,17 +231,9 @@ impl PooledConn {
                 let pool = self.pool.clone();
                 let info = self.cancel_target();
                 let statement = drive(self.raw(), sql, args, fetch, persistent);
-                tokio::pin!(statement);
-                tokio::select! {
-                    biased;
-                    result = &mut statement => result,
-                    () = tokio::time::sleep(limit) => {
-                        pool.cancel(&info).await;
-                        tokio::time::timeout(CANCEL_GRACE, &mut statement)
-                            .await
-                            .unwrap_or(Err(Fail::Stuck))
-                    }
-                }
+                // Boxed: the timer and the cancel request sit in the future
+                // of only the statements that have a limit.
+                Box::pin(within_limit(statement, limit, pool, info)).await
             }
         };
         let from_server = matches!(&result, Err(Fail::Driver(sqlx::Error::Database(_))));
@@ -271,7 +267,7 @@ impl PooledConn {
                     // own cancel, counted like the servers' cancel requests.
                     self.counters().cancels.fetch_add(1, Ordering::Relaxed);
                 }
-                self.note_failure(&e, from_server).await;
+                Box::pin(self.note_failure(&e, from_server)).await;
                 Err(self.past_deadline(e))
             }
         }
@@ -463,6 +459,29 @@ impl PooledConn {
             } else if let Err(e) = closed {
                 yield Err(e);
             }
+        }
+    }
+}
+
+/// Runs `statement` (a server's) under `limit`: past it, the server is
+/// asked to cancel it (`pool.cancel` with the session `info`), and the
+/// statement gets [`CANCEL_GRACE`] to end before its connection is given up
+/// as stuck.
+async fn within_limit<T>(
+    statement: impl Future<Output = Result<Fetched<T>, Fail>>,
+    limit: Duration,
+    pool: std::sync::Arc<crate::connection::pool::PoolInner>,
+    info: crate::connection::connect::SessionInfo,
+) -> Result<Fetched<T>, Fail> {
+    tokio::pin!(statement);
+    tokio::select! {
+        biased;
+        result = &mut statement => result,
+        () = tokio::time::sleep(limit) => {
+            pool.cancel(&info).await;
+            tokio::time::timeout(CANCEL_GRACE, &mut statement)
+                .await
+                .unwrap_or(Err(Fail::Stuck))
         }
     }
 }

@@ -487,7 +487,12 @@ impl Pool {
             Err(tokio::sync::TryAcquireError::Closed) => return Err(inner.pool_closed()),
             Err(tokio::sync::TryAcquireError::NoPermits) => {
                 let _waiting = Waiting::new(&inner.counters.waiting);
-                match tokio::time::timeout(limit, inner.permits.clone().acquire_owned()).await {
+                match Box::pin(tokio::time::timeout(
+                    limit,
+                    inner.permits.clone().acquire_owned(),
+                ))
+                .await
+                {
                     Ok(Ok(permit)) => {
                         now = Instant::now();
                         permit
@@ -524,7 +529,11 @@ impl Pool {
             if conn.generation != generation {
                 now = Instant::now();
                 let remaining = limit.saturating_sub(now - started);
-                match tokio::time::timeout(remaining, conn.clear_statement_cache(generation)).await
+                match tokio::time::timeout(
+                    remaining,
+                    Box::pin(conn.clear_statement_cache(generation)),
+                )
+                .await
                 {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => return Err(e),
@@ -542,7 +551,8 @@ impl Pool {
         }
         let remaining = limit.saturating_sub(started.elapsed());
         let (raw, info) =
-            match tokio::time::timeout(remaining, RawConn::connect(&inner.connect)).await {
+            match tokio::time::timeout(remaining, Box::pin(RawConn::connect(&inner.connect))).await
+            {
                 Ok(Ok(opened)) => opened,
                 Ok(Err(source)) => {
                     *inner

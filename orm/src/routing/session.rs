@@ -542,7 +542,10 @@ impl<'e> Session<'e> {
                         fetch: fetch.by_ref(),
                     };
                     let result = if raw {
-                        conn.run_raw(statement, limit).await
+                        // Boxed: raw SQL's watch over the session (its
+                        // transaction, its settings) would otherwise sit in
+                        // every typed statement's future.
+                        Box::pin(conn.run_raw(statement, limit)).await
                     } else {
                         conn.run(statement, limit).await
                     };
@@ -576,7 +579,7 @@ impl<'e> Session<'e> {
                 // connection's statements and prepare this one again, once.
                 prepared_again = true;
                 if let Ok(conn) = self.conn().await {
-                    conn.clear_all_statement_caches().await?;
+                    Box::pin(conn.clear_all_statement_caches()).await?;
                 }
                 continue;
             }
@@ -585,7 +588,7 @@ impl<'e> Session<'e> {
                 PendingWrite::settle(&mut pending);
                 return Err(error);
             };
-            tokio::time::sleep(pause).await;
+            Box::pin(tokio::time::sleep(pause)).await;
         }
     }
 
