@@ -100,7 +100,7 @@ pub use routing::{
     env_prefix, Balancing, BreakerState, Call, CausalToken, ConnectionName, Database,
     DatabaseBuilder, DefaultConnection, Executor, Pending, ReadYourWrites, ReplicaMetrics,
     ReplicationMetrics, ReplicationOptions, Savepoint, Transaction, WritableConnection,
-    TRACED_PARAMETERS,
+    PENDING_BYTES, TRACED_PARAMETERS,
 };
 pub use routing::{CacheMetrics, CacheOptions, Cacheable};
 pub use saga::{Saga, SagaError};

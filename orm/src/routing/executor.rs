@@ -4,6 +4,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use stackfuture::StackFuture;
+
 use super::cache::CacheRoute;
 use super::database::{Call, Database};
 use super::names::ConnectionName;
@@ -104,23 +106,33 @@ impl<C: ConnectionName> SameConnection<C> for C {}
 /// the model's connection, a transaction for a row lock) is checked once,
 /// on the method call. Behind `impl Future` the returned future repeats the
 /// method's bounds, and a call that breaks one is reported three times (the
-/// method, the call and its `.await`). The price is one allocation an
-/// operation, next to the statement's own.
+/// method, the call and its `.await`).
+///
+/// The operation's future is held in place, in [`PENDING_BYTES`] bytes
+/// (`stackfuture`), so that naming it costs no allocation; a larger one
+/// (an operation with a large row type, a stream's) is boxed.
 #[must_use = "an operation does nothing until it is awaited"]
-pub struct Pending<'e, T>(Pin<Box<dyn Future<Output = Result<T>> + Send + 'e>>);
+pub struct Pending<'e, T>(StackFuture<'e, Result<T>, PENDING_BYTES>);
+
+/// The bytes a [`Pending`] holds its operation's future in: a find by key
+/// on one connection takes about 2,800 (bytes, measured with
+/// `-Zprint-type-sizes`; BENCHMARKS.md, "Tracing (issue 14)").
+pub const PENDING_BYTES: usize = 3072;
 
 impl<'e, T> Pending<'e, T> {
     /// Wraps the future of an operation.
     pub(crate) fn new(future: impl Future<Output = Result<T>> + Send + 'e) -> Self {
-        Pending(Box::pin(future))
+        Pending(StackFuture::from_or_box(future))
     }
 }
 
 impl<T> Future for Pending<'_, T> {
     type Output = Result<T>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        self.0.as_mut().poll(cx)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        // SAFETY: pin projection to the only field, never moved out of
+        // `self` nor reached otherwise.
+        unsafe { self.map_unchecked_mut(|p| &mut p.0) }.poll(cx)
     }
 }
 
