@@ -11,7 +11,12 @@
 //! that existing rows take in a new required column without a default; see
 //! [`Backfill`]), `new CONNECTION NAME` (an empty migration to
 //! write by hand), `run`, `rollback [STEPS]`, `status`, `sql`, `check`, and
-//! `seed [--force]` when the binary passes its seeders to [`main_with`].
+//! `seed [--force]` when the binary passes its seeders to [`main_with`],
+//! and `diagram [--format mermaid|dot|svg] [--connection NAME]
+//! [--from-snapshots]`, which writes the models' diagram to standard output
+//! (see [`crate::diagram`]; Mermaid by default, SVG through Graphviz's
+//! `dot`; from the snapshot files under the migrations folder with
+//! `--from-snapshots`, which needs no database and no models).
 //! They act on every connection that has models (configured from the
 //! environment for the commands that talk to a database); read-only
 //! connections are never migrated.
@@ -20,10 +25,11 @@ use std::path::Path;
 
 use super::seed::{environment, Seeders};
 use super::{files, rollback, run_reporting, status, Backfill, MigrationState};
+use crate::diagram::{Diagram, Format};
 use crate::error::Result;
 use crate::Database;
 
-const USAGE: &str = "usage: migrate make NAME [--backfill TABLE.COLUMN=VALUE]... | new CONNECTION NAME | run | rollback [STEPS] | status | sql | check | seed [--force]";
+const USAGE: &str = "usage: migrate make NAME [--backfill TABLE.COLUMN=VALUE]... | new CONNECTION NAME | run | rollback [STEPS] | status | sql | check | seed [--force] | diagram [--format mermaid|dot|svg] [--connection NAME] [--from-snapshots]";
 
 /// The connections that have models, sorted.
 fn connections() -> Vec<&'static str> {
@@ -89,9 +95,75 @@ pub async fn main_with(
     }
 }
 
+/// `diagram [--format mermaid|dot|svg] [--connection NAME] [--from-snapshots]`:
+/// the diagram's bytes. Nothing is opened: backends come from the URL
+/// variables that are set.
+fn diagram(root: &Path, flags: &[&str]) -> Result<Vec<u8>> {
+    let usage = |message: String| crate::Error::Diagram {
+        message: format!("{message}; {USAGE}"),
+    };
+    let (mut format, mut connection, mut from_snapshots) = (Format::Mermaid, None, false);
+    let mut flags = flags.iter().copied();
+    while let Some(flag) = flags.next() {
+        match flag {
+            "--from-snapshots" => from_snapshots = true,
+            "--format" => {
+                format = match flags.next() {
+                    Some("mermaid") => Format::Mermaid,
+                    Some("dot") => Format::Dot,
+                    Some("svg") => Format::Svg,
+                    other => {
+                        return Err(usage(format!(
+                            "`--format {}`: write `mermaid`, `dot` or `svg`",
+                            other.unwrap_or_default()
+                        )))
+                    }
+                }
+            }
+            "--connection" => match flags.next() {
+                Some(name) => connection = Some(name),
+                None => return Err(usage("`--connection` needs a connection's name".into())),
+            },
+            other => return Err(usage(format!("`diagram` does not take `{other}`"))),
+        }
+    }
+    draw(root, format, connection, from_snapshots)
+}
+
+/// The diagram of the models (or of the snapshots), limited to one
+/// connection when one is named, in `format`.
+fn draw(
+    root: &Path,
+    format: Format,
+    connection: Option<&str>,
+    from_snapshots: bool,
+) -> Result<Vec<u8>> {
+    let mut diagram = if from_snapshots {
+        Diagram::from_snapshots(root)?
+    } else {
+        Diagram::of_models()
+    }
+    .with_backends_from_env();
+    if let Some(name) = connection {
+        diagram = diagram.only_connection(name)?;
+    }
+    diagram.render(format)
+}
+
 async fn command(root: &Path, seeders: &Seeders, args: &[String]) -> Result<i32> {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     match words.as_slice() {
+        ["diagram", flags @ ..] => {
+            use std::io::Write as _;
+            let bytes = diagram(root, flags)?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&bytes)
+                .and_then(|()| out.flush())
+                .map_err(|e| crate::Error::Diagram {
+                    message: format!("cannot write to standard output: {e}"),
+                })?;
+            Ok(0)
+        }
         ["new", connection, name] => {
             let path = files::new(root, connection, name)?;
             println!("{connection}: wrote {}, to fill in by hand", path.display());
