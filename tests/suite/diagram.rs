@@ -560,3 +560,18 @@ fn svg_needs_graphviz_and_says_so() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_diagram_command_and_its_exit_codes() {
+    let root = std::env::temp_dir().join(orm_tests::unique_name());
+    let cli = |words: &[&str]| orm::migrate::cli::main(root.clone(), words.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>());
+    assert_eq!(cli(&["diagram"]).await, 0);
+    assert_eq!(cli(&["diagram", "--format", "dot", "--connection", "essentials"]).await, 0);
+    assert_eq!(cli(&["diagram", "--help"]).await, 0, "help is a success");
+    assert_eq!(cli(&["diagram", "--format", "png"]).await, 2, "not a format: usage");
+    assert_eq!(cli(&["diagram", "--connection", "nowhere"]).await, 1, "no model lives there");
+    assert_eq!(cli(&["diagram", "--from-snapshots"]).await, 1, "no migrations folder");
+    let svg = cli(&["diagram", "--format", "svg"]).await;
+    let has_dot = std::process::Command::new("dot").arg("-V").output().is_ok();
+    assert_eq!(svg, if has_dot { 0 } else { 1 }, "svg needs Graphviz");
+}
