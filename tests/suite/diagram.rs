@@ -575,3 +575,55 @@ async fn the_diagram_command_and_its_exit_codes() {
     let has_dot = std::process::Command::new("dot").arg("-V").output().is_ok();
     assert_eq!(svg, if has_dot { 0 } else { 1 }, "svg needs Graphviz");
 }
+
+/// The text of an SVG's `<text>` elements, entities decoded.
+fn svg_texts(svg: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in svg.split("<text").skip(1) {
+        let body = &part[part.find('>').unwrap() + 1..part.find("</text>").unwrap()];
+        let mut text = String::new();
+        let mut rest = body;
+        while let Some(at) = rest.find('&') {
+            text.push_str(&rest[..at]);
+            let end = rest[at..].find(';').unwrap() + at;
+            let entity = &rest[at + 1..end];
+            let ch = match entity {
+                "lt" => '<',
+                "gt" => '>',
+                "amp" => '&',
+                "quot" => '"',
+                "apos" => '\'',
+                _ if entity.starts_with("#x") => char::from_u32(u32::from_str_radix(&entity[2..], 16).unwrap()).unwrap(),
+                _ => char::from_u32(entity[1..].parse().unwrap()).unwrap(),
+            };
+            text.push(ch);
+            rest = &rest[end + 1..];
+        }
+        text.push_str(rest);
+        out.push(text);
+    }
+    out
+}
+
+#[test]
+fn graphviz_draws_every_model_name() {
+    if std::process::Command::new("dot").arg("-V").output().is_err() {
+        eprintln!("Graphviz's `dot` is not installed: the SVG is not drawn here");
+        return;
+    }
+    let texts = svg_texts(&String::from_utf8(Diagram::of_models().to_svg().unwrap()).unwrap());
+    for title in [
+        title::<Author>(),
+        title::<Post>(),
+        title::<Ticket>(),
+        title::<User>(),
+        title::<LegacyCustomer>(),
+        title::<ArchivedInvoice>() + ", read-only",
+    ] {
+        assert!(texts.contains(&title), "{title} is not drawn: {texts:?}");
+    }
+    let texts = svg_texts(&String::from_utf8(hostile_diagram().to_svg().unwrap()).unwrap());
+    for name in HOSTILE {
+        assert!(texts.iter().any(|t| t == name), "{name:?} is not drawn: {texts:?}");
+    }
+}

@@ -8,15 +8,16 @@
 //! ```
 //!
 //! Commands (`migrate --help`, and `migrate COMMAND --help` for each):
-//! `make NAME [--backfill TABLE.COLUMN=VALUE]...` (the value that existing
-//! rows take in a new required column without a default; see
-//! [`Backfill`]), `new CONNECTION NAME` (an empty migration to write by
-//! hand), `run`, `rollback [STEPS]`, `status`, `sql`, `check`, `seed
-//! [--force]` when the binary passes its seeders to [`main_with`], and
-//! `diagram [--format mermaid|dot|svg] [--from-snapshots]`, which writes
-//! the models' diagram to standard output (see [`crate::diagram`]; SVG
-//! through Graphviz's `dot`; from the snapshot files under the migrations
-//! folder alone with `--from-snapshots`).
+//! `make NAME [--backfill TABLE.COLUMN=VALUE]... [--dry-run]` (the value
+//! that existing rows take in a new required column without a default,
+//! see [`Backfill`]; `--dry-run` prints the steps and writes nothing),
+//! `new CONNECTION NAME` (an empty migration to write by hand), `run`,
+//! `rollback [STEPS]`, `status`, `sql`, `check`, `seed [--force]` when the
+//! binary passes its seeders to [`main_with`], and `diagram [--format
+//! mermaid|dot|svg] [--from-snapshots]`, which writes the models' diagram
+//! to standard output (see [`crate::diagram`]; SVG through Graphviz's
+//! `dot`; from the snapshot files under the migrations folder alone with
+//! `--from-snapshots`).
 //!
 //! They act on every connection that has models (configured from the
 //! environment for the commands that talk to a database), or on one with
@@ -89,6 +90,9 @@ enum Command {
         /// The value existing rows take in a new required column without a default.
         #[arg(long = "backfill", value_name = "TABLE.COLUMN=VALUE")]
         backfills: Vec<String>,
+        /// Print each connection's migration steps instead of writing files.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         only: Only,
     },
@@ -268,15 +272,29 @@ async fn command(root: &Path, seeders: &Seeders, command: Command) -> Result<i32
         Command::Make {
             name,
             backfills: values,
+            dry_run,
             only,
         } => {
             let backfills = backfills(&values)?;
             let connections = connections(only.connection.as_deref())?;
             // Every connection's migration is checked before any is written.
+            let mut plans = Vec::new();
             for c in &connections {
                 if !crate::routing::names::declared_read_only(c) {
-                    files::plan(root, c, &backfills)?;
+                    plans.push((c, files::plan(root, c, &backfills)?));
                 }
+            }
+            if dry_run {
+                for (c, plan) in plans {
+                    match plan {
+                        Some(plan) => println!(
+                            "{c}: would write the migration `{name}`, up:\n{}",
+                            serde_json::to_string_pretty(plan.up()).unwrap_or_default()
+                        ),
+                        None => println!("{c}: nothing to do, the models match the last migration"),
+                    }
+                }
+                return Ok(0);
             }
             for c in connections {
                 if crate::routing::names::declared_read_only(c) {
