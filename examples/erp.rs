@@ -4,6 +4,10 @@
 //!
 //!     cargo run --example erp
 //!
+//! With arguments, it is the migration command line of these models
+//! (`orm::migrate::cli`), as an application's `migrate` binary would be:
+//! `cargo run --example erp -- diagram` draws them (the README's diagram).
+//!
 //! With no configuration each connection is a SQLite file in a temporary
 //! folder. Set DATABASE_URL, DATABASE_ESSENTIALS_URL and DATABASE_LEGACY_URL
 //! (any mix of sqlite:, postgres:// and mysql:// URLs) to use real servers.
@@ -16,7 +20,7 @@ orm::connections! {
     pub Legacy = "legacy", read_only;
 }
 
-#[orm::model(table = "departments", connection = Essentials)]
+#[orm::model(table = "departments", connection = Essentials, has_many(users = user::department_id))]
 #[derive(Clone, Debug)]
 pub struct Department {
     #[orm(primary_key, auto)]
@@ -25,13 +29,14 @@ pub struct Department {
     pub name: String,
 }
 
-#[orm::model(table = "auser", connection = Essentials)]
+#[orm::model(table = "auser", connection = Essentials, has_many(entered = order::entered_by))]
 #[derive(Clone, Debug)]
 pub struct User {
     #[orm(primary_key, auto)]
     pub uid: i64,
     #[orm(unique, max_length = 120)]
     pub email: String,
+    #[orm(belongs_to = Department)]
     pub department_id: i64,
 }
 
@@ -43,7 +48,7 @@ pub struct Customer {
     pub name: String,
 }
 
-#[orm::model(table = "products", connection = Main)]
+#[orm::model(table = "products", connection = Main, has_many(orders = order::sku))]
 #[derive(Clone, Debug)]
 pub struct Product {
     #[orm(primary_key, max_length = 32)]
@@ -57,16 +62,24 @@ pub struct Product {
 pub struct Order {
     #[orm(primary_key, auto)]
     pub id: i64,
-    /// A customer of the legacy system.
+    /// A customer of the legacy system: loaded by a second query there.
+    #[orm(belongs_to = Customer)]
     pub customer_id: i64,
     /// The user on "essentials" who entered it.
+    #[orm(belongs_to = User, relation = "clerk")]
     pub entered_by: i64,
+    /// A foreign key: products live on this connection too.
+    #[orm(belongs_to = Product, relation = "product", max_length = 32)]
     pub sku: String,
     pub quantity: i32,
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.is_empty() {
+        std::process::exit(orm::migrate::cli::main("migrations", args).await);
+    }
     let dir = std::env::temp_dir().join(format!("orm-erp-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let sqlite = |name: &str| format!("sqlite://{}", dir.join(format!("{name}.db")).display());
@@ -159,8 +172,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // Each model went to its own database.
-    let entered_by = User::get(&db, order.entered_by).await?;
-    let department = Department::get(&db, entered_by.department_id).await?;
+    let entered_by = order.clerk(&db).await?;
+    let department = entered_by.department(&db).await?;
     println!(
         "order {} was entered by {} of {}",
         order.id, entered_by.email, department.name

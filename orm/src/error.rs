@@ -218,6 +218,14 @@ pub enum Error {
         message: String,
     },
 
+    /// A diagram of the models cannot be drawn (no snapshot folder, an
+    /// unknown connection, Graphviz not installed).
+    #[error("diagram: {message}")]
+    Diagram {
+        /// What is wrong and how to repair it.
+        message: String,
+    },
+
     /// Seeders cannot be ordered or run, or one of them failed.
     #[error("seed: {message}")]
     Seed {
@@ -438,6 +446,7 @@ impl Error {
             Error::Decode { .. } => "decode",
             Error::ValueTooLong { .. } => "value_too_long",
             Error::Migration { .. } => "migration",
+            Error::Diagram { .. } => "diagram",
             Error::Seed { .. } => "seed",
             Error::InvalidQuery { .. } => "invalid_query",
             Error::InvalidCursor { .. } => "invalid_cursor",

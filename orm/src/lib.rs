@@ -60,6 +60,7 @@ compile_error!("enable at least one backend feature of `orm`: sqlite, postgres o
 // "Runtime layers").
 mod backend;
 mod connection;
+pub mod diagram;
 mod error;
 pub mod migrate;
 mod model;
@@ -147,6 +148,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::connection::driver::{Args, RowRef};
+    pub use crate::diagram::{DeclaredRelation, ModelFacts, RelationKind};
     pub use crate::model::defaults::{check_default, DefaultOf, Literal as DefaultLiteral};
     pub use crate::model::registry::ModelEntry;
     pub use crate::model::schema::{

@@ -15,6 +15,7 @@ mod catalog;
 mod connections;
 mod crud;
 mod defaults;
+mod diagram;
 mod dsl;
 mod errors;
 mod lists_and_nulls;

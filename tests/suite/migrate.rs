@@ -239,6 +239,23 @@ mod files {
     }
 
     #[tokio::test]
+    async fn make_dry_run_writes_nothing_and_connection_limits_the_command() {
+        let root = std::env::temp_dir().join(format!("orm-cli-dry-{}-{}", std::process::id(), crate::KIND as u8));
+        let _ = std::fs::remove_dir_all(&root);
+        let cli = |words: &[&str]| orm::migrate::cli::main(root.clone(), words.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>());
+        assert_eq!(cli(&["make", "init", "--dry-run"]).await, 0);
+        assert!(!root.exists(), "a dry run writes nothing");
+        assert_eq!(cli(&["make", "init", "--connection", "essentials"]).await, 0);
+        assert!(root.join("essentials/0001_init.json").exists());
+        assert!(!root.join("db").exists(), "only the connection named");
+        assert_eq!(cli(&["check", "--connection", "essentials"]).await, 0);
+        assert_eq!(cli(&["check"]).await, 1, "db has no migration yet");
+        assert_eq!(cli(&["check", "--connection", "nowhere"]).await, 1, "no model lives there");
+        assert_eq!(cli(&["make", "--help"]).await, 0);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[tokio::test]
     async fn make_writes_the_next_migration_only_when_the_models_changed() {
         let Some(t) = crate::db().await else { return };
         let root = std::env::temp_dir().join(format!("orm-migrations-{}-{}", std::process::id(), crate::KIND as u8));

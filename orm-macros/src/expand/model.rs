@@ -84,6 +84,7 @@ pub fn expand(cont: &Container) -> TokenStream {
     let column_impls = columns::impls(cont);
     let foreign_keys = super::relations::foreign_keys(cont);
     let relation_impls = super::relations::impls(cont);
+    let facts = super::relations::facts(cont);
     let is_new = match &key.attrs.auto {
         Some(_) => quote!(::orm::__private::is_unset_key(&self.#key_ident)),
         None => quote!(false),
@@ -177,6 +178,7 @@ pub fn expand(cont: &Container) -> TokenStream {
                 }
             }
 
+            #facts
             #column_impls
             #foreign_keys
             #relation_impls

@@ -294,3 +294,58 @@ pub fn foreign_keys(cont: &Container) -> TokenStream {
     });
     quote!(#(#impls)*)
 }
+
+/// The model's entry for the diagram (`orm::diagram`): its name, columns
+/// module, read-only mark and declared relations, as strings only, so that
+/// it can add no error of its own to a relation that has one.
+pub fn facts(cont: &Container) -> TokenStream {
+    let model = cont.ident;
+    let model_name = model.to_string();
+    let module = module_ident(cont).to_string();
+    let module = module.trim_start_matches("r#");
+    let read_only = cont.attrs.read_only.is_some();
+    let text = |path: &syn::Path| quote!(#path).to_string().replace(' ', "");
+    let mut relations = Vec::new();
+    for field in &cont.fields {
+        if let Some(name) = field.relation_name() {
+            let key = field.ident.to_string();
+            relations.push(quote! {
+                ::orm::__private::DeclaredRelation {
+                    name: #name,
+                    kind: ::orm::__private::RelationKind::BelongsTo,
+                    key: #key,
+                    other_key: "",
+                }
+            });
+        }
+    }
+    for relation in &cont.attrs.relations {
+        let name = relation.name.to_string();
+        let key = text(&relation.foreign_key);
+        let other = relation.other_key.as_ref().map(text).unwrap_or_default();
+        let kind = match relation.kind {
+            ParentKind::HasMany => quote!(HasMany),
+            ParentKind::HasOne => quote!(HasOne),
+            ParentKind::ManyToMany => quote!(ManyToMany),
+        };
+        relations.push(quote! {
+            ::orm::__private::DeclaredRelation {
+                name: #name,
+                kind: ::orm::__private::RelationKind::#kind,
+                key: #key,
+                other_key: #other,
+            }
+        });
+    }
+    quote! {
+        ::orm::__private::inventory::submit! {
+            ::orm::__private::ModelFacts {
+                model: #model_name,
+                module: #module,
+                read_only: #read_only,
+                schema: <#model as ::orm::Model>::SCHEMA,
+                relations: &[#(#relations),*],
+            }
+        }
+    }
+}

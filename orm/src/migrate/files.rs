@@ -153,6 +153,13 @@ pub(super) struct Plan {
     snapshot: Snapshot,
 }
 
+impl Plan {
+    /// The steps that apply the migration.
+    pub(super) fn up(&self) -> &[Operation] {
+        &self.up
+    }
+}
+
 /// The next migration of `connection`; `None` when the models match the
 /// last snapshot.
 pub(super) fn plan(root: &Path, connection: &str, backfills: &[Backfill]) -> Result<Option<Plan>> {

@@ -1,0 +1,1 @@
+include!("../suite/diagram.rs");
