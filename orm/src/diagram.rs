@@ -29,7 +29,7 @@
 //! Why a Mermaid `flowchart` and not `erDiagram`: Mermaid's `erDiagram` has
 //! no way to group entities (no subgraphs or namespaces), and `classDiagram`
 //! namespaces take a bare identifier as their label, so neither can show a
-//! group labelled "essentials (postgres, read-only)". A flowchart has
+//! group labelled "essentials (PostgreSQL, read-only)". A flowchart has
 //! labelled `subgraph`s, dashed edges with labels, and labels that take any
 //! text through entity codes (`#35;`), which is how hostile names are
 //! written. Crow's feet are spelled as the cardinality at the start of each
@@ -537,7 +537,10 @@ impl Diagram {
                 continue;
             };
             let arrow = match (r.cardinality, r.cross_connection) {
-                (Cardinality::ManyToMany, _) => "---",
+                // Many-to-many has no direction; across connections it is
+                // dashed as every relation loaded by a second query is.
+                (Cardinality::ManyToMany, false) => "---",
+                (Cardinality::ManyToMany, true) => "-.-",
                 (_, true) => "-.->",
                 (_, false) => "-->",
             };
@@ -647,7 +650,7 @@ impl Diagram {
     }
 }
 
-/// `db (sqlite, read-only)`.
+/// `db (SQLite, read-only)`.
 fn group_label(group: &ConnectionGroup) -> String {
     let mut notes = Vec::new();
     if let Some(b) = group.backend {

@@ -81,7 +81,7 @@ fn quoted(s: &str) -> (&str, &str) {
 }
 
 /// Parses the flowchart subset the diagram writes: `subgraph ID["label"]`,
-/// `end`, nodes `ID["label"]`, edges `A -->|"label"| B` (`-.->` dashed,
+/// `end`, nodes `ID["label"]`, edges `A -->|"label"| B` (`-.->`, `-.-` dashed,
 /// `---` many-to-many).
 fn parse_mermaid(text: &str) -> Drawn {
     let mut lines = text.lines();
@@ -112,11 +112,11 @@ fn parse_mermaid(text: &str) -> Drawn {
             drawn.edges.push(Edge {
                 from: id.to_owned(),
                 to: to.to_owned(),
-                dashed: arrow == "-.->",
+                dashed: matches!(arrow, "-.->" | "-.-"),
                 ends,
                 label,
             });
-            assert!(matches!(arrow, "-->" | "-.->" | "---"), "{line}");
+            assert!(matches!(arrow, "-->" | "-.->" | "---" | "-.-"), "{line}");
         } else {
             let open = line.find('[').unwrap_or_else(|| panic!("a node: {line}"));
             let (label, after) = quoted(&line[open + 1..]);
