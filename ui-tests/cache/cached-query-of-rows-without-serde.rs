@@ -1,3 +1,4 @@
+// A query can be `cached()` only when its rows are Serialize and Deserialize.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,5 @@
+// A query that takes a row lock cannot be `cached()`: the lock needs a
+// transaction, and a transaction's reads never use the cache.
 use orm::prelude::*;
 
 #[orm::model]

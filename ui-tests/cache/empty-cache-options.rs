@@ -1,3 +1,4 @@
+// `cache` takes a time to live in seconds: an empty `cache()` is refused.
 #[orm::model(cache())]
 pub struct Product {
     #[orm(primary_key)]

@@ -1,3 +1,4 @@
+// `ttl` takes a number of seconds, not a string.
 #[orm::model(cache(ttl = "60"))]
 pub struct Product {
     #[orm(primary_key)]

@@ -1,3 +1,4 @@
+// `ttl` is at least 1 second.
 #[orm::model(cache(ttl = 0))]
 pub struct Product {
     #[orm(primary_key)]

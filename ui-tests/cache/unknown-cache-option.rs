@@ -1,3 +1,5 @@
+// A misspelled `cache(...)` option is an error naming the accepted one, never
+// ignored.
 #[orm::model(cache(tll = 60))]
 pub struct Product {
     #[orm(primary_key)]

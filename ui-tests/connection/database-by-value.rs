@@ -1,3 +1,4 @@
+// Statements take the database by reference (`&db`), not by value.
 use orm::prelude::*;
 
 orm::connections! {

@@ -1,3 +1,5 @@
+// A transaction runs statements for models of its own connection only: `insert`
+// of a model on another connection does not compile.
 use orm::prelude::*;
 
 orm::connections! {

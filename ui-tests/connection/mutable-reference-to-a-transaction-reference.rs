@@ -1,3 +1,5 @@
+// Inside `db.transaction(...)`, the closure's `tx` is already a
+// `&mut Transaction`: passing `&mut tx` does not compile.
 use orm::prelude::*;
 
 orm::connections! {

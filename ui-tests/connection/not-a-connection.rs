@@ -1,3 +1,5 @@
+// `connection = ...` names a connection declared in `orm::connections!`, not
+// any type.
 pub struct Settings;
 
 #[orm::model(connection = Settings)]

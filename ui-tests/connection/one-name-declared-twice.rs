@@ -1,3 +1,5 @@
+// A database name is declared once in `orm::connections!`: two connection types
+// cannot share it.
 orm::connections! {
     pub Essentials = "essentials";
     pub Shared = "essentials";

@@ -1,3 +1,5 @@
+// A transaction opened on a named connection runs statements for its models
+// only: a query of a model on the default connection does not compile.
 use orm::prelude::*;
 
 orm::connections! {

@@ -1,3 +1,4 @@
+// A savepoint runs statements for models of its transaction's connection only.
 use orm::prelude::*;
 
 orm::connections! {

@@ -1,3 +1,4 @@
+// Statements take a transaction by mutable reference (`&mut tx`), not by value.
 use orm::prelude::*;
 
 orm::connections! {

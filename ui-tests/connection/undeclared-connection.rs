@@ -1,3 +1,5 @@
+// `connection = ...` names a declared connection: a misspelled one is an error
+// with a suggestion.
 orm::connections! {
     pub Essentials = "essentials";
 }

@@ -1,3 +1,5 @@
+// A query takes one row lock: `for_share()` after `for_update()` does not
+// compile.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,5 @@
+// A locking query runs in a transaction: its `count` through `&db` does not
+// compile.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,5 @@
+// `delete` is built from a query without a row lock: a DELETE locks the rows it
+// removes by itself.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,5 @@
+// A model on a `read_only` connection cannot lock rows: `for_update()` does not
+// compile.
 use orm::prelude::*;
 
 orm::connections! {

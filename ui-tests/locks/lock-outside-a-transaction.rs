@@ -1,3 +1,5 @@
+// A locking query runs in a transaction: through `&db` its lock would end with
+// the statement, so it does not compile.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,4 @@
+// A row lock takes at most one of `nowait()` and `skip_locked()`.
 use orm::prelude::*;
 
 #[orm::model]

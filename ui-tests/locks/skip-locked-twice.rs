@@ -1,3 +1,5 @@
+// A row lock takes `nowait()` or `skip_locked()` once: a second `skip_locked()`
+// does not compile.
 use orm::prelude::*;
 
 #[orm::model]

@@ -1,3 +1,4 @@
+// `skip_locked()` applies only to a query that takes a row lock.
 use orm::prelude::*;
 
 #[orm::model]

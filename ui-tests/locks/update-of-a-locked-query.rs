@@ -1,3 +1,5 @@
+// `update` is built from a query without a row lock: an UPDATE locks the rows
+// it changes by itself.
 use orm::prelude::*;
 
 #[orm::model]

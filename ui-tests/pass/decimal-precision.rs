@@ -1,3 +1,5 @@
+// Decimal fields take `precision` up to 65 and `scale` up to 28, and the schema
+// records them (a `precision` alone has scale 0).
 use rust_decimal::Decimal;
 
 #[orm::model(table = "prices")]

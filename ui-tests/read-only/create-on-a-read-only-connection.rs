@@ -1,3 +1,5 @@
+// A model on a connection declared `read_only` cannot be created: `create` does
+// not compile.
 use orm::prelude::*;
 
 orm::connections! {

@@ -1,3 +1,4 @@
+// A model marked `read_only` cannot be created: `create` does not compile.
 use orm::prelude::*;
 
 #[orm::model(table = "customers", read_only)]

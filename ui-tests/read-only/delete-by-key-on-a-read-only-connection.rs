@@ -1,3 +1,5 @@
+// A model on a connection declared `read_only` cannot be deleted by key:
+// `delete_by_key` does not compile.
 use orm::prelude::*;
 
 orm::connections! {

@@ -1,3 +1,5 @@
+// A model marked `read_only` cannot be deleted through a query:
+// `query().delete(...)` does not compile.
 use orm::prelude::*;
 
 #[orm::model(table = "customers", read_only)]

@@ -1,3 +1,5 @@
+// A model on a connection declared `read_only` cannot be inserted: `insert`
+// does not compile.
 use orm::prelude::*;
 
 orm::connections! {

@@ -1,3 +1,4 @@
+// A model marked `read_only` cannot be updated: `update` does not compile.
 use orm::prelude::*;
 
 #[orm::model(table = "customers", read_only)]

@@ -1,3 +1,5 @@
+// A model marked `read_only` cannot be upserted: `upsert_many` does not
+// compile.
 use orm::prelude::*;
 
 #[orm::model(table = "customers", read_only)]

@@ -1,3 +1,4 @@
+// A model marked `read_only` cannot be upserted: `upsert` does not compile.
 use orm::prelude::*;
 
 #[orm::model(table = "customers", read_only)]

@@ -1,3 +1,5 @@
+// A `has_many` accessor is a method of the model that declares it only: `Post`
+// has no `posts`.
 #[orm::model(has_many(posts = post::user_id))]
 #[derive(Clone)]
 pub struct User {

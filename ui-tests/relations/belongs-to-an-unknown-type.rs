@@ -1,3 +1,5 @@
+// `belongs_to` names a model in scope: a misspelled one is an error with a
+// suggestion.
 #[orm::model]
 #[derive(Clone)]
 pub struct User {

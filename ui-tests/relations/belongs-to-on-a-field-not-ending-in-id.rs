@@ -1,3 +1,5 @@
+// A `belongs_to` field whose name does not end in `_id` names its relation with
+// `relation = "..."`.
 #[orm::model]
 #[derive(Clone)]
 pub struct User {

@@ -1,3 +1,5 @@
+// A foreign key has the type of the primary key it refers to: a `String` cannot
+// refer to an `i64` key.
 #[orm::model]
 #[derive(Clone)]
 pub struct User {

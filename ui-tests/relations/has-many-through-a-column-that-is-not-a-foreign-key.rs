@@ -1,3 +1,5 @@
+// `has_many` goes through a column declared `belongs_to`: a plain column is
+// refused.
 #[orm::model(has_many(posts = post::user_id))]
 #[derive(Clone)]
 pub struct User {

@@ -1,3 +1,5 @@
+// `has_many` names the foreign key column (`post::user_id`), not its
+// `belongs_to` relation (`post::user`).
 #[orm::model(has_many(posts = post::user))]
 #[derive(Clone)]
 pub struct User {

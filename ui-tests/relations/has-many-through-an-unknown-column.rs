@@ -1,3 +1,5 @@
+// `has_many` names a column of the related model: an unknown column does not
+// compile.
 #[orm::model(has_many(posts = post::author_id))]
 #[derive(Clone)]
 pub struct User {

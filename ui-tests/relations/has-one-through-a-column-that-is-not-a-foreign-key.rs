@@ -1,3 +1,5 @@
+// `has_one` goes through a column declared `belongs_to`: a plain column is
+// refused.
 #[orm::model(has_one(profile = profile::user_id))]
 #[derive(Clone)]
 pub struct User {

@@ -1,3 +1,5 @@
+// An SQL join stays on one connection: a relation to a model on another
+// connection cannot be joined.
 use orm::prelude::*;
 
 orm::connections! {

@@ -1,3 +1,5 @@
+// A relation loads for rows of the model that declares it: `user::posts.load`
+// of `Post` rows does not compile.
 use orm::prelude::*;
 
 #[orm::model(has_many(posts = post::user_id))]

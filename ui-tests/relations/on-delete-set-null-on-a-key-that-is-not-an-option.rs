@@ -1,3 +1,4 @@
+// `on_delete = "set_null"` needs a key that is an `Option`.
 #[orm::model]
 #[derive(Clone)]
 pub struct User {

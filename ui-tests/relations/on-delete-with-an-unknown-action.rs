@@ -1,3 +1,4 @@
+// `on_delete` is one of "cascade", "set_null" or "restrict".
 #[orm::model]
 #[derive(Clone)]
 pub struct User {

@@ -1,3 +1,4 @@
+// `on_delete` comes with `belongs_to`.
 #[orm::model]
 pub struct Post {
     #[orm(primary_key, auto)]

@@ -1,3 +1,5 @@
+// A model's relations have distinct names: two `belongs_to` named `editor` are
+// refused.
 #[orm::model]
 #[derive(Clone)]
 pub struct User {

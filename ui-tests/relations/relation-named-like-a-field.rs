@@ -1,3 +1,4 @@
+// A relation cannot have the name of a field of its model.
 #[orm::model(has_many(author = post::parent_id))]
 #[derive(Clone)]
 pub struct Post {

@@ -1,3 +1,4 @@
+// `belongs_to` refers to a struct annotated with `#[orm::model]`.
 pub struct Settings {
     pub id: i64,
 }

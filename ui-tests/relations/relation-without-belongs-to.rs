@@ -1,3 +1,4 @@
+// `relation` names a `belongs_to` relation: it comes with `belongs_to`.
 #[orm::model]
 pub struct Post {
     #[orm(primary_key, auto)]

@@ -1,3 +1,5 @@
+// An upsert's conflict target lists the columns of a `unique(a, b)` index in
+// the index's order.
 use orm::prelude::*;
 
 #[orm::model(table = "stock", unique(warehouse, sku))]

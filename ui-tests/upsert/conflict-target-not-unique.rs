@@ -1,3 +1,5 @@
+// An upsert's conflict target is a unique key: a column that is neither the
+// primary key nor unique is refused.
 use orm::prelude::*;
 
 #[orm::model(table = "stock", unique(warehouse, sku))]

@@ -1,3 +1,5 @@
+// An upsert's conflict target is a unique key of the upserted model, not of
+// another model.
 use orm::prelude::*;
 
 #[orm::model(table = "stock", unique(warehouse, sku))]

@@ -1,3 +1,5 @@
+// An upsert's conflict target is a whole unique key: one column of a
+// `unique(a, b)` index is not.
 use orm::prelude::*;
 
 #[orm::model(table = "stock", unique(warehouse, sku))]

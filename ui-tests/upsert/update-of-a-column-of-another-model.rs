@@ -1,3 +1,4 @@
+// An upsert updates columns of its own model only.
 use orm::prelude::*;
 
 #[orm::model(table = "stock", unique(warehouse, sku))]
