@@ -787,9 +787,9 @@ pub mod check {
     /// A `belongs_to` column: implemented by the macro for each
     /// `#[orm(belongs_to = Target)]` field of a model (`Child`).
     #[diagnostic::on_unimplemented(
-        message = "column `{Self}` is not a foreign key",
-        label = "not declared `belongs_to`",
-        note = "`has_many`, `has_one` and `many_to_many` name columns declared `#[orm(belongs_to = Model)]`: add it to the field, or name a column that has it"
+        message = "`{Self}` is not a foreign key column",
+        label = "not a column declared `belongs_to`",
+        note = "`has_many`, `has_one` and `many_to_many` name the other model's foreign key column (a field declared `#[orm(belongs_to = Model)]`, such as `post::user_id`), not a relation: name that column, or add `belongs_to` to the field"
     )]
     pub trait BelongsToColumn {
         /// The model the column refers to.
