@@ -164,8 +164,13 @@ pub struct ColumnLine {
     pub sql_type: String,
     /// Whether it is the primary key.
     pub primary_key: bool,
-    /// Whether it holds a `belongs_to` key.
+    /// Whether it holds a foreign key (a `belongs_to` to a model on the
+    /// same connection: a constraint in the database).
     pub foreign_key: bool,
+    /// Whether it holds a `belongs_to` key to a model on another
+    /// connection: no constraint exists, the relation is loaded by a second
+    /// query. Drawn `ref`, not `FK`.
+    pub reference: bool,
     /// Whether it may be NULL.
     pub nullable: bool,
     /// Whether its values are unique.
@@ -280,7 +285,13 @@ fn type_name(sql_type: SqlType, max_length: Option<u32>, decimal: Option<(u8, u8
 /// The lines of `table`'s box; `is_key` says which columns hold a
 /// `belongs_to` key. A column that leads an index over several columns is
 /// marked indexed too.
-fn column_lines(table: &crate::migrate::Table, is_key: impl Fn(&str) -> bool) -> Vec<ColumnLine> {
+/// The lines of `table`'s box; `key` says of a column whether it holds a
+/// key to a model on this connection (`Some(false)`), on another
+/// (`Some(true)`), or none (`None`).
+fn column_lines(
+    table: &crate::migrate::Table,
+    key: impl Fn(&str) -> Option<bool>,
+) -> Vec<ColumnLine> {
     table
         .columns
         .iter()
@@ -292,7 +303,8 @@ fn column_lines(table: &crate::migrate::Table, is_key: impl Fn(&str) -> bool) ->
                 c.decimal.map(|d| (d.precision, d.scale)),
             ),
             primary_key: c.name == table.primary_key,
-            foreign_key: is_key(&c.name),
+            foreign_key: key(&c.name) == Some(false),
+            reference: key(&c.name) == Some(true),
             nullable: c.nullable,
             unique: c.unique,
             indexed: c.indexed
@@ -315,7 +327,8 @@ impl Diagram {
             let s = f.schema;
             // A `belongs_to` across connections is a key too, though not a constraint.
             let columns = column_lines(&crate::migrate::Table::from(s), |c| {
-                s.foreign_keys.iter().any(|k| k.column == c)
+                let key = s.foreign_keys.iter().find(|k| k.column == c)?;
+                Some((key.target)().connection != s.connection)
             });
             groups.entry(s.connection).or_default().push(ModelBox {
                 model: Some(f.model.to_owned()),
@@ -373,8 +386,14 @@ impl Diagram {
             let snapshot = crate::migrate::files::load_snapshot(root, &name)?;
             let mut models = Vec::new();
             for table in snapshot.tables.values() {
-                let columns =
-                    column_lines(table, |c| table.foreign_keys.iter().any(|k| k.column == c));
+                // A snapshot holds its connection's constraints only.
+                let columns = column_lines(table, |c| {
+                    table
+                        .foreign_keys
+                        .iter()
+                        .any(|k| k.column == c)
+                        .then_some(false)
+                });
                 models.push(ModelBox {
                     model: None,
                     table: table.name.clone(),
@@ -684,6 +703,7 @@ fn column_text(c: &ColumnLine) -> String {
     for (on, flag) in [
         (c.primary_key, "PK"),
         (c.foreign_key, "FK"),
+        (c.reference, "ref"),
         (c.unique && !c.primary_key, "unique"),
         (c.indexed, "indexed"),
         (c.nullable, "nullable"),

@@ -331,7 +331,9 @@ fn check_model<M: Model>(drawn: &Drawn, group: &str, read_only: bool) {
                 name == c.name
                     && flags.contains(&"PK") == c.primary_key
                     && flags.contains(&"nullable") == c.nullable
-                    && flags.contains(&"FK") == schema.foreign_keys.iter().any(|k| k.column == c.name)
+                    // A key to a model on another connection is no constraint: `ref`, not `FK`.
+                    && flags.contains(&"FK") == schema.foreign_keys.iter().any(|k| k.column == c.name && (k.target)().connection == schema.connection)
+                    && flags.contains(&"ref") == schema.foreign_keys.iter().any(|k| k.column == c.name && (k.target)().connection != schema.connection)
                     && (!c.unique || c.primary_key || flags.contains(&"unique"))
                     && (!c.indexed || flags.contains(&"indexed"))
             })
@@ -457,6 +459,7 @@ fn hostile_diagram() -> Diagram {
         sql_type: "text".to_owned(),
         primary_key: false,
         foreign_key: false,
+        reference: false,
         nullable: true,
         unique: false,
         indexed: false,
@@ -571,6 +574,10 @@ async fn the_diagram_command_and_its_exit_codes() {
     assert_eq!(cli(&["diagram", "--format", "png"]).await, 2, "not a format: usage");
     assert_eq!(cli(&["diagram", "--connection", "nowhere"]).await, 1, "no model lives there");
     assert_eq!(cli(&["diagram", "--from-snapshots"]).await, 1, "no migrations folder");
+    // A number of steps that is not one from 1 is a usage error, caught
+    // before any database is opened.
+    assert_eq!(cli(&["rollback", "x"]).await, 2, "not a number of steps: usage");
+    assert_eq!(cli(&["rollback", "0"]).await, 2, "zero steps: usage");
     let svg = cli(&["diagram", "--format", "svg"]).await;
     let has_dot = std::process::Command::new("dot").arg("-V").output().is_ok();
     assert_eq!(svg, if has_dot { 0 } else { 1 }, "svg needs Graphviz");

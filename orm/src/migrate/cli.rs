@@ -110,8 +110,8 @@ enum Command {
     },
     /// Roll back the last batch, or STEPS migrations.
     Rollback {
-        /// How many migrations to roll back (default: the last batch).
-        steps: Option<String>,
+        /// How many migrations to roll back, from 1 (default: the last batch).
+        steps: Option<std::num::NonZeroUsize>,
         #[command(flatten)]
         only: Only,
     },
@@ -328,19 +328,11 @@ async fn command(root: &Path, seeders: &Seeders, command: Command) -> Result<i32
         | Command::Status { .. }
         | Command::Sql { .. }) => {
             let (only, steps) = match &command {
-                Command::Rollback { only, steps } => (only, steps.as_deref()),
+                Command::Rollback { only, steps } => (only, steps.map(std::num::NonZeroUsize::get)),
                 Command::Run { only } | Command::Status { only } | Command::Sql { only } => {
                     (only, None)
                 }
                 _ => return Ok(2),
-            };
-            let steps = match steps {
-                Some(n) => Some(n.parse::<usize>().map_err(|_| crate::Error::Migration {
-                    message: format!(
-                        "`{n}` is not a number of steps; write `rollback` for the last batch, or `rollback 2`"
-                    ),
-                })?),
-                None => None,
             };
             let db = Database::from_env().await?;
             for c in connections(only.connection.as_deref())? {
