@@ -612,10 +612,24 @@ fn svg_texts(svg: &str) -> Vec<String> {
     out
 }
 
+/// Whether a tool this test needs is missing: fails the test under
+/// `ORM_TEST_REQUIRE_ALL=1` (CI installs Graphviz and Chromium), else says
+/// why the test stops.
+fn missing(tool: &str, found: bool) -> bool {
+    if found {
+        return false;
+    }
+    assert!(
+        !std::env::var("ORM_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1"),
+        "{tool} is not installed, and ORM_TEST_REQUIRE_ALL=1 forbids skipping this test"
+    );
+    eprintln!("{tool} is not installed: this test stops here");
+    true
+}
+
 #[test]
 fn graphviz_draws_every_model_name() {
-    if std::process::Command::new("dot").arg("-V").output().is_err() {
-        eprintln!("Graphviz's `dot` is not installed: the SVG is not drawn here");
+    if missing("Graphviz's `dot`", std::process::Command::new("dot").arg("-V").output().is_ok()) {
         return;
     }
     let texts = svg_texts(&String::from_utf8(Diagram::of_models().to_svg().unwrap()).unwrap());
@@ -632,5 +646,59 @@ fn graphviz_draws_every_model_name() {
     let texts = svg_texts(&String::from_utf8(hostile_diagram().to_svg().unwrap()).unwrap());
     for name in HOSTILE {
         assert!(texts.iter().any(|t| t == name), "{name:?} is not drawn: {texts:?}");
+    }
+}
+
+/// A headless Chromium (Debian's `chromium`, or `chromium-browser`,
+/// `google-chrome`), if one is installed.
+fn browser() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| std::process::Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+}
+
+#[test]
+fn a_browser_renders_every_model_name_of_the_svg() {
+    let has_dot = std::process::Command::new("dot").arg("-V").output().is_ok();
+    let browser = browser();
+    if missing("Graphviz's `dot`", has_dot) || missing("Chromium", browser.is_some()) {
+        return;
+    }
+    let diagram = Diagram::of_models();
+    let svg = String::from_utf8(diagram.to_svg().unwrap()).unwrap();
+    let svg = &svg[svg.find("<svg").expect("an <svg> element")..];
+    // The page lists, once laid out, the text of every <text> element the
+    // browser drew with a width: what a reader of the SVG sees.
+    let page = format!(
+        "<!DOCTYPE html><html><body>{svg}<pre id=\"drawn\"></pre><script>\
+         const drawn = [...document.querySelectorAll('svg text')]\
+           .filter(t => t.getComputedTextLength() > 0 && t.getBBox().width > 0)\
+           .map(t => t.textContent);\
+         document.getElementById('drawn').textContent = drawn.join('\\n');\
+         </script></body></html>"
+    );
+    let dir = std::env::temp_dir().join(orm_tests::unique_name());
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("diagram.html");
+    std::fs::write(&file, page).unwrap();
+    let out = std::process::Command::new(browser.unwrap())
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        .arg(format!("file://{}", file.display()))
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let start = dom.find("<pre id=\"drawn\">").unwrap_or_else(|| panic!("no page came back: {dom} {}", String::from_utf8_lossy(&out.stderr)));
+    let rest = &dom[start + "<pre id=\"drawn\">".len()..];
+    let drawn = &rest[..rest.find("</pre>").unwrap()];
+    let drawn: Vec<String> = drawn.lines().map(|l| l.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")).collect();
+    let models: Vec<&str> = diagram.connections.iter().flat_map(|c| &c.models).filter_map(|m| m.model.as_deref()).collect();
+    assert!(models.len() >= 18, "{models:?}");
+    for model in models {
+        assert!(
+            drawn.iter().any(|t| t == model || t.starts_with(&format!("{model} ("))),
+            "{model} is not rendered by the browser: {drawn:?}"
+        );
     }
 }
