@@ -277,6 +277,13 @@ mod files {
         use orm::prelude::*;
         assert_eq!(user.insert(&db).await.unwrap().email, "m@x.org");
         assert_eq!(status(&db, "essentials").await.unwrap().len(), 1);
+        // A dry run says what the rollback would send, and undoes nothing.
+        let planned = orm::migrate::rollback_sql(&db, "essentials", &migrations, None).await.unwrap();
+        assert_eq!(planned.len(), 1, "{planned:?}");
+        assert_eq!(planned[0].0, "0001_create_users");
+        assert!(planned[0].1.iter().any(|sql| sql.starts_with("DROP TABLE") && sql.contains("auser")), "{planned:?}");
+        assert_eq!(status(&db, "essentials").await.unwrap().len(), 1, "still applied");
+        assert_eq!(t.direct_count("auser").await, Some(1), "the table and its row are there");
         rollback(&db, "essentials", &migrations, None).await.unwrap();
         assert_eq!(t.direct_count("auser").await, None);
         let _ = std::fs::remove_dir_all(&root);

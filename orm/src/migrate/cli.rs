@@ -12,7 +12,8 @@
 //! that existing rows take in a new required column without a default,
 //! see [`Backfill`]; `--dry-run` prints the steps and writes nothing),
 //! `new CONNECTION NAME` (an empty migration to write by hand), `run`,
-//! `rollback [STEPS]`, `status`, `sql`, `check`, `seed [--force]` when the
+//! `rollback [STEPS] [--dry-run]` (`--dry-run` prints the SQL it would send),
+//! `status`, `sql`, `check`, `seed [--force]` when the
 //! binary passes its seeders to [`main_with`], and `diagram [--format
 //! mermaid|dot|svg] [--from-snapshots]`, which writes the models' diagram
 //! to standard output (see [`crate::diagram`]; SVG through Graphviz's
@@ -112,6 +113,9 @@ enum Command {
     Rollback {
         /// How many migrations to roll back, from 1 (default: the last batch).
         steps: Option<std::num::NonZeroUsize>,
+        /// Print the SQL each migration's way back would send, and undo nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         only: Only,
     },
@@ -229,6 +233,21 @@ fn draw(
     diagram.render(format)
 }
 
+/// Prints each migration's SQL on connection `c` as an SQL script: a
+/// `-- c: {verb}name` comment, then its statements; `none` when there are
+/// no migrations.
+fn print_sql(c: &str, migrations: Vec<(String, Vec<String>)>, none: &str, verb: &str) {
+    if migrations.is_empty() {
+        println!("-- {c}: {none}");
+    }
+    for (name, statements) in migrations {
+        println!("-- {c}: {verb}{name}");
+        for sql in statements {
+            println!("{sql};");
+        }
+    }
+}
+
 async fn command(root: &Path, seeders: &Seeders, command: Command) -> Result<i32> {
     match command {
         Command::Diagram {
@@ -328,7 +347,9 @@ async fn command(root: &Path, seeders: &Seeders, command: Command) -> Result<i32
         | Command::Status { .. }
         | Command::Sql { .. }) => {
             let (only, steps) = match &command {
-                Command::Rollback { only, steps } => (only, steps.map(std::num::NonZeroUsize::get)),
+                Command::Rollback { only, steps, .. } => {
+                    (only, steps.map(std::num::NonZeroUsize::get))
+                }
                 Command::Run { only } | Command::Status { only } | Command::Sql { only } => {
                     (only, None)
                 }
@@ -350,6 +371,11 @@ async fn command(root: &Path, seeders: &Seeders, command: Command) -> Result<i32
                         if applied.is_empty() {
                             println!("{c}: up to date");
                         }
+                    }
+                    Command::Rollback { dry_run: true, .. } => {
+                        let planned =
+                            super::runner::rollback_sql(&db, c, &migrations, steps).await?;
+                        print_sql(c, planned, "nothing to roll back", "would roll back ");
                     }
                     Command::Rollback { .. } => {
                         let names = rollback(&db, c, &migrations, steps).await?;
@@ -382,15 +408,7 @@ async fn command(root: &Path, seeders: &Seeders, command: Command) -> Result<i32
                     }
                     _ => {
                         let pending = super::runner::pending_sql(&db, c, &migrations).await?;
-                        if pending.is_empty() {
-                            println!("-- {c}: up to date");
-                        }
-                        for (name, statements) in pending {
-                            println!("-- {c}: {name}");
-                            for sql in statements {
-                                println!("{sql};");
-                            }
-                        }
+                        print_sql(c, pending, "up to date", "");
                     }
                 }
             }

@@ -32,7 +32,8 @@ mod snapshot;
 pub use diff::{backfill, diff, Backfill};
 pub use operations::{Column, Default, ForeignKey, Index, Operation, Table};
 pub use runner::{
-    apply, pending_sql, rollback, run, run_reporting, status, Applied, Migration, MigrationState,
+    apply, pending_sql, rollback, rollback_sql, run, run_reporting, status, Applied, Migration,
+    MigrationState,
 };
 pub use snapshot::Snapshot;
 

@@ -789,6 +789,53 @@ pub async fn pending_sql(
     Ok(out)
 }
 
+/// The migrations a rollback of `steps` undoes, last applied first: the
+/// last batch (`None`) or the last `steps` migrations of `done`, which
+/// [`latest_first`] sorted.
+fn to_roll_back(done: &[Applied], steps: Option<usize>) -> Vec<&Applied> {
+    let last_batch = done.first().map(|a| a.batch);
+    match steps {
+        Some(n) => done.iter().take(n).collect(),
+        None => done
+            .iter()
+            .filter(|a| Some(a.batch) == last_batch)
+            .collect(),
+    }
+}
+
+/// Sorts applied migrations last applied first.
+fn latest_first(done: &mut [Applied]) {
+    done.sort_by(|a, b| (b.batch, &b.name).cmp(&(a.batch, &a.name)));
+}
+
+/// The SQL that [`rollback`] would send on `connection` for `steps`, per
+/// migration, last applied first; nothing is run. The same errors as
+/// [`rollback`] for a history that disagrees with `migrations`.
+pub async fn rollback_sql(
+    db: &Database,
+    connection: &str,
+    migrations: &[Migration],
+    steps: Option<usize>,
+) -> Result<Vec<(String, Vec<String>)>> {
+    let mut done = status(db, connection).await?;
+    check_history(connection, &done, migrations)?;
+    latest_first(&mut done);
+    let backend = db.backend(connection)?;
+    let mut state = schema_of(migrations, &done);
+    let mut out = Vec::new();
+    for a in to_roll_back(&done, steps) {
+        let Some(m) = migrations.iter().find(|m| m.name == a.name) else {
+            continue;
+        };
+        let steps = render_steps(&m.down, backend, &mut state)?;
+        out.push((
+            m.name.clone(),
+            steps.into_iter().flat_map(Step::statements).collect(),
+        ));
+    }
+    Ok(out)
+}
+
 /// Undoes the last batch (`steps: None`) or the last `steps` migrations;
 /// returns the names rolled back, last first.
 ///
@@ -825,15 +872,8 @@ async fn rollback_locked(
 ) -> Result<Vec<String>> {
     let mut done = applied(conn).await?;
     check_history(connection, &done, migrations)?;
-    done.sort_by(|a, b| (b.batch, &b.name).cmp(&(a.batch, &a.name)));
-    let last_batch = done.first().map(|a| a.batch);
-    let chosen: Vec<&Applied> = match steps {
-        Some(n) => done.iter().take(n).collect(),
-        None => done
-            .iter()
-            .filter(|a| Some(a.batch) == last_batch)
-            .collect(),
-    };
+    latest_first(&mut done);
+    let chosen = to_roll_back(&done, steps);
     let backend = conn.backend();
     let mut state = schema_of(migrations, &done);
     let mut t = String::new();
