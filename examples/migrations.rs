@@ -3,7 +3,9 @@
 //!     cargo run --example migrations -- make create_notes   # writes examples/migrations/db/0001_create_notes.json
 //!     cargo run --example migrations -- run                 # applies it
 //!     cargo run --example migrations -- status
-//!     cargo run --example migrations -- seed                # fills the tables (never in production without --force)
+//!     cargo run --example migrations -- seed                # fills the tables, a progress bar per seeder on a terminal
+//!                                                           # (never in production without --force)
+//!     cargo run --example migrations -- seed --dry-run      # which seeders would run, in order; runs nothing
 //!     cargo run --example migrations -- sql | rollback | check
 //!     cargo run --example migrations -- new db backfill     # an empty migration to write by hand
 //!
@@ -34,27 +36,36 @@ pub struct Comment {
     pub text: String,
 }
 
-/// Notes first, then comments on them.
+/// Notes first, then a comment on each. Both report their progress in rows, so `seed` draws a
+/// progress bar for each on a terminal (and prints `seeded notes in ...` either way).
 fn seeders() -> Seeders {
     Seeders::new()
-        .add(Seeder::new("notes", |db| {
+        .add(Seeder::with_progress("notes", |db, progress| {
             Box::pin(async move {
-                for title in ["Groceries", "Ideas"] {
+                let titles: Vec<String> = ["Groceries".to_owned(), "Ideas".to_owned()]
+                    .into_iter()
+                    .chain((3..=100).map(|n| format!("Scratch {n}")))
+                    .collect();
+                progress.set_total(titles.len() as u64);
+                for title in titles {
                     Note {
                         id: 0,
-                        title: title.into(),
+                        title,
                         body: None,
                     }
                     .insert(db)
                     .await?;
+                    progress.advance(1);
                 }
                 Ok(())
             })
         }))
         .add(
-            Seeder::new("comments", |db| {
+            Seeder::with_progress("comments", |db, progress| {
                 Box::pin(async move {
-                    for note in Note::all(db).await? {
+                    let notes = Note::all(db).await?;
+                    progress.set_total(notes.len() as u64);
+                    for note in notes {
                         let text = format!("first comment on {}", note.title);
                         Comment {
                             id: 0,
@@ -64,6 +75,7 @@ fn seeders() -> Seeders {
                         }
                         .insert(db)
                         .await?;
+                        progress.advance(1);
                     }
                     Ok(())
                 })

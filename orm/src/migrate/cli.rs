@@ -13,8 +13,8 @@
 //! see [`Backfill`]; `--dry-run` prints the steps and writes nothing),
 //! `new CONNECTION NAME` (an empty migration to write by hand), `run`,
 //! `rollback [STEPS] [--dry-run]` (`--dry-run` prints the SQL it would send),
-//! `status`, `sql`, `check`, `seed [--force]` when the
-//! binary passes its seeders to [`main_with`], and `diagram [--format
+//! `status`, `sql`, `check`, `seed [--force] [--dry-run]` when the
+//! binary passes its seeders to [`main_with`] (see below), and `diagram [--format
 //! mermaid|dot|svg] [--from-snapshots]`, which writes the models' diagram
 //! to standard output (see [`crate::diagram`]; SVG through Graphviz's
 //! `dot`; from the snapshot files under the migrations folder alone with
@@ -24,15 +24,32 @@
 //! environment for the commands that talk to a database), or on one with
 //! `--connection NAME`; read-only connections are never migrated.
 //!
+//! `seed` runs the seeders of the environment in `ORM_ENV` (else `APP_ENV`,
+//! else `development`) on the default connection's database, printing
+//! `seeded NAME in 1.2s` for each; a seeder that reports its progress (see
+//! [`Progress`](super::seed::Progress)) gets a progress bar on standard
+//! error while it runs, drawn only when standard error is a terminal. A
+//! seeder that reports rows but no total gets a counter of rows instead of
+//! a bar; one that reports nothing gets neither. Production (`production`
+//! or `prod`) needs `--force`. `seed --dry-run` prints the seeders that
+//! would run, in order, each with the seeders it runs after, and runs
+//! nothing, writes nothing and opens no database; in production without
+//! `--force` it prints the same and says that `--force` would be needed
+//! (exit 0, since nothing was refused).
+//!
 //! Exit codes: 0 success; 1 an error (printed as `error: ...`), or `check`
 //! found models that differ from the last migration; 2 a command line that
-//! does not parse (the usage is printed). Colour only on a terminal.
+//! does not parse (the usage is printed). Colour only on a terminal: clap
+//! colours its help and errors only then, the progress bar is drawn only
+//! then, and the lines printed otherwise hold no escape codes.
 
 use std::path::Path;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::seed::{environment, Seeders};
+use super::seed::{environment, is_production, SeedReporter, Seeders};
 use super::{files, rollback, run_reporting, status, Backfill, MigrationState};
 use crate::diagram::{Diagram, Format};
 use crate::error::Result;
@@ -135,10 +152,16 @@ enum Command {
         only: Only,
     },
     /// Run the seeders for the environment in ORM_ENV (or APP_ENV, else development).
+    #[command(
+        after_help = "Prints `seeded NAME in 1.2s` per seeder; a seeder that reports its progress gets a progress bar on standard error when it is a terminal."
+    )]
     Seed {
-        /// Run them in production too.
+        /// Run them in production (`production` or `prod`) too.
         #[arg(long)]
         force: bool,
+        /// Print the seeders that would run, in order, with what each runs after; run nothing, write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Write the models' diagram (models, columns, relations, by connection) to standard output.
     Diagram {
@@ -180,6 +203,113 @@ fn backfills(values: &[String]) -> Result<Vec<Backfill>> {
         out.push(backfill);
     }
     Ok(out)
+}
+
+/// What `seed --dry-run` prints: the seeders that would run in
+/// `environment`, in order, each with the seeders it runs after; in
+/// production without `force`, that `--force` would be needed. Errors when
+/// the list of seeders is broken, as [`Seeders::plan`].
+fn seed_plan(seeders: &Seeders, environment: &str, force: bool) -> Result<String> {
+    let plan = seeders.plan(environment)?;
+    if plan.is_empty() {
+        return Ok(format!(
+            "no seeder would run in environment `{environment}`; nothing was run\n"
+        ));
+    }
+    let mut out = format!("seeders that would run in environment `{environment}`, in order:\n");
+    for (position, name) in plan.iter().enumerate() {
+        let after = seeders.get(name).map_or(&[][..], |s| s.runs_after());
+        out.push_str(&format!("  {}. {name}", position + 1));
+        if !after.is_empty() {
+            out.push_str(&format!(" (after {})", after.join(", ")));
+        }
+        out.push('\n');
+    }
+    if is_production(environment) && !force {
+        out.push_str(&format!(
+            "`{environment}` is a production environment: `seed` runs these only with `--force`; nothing was run\n"
+        ));
+    } else {
+        out.push_str("dry run: nothing was run\n");
+    }
+    Ok(out)
+}
+
+/// The `seed` command's reporter: a line per seeder that finishes, and a
+/// progress bar while a seeder that reports its progress runs.
+struct SeedBars {
+    /// Where each bar is drawn: standard error, which indicatif leaves
+    /// blank when it is not a terminal (so no escape codes reach a file or
+    /// a pipe).
+    target: Box<dyn FnMut() -> ProgressDrawTarget + Send>,
+    bar: Option<ProgressBar>,
+    /// Each finished seeder's line, printed on standard output.
+    line: Box<dyn FnMut(String) + Send>,
+}
+
+impl SeedBars {
+    fn on_terminal() -> SeedBars {
+        SeedBars {
+            target: Box::new(ProgressDrawTarget::stderr),
+            bar: None,
+            line: Box::new(|line| println!("{line}")),
+        }
+    }
+
+    /// The bar of the running seeder, drawn on the first report: a bar
+    /// once a total is known, a counter of rows before.
+    fn bar(&mut self, seeder: &str) -> &ProgressBar {
+        let target = &mut self.target;
+        self.bar.get_or_insert_with(|| {
+            let bar = ProgressBar::with_draw_target(None, target())
+                .with_prefix(format!("seeding {seeder}"));
+            bar.set_style(counter_style());
+            bar
+        })
+    }
+
+    fn clear(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// A bar with the rows done out of the total, and the time left.
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{prefix} [{bar:40}] {human_pos}/{human_len} rows ({percent}%, {eta} left)",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ")
+}
+
+/// Rows done, for a seeder that reports no total: a bar cannot be drawn
+/// without one, and a count still shows that it is moving.
+fn counter_style() -> ProgressStyle {
+    ProgressStyle::with_template("{prefix}: {human_pos} rows")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
+impl SeedReporter for SeedBars {
+    fn total(&mut self, seeder: &str, rows: u64) {
+        let bar = self.bar(seeder);
+        bar.set_style(bar_style());
+        bar.set_length(rows);
+    }
+
+    fn advanced(&mut self, seeder: &str, rows: u64) {
+        self.bar(seeder).inc(rows);
+    }
+
+    fn finished(&mut self, seeder: &str, took: Duration) {
+        self.clear();
+        (self.line)(format!("seeded {seeder} in {took:.1?}"));
+    }
+
+    fn failed(&mut self, _seeder: &str, _took: Duration) {
+        self.clear();
+    }
 }
 
 /// Runs one command; returns the process exit code (0 on success).
@@ -275,13 +405,18 @@ async fn command(root: &Path, seeders: &Seeders, command: Command) -> Result<i32
             println!("{connection}: wrote {}, to fill in by hand", path.display());
             Ok(0)
         }
-        Command::Seed { force } => {
+        Command::Seed {
+            force,
+            dry_run: true,
+        } => {
+            print!("{}", seed_plan(seeders, &environment(), force)?);
+            Ok(0)
+        }
+        Command::Seed { force, .. } => {
             let db = Database::from_env().await?;
             let env = environment();
             let ran = seeders
-                .run_reporting(&db, &env, force, &mut |name, took| {
-                    println!("seeded {name} in {took:.1?}");
-                })
+                .run_with_reporter(&db, &env, force, &mut SeedBars::on_terminal())
                 .await?;
             if ran.is_empty() {
                 println!("no seeder runs in environment `{env}`");
@@ -414,5 +549,116 @@ async fn command(root: &Path, seeders: &Seeders, command: Command) -> Result<i32
             }
             Ok(0)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migrate::seed::Seeder;
+    use indicatif::InMemoryTerm;
+    use std::sync::{Arc, Mutex};
+
+    fn noop(name: &'static str) -> Seeder {
+        Seeder::new(name, |_| Box::pin(async { Ok(()) }))
+    }
+
+    #[test]
+    fn the_dry_run_lists_the_plan_with_dependencies() {
+        let seeders = Seeders::new()
+            .add(noop("orders").after("customers").after("products"))
+            .add(noop("customers"))
+            .add(noop("products"))
+            .add(noop("demo").only_in(&["development"]));
+        assert_eq!(
+            seed_plan(&seeders, "development", false).unwrap(),
+            "seeders that would run in environment `development`, in order:\n  \
+             1. customers\n  2. products\n  3. orders (after customers, products)\n  4. demo\n\
+             dry run: nothing was run\n"
+        );
+        let production = seed_plan(&seeders, "production", false).unwrap();
+        assert!(
+            production.contains("  3. orders (after customers, products)\n"),
+            "{production}"
+        );
+        assert!(!production.contains("demo"), "{production}");
+        assert!(
+            production.ends_with(
+                "`production` is a production environment: `seed` runs these only with `--force`; nothing was run\n"
+            ),
+            "{production}"
+        );
+        assert!(seed_plan(&seeders, "prod", true)
+            .unwrap()
+            .ends_with("dry run: nothing was run\n"));
+        assert_eq!(
+            seed_plan(&Seeders::new(), "test", false).unwrap(),
+            "no seeder would run in environment `test`; nothing was run\n"
+        );
+        let broken = Seeders::new().add(noop("a").after("b"));
+        assert!(matches!(
+            seed_plan(&broken, "test", false),
+            Err(crate::Error::Seed { .. })
+        ));
+    }
+
+    /// A reporter drawing into an in-memory terminal, and the lines it printed.
+    fn in_memory() -> (SeedBars, InMemoryTerm, Arc<Mutex<Vec<String>>>) {
+        let term = InMemoryTerm::new(4, 100);
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (t, l) = (term.clone(), lines.clone());
+        let bars = SeedBars {
+            target: Box::new(move || ProgressDrawTarget::term_like(Box::new(t.clone()))),
+            bar: None,
+            line: Box::new(move |line| l.lock().unwrap().push(line)),
+        };
+        (bars, term, lines)
+    }
+
+    #[test]
+    fn a_seeder_with_a_total_gets_a_bar_that_is_cleared_when_it_ends() {
+        let (mut bars, term, lines) = in_memory();
+        bars.started("cities");
+        assert_eq!(term.contents(), "");
+        bars.total("cities", 2000);
+        bars.advanced("cities", 500);
+        let drawn = term.contents();
+        // A quarter of the 40 cells filled.
+        let quarter = format!(
+            "seeding cities [{}>{}] 500/2,000 rows (25%, ",
+            "=".repeat(10),
+            " ".repeat(29)
+        );
+        assert!(drawn.starts_with(&quarter), "{drawn}");
+        bars.advanced("cities", 1500);
+        assert!(
+            term.contents().contains("2,000/2,000 rows (100%"),
+            "{}",
+            term.contents()
+        );
+        bars.finished("cities", Duration::from_millis(1234));
+        assert_eq!(term.contents(), "", "the bar is cleared");
+        assert_eq!(*lines.lock().unwrap(), ["seeded cities in 1.2s"]);
+    }
+
+    #[test]
+    fn a_seeder_without_a_total_gets_a_counter_and_one_without_reports_nothing() {
+        let (mut bars, term, lines) = in_memory();
+        bars.started("plain");
+        bars.finished("plain", Duration::from_millis(3));
+        assert_eq!(term.contents(), "", "no report, nothing drawn");
+        bars.started("stream");
+        bars.advanced("stream", 1200);
+        assert_eq!(term.contents(), "seeding stream: 1,200 rows");
+        // A total that comes later turns the counter into a bar.
+        bars.total("stream", 2400);
+        assert!(
+            term.contents().contains("1,200/2,400 rows (50%"),
+            "{}",
+            term.contents()
+        );
+        bars.failed("stream", Duration::from_millis(5));
+        assert_eq!(term.contents(), "", "a failed seeder's bar is cleared");
+        assert_eq!(*lines.lock().unwrap(), ["seeded plain in 3.0ms"]);
     }
 }

@@ -77,11 +77,65 @@
 //! Seeders write through the database directly, one after another; a
 //! seeder that fails stops the run, and what the seeders before it wrote
 //! stays. A seeder that must write all or nothing opens its own transaction.
+//!
+//! # Progress
+//!
+//! A long seeder made with [`Seeder::with_progress`] receives a
+//! [`Progress`] handle and says how far it got, in rows: a total
+//! ([`set_total`](Progress::set_total)) and the rows done since it last
+//! said ([`advance`](Progress::advance)). [`Seeders::run_with_reporter`]
+//! hands the start, the progress and the end of each seeder to a
+//! [`SeedReporter`], in the order they happened; the `seed` command of
+//! [`cli`](super::cli) draws a progress bar from them on a terminal.
+//!
+//! ```
+//! use orm::migrate::seed::{SeedReporter, Seeder, Seeders};
+//!
+//! /// Remembers the rows done and the total after each report, as a
+//! /// progress bar would show them.
+//! #[derive(Default)]
+//! struct Rows {
+//!     total: Option<u64>,
+//!     done: u64,
+//!     seen: Vec<(u64, Option<u64>)>,
+//! }
+//!
+//! impl SeedReporter for Rows {
+//!     fn total(&mut self, _seeder: &str, rows: u64) {
+//!         self.total = Some(rows);
+//!     }
+//!     fn advanced(&mut self, _seeder: &str, rows: u64) {
+//!         self.done += rows;
+//!         self.seen.push((self.done, self.total));
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> orm::Result<()> {
+//! let seeders = Seeders::new().add(Seeder::with_progress("numbers", |_db, progress| {
+//!     Box::pin(async move {
+//!         progress.set_total(300);
+//!         for _batch in 0..3 {
+//!             // Write 100 rows here.
+//!             progress.advance(100);
+//!         }
+//!         Ok(())
+//!     })
+//! }));
+//!
+//! let db = orm::Database::connect("sqlite::memory:").await?;
+//! let mut rows = Rows::default();
+//! seeders.run_with_reporter(&db, "development", false, &mut rows).await?;
+//! assert_eq!(rows.seen, [(100, Some(300)), (200, Some(300)), (300, Some(300))]);
+//! # Ok(()) }
+//! ```
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::task::Poll;
 use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
 use crate::Database;
@@ -91,7 +145,106 @@ use crate::Database;
 /// between threads.
 pub type SeedFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
 
-type SeedFn = Box<dyn for<'a> Fn(&'a Database) -> SeedFuture<'a> + Send + Sync>;
+type SeedFn = Box<dyn for<'a> Fn(&'a Database, Progress) -> SeedFuture<'a> + Send + Sync>;
+
+/// What a [`Progress`] handle reports to the run.
+#[derive(Debug)]
+enum ProgressEvent {
+    Total(u64),
+    Advance(u64),
+}
+
+/// How far a running seeder got, in rows: the handle that
+/// [`Seeder::with_progress`] passes to the seeder's function.
+///
+/// The seeder says how many rows it will write ([`set_total`](Self::set_total),
+/// once it knows) and how many it wrote since it last said
+/// ([`advance`](Self::advance)); the run hands each report to its
+/// [`SeedReporter`], in order, while the seeder runs. A handle is cheap to
+/// clone (a channel's sender inside) and `Send + Sync`, so work split over
+/// tasks can report from each. Reports made after the seeder has finished
+/// (from a clone it left behind) go nowhere. [`Progress::default()`]
+/// reports nowhere: for calling a seeder's body outside a run.
+#[derive(Clone, Debug, Default)]
+pub struct Progress {
+    events: Option<mpsc::UnboundedSender<ProgressEvent>>,
+}
+
+impl Progress {
+    /// The seeder will write `rows` rows in all (a progress bar's length).
+    /// May be called again when the estimate changes.
+    pub fn set_total(&self, rows: u64) {
+        self.send(ProgressEvent::Total(rows));
+    }
+
+    /// The seeder wrote `rows` more rows since it last reported (a progress
+    /// bar's increment, not its position).
+    pub fn advance(&self, rows: u64) {
+        self.send(ProgressEvent::Advance(rows));
+    }
+
+    fn send(&self, event: ProgressEvent) {
+        if let Some(events) = &self.events {
+            // The run has moved on (a clone outlived its seeder): nobody is
+            // waiting for this report.
+            let _ = events.send(event);
+        }
+    }
+}
+
+/// Receives what a run of seeders does, in order: for each seeder that
+/// runs, [`started`](Self::started), then the reports of its [`Progress`]
+/// ([`total`](Self::total), [`advanced`](Self::advanced)) as they happen,
+/// then [`finished`](Self::finished) or [`failed`](Self::failed). Every
+/// method does nothing unless implemented. The `seed` command's reporter
+/// draws a progress bar; a seeder made with [`Seeder::new`] reports no
+/// progress, only its start and end.
+pub trait SeedReporter: Send {
+    /// The seeder `seeder` starts.
+    fn started(&mut self, seeder: &str) {
+        let _ = seeder;
+    }
+
+    /// The seeder `seeder` will write `rows` rows in all
+    /// ([`Progress::set_total`]).
+    fn total(&mut self, seeder: &str, rows: u64) {
+        let _ = (seeder, rows);
+    }
+
+    /// The seeder `seeder` wrote `rows` more rows ([`Progress::advance`]).
+    fn advanced(&mut self, seeder: &str, rows: u64) {
+        let _ = (seeder, rows);
+    }
+
+    /// The seeder `seeder` succeeded after `took`.
+    fn finished(&mut self, seeder: &str, took: Duration) {
+        let _ = (seeder, took);
+    }
+
+    /// The seeder `seeder` failed after `took`; the run stops with the
+    /// error.
+    fn failed(&mut self, seeder: &str, took: Duration) {
+        let _ = (seeder, took);
+    }
+}
+
+/// The reporter of [`Seeders::run_reporting`]: a function called when a
+/// seeder finishes.
+struct OnFinished<'f>(&'f mut (dyn FnMut(&str, Duration) + Send));
+
+impl SeedReporter for OnFinished<'_> {
+    fn finished(&mut self, seeder: &str, took: Duration) {
+        (self.0)(seeder, took);
+    }
+}
+
+/// Hands one progress report of `seeder` to `reporter`.
+fn deliver(reporter: &mut dyn SeedReporter, seeder: &str, event: ProgressEvent) {
+    match event {
+        ProgressEvent::Total(rows) => reporter.total(seeder, rows),
+        ProgressEvent::Advance(rows) => reporter.advanced(seeder, rows),
+    }
+}
 
 /// One named seeder: an async function that writes data, the seeders it
 /// needs to run first, and the environments it runs in.
@@ -118,6 +271,32 @@ impl Seeder {
     pub fn new(
         name: &'static str,
         run: impl for<'a> Fn(&'a Database) -> SeedFuture<'a> + Send + Sync + 'static,
+    ) -> Seeder {
+        Seeder::with_progress(name, move |db, _progress| run(db))
+    }
+
+    /// A seeder called `name` that runs `run` and reports how far it got
+    /// through the [`Progress`] handle it receives: the total of rows it
+    /// will write, then the rows written as it goes. The `seed` command
+    /// shows a progress bar for it.
+    ///
+    /// ```
+    /// # use orm::migrate::seed::Seeder;
+    /// let seeder = Seeder::with_progress("cities", |db, progress| {
+    ///     Box::pin(async move {
+    ///         let names = ["Lagos", "Lima", "Lyon"];
+    ///         progress.set_total(names.len() as u64);
+    ///         for _name in names {
+    ///             // Write the city with `db` here.
+    ///             progress.advance(1);
+    ///         }
+    ///         Ok(())
+    ///     })
+    /// });
+    /// ```
+    pub fn with_progress(
+        name: &'static str,
+        run: impl for<'a> Fn(&'a Database, Progress) -> SeedFuture<'a> + Send + Sync + 'static,
     ) -> Seeder {
         Seeder {
             name,
@@ -149,6 +328,12 @@ impl Seeder {
     /// The seeder's name.
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The names of the seeders this one runs after
+    /// ([`after`](Self::after)), in the order given.
+    pub fn runs_after(&self) -> &[&'static str] {
+        &self.after
     }
 
     fn runs_in(&self, environment: &str) -> bool {
@@ -190,6 +375,11 @@ impl Seeders {
     pub fn add(mut self, seeder: Seeder) -> Seeders {
         self.seeders.push(seeder);
         self
+    }
+
+    /// The seeder called `name`, if there is one.
+    pub fn get(&self, name: &str) -> Option<&Seeder> {
+        self.seeders.iter().find(|s| s.name == name)
     }
 
     /// The names of the seeders that would run in `environment`, in the
@@ -235,6 +425,22 @@ impl Seeders {
         force: bool,
         progress: &mut (dyn FnMut(&str, Duration) + Send),
     ) -> Result<Vec<&'static str>> {
+        self.run_with_reporter(db, environment, force, &mut OnFinished(progress))
+            .await
+    }
+
+    /// [`run`](Self::run), handing `reporter` the start of each seeder, the
+    /// progress it reports while it runs (see [`Progress`]) and its end
+    /// with its duration, in the order they happen. Errors as
+    /// [`run`](Self::run); nothing is reported when the run is refused
+    /// before any seeder starts.
+    pub async fn run_with_reporter(
+        &self,
+        db: &Database,
+        environment: &str,
+        force: bool,
+        reporter: &mut dyn SeedReporter,
+    ) -> Result<Vec<&'static str>> {
         // A broken list is reported even in production, so that it can be
         // fixed without forcing a run.
         let order = self.plan_indices(environment)?;
@@ -249,8 +455,31 @@ impl Seeders {
         let mut names = Vec::with_capacity(order.len());
         for (position, &i) in order.iter().enumerate() {
             let seeder = &self.seeders[i];
+            reporter.started(seeder.name);
             let started = Instant::now();
-            if let Err(e) = (seeder.run)(db).await {
+            let (sender, mut events) = mpsc::unbounded_channel();
+            let mut work = (seeder.run)(
+                db,
+                Progress {
+                    events: Some(sender),
+                },
+            );
+            // The seeder runs on this task; its reports are handed over
+            // each time it is woken, before it goes on.
+            let outcome = std::future::poll_fn(|cx| {
+                while let Poll::Ready(Some(event)) = events.poll_recv(cx) {
+                    deliver(reporter, seeder.name, event);
+                }
+                work.as_mut().poll(cx)
+            })
+            .await;
+            drop(work);
+            // What it reported in its last step.
+            while let Ok(event) = events.try_recv() {
+                deliver(reporter, seeder.name, event);
+            }
+            if let Err(e) = outcome {
+                reporter.failed(seeder.name, started.elapsed());
                 let not_run: Vec<&str> = order[position + 1..]
                     .iter()
                     .map(|&j| self.seeders[j].name)
@@ -264,7 +493,7 @@ impl Seeders {
                     ),
                 });
             }
-            progress(seeder.name, started.elapsed());
+            reporter.finished(seeder.name, started.elapsed());
             names.push(seeder.name);
         }
         Ok(names)
@@ -393,7 +622,9 @@ fn topological(
     }
 }
 
-fn is_production(environment: &str) -> bool {
+/// Whether `environment` is production (`production` or `prod`, in any
+/// case), which seeding refuses unless forced.
+pub(crate) fn is_production(environment: &str) -> bool {
     let environment = environment.trim();
     environment.eq_ignore_ascii_case("production") || environment.eq_ignore_ascii_case("prod")
 }
@@ -590,5 +821,31 @@ mod tests {
             seeders.run(&db, "test", false).await
         };
         is_send(&run);
+        let progress = Progress::default();
+        is_send_sync(&progress);
+        struct Quiet;
+        impl SeedReporter for Quiet {}
+        let mut reporter = Quiet;
+        let reporting = async {
+            let db = Database::connect("sqlite::memory:").await?;
+            seeders
+                .run_with_reporter(&db, "test", false, &mut reporter)
+                .await
+        };
+        is_send(&reporting);
+    }
+
+    #[test]
+    fn a_detached_progress_reports_nowhere() {
+        let progress = Progress::default();
+        progress.set_total(3);
+        progress.advance(3);
+        let (sender, receiver) = mpsc::unbounded_channel();
+        drop(receiver);
+        // A clone that outlived its run: the report is dropped, no panic.
+        Progress {
+            events: Some(sender),
+        }
+        .advance(1);
     }
 }
