@@ -316,12 +316,17 @@ fn parse_dot(text: &str) -> Drawn {
 /// What a model's box must show: its title, its connection's group and one
 /// line per column with its type and flags.
 fn check_model<M: Model>(drawn: &Drawn, group: &str, read_only: bool) {
-    let schema: &TableSchema = M::SCHEMA;
-    let mut title = format!("{} ({})", M::NAME, schema.name);
+    let mut title = format!("{} ({})", M::NAME, M::SCHEMA.name);
     if read_only {
         title.push_str(", read-only");
     }
-    let boxes = drawn.titled(&title);
+    check_box(drawn, &title, group, M::SCHEMA);
+}
+
+/// A box titled `title`, in a group whose label starts with `group`, with
+/// one line per column of `schema`, in order, with its flags.
+fn check_box(drawn: &Drawn, title: &str, group: &str, schema: &TableSchema) {
+    let boxes = drawn.titled(title);
     let fits = |node: &Node| -> bool {
         node.group.starts_with(group)
             && node.lines.len() == schema.columns.len()
@@ -411,16 +416,100 @@ fn check_test_models(drawn: &Drawn) {
     check_edge::<Country, Language>(drawn, "through country_languages", ("0..*", "0..*"), false, &["Country.languages many_to_many"]);
 }
 
+/// The relation names on an edge's label (`1 to 0..*: Author.posts
+/// has_many, Post.author belongs_to (posts.author_id)`): `Author.posts
+/// has_many`, `Post.author belongs_to`.
+fn relation_names(label: &str) -> Vec<&str> {
+    let Some((_, names)) = label.split_once(": ") else { return Vec::new() };
+    names
+        .split(", ")
+        .map(|part| part.split(" (").next().unwrap_or(part))
+        .filter(|part| ["belongs_to", "has_one", "has_many", "many_to_many"].iter().any(|word| part.ends_with(&format!(" {word}"))))
+        .collect()
+}
+
+/// Every model linked into this binary, as its macro recorded it for the
+/// diagram, has a box with all its columns in its connection's group, and
+/// every key and declared relation of every model is on an edge to or from
+/// that box: so a new test model or relation cannot be left out unseen, as
+/// it could from the hand-written list of `check_test_models`.
+fn check_every_linked_model(drawn: &Drawn) {
+    use orm::diagram::{ModelFacts, RelationKind};
+    let facts: Vec<&ModelFacts> = orm::__private::inventory::iter::<ModelFacts>.into_iter().collect();
+    assert!(facts.len() >= 18, "the test models are linked: {}", facts.len());
+    assert_eq!(drawn.nodes.len(), facts.len(), "one box per model: {:#?}", drawn.nodes);
+    let title = |f: &ModelFacts| {
+        let suffix = if f.read_only { ", read-only" } else { "" };
+        format!("{} ({}){suffix}", f.model, f.schema.name)
+    };
+    // The ids of the boxes titled as model `f`, and the models so titled: this
+    // binary has two `City (cities)` and two `Country (countries)` (a
+    // migration test's own), which a drawing tells apart by position only.
+    let ids = |f: &ModelFacts| -> Vec<String> { drawn.titled(&title(f)).into_iter().map(|(id, _)| id.clone()).collect() };
+    let twins = |f: &ModelFacts| -> Vec<&ModelFacts> { facts.iter().copied().filter(|g| title(g) == title(f)).collect() };
+    let parent_of = |f: &ModelFacts, column: &str| -> &ModelFacts {
+        let fk = f.schema.foreign_keys.iter().find(|k| k.column == column).expect("a key");
+        let target = (fk.target)();
+        facts.iter().copied().find(|t| *t.schema == *target.table).unwrap_or_else(|| panic!("{}.{column} refers to no linked model", f.schema.name))
+    };
+    for f in &facts {
+        let s = f.schema;
+        // The group's label is the connection's name, then its backend or `read-only` in brackets.
+        let group = if drawn.nodes.values().any(|n| n.group == s.connection) { s.connection.to_owned() } else { format!("{} (", s.connection) };
+        check_box(drawn, &title(f), &group, s);
+        let mine = ids(f);
+        for fk in s.foreign_keys {
+            let target = (fk.target)();
+            let parent = parent_of(f, fk.column);
+            let theirs = ids(parent);
+            let key = format!("({}.{})", s.name, fk.column);
+            let edges: Vec<&Edge> =
+                drawn.edges.iter().filter(|e| mine.contains(&e.to) && theirs.contains(&e.from) && e.label.contains(&key)).collect();
+            // One edge per model with this title, key and parent's title.
+            let expected = twins(f)
+                .into_iter()
+                .filter(|g| g.schema.foreign_keys.iter().any(|k| k.column == fk.column) && title(parent_of(g, fk.column)) == title(parent))
+                .count();
+            assert_eq!(edges.len(), expected, "the key {key} of {} to {}: {:#?}", title(f), title(parent), drawn.edges);
+            for e in edges {
+                assert_eq!(e.dashed, target.connection != s.connection, "{e:?}");
+            }
+        }
+        for rel in f.relations {
+            // The model holding a `belongs_to` is an edge's `many` end (`to`); one
+            // declaring `has_one` or `has_many`, its `one` end (`from`); either for `many_to_many`.
+            let (word, at_to, at_from) = match rel.kind {
+                RelationKind::BelongsTo => ("belongs_to", true, false),
+                RelationKind::HasOne => ("has_one", false, true),
+                RelationKind::HasMany => ("has_many", false, true),
+                RelationKind::ManyToMany => ("many_to_many", true, true),
+            };
+            let name = format!("{}.{} {word}", f.model, rel.name);
+            let edges: Vec<&Edge> = drawn
+                .edges
+                .iter()
+                .filter(|e| (at_to && mine.contains(&e.to)) || (at_from && mine.contains(&e.from)))
+                .filter(|e| relation_names(&e.label).contains(&name.as_str()))
+                .collect();
+            // One edge per model with this title declaring this relation.
+            let expected = twins(f).into_iter().filter(|g| g.relations.iter().any(|r| r.name == rel.name && r.kind == rel.kind)).count();
+            assert_eq!(edges.len(), expected, "the relation {name} of {}: {:#?}", title(f), drawn.edges);
+        }
+    }
+}
+
 #[test]
 fn the_mermaid_diagram_has_every_model_column_and_relation() {
     let diagram = Diagram::of_models();
     check_test_models(&parse_mermaid(&diagram.to_mermaid()));
+    check_every_linked_model(&parse_mermaid(&diagram.to_mermaid()));
 }
 
 #[test]
 fn the_dot_diagram_has_every_model_column_and_relation() {
     let diagram = Diagram::of_models();
     check_test_models(&parse_dot(&diagram.to_dot()));
+    check_every_linked_model(&parse_dot(&diagram.to_dot()));
 }
 
 #[tokio::test]
