@@ -6,7 +6,8 @@
 //!
 //! With arguments, it is the migration command line of these models
 //! (`orm::migrate::cli`), as an application's `migrate` binary would be:
-//! `cargo run --example erp -- diagram` draws them (the README's diagram).
+//! `cargo run --example erp -- diagram` draws them (the README's diagram);
+//! `make NAME` writes their migrations under `examples/erp-migrations/`.
 //!
 //! With no configuration each connection is a SQLite file in a temporary
 //! folder. Set DATABASE_URL, DATABASE_ESSENTIALS_URL and DATABASE_LEGACY_URL
@@ -78,7 +79,9 @@ pub struct Order {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if !args.is_empty() {
-        std::process::exit(orm::migrate::cli::main("migrations", args).await);
+        // Next to this file, whatever the working directory (`make` writes there).
+        let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/erp-migrations");
+        std::process::exit(orm::migrate::cli::main(folder, args).await);
     }
     let dir = std::env::temp_dir().join(format!("orm-erp-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
