@@ -163,7 +163,7 @@ pub mod __private {
     pub use crate::query::grouping::{ByKey, GroupedBy, KeyIn};
     pub use crate::query::{arith, divide};
     pub use crate::relations::check as relation_check;
-    pub use crate::relations::{relation, JoinStep};
+    pub use crate::relations::{relation, HasRelation, Hint, JoinStep, HINT_DEPTH};
     pub use crate::routing::cache::{model_cache, ModelCache};
     pub use crate::routing::names::{connection_name, ConnectionEntry};
     pub use crate::routing::Session;

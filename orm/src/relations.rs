@@ -44,6 +44,11 @@
 //! # Ok(()) }
 //! ```
 
+mod hint;
+
+#[doc(hidden)]
+pub use hint::{HasRelation, Hint, HINT_DEPTH};
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::marker::PhantomData;

@@ -118,6 +118,25 @@ async fn load(
     Ok(())
 }
 
+// accessor-used-with-the-wrong-model: a model's own trait method named like
+// another model's relation is still the one called (the relation hints are
+// looked up only after every method of the model), and so are the methods
+// every model has.
+pub trait Published {
+    fn posts(&self) -> usize;
+}
+
+impl Published for Editor {
+    fn posts(&self) -> usize {
+        1
+    }
+}
+
+fn own_methods(editor: &Editor, post: &Post) -> usize {
+    let copy: Post = post.clone();
+    editor.posts() + copy.author.len() + post.author.len()
+}
+
 // join-across-connections: a join stays on one connection.
 fn joins() {
     let _ = Post::query().join(post::editor);
@@ -129,4 +148,5 @@ fn joins() {
 fn main() {
     let _ = load;
     let _ = joins;
+    let _ = own_methods;
 }

@@ -31,11 +31,13 @@ pub fn model(args: TokenStream, input: TokenStream) -> TokenStream {
             let columns = columns::expand(&cont, &item.vis, true);
             let model = model::expand(&cont);
             let relations = relations::expand(&cont);
+            let hints = relations::hints(&cont, &item.vis);
             quote! {
                 #stripped
                 #columns
                 #model
                 #relations
+                #hints
             }
         }
         (Err(err), cont) => {

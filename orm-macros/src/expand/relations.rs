@@ -18,6 +18,8 @@ use crate::internals::ast::Container;
 use crate::internals::attr::{ParentKind, ParentRelation};
 
 struct Rel {
+    /// The accessor's name, spanned on the user's tokens that declare it
+    /// (the relation's name, or a `belongs_to` field).
     name: syn::Ident,
     /// The relation's type: `::orm::BelongsTo<...>` etc.
     ty: TokenStream,
@@ -35,7 +37,7 @@ fn relations(cont: &Container) -> Vec<Rel> {
         let column = field.ident;
         let target = &target.value;
         out.push(Rel {
-            name: format_ident!("{}", name),
+            name: syn::Ident::new(&name, field.ident.span()),
             ty: quote!(::orm::BelongsTo<#module::#column>),
             doc: format!(
                 "The `{}` that `{}` refers to (belongs_to).",
@@ -105,6 +107,69 @@ pub fn expand(cont: &Container) -> TokenStream {
             #(#accessors)*
         }
     }
+}
+
+/// What makes a relation accessor called on another model an error in the
+/// user's terms (see `orm::relations::hint`): the model dereferences to the
+/// first `Hint` of its chain, and each of its relations gets a trait with
+/// the accessor's name and signature on `Hint<M, d>` of every model `M`, at
+/// a depth `d` hashed from the model's and the relation's names, whose
+/// method requires the never-implemented `HasRelation`.
+pub fn hints(cont: &Container, vis: &syn::Visibility) -> TokenStream {
+    let model = cont.ident;
+    let module = module_ident(cont);
+    let traits = relations(cont).into_iter().map(|rel| {
+        let name = &rel.name;
+        let hint = format_ident!("__orm_relation_{}_{}", model, name);
+        let hash = fnv1a(&format!("{model}::{name}"));
+        // rustc's "required by this bound" note points at the relation's name.
+        let bound =
+            quote_spanned!(name.span()=> M: ::orm::__private::HasRelation<#model, #module::#name>,);
+        quote! {
+            #[doc(hidden)]
+            #[allow(non_camel_case_types)]
+            #vis trait #hint<M> {
+                #[doc(hidden)]
+                fn #name<'e, E>(
+                    &'e self,
+                    exec: E,
+                ) -> ::orm::Pending<'e, <#module::#name as ::orm::Relation>::Loaded>
+                where
+                    for<'__orm> #module::#name: ::orm::Relation<From = #model>,
+                    #bound
+                {
+                    let _ = exec;
+                    match <M as ::orm::__private::HasRelation<#model, #module::#name>>::never() {}
+                }
+            }
+
+            #[automatically_derived]
+            impl<M: ::orm::Model> #hint<M>
+                for ::orm::__private::Hint<M, { (#hash % ::orm::__private::HINT_DEPTH as u32) as u8 }>
+            {
+            }
+        }
+    });
+    quote! {
+        #[doc(hidden)]
+        #[automatically_derived]
+        impl ::core::ops::Deref for #model {
+            type Target = ::orm::__private::Hint<#model, 0>;
+
+            fn deref(&self) -> &Self::Target {
+                ::orm::__private::Hint::NEW
+            }
+        }
+
+        #(#traits)*
+    }
+}
+
+/// The 32-bit FNV-1a hash of `text`: stable across builds and platforms.
+fn fnv1a(text: &str) -> u32 {
+    text.bytes().fold(0x811c_9dc5, |h: u32, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// The relation handles: unit structs inside the columns module (so that

@@ -20,7 +20,7 @@ use crate::error::Result;
 /// another connection is refused through [`SameConnection`], whose message
 /// names both connections.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot run statements for a model on connection `{C}`",
+    message = "`{Self}` cannot run statements for a model on connection `{C}`: pass `&db`, `&mut tx` or `&mut savepoint`",
     label = "expected `&db`, `&mut tx` or `&mut savepoint`",
     note = "pass the `&Database` (`&db`), or a transaction opened on `{C}` as `&mut tx`; inside `db.transaction(async |tx| ...)`, `tx` is already a `&mut Transaction`: pass `&mut *tx`"
 )]
@@ -97,6 +97,39 @@ where
 pub trait SameConnection<C: ConnectionName>: ConnectionName {}
 
 impl<C: ConnectionName> SameConnection<C> for C {}
+
+/// The database passed by value (`db`) where statements take `&db`. The
+/// [`Executor`] impl for `Database` requires this trait of the model's
+/// connection, and no type implements it, so that rustc reports the
+/// mistake once, on the argument, with the form to write, rather than as
+/// "`Database` cannot run statements". (Transactions passed by value or by
+/// `&tx` get rustc's own "consider mutably borrowing" help: impls for those
+/// forms would list them among the executors in every other error.)
+/// Sealed: no crate can implement it.
+#[diagnostic::on_unimplemented(
+    message = "statements borrow the database: pass `&db`, not `db`",
+    label = "write `&db`",
+    note = "a `Database` is a handle that statements borrow; to keep one in a task, move a clone there (`db.clone()`, one reference count)"
+)]
+pub trait DatabaseByValue: sealed::Sealed {
+    /// Never called: no type implements this trait.
+    #[doc(hidden)]
+    fn never() -> std::convert::Infallible;
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+impl<'e, C> Executor<'e, C> for Database
+where
+    C: ConnectionName + DatabaseByValue,
+{
+    fn __session(self, op: &Operation) -> impl Future<Output = Result<Session<'e>>> + Send + 'e {
+        let _ = (self, op);
+        async move { match C::never() {} }
+    }
+}
 
 /// The future of a model operation or a query's terminal method (`find`,
 /// `insert`, `all`, `execute`, ...): await it for the operation's result.

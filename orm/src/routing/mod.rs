@@ -22,7 +22,7 @@ pub use cache::redis::RedisOptions;
 pub use cache::{CacheMetrics, CacheOptions, Cacheable};
 pub use consistency::CausalToken;
 pub use database::{Call, Database, DatabaseBuilder, NamedConnection};
-pub use executor::{Executor, Pending, SameConnection, PENDING_BYTES};
+pub use executor::{DatabaseByValue, Executor, Pending, SameConnection, PENDING_BYTES};
 pub use names::{env_prefix, ConnectionName, DefaultConnection, WritableConnection};
 pub use replicas::{
     Balancing, BreakerState, ReadYourWrites, ReplicaMetrics, ReplicationMetrics, ReplicationOptions,
