@@ -113,7 +113,7 @@ pub fn handles(cont: &Container) -> TokenStream {
     let handles = relations(cont).into_iter().map(|rel| {
         let name = &rel.name;
         let doc = &rel.doc;
-        quote! {
+        quote_spanned! {name.span()=>
             #[doc = #doc]
             #[derive(Clone, Copy)]
             pub struct #name;
@@ -171,13 +171,30 @@ pub fn impls(cont: &Container) -> TokenStream {
         .relations
         .iter()
         .map(|relation| check(cont, relation));
+    // Spanned on the model's connection, where rustc's "but `LivesOn<C>` is
+    // implemented for it" points; `RelationTarget` is not listed among "the
+    // types that implement it" (models that are no answer to a relation to
+    // a type that is not one).
+    let connection = match &cont.attrs.connection {
+        Some(c) => c.value.to_token_stream(),
+        None => quote!(<#model as ::orm::Model>::Connection),
+    };
+    let at = match &cont.attrs.connection {
+        Some(c) => first_span(&c.value.to_token_stream()),
+        None => model.span(),
+    };
+    let at = Span::call_site().located_at(at);
+    let lives_on = quote_spanned! {at=>
+        #[automatically_derived]
+        impl ::orm::__private::relation_check::LivesOn<#connection> for #model {}
+    };
     quote! {
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl ::orm::__private::relation_check::RelationTarget for #model {
             type Row = #model;
         }
-        #[automatically_derived]
-        impl ::orm::__private::relation_check::LivesOn<<#model as ::orm::Model>::Connection> for #model {}
+        #lives_on
         #(#impls)*
         #(#checks)*
     }
@@ -232,6 +249,15 @@ fn projection(ty: &TokenStream, rest: TokenStream, at: &TokenStream) -> TokenStr
     let open = quote_spanned!(first=> <);
     let rest = respan(quote!(as #rest), last);
     quote!(#open #ty #rest)
+}
+
+/// The span of the first token of `tokens`, else the macro's.
+fn first_span(tokens: &TokenStream) -> Span {
+    tokens
+        .clone()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |t| t.span())
 }
 
 /// `tokens` with every span set to `span`.
