@@ -104,7 +104,7 @@ pub fn expand(cont: &Container) -> TokenStream {
     });
 
     let identity = identity(&model_name, &connection, &key_ty);
-    let on_connection = on_connection_impl(&cont);
+    let on_connection = on_connection_impl(cont);
     quote! {
         const _: () = {
             static __ORM_SQL: ::orm::__private::SqlCache = ::orm::__private::SqlCache::new();
@@ -280,8 +280,22 @@ fn identity(model_name: &str, connection: &TokenStream, key_ty: &TokenStream) ->
     }
 }
 
+/// Where an impl of a trait of the model's connection is spanned, for
+/// rustc's "but `Trait<Essentials>` is implemented for it" to point at:
+/// `connection = ...`, else the struct's name. Located there but resolved
+/// as the macro's own code: a connection that does not resolve is then one
+/// error, as in `Model`'s impl, not a second one with advice to add a type
+/// parameter to the impl.
+pub fn connection_span(cont: &Container) -> proc_macro2::Span {
+    let at = match &cont.attrs.connection {
+        Some(c) => syn::spanned::Spanned::span(&c.value),
+        None => cont.ident.span(),
+    };
+    proc_macro2::Span::call_site().located_at(at)
+}
+
 /// The model's connection type: `connection = ...`, else the default one.
-fn connection_type(cont: &Container) -> TokenStream {
+pub fn connection_type(cont: &Container) -> TokenStream {
     match &cont.attrs.connection {
         Some(c) => {
             let path = &c.value;
@@ -297,14 +311,7 @@ fn connection_type(cont: &Container) -> TokenStream {
 fn on_connection_impl(cont: &Container) -> TokenStream {
     let model = cont.ident;
     let connection = connection_type(cont);
-    // Located there but resolved as the macro's own code: a connection
-    // that does not resolve is then one error, as in `Model`'s impl, not a
-    // second one with advice to add a type parameter to this impl.
-    let span = match &cont.attrs.connection {
-        Some(c) => syn::spanned::Spanned::span(&c.value),
-        None => model.span(),
-    };
-    let span = proc_macro2::Span::call_site().located_at(span);
+    let span = connection_span(cont);
     quote_spanned! {span=>
         #[automatically_derived]
         impl ::orm::query::OnConnection<#connection> for #model {}

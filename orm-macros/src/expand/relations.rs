@@ -175,15 +175,8 @@ pub fn impls(cont: &Container) -> TokenStream {
     // implemented for it" points; `RelationTarget` is not listed among "the
     // types that implement it" (models that are no answer to a relation to
     // a type that is not one).
-    let connection = match &cont.attrs.connection {
-        Some(c) => c.value.to_token_stream(),
-        None => quote!(<#model as ::orm::Model>::Connection),
-    };
-    let at = match &cont.attrs.connection {
-        Some(c) => first_span(&c.value.to_token_stream()),
-        None => model.span(),
-    };
-    let at = Span::call_site().located_at(at);
+    let connection = super::model::connection_type(cont);
+    let at = super::model::connection_span(cont);
     let lives_on = quote_spanned! {at=>
         #[automatically_derived]
         impl ::orm::__private::relation_check::LivesOn<#connection> for #model {}
@@ -249,15 +242,6 @@ fn projection(ty: &TokenStream, rest: TokenStream, at: &TokenStream) -> TokenStr
     let open = quote_spanned!(first=> <);
     let rest = respan(quote!(as #rest), last);
     quote!(#open #ty #rest)
-}
-
-/// The span of the first token of `tokens`, else the macro's.
-fn first_span(tokens: &TokenStream) -> Span {
-    tokens
-        .clone()
-        .into_iter()
-        .next()
-        .map_or_else(Span::call_site, |t| t.span())
 }
 
 /// `tokens` with every span set to `span`.
