@@ -66,6 +66,12 @@ pub fn impls(cont: &Container) -> TokenStream {
         let ty = field.ty;
         let name = &field.column;
         let field_ty = quote_spanned!(field.ty_span()=> #ty);
+        // On the field: "but `ColumnOf<User>` is implemented for it" (a
+        // column of another model) points at the column's declaration.
+        let column_of = quote_spanned! {ident.span()=>
+            #[automatically_derived]
+            impl ::orm::ColumnOf<#model> for #module::#ident {}
+        };
         quote! {
             // Not listed among "the following other types implement
             // `Column`" when a query is given something else: the columns
@@ -79,8 +85,7 @@ pub fn impls(cont: &Container) -> TokenStream {
                 const INDEX: usize = #index;
             }
 
-            #[automatically_derived]
-            impl ::orm::ColumnOf<#model> for #module::#ident {}
+            #column_of
 
             #[automatically_derived]
             impl<Keys, I> ::orm::__private::GroupedBy<Keys, ::orm::__private::ByKey<I>> for #module::#ident

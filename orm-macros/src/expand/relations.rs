@@ -19,6 +19,10 @@ use crate::internals::attr::{ParentKind, ParentRelation};
 
 struct Rel {
     name: syn::Ident,
+    /// Where the relation is declared: `belongs_to` on its field, or its
+    /// name in the model's attribute. Its handle is spanned there, for
+    /// rustc's notes about it ("... is not implemented for `post::user`").
+    declared: Span,
     /// The relation's type: `::orm::BelongsTo<...>` etc.
     ty: TokenStream,
     doc: String,
@@ -34,8 +38,21 @@ fn relations(cont: &Container) -> Vec<Rel> {
         };
         let column = field.ident;
         let target = &target.value;
+        let declared = match &field.attrs.relation {
+            Some(relation) => relation.tokens.clone(),
+            None => field
+                .attrs
+                .belongs_to
+                .as_ref()
+                .map(|b| b.tokens.clone())
+                .unwrap_or_default(),
+        };
         out.push(Rel {
             name: format_ident!("{}", name),
+            declared: declared
+                .into_iter()
+                .next()
+                .map_or_else(|| field.ident.span(), |t| t.span()),
             ty: quote!(::orm::BelongsTo<#module::#column>),
             doc: format!(
                 "The `{}` that `{}` refers to (belongs_to).",
@@ -67,6 +84,7 @@ fn relations(cont: &Container) -> Vec<Rel> {
         };
         out.push(Rel {
             name: relation.name.clone(),
+            declared: relation.name.span(),
             ty,
             doc,
         });
@@ -111,9 +129,9 @@ pub fn expand(cont: &Container) -> TokenStream {
 /// `user::posts` names one), like the columns.
 pub fn handles(cont: &Container) -> TokenStream {
     let handles = relations(cont).into_iter().map(|rel| {
-        let name = &rel.name;
+        let name = syn::Ident::new(&rel.name.to_string(), rel.declared);
         let doc = &rel.doc;
-        quote_spanned! {name.span()=>
+        quote_spanned! {rel.declared=>
             #[doc = #doc]
             #[derive(Clone, Copy)]
             pub struct #name;
@@ -281,6 +299,15 @@ pub fn foreign_keys(cont: &Container) -> TokenStream {
             &target_tokens,
         );
         let key = projection(&row, quote!(::orm::Model>::Key), &ty_tokens);
+        // On the field: "`BelongsToColumn` is implemented for `user_id`"
+        // (a relation named where its column is wanted) points at it.
+        let belongs_to_column = quote_spanned! {column.span()=>
+            #[automatically_derived]
+            impl ::orm::__private::relation_check::BelongsToColumn for #module::#column {
+                type Target = #target;
+                type Child = #model;
+            }
+        };
         Some(quote! {
             #[automatically_derived]
             impl ::orm::ForeignKey for #module::#column
@@ -292,11 +319,7 @@ pub fn foreign_keys(cont: &Container) -> TokenStream {
                     ::orm::__private::FieldType::into_value(::core::clone::Clone::clone(&row.#column))
                 }
             }
-            #[automatically_derived]
-            impl ::orm::__private::relation_check::BelongsToColumn for #module::#column {
-                type Target = #target;
-                type Child = #model;
-            }
+            #belongs_to_column
             const _: fn() = || {
                 ::orm::__private::relation_check::belongs_to::<#target, #row, #key, #ty>();
             };
