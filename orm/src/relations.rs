@@ -843,15 +843,16 @@ pub mod check {
 
     /// `many_to_many(name = A -> B)` on model `M`: `A` is a foreign key to
     /// `M` (its `Target`, `TA`) of the join model `J`; `B` is a foreign key of
-    /// `J` too (its model, `JB`); `B`'s target `T` is `Clone` and on `J`'s
-    /// connection `C`.
+    /// `J` too (its model, `JB`); `B`'s target `T` is on `J`'s connection
+    /// `C`. That `T` is `Clone` is the check of `B`'s own `belongs_to`, so
+    /// that a `T` that is not is reported once, there.
     pub fn many_to_many<A, M, TA, J, B, JB, T, C>()
     where
         A: BelongsToColumn,
         TA: Targets<M, A>,
         B: BelongsToColumn,
         JB: OfJoinModel<J, B>,
-        T: LoadedRow + LivesOn<C>,
+        T: LivesOn<C>,
     {
     }
 }

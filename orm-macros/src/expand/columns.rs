@@ -33,7 +33,9 @@ pub fn expand(cont: &Container, vis: &syn::Visibility, with_relations: bool) -> 
             "The `{}` column of [`{model}`](super::{model}).",
             field.column
         );
-        quote! {
+        // Spanned on the field: rustc's notes about the handle ("the
+        // trait ... is not implemented for `user_id`") point at it.
+        quote_spanned! {ident.span()=>
             #[doc = #doc]
             #[derive(Clone, Copy)]
             pub struct #ident;
@@ -64,8 +66,18 @@ pub fn impls(cont: &Container) -> TokenStream {
         let ty = field.ty;
         let name = &field.column;
         let field_ty = quote_spanned!(field.ty_span()=> #ty);
-        quote! {
+        // On the field: "but `ColumnOf<User>` is implemented for it" (a
+        // column of another model) points at the column's declaration.
+        let column_of = quote_spanned! {ident.span()=>
             #[automatically_derived]
+            impl ::orm::ColumnOf<#model> for #module::#ident {}
+        };
+        quote! {
+            // Not listed among "the following other types implement
+            // `Column`" when a query is given something else: the columns
+            // of some model are no advice there.
+            #[automatically_derived]
+            #[diagnostic::do_not_recommend]
             impl ::orm::Column for #module::#ident {
                 type Model = #model;
                 type Type = #field_ty;
@@ -73,8 +85,7 @@ pub fn impls(cont: &Container) -> TokenStream {
                 const INDEX: usize = #index;
             }
 
-            #[automatically_derived]
-            impl ::orm::ColumnOf<#model> for #module::#ident {}
+            #column_of
 
             #[automatically_derived]
             impl<Keys, I> ::orm::__private::GroupedBy<Keys, ::orm::__private::ByKey<I>> for #module::#ident
@@ -134,19 +145,24 @@ fn unique_keys(cont: &Container) -> Vec<TokenStream> {
         .filter(|f| f.attrs.primary_key.is_some() || f.attrs.unique.is_some())
         .map(|f| {
             let ident = f.ident;
-            quote!(#module::#ident)
+            (quote!(#module::#ident), ident.span())
         });
     let unique: Vec<_> = cont.attrs.indexes.iter().filter(|i| i.unique).collect();
     // The same index declared twice would be two impls of one trait.
     let indexes = unique.iter().enumerate().filter_map(|(n, i)| {
         let fields = &i.fields;
         let repeated = unique[..n].iter().any(|earlier| earlier.fields == *fields);
-        (!repeated).then(|| quote!((#(#module::#fields,)*)))
+        let span = fields
+            .first()
+            .map_or_else(proc_macro2::Span::call_site, |f| f.span());
+        (!repeated).then(|| (quote!((#(#module::#fields,)*)), span))
     });
+    // Each impl spanned on the field or index that declares the key, where
+    // rustc's list of the keys an upsert may name points.
     single
         .chain(indexes)
-        .map(|key| {
-            quote! {
+        .map(|(key, span)| {
+            quote_spanned! {span=>
                 #[automatically_derived]
                 impl ::orm::upsert::UniqueKey<#model> for #key {}
             }

@@ -8,8 +8,9 @@ use quote::{quote, quote_spanned};
 
 use super::columns;
 use crate::internals::ast::{Container, Field};
-use crate::internals::attr::Default;
+use crate::internals::attr::{literal_text, Default};
 use crate::internals::case::table_name;
+use crate::internals::check::spelled_type;
 
 pub fn expand(cont: &Container) -> TokenStream {
     let model = cont.ident;
@@ -103,6 +104,7 @@ pub fn expand(cont: &Container) -> TokenStream {
     });
 
     let identity = identity(&model_name, &connection, &key_ty);
+    let on_connection = on_connection_impl(cont);
     quote! {
         const _: () = {
             static __ORM_SQL: ::orm::__private::SqlCache = ::orm::__private::SqlCache::new();
@@ -167,9 +169,7 @@ pub fn expand(cont: &Container) -> TokenStream {
             }
 
             #writable
-
-            #[automatically_derived]
-            impl ::orm::query::OnConnection<#connection> for #model {}
+            #on_connection
 
             ::orm::__private::inventory::submit! {
                 ::orm::__private::ModelEntry {
@@ -217,6 +217,7 @@ pub fn fallback(mut cont: Container) -> TokenStream {
         .map(|name| syn::Ident::new(name, proc_macro2::Span::call_site()));
     let writable = writable_impl(&cont);
     let identity = identity(&model_name, &connection, &key_ty);
+    let on_connection = on_connection_impl(&cont);
     quote! {
         const _: () = {
             #[automatically_derived]
@@ -262,9 +263,7 @@ pub fn fallback(mut cont: Container) -> TokenStream {
             }
 
             #writable
-
-            #[automatically_derived]
-            impl ::orm::query::OnConnection<#connection> for #model {}
+            #on_connection
 
             #column_impls
         };
@@ -281,14 +280,41 @@ fn identity(model_name: &str, connection: &TokenStream, key_ty: &TokenStream) ->
     }
 }
 
+/// Where an impl of a trait of the model's connection is spanned, for
+/// rustc's "but `Trait<Essentials>` is implemented for it" to point at:
+/// `connection = ...`, else the struct's name. Located there but resolved
+/// as the macro's own code: a connection that does not resolve is then one
+/// error, as in `Model`'s impl, not a second one with advice to add a type
+/// parameter to the impl.
+pub fn connection_span(cont: &Container) -> proc_macro2::Span {
+    let at = match &cont.attrs.connection {
+        Some(c) => syn::spanned::Spanned::span(&c.value),
+        None => cont.ident.span(),
+    };
+    proc_macro2::Span::call_site().located_at(at)
+}
+
 /// The model's connection type: `connection = ...`, else the default one.
-fn connection_type(cont: &Container) -> TokenStream {
+pub fn connection_type(cont: &Container) -> TokenStream {
     match &cont.attrs.connection {
         Some(c) => {
             let path = &c.value;
             quote!(#path)
         }
         None => quote!(::orm::DefaultConnection),
+    }
+}
+
+/// `OnConnection` of the model's connection, spanned on `connection =
+/// ...` where declared: rustc's "but `OnConnection<Essentials>` is
+/// implemented for it" (a join across connections) points there.
+fn on_connection_impl(cont: &Container) -> TokenStream {
+    let model = cont.ident;
+    let connection = connection_type(cont);
+    let span = connection_span(cont);
+    quote_spanned! {span=>
+        #[automatically_derived]
+        impl ::orm::query::OnConnection<#connection> for #model {}
     }
 }
 
@@ -450,12 +476,25 @@ fn assertions(f: &Field) -> TokenStream {
                 fn default_of<T, V: ::orm::__private::DefaultOf<T>>(_: V) {}
                 default_of::<#ty, _>(#expr);
             };
-            const _: () = if let ::core::result::Result::Err(message) =
-                ::orm::__private::check_default::<#ty>(#literal, #decimal)
-            {
-                ::core::panic!("{}", message)
-            };
         });
+        // The macro checked the text already where the type is spelled
+        // out; else the compiler does, in a constant named for the
+        // message it shows ("evaluation of `..._default` failed here").
+        if spelled_type(f).is_none() {
+            let name = quote::format_ident!(
+                "{}_default",
+                f.ident.to_string().trim_start_matches("r#"),
+                span = span
+            );
+            out.extend(quote_spanned! {span=>
+                #[allow(non_upper_case_globals, dead_code)]
+                const #name: () = if let ::core::result::Result::Err(message) =
+                    ::orm::__private::check_default::<#ty>(#literal, #decimal)
+                {
+                    ::core::panic!("{}", message)
+                };
+            });
+        }
     }
     out
 }
@@ -463,26 +502,9 @@ fn assertions(f: &Field) -> TokenStream {
 /// A `default` literal as the runtime's `Literal`: its kind and its text
 /// as written (the digits of a number with its sign, a string's value).
 fn default_literal_text(expr: &syn::Expr) -> TokenStream {
-    fn text(expr: &syn::Expr) -> Option<(&'static str, String)> {
-        match expr {
-            syn::Expr::Lit(syn::ExprLit { lit, .. }) => match lit {
-                syn::Lit::Int(n) => Some(("Int", n.base10_digits().to_owned())),
-                syn::Lit::Float(x) => Some(("Float", x.base10_digits().to_owned())),
-                syn::Lit::Str(s) => Some(("Text", s.value())),
-                _ => None,
-            },
-            syn::Expr::Unary(syn::ExprUnary {
-                op: syn::UnOp::Neg(_),
-                expr,
-                ..
-            }) => text(expr).map(|(kind, t)| (kind, format!("-{t}"))),
-            syn::Expr::Group(g) => text(&g.expr),
-            _ => None,
-        }
-    }
-    match text(expr) {
+    match literal_text(expr) {
         Some((kind, t)) => {
-            let kind = syn::Ident::new(kind, proc_macro2::Span::call_site());
+            let kind = syn::Ident::new(kind.name(), proc_macro2::Span::call_site());
             quote!(::orm::__private::DefaultLiteral::#kind(#t))
         }
         None => quote!(::orm::__private::DefaultLiteral::Bool),

@@ -21,6 +21,10 @@ struct Rel {
     /// The accessor's name, spanned on the user's tokens that declare it
     /// (the relation's name, or a `belongs_to` field).
     name: syn::Ident,
+    /// Where the relation is declared: `belongs_to` on its field, or its
+    /// name in the model's attribute. Its handle is spanned there, for
+    /// rustc's notes about it ("... is not implemented for `post::user`").
+    declared: Span,
     /// The relation's type: `::orm::BelongsTo<...>` etc.
     ty: TokenStream,
     doc: String,
@@ -36,8 +40,21 @@ fn relations(cont: &Container) -> Vec<Rel> {
         };
         let column = field.ident;
         let target = &target.value;
+        let declared = match &field.attrs.relation {
+            Some(relation) => relation.tokens.clone(),
+            None => field
+                .attrs
+                .belongs_to
+                .as_ref()
+                .map(|b| b.tokens.clone())
+                .unwrap_or_default(),
+        };
         out.push(Rel {
             name: syn::Ident::new(&name, field.ident.span()),
+            declared: declared
+                .into_iter()
+                .next()
+                .map_or_else(|| field.ident.span(), |t| t.span()),
             ty: quote!(::orm::BelongsTo<#module::#column>),
             doc: format!(
                 "The `{}` that `{}` refers to (belongs_to).",
@@ -69,6 +86,7 @@ fn relations(cont: &Container) -> Vec<Rel> {
         };
         out.push(Rel {
             name: relation.name.clone(),
+            declared: relation.name.span(),
             ty,
             doc,
         });
@@ -87,6 +105,11 @@ pub fn expand(cont: &Container) -> TokenStream {
     let accessors = rels.iter().map(|rel| {
         let name = &rel.name;
         let doc = &rel.doc;
+        // rustc's "required by this bound" note points at the relation's
+        // declaration, not at the whole attribute.
+        let executor = quote_spanned! {rel.declared=>
+            E: ::orm::Executor<'e, <<#module::#name as ::orm::Relation>::To as ::orm::Model>::Connection> + 'e,
+        };
         quote! {
             #[doc = #doc]
             pub fn #name<'e, E>(
@@ -95,7 +118,7 @@ pub fn expand(cont: &Container) -> TokenStream {
             ) -> ::orm::Pending<'e, <#module::#name as ::orm::Relation>::Loaded>
             where
                 for<'__orm> #module::#name: ::orm::Relation<From = #model>,
-                E: ::orm::Executor<'e, <<#module::#name as ::orm::Relation>::To as ::orm::Model>::Connection> + 'e,
+                #executor
             {
                 ::orm::Relation::of(#module::#name, self, exec)
             }
@@ -123,8 +146,7 @@ pub fn hints(cont: &Container, vis: &syn::Visibility) -> TokenStream {
         let hint = format_ident!("__orm_relation_{}_{}", model, name);
         let hash = fnv1a(&format!("{model}::{name}"));
         // rustc's "required by this bound" note points at the relation's name.
-        let bound =
-            quote_spanned!(name.span()=> M: ::orm::__private::HasRelation<#model, #module::#name>,);
+        let bound = quote_spanned!(rel.declared=> M: ::orm::__private::HasRelation<#model, #module::#name>,);
         quote! {
             #[doc(hidden)]
             #[allow(non_camel_case_types)]
@@ -176,9 +198,9 @@ fn fnv1a(text: &str) -> u32 {
 /// `user::posts` names one), like the columns.
 pub fn handles(cont: &Container) -> TokenStream {
     let handles = relations(cont).into_iter().map(|rel| {
-        let name = &rel.name;
+        let name = syn::Ident::new(&rel.name.to_string(), rel.declared);
         let doc = &rel.doc;
-        quote! {
+        quote_spanned! {rel.declared=>
             #[doc = #doc]
             #[derive(Clone, Copy)]
             pub struct #name;
@@ -236,13 +258,23 @@ pub fn impls(cont: &Container) -> TokenStream {
         .relations
         .iter()
         .map(|relation| check(cont, relation));
+    // Spanned on the model's connection, where rustc's "but `LivesOn<C>` is
+    // implemented for it" points; `RelationTarget` is not listed among "the
+    // types that implement it" (models that are no answer to a relation to
+    // a type that is not one).
+    let connection = super::model::connection_type(cont);
+    let at = super::model::connection_span(cont);
+    let lives_on = quote_spanned! {at=>
+        #[automatically_derived]
+        impl ::orm::__private::relation_check::LivesOn<#connection> for #model {}
+    };
     quote! {
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl ::orm::__private::relation_check::RelationTarget for #model {
             type Row = #model;
         }
-        #[automatically_derived]
-        impl ::orm::__private::relation_check::LivesOn<<#model as ::orm::Model>::Connection> for #model {}
+        #lives_on
         #(#impls)*
         #(#checks)*
     }
@@ -336,6 +368,15 @@ pub fn foreign_keys(cont: &Container) -> TokenStream {
             &target_tokens,
         );
         let key = projection(&row, quote!(::orm::Model>::Key), &ty_tokens);
+        // On the field: "`BelongsToColumn` is implemented for `user_id`"
+        // (a relation named where its column is wanted) points at it.
+        let belongs_to_column = quote_spanned! {column.span()=>
+            #[automatically_derived]
+            impl ::orm::__private::relation_check::BelongsToColumn for #module::#column {
+                type Target = #target;
+                type Child = #model;
+            }
+        };
         Some(quote! {
             #[automatically_derived]
             impl ::orm::ForeignKey for #module::#column
@@ -347,11 +388,7 @@ pub fn foreign_keys(cont: &Container) -> TokenStream {
                     ::orm::__private::FieldType::into_value(::core::clone::Clone::clone(&row.#column))
                 }
             }
-            #[automatically_derived]
-            impl ::orm::__private::relation_check::BelongsToColumn for #module::#column {
-                type Target = #target;
-                type Child = #model;
-            }
+            #belongs_to_column
             const _: fn() = || {
                 ::orm::__private::relation_check::belongs_to::<#target, #row, #key, #ty>();
             };

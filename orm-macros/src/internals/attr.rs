@@ -620,12 +620,54 @@ fn default_literal(expr: &syn::Expr) -> Option<Default> {
             op: syn::UnOp::Neg(_),
             expr,
             ..
-        }) => match default_literal(expr)? {
-            Default::Int(n) => Some(Default::Int(-n)),
-            Default::Float(f) => Some(Default::Float(-f)),
-            _ => None,
+        }) => match literal_text(expr)? {
+            // Parsed with its sign: `-9223372036854775808` is an `i64`,
+            // its digits alone are not.
+            (LiteralKind::Int, digits) => format!("-{digits}").parse().ok().map(Default::Int),
+            (LiteralKind::Float, digits) => format!("-{digits}").parse().ok().map(Default::Float),
+            (LiteralKind::Text, _) => None,
         },
         syn::Expr::Group(g) => default_literal(&g.expr),
+        _ => None,
+    }
+}
+
+/// The kind of a `default` literal with text (a number or a string).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum LiteralKind {
+    Int,
+    Float,
+    Text,
+}
+
+impl LiteralKind {
+    /// The runtime's name of the kind (`orm::__private::DefaultLiteral`).
+    pub fn name(self) -> &'static str {
+        match self {
+            LiteralKind::Int => "Int",
+            LiteralKind::Float => "Float",
+            LiteralKind::Text => "Text",
+        }
+    }
+}
+
+/// A `default` literal's kind and its text as written (the digits of a
+/// number with its sign and without a suffix, a string's value); `None`
+/// for `true` and `false`.
+pub fn literal_text(expr: &syn::Expr) -> Option<(LiteralKind, String)> {
+    match expr {
+        syn::Expr::Lit(syn::ExprLit { lit, .. }) => match lit {
+            syn::Lit::Int(n) => Some((LiteralKind::Int, n.base10_digits().to_owned())),
+            syn::Lit::Float(x) => Some((LiteralKind::Float, x.base10_digits().to_owned())),
+            syn::Lit::Str(s) => Some((LiteralKind::Text, s.value())),
+            _ => None,
+        },
+        syn::Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => literal_text(expr).map(|(kind, t)| (kind, format!("-{t}"))),
+        syn::Expr::Group(g) => literal_text(&g.expr),
         _ => None,
     }
 }
