@@ -1,7 +1,7 @@
 //! The nearest correct forms of the typed-query mistakes in `queries/`,
 //! `type-mismatch/` and `wrong-model/`: each compiles.
 use orm::prelude::*;
-use orm::query::exists;
+use orm::query::{exists, row_number, value, window};
 
 #[orm::model]
 #[derive(Clone)]
@@ -117,6 +117,35 @@ async fn run(db: &orm::Database) -> orm::Result<()> {
         .select((order::id, user::name))
         .all(db)
         .await?;
+    // A tuple of one, of eight, of columns of both tables with an aggregate, a
+    // constant and a window function; sort keys of both tables, descending.
+    let _: Vec<(i64,)> = Order::query().select((order::id,)).all(db).await?;
+    let _: Vec<(i64, i64, f64, bool, Option<bool>, String, Option<String>, i32)> = Order::query()
+        .select((
+            order::id,
+            order::user_id,
+            order::total,
+            order::paid,
+            order::gift,
+            order::status,
+            order::note,
+            value(1),
+        ))
+        .all(db)
+        .await?;
+    let _: Vec<(String, i64, Option<f64>)> = Order::query()
+        .join(order::user)
+        .group_by(user::name)
+        .select((user::name, count_all(), order::total.sum()))
+        .all(db)
+        .await?;
+    let _: Vec<(i64, String, i64)> = Order::query()
+        .join(order::user)
+        .select((order::id, user::name, row_number().over(window().order_by(user::name.desc()))))
+        .order_by(user::name.desc().nulls_last())
+        .order_by(order::total * 2.0)
+        .all(db)
+        .await?;
     // Update, delete and page a query of one model, the other in a subquery.
     let ada = || User::query().filter(user::name.eq("ada")).select(user::uid);
     Order::query()
@@ -150,12 +179,44 @@ async fn run(db: &orm::Database) -> orm::Result<()> {
         .group_by(order::status)
         .one(db)
         .await?;
+    // `group_by` after `select`; one more key after a `select` that needs no
+    // more keys.
+    let _: Vec<(String, i64, i64)> = Order::query()
+        .select((order::status, order::user_id, count_all()))
+        .group_by(order::status)
+        .group_by(order::user_id)
+        .all(db)
+        .await?;
+    let _: Vec<(String, i64)> = Order::query()
+        .group_by(order::status)
+        .select((order::status, count_all()))
+        .group_by(order::user_id)
+        .all(db)
+        .await?;
+    let _: Vec<i64> = Order::query().group_by(order::status).select(count_all()).all(db).await?;
     // Values of the column's type; `Some` of an owned value.
     let _: Vec<Order> = Order::query()
         .filter(order::status.eq("paid").and(order::id.gt(10)))
         .filter(order::status.contains("ai"))
         .filter(order::note.is_null())
         .all(db)
+        .await?;
+    // An `Option` column and a plain one compared either way, with a plain
+    // value, a reference, `None` or an owned `Option`.
+    let status = String::from("paid");
+    let _: Vec<Order> = Order::query()
+        .filter(order::note.eq(order::status).or(order::status.eq(order::note)))
+        .filter(order::note.eq("gift").or(order::note.eq(&status)))
+        .filter(order::note.ne(None).and(order::note.eq(Some(status.clone()))))
+        .filter(order::status.eq(&status).and(order::id.ge(&10)))
+        .all(db)
+        .await?;
+    Order::query()
+        .update()
+        .set(order::note, None)
+        .set(order::status, order::status.concat("!"))
+        .set(order::gift, true)
+        .execute(db)
         .await?;
     Order::query()
         .filter(order::id.eq(1))

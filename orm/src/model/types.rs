@@ -244,6 +244,10 @@ macro_rules! scalar {
             type Scalar = $ty;
         }
 
+        impl crate::query::Nullability for $ty {
+            type Marker = crate::query::NeverNull;
+        }
+
         impl ScalarType for $ty {
             fn bind_null(args: &mut Args) -> Result<()> {
                 match &mut args.driver {
@@ -383,6 +387,11 @@ where
     T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
 {
     type Scalar = Json<T>;
+}
+
+#[cfg(feature = "json")]
+impl<T> crate::query::Nullability for Json<T> {
+    type Marker = crate::query::NeverNull;
 }
 
 #[cfg(feature = "json")]

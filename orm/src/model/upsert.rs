@@ -132,7 +132,7 @@ use crate::routing::{Executor, Operation, Pending, Session};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a column of `{M}` nor a tuple of its columns",
     label = "expected a column of `{M}`, or a tuple of them",
-    note = "name the columns from the module named after the model in snake case: `account::email` or `(account::name, account::total)`"
+    note = "name columns of `{M}`, from the module named after `{M}` in snake case: one column, or a tuple of them (`(module::a, module::b)`)"
 )]
 pub trait ColumnList<M>: Send {
     /// Appends the column names, in order.

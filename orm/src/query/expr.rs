@@ -13,12 +13,13 @@
 use std::marker::PhantomData;
 
 use crate::model::types::{
-    FieldType, Nullable, Numeric, Scalar, SqlType, TextType, Value, ValueOf,
+    FieldType, Nullable, Numeric, Scalar, ScalarType, SqlType, TextType, Value, ValueOf,
 };
 use crate::model::{Column, Model};
 
 use super::scope::{Both, InScope, NoTable};
 use super::subquery::InList;
+use super::window::WindowKey;
 
 /// The untyped expression tree. Two nodes are equal when they are the
 /// same expression (what a union's sort keys are matched by).
@@ -356,39 +357,148 @@ pub struct ByExpr;
 /// to: a value ([`ValueOf<T>`]) or another column or expression of the same
 /// type (an `Option` of it, or the type without its `Option`). `K` says
 /// which and is inferred.
+///
+/// Implemented once, by the column's type: [`PlainComparand`] for a column
+/// that is never NULL, [`OptionComparand`] for an `Option` column, so that
+/// the message of a mismatch speaks of `Option` only for an `Option`
+/// column.
 #[diagnostic::on_unimplemented(
     message = "a column of type `{T}` cannot be compared with or set to `{Self}`",
     label = "expected a `{T}` value, or a column or expression of type `{T}`",
-    note = "compare with a value of the column's type (a reference to one, or for an `Option` column a plain value), or with another column or expression of the same type",
-    note = "for an `Option` column, pass the plain value (`\"gift\"` is accepted for an `Option<String>` column and means `Some`) or an owned `Option` (`Some(\"gift\".to_owned())`): `Some` of a borrowed value is refused, since accepting it would make a bare `None` ambiguous"
+    note = "compare with a value of the column's type (or a reference to one), or with another column or expression of the same type"
 )]
 pub trait Comparand<T, K> {
-    /// The scope of an expression of scope `L` combined with this one.
-    type Scope<L>;
-    /// The kind of an expression of kind `L` combined with this one.
-    type Kind<L: Kind>: Kind;
     #[doc(hidden)]
     fn into_node(self) -> Node;
 }
 
-impl<T, V: ValueOf<T>> Comparand<T, ByValue> for V {
-    type Scope<L> = L;
-    type Kind<L: Kind> = L;
+impl<T: Nullability, V, K: ComparandKind<V>> Comparand<T, K> for V
+where
+    T::Marker: ComparedWith<T, V, K>,
+{
     fn into_node(self) -> Node {
-        Node::Value(self.into_value())
+        <T::Marker as ComparedWith<T, V, K>>::into_node(self)
     }
 }
 
-impl<T, O: Operand> Comparand<T, ByExpr> for O
-where
-    O::Type: Compatible<T>,
-{
-    type Scope<L> = Both<L, O::Scope>;
-    type Kind<L: Kind> = L::Join<O::Kind>;
-    fn into_node(self) -> Node {
-        Operand::into_node(self)
+/// Whether a column type holds NULL: [`NeverNull`] for each supported type,
+/// [`MaybeNull`] for `Option` of one. [`Comparand`] goes by it.
+#[doc(hidden)]
+pub trait Nullability {
+    /// [`NeverNull`] or [`MaybeNull`].
+    type Marker;
+}
+/// A column type without `Option` (never written).
+#[doc(hidden)]
+pub struct NeverNull;
+/// An `Option` column type (never written).
+#[doc(hidden)]
+pub struct MaybeNull;
+impl<T: ScalarType> Nullability for Option<T> {
+    type Marker = MaybeNull;
+}
+
+/// The scope and kind of a comparison by what its right side `V` is
+/// (`Self`, [`ByValue`] or [`ByExpr`]): a value adds nothing, a column or
+/// expression its own. The methods that take a [`Comparand`] name their
+/// result through this trait, not through the comparand, so that a
+/// comparand of the wrong type is one error, on the argument.
+#[doc(hidden)]
+pub trait ComparandKind<V> {
+    /// The scope of an expression of scope `L` combined with `V`.
+    type Scope<L>;
+    /// The kind of an expression of kind `L` combined with `V`.
+    type Kind<L: Kind>: Kind;
+}
+
+/// The scope of an expression of scope `L` combined with comparand `R`.
+type CmpScope<R, K, L> = <K as ComparandKind<R>>::Scope<L>;
+/// The kind of an expression of kind `L` combined with comparand `R`.
+type CmpKind<R, K, L> = <K as ComparandKind<R>>::Kind<L>;
+impl<V> ComparandKind<V> for ByValue {
+    type Scope<L> = L;
+    type Kind<L: Kind> = L;
+}
+impl<V: Operand> ComparandKind<V> for ByExpr {
+    type Scope<L> = Both<L, V::Scope>;
+    type Kind<L: Kind> = L::Join<V::Kind>;
+}
+
+/// A column of type `T` (of nullability `Self`) compared with, or set to,
+/// `V`: through [`PlainComparand`] or [`OptionComparand`].
+#[doc(hidden)]
+pub trait ComparedWith<T, V, K> {
+    fn into_node(value: V) -> Node;
+}
+impl<T: PlainComparand<V, K>, V, K> ComparedWith<T, V, K> for NeverNull {
+    fn into_node(value: V) -> Node {
+        <T as PlainComparand<V, K>>::into_node(value)
     }
 }
+impl<T, V, K> ComparedWith<Option<T>, V, K> for MaybeNull
+where
+    Option<T>: OptionComparand<V, K>,
+{
+    fn into_node(value: V) -> Node {
+        <Option<T> as OptionComparand<V, K>>::into_node(value)
+    }
+}
+
+/// Declares one of the two traits a [`Comparand`] goes through, on the
+/// column's type (`Self`; its `Self`, rather than the comparand's, makes
+/// rustc print its message), with its message and its two impls: a value,
+/// or a column or expression of a compatible type. `$($bound)*` bounds the
+/// column's type `$column`, written with `T`.
+macro_rules! comparand_trait {
+    ($(#[$attr:meta])* $name:ident, $column:ty, [$($bound:tt)*]) => {
+        $(#[$attr])*
+        pub trait $name<V, K> {
+            #[doc(hidden)]
+            fn into_node(value: V) -> Node;
+        }
+
+        impl<$($bound)* V: ValueOf<$column>> $name<V, ByValue> for $column {
+            fn into_node(value: V) -> Node {
+                Node::Value(value.into_value())
+            }
+        }
+
+        impl<$($bound)* O: Operand> $name<O, ByExpr> for $column
+        where
+            O::Type: Compatible<$column>,
+        {
+            fn into_node(value: O) -> Node {
+                Operand::into_node(value)
+            }
+        }
+    };
+}
+
+comparand_trait!(
+    /// What a column of type `Self`, never NULL, may be compared with or
+    /// set to (through [`Comparand`]).
+    #[diagnostic::on_unimplemented(
+        message = "a column of type `{Self}` cannot be compared with or set to `{V}`",
+        label = "expected a `{Self}` value, or a column or expression of type `{Self}`",
+        note = "compare with a value of the column's type (or a reference to one), or with another column or expression of type `{Self}` or `Option<{Self}>`"
+    )]
+    PlainComparand,
+    T,
+    [T,]
+);
+
+comparand_trait!(
+    /// What a column of type `Self`, an `Option`, may be compared with or
+    /// set to (through [`Comparand`]).
+    #[diagnostic::on_unimplemented(
+        message = "a column of type `{Self}` cannot be compared with or set to `{V}`",
+        label = "expected a value of the type in the `Option`, `None`, an owned `Option`, or a column or expression of either type",
+        note = "pass the plain value (`\"gift\"` is accepted for an `Option<String>` column and means `Some`), `None`, or an owned `Option` (`Some(\"gift\".to_owned())`): `Some` of a borrowed value is refused, since accepting it would make a bare `None` ambiguous"
+    )]
+    OptionComparand,
+    Option<T>,
+    [T: ScalarType,]
+);
 
 /// Types one of which may be compared with the other: a type and itself,
 /// or a type and `Option` of it.
@@ -400,11 +510,11 @@ impl<T: crate::model::types::ScalarType> Compatible<T> for Option<T> {}
 
 /// A comparison; text compares byte by byte on every backend (see
 /// `Writer::compared_value`), with a column too.
-fn compare<O: Operand, R: Comparand<O::Type, K>, K>(
+fn compare<O: Operand, R: Comparand<O::Type, K>, K: ComparandKind<R>>(
     left: O,
     op: CompareOp,
     right: R,
-) -> Cond<R::Scope<O::Scope>, R::Kind<O::Kind>> {
+) -> Cond<CmpScope<R, K, O::Scope>, CmpKind<R, K, O::Kind>> {
     let right = match right.into_node() {
         // `= NULL` is never true: `None` asks whether the value is NULL.
         Node::Value(Value::Null(_)) if matches!(op, CompareOp::Eq | CompareOp::Ne) => {
@@ -692,45 +802,45 @@ pub trait ExprOps: Operand {
     /// accepting it as well would make a bare `None` ambiguous (E0283), a
     /// limit of stable Rust that Diesel shares. The same holds for `ne`, the
     /// other comparisons and [`Update::set`](super::Update::set).
-    fn eq<R: Comparand<Self::Type, K>, K>(
+    fn eq<R: Comparand<Self::Type, K>, K: ComparandKind<R>>(
         self,
         other: R,
-    ) -> Cond<R::Scope<Self::Scope>, R::Kind<Self::Kind>> {
+    ) -> Cond<CmpScope<R, K, Self::Scope>, CmpKind<R, K, Self::Kind>> {
         compare(self, CompareOp::Eq, other)
     }
     /// `self <> other`; with `None`, `self IS NOT NULL`.
-    fn ne<R: Comparand<Self::Type, K>, K>(
+    fn ne<R: Comparand<Self::Type, K>, K: ComparandKind<R>>(
         self,
         other: R,
-    ) -> Cond<R::Scope<Self::Scope>, R::Kind<Self::Kind>> {
+    ) -> Cond<CmpScope<R, K, Self::Scope>, CmpKind<R, K, Self::Kind>> {
         compare(self, CompareOp::Ne, other)
     }
     /// `self < other`
-    fn lt<R: Comparand<Self::Type, K>, K>(
+    fn lt<R: Comparand<Self::Type, K>, K: ComparandKind<R>>(
         self,
         other: R,
-    ) -> Cond<R::Scope<Self::Scope>, R::Kind<Self::Kind>> {
+    ) -> Cond<CmpScope<R, K, Self::Scope>, CmpKind<R, K, Self::Kind>> {
         compare(self, CompareOp::Lt, other)
     }
     /// `self <= other`
-    fn le<R: Comparand<Self::Type, K>, K>(
+    fn le<R: Comparand<Self::Type, K>, K: ComparandKind<R>>(
         self,
         other: R,
-    ) -> Cond<R::Scope<Self::Scope>, R::Kind<Self::Kind>> {
+    ) -> Cond<CmpScope<R, K, Self::Scope>, CmpKind<R, K, Self::Kind>> {
         compare(self, CompareOp::Le, other)
     }
     /// `self > other`
-    fn gt<R: Comparand<Self::Type, K>, K>(
+    fn gt<R: Comparand<Self::Type, K>, K: ComparandKind<R>>(
         self,
         other: R,
-    ) -> Cond<R::Scope<Self::Scope>, R::Kind<Self::Kind>> {
+    ) -> Cond<CmpScope<R, K, Self::Scope>, CmpKind<R, K, Self::Kind>> {
         compare(self, CompareOp::Gt, other)
     }
     /// `self >= other`
-    fn ge<R: Comparand<Self::Type, K>, K>(
+    fn ge<R: Comparand<Self::Type, K>, K: ComparandKind<R>>(
         self,
         other: R,
-    ) -> Cond<R::Scope<Self::Scope>, R::Kind<Self::Kind>> {
+    ) -> Cond<CmpScope<R, K, Self::Scope>, CmpKind<R, K, Self::Kind>> {
         compare(self, CompareOp::Ge, other)
     }
     /// `self IN (values...)` or `self IN (SELECT ...)`: `list` is values
@@ -948,10 +1058,14 @@ pub trait ExprOps: Operand {
     }
     /// `self` followed by `other` (`||`, `CONCAT` on MySQL); NULL when
     /// either is NULL, on every backend.
-    fn concat<R: Comparand<String, K>, K>(
+    fn concat<R: Comparand<String, K>, K: ComparandKind<R>>(
         self,
         other: R,
-    ) -> Expr<R::Scope<Self::Scope>, <Self::Type as Combine<String>>::Out, R::Kind<Self::Kind>>
+    ) -> Expr<
+        CmpScope<R, K, Self::Scope>,
+        <Self::Type as Combine<String>>::Out,
+        CmpKind<R, K, Self::Kind>,
+    >
     where
         Self::Type: TextType + Combine<String>,
     {
@@ -1098,11 +1212,11 @@ pub struct Case<M, T, K = Plain> {
 
 impl<M, T: FieldType, K: Kind> Case<M, T, K> {
     /// Another branch: `WHEN condition THEN value`.
-    pub fn when<N, K2: Kind, R: Comparand<T, B>, B>(
+    pub fn when<N, K2: Kind, R: Comparand<T, B>, B: ComparandKind<R>>(
         mut self,
         condition: Cond<N, K2>,
         value: R,
-    ) -> Case<R::Scope<Both<M, N>>, T, R::Kind<K::Join<K2>>> {
+    ) -> Case<CmpScope<R, B, Both<M, N>>, T, CmpKind<R, B, K::Join<K2>>> {
         self.branches.push((condition.node, value.into_node()));
         Case {
             branches: self.branches,
@@ -1111,7 +1225,10 @@ impl<M, T: FieldType, K: Kind> Case<M, T, K> {
     }
 
     /// `ELSE value END`: the value where no branch holds.
-    pub fn otherwise<R: Comparand<T, B>, B>(self, value: R) -> Expr<R::Scope<M>, T, R::Kind<K>> {
+    pub fn otherwise<R: Comparand<T, B>, B: ComparandKind<R>>(
+        self,
+        value: R,
+    ) -> Expr<CmpScope<R, B, M>, T, CmpKind<R, B, K>> {
         Expr::new(Node::Case(self.branches, Some(Box::new(value.into_node()))))
     }
 
@@ -1272,7 +1389,11 @@ pub trait IsCondition<E> {}
 impl<E> IsCondition<E> for bool {}
 
 /// A sort key usable in a query whose sources are `S`: a column or
-/// expression (ascending), or `expr.desc()`.
+/// expression (ascending), or `expr.desc()`, whose tables the query has.
+///
+/// Implemented once, for every [`WindowKey`] whose tables are among the
+/// sources, so that a key of another model's is reported by that model's
+/// name (`User` is not one of the tables of this query).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot order a query of `{S}`",
     label = "not a column, expression or ordering of this query's tables",
@@ -1283,18 +1404,12 @@ pub trait IntoOrdering<S, I> {
     fn into_ordering(self) -> OrderKey;
 }
 
-impl<S, I, M: InScope<S, I>> IntoOrdering<S, I> for Ordering<M> {
-    fn into_ordering(self) -> OrderKey {
-        self.key
-    }
-}
-
-impl<S, I, O: Operand> IntoOrdering<S, I> for O
+impl<S, I, K: WindowKey> IntoOrdering<S, I> for K
 where
-    O::Scope: InScope<S, I>,
+    K::Scope: InScope<S, I>,
 {
     fn into_ordering(self) -> OrderKey {
-        Ordering::<O::Scope>::of::<O::Type>(self.into_node(), false).key
+        self.into_key()
     }
 }
 

@@ -103,13 +103,14 @@ pub use cached::Cached;
 pub use cte::{with, with_recursive, Cte, CteColumn, CteRef, RecursiveStep};
 #[doc(hidden)]
 pub use expr::{
-    arith, divide, AggregateFn, ArithOp, Arithmetic, CompareOp, Compatible, MapNull, Node,
-    OrderKey, RankFn, SubqueryUse, TextFn,
+    arith, divide, AggregateFn, ArithOp, Arithmetic, ComparandKind, CompareOp, ComparedWith,
+    Compatible, MapNull, MaybeNull, NeverNull, Node, Nullability, OrderKey, RankFn, SubqueryUse,
+    TextFn,
 };
 pub use expr::{
     case_when, case_when_expr, count_all, not, value, ArithOperand, ByExpr, ByValue, Case,
     CastTarget, Combine, Comparand, Condition, Expr, ExprOps, Fallback, Filter, IntoOrdering,
-    IsCondition, Literal, Nulls, Operand, Ordering, Quotient,
+    IsCondition, Literal, Nulls, Operand, OptionComparand, Ordering, PlainComparand, Quotient,
 };
 pub use expr::{Aggregated, Cond, Constant, Kind, Mixed, Plain};
 pub use grouping::{Grouping, ValidGrouping};
@@ -134,35 +135,46 @@ use crate::routing::{Access, Executor, Operation, Pending};
 /// expression of the query's tables, a window function, or a tuple of
 /// those (up to 8). `S` is the query's sources and `I` (inferred) says
 /// where each part is.
+///
+/// Implemented once, for every [`SelectionRow`] whose tables are among the
+/// sources: a tuple is checked through the tables it reads as a whole
+/// ([`Both`] of its parts'), so that a part of another model's is reported
+/// by that model's name (`User` is not one of the tables of this query),
+/// not as the whole tuple.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be selected in a query of `{S}`",
     label = "not a column or expression of this query's tables",
     note = "select columns of the queried model or of the models it joined, expressions and aggregates of them, or a tuple of those (up to 8)"
 )]
-pub trait Selection<S, I>: SelectionRow {
+pub trait Selection<S, I>: SelectionRow {}
+
+impl<S, I, Sel: SelectionRow> Selection<S, I> for Sel where Sel::Scope: InScope<S, I> {}
+
+/// What one row of a selection decodes to, whichever query selects it:
+/// the type [`select`](Select::select) returns rows of, and the tables the
+/// selection reads. Apart from [`Selection`], so that a selection of
+/// another query's tables is one error (on the argument), not a second one
+/// on the return type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be selected",
+    label = "not a column, expression, aggregate or window function",
+    note = "select columns (`order::total`), expressions and aggregates of them (`order::total.sum()`), window functions, or a tuple of those (up to 8); a Rust value is selected with `value(..)`"
+)]
+pub trait SelectionRow {
+    /// The Rust value of one row.
+    type Output: Send + 'static;
+    /// The tables the selection reads: a model, [`Both`] of two scopes, or
+    /// [`NoTable`].
+    type Scope;
     #[doc(hidden)]
     fn push_nodes(self, nodes: &mut Vec<Node>);
     #[doc(hidden)]
     fn decode(row: RowRef<'_>, index: &mut usize) -> Result<Self::Output>;
 }
 
-/// What one row of a selection decodes to, whichever query selects it:
-/// the type [`select`](Select::select) returns rows of. Apart from
-/// [`Selection`], so that a selection of another query's tables is one
-/// error (on the argument), not a second one on the return type.
-pub trait SelectionRow {
-    /// The Rust value of one row.
-    type Output: Send + 'static;
-}
-
 impl<O: Operand> SelectionRow for O {
     type Output = O::Type;
-}
-
-impl<S, I, O: Operand> Selection<S, I> for O
-where
-    O::Scope: InScope<S, I>,
-{
+    type Scope = O::Scope;
     fn push_nodes(self, nodes: &mut Vec<Node>) {
         nodes.push(self.into_node());
     }
@@ -172,16 +184,18 @@ where
     }
 }
 
+/// The scope of a tuple of selections: [`Both`] of its parts' scopes,
+/// nested from the right (`Both<A, Both<B, C>>`).
+macro_rules! tuple_scope {
+    ($last:ident) => { $last::Scope };
+    ($first:ident, $($rest:ident),+) => { Both<$first::Scope, tuple_scope!($($rest),+)> };
+}
+
 macro_rules! tuple_selection {
     ($(($name:ident, $index:ident)),+) => {
         impl<$($name: SelectionRow),+> SelectionRow for ($($name,)+) {
             type Output = ($($name::Output,)+);
-        }
-
-        impl<S, $($name, $index),+> Selection<S, ($($index,)+)> for ($($name,)+)
-        where
-            $($name: Selection<S, $index>),+
-        {
+            type Scope = tuple_scope!($($name),+);
             #[allow(non_snake_case)]
             fn push_nodes(self, nodes: &mut Vec<Node>) {
                 let ($($name,)+) = self;
@@ -231,7 +245,7 @@ fn decode_model<M: Model>(row: RowRef<'_>) -> Result<M> {
     M::__decode(row, 0)
 }
 
-fn decode_selection<S, I, Sel: Selection<S, I>>(row: RowRef<'_>) -> Result<Sel::Output> {
+fn decode_selection<Sel: SelectionRow>(row: RowRef<'_>) -> Result<Sel::Output> {
     Sel::decode(row, &mut 0)
 }
 
@@ -452,12 +466,16 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
     /// Selects columns, expressions or aggregates of the query's tables
     /// instead of whole rows: a single one decodes to its type, a tuple to
     /// a tuple.
-    pub fn select<Sel: Selection<S, I>, I>(
+    ///
+    /// After `group_by`, the selection may hold only the group keys and
+    /// aggregates (a compile error on the selection otherwise).
+    pub fn select<Sel: Selection<S, I>, I, GI>(
         self,
         selection: Sel,
     ) -> Select<M, <Sel as SelectionRow>::Output, L, S, <G as grouping::SelectState<Sel>>::Out>
     where
         G: grouping::SelectState<Sel>,
+        Sel: grouping::SelectedGrouped<G, GI>,
     {
         let mut columns = Vec::new();
         selection.push_nodes(&mut columns);
@@ -466,7 +484,7 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
                 columns: Some(columns),
                 ..self.parts
             },
-            decode_selection::<S, I, Sel>,
+            decode_selection::<Sel>,
         )
     }
 
@@ -715,7 +733,8 @@ impl<M: Model, A> Update<M, A> {
     where
         C: ColumnOf<M>,
         V: Comparand<C::Type, K>,
-        V::Scope<M>: InScope<M, I>,
+        K: ComparandKind<V>,
+        <K as ComparandKind<V>>::Scope<M>: InScope<M, I>,
     {
         let _ = column;
         self.assignments.push((C::NAME, value.into_node()));

@@ -33,7 +33,7 @@ pub struct Both<A, B>(PhantomData<fn() -> (A, B)>);
     message = "`{Self}` is not one of the tables of this query (`{S}`)",
     label = "reads `{Self}`, which this query has not joined",
     note = "join `{Self}` before using its columns: `.join(relation)` with a relation that leads to it from the query's tables (`.join_as(relation, Alias)` to join a table a second time), or test it in a subquery (`exists(..)`, `column.is_in(..)`; `Select::correlate` refers to the outer query)",
-    note = "a many-to-many join does not make its join model one of the query's tables: to read the join model's columns, join it by its own relations (a `has_many` to it, then its `belongs_to`)"
+    note = "if `{Self}` is the join model of a many-to-many relation this query joined: that join does not make it one of the query's tables; to read its columns, join it by its own relations instead (a `has_many` to `{Self}`, then its `belongs_to`)"
 )]
 pub trait InScope<S, I> {}
 

@@ -40,8 +40,8 @@
 use std::marker::PhantomData;
 
 use super::expr::{Expr, Node, Operand, OrderKey, Ordering, RankFn};
-use super::scope::{Both, InScope, NoTable};
-use super::{Selection, SelectionRow};
+use super::scope::{Both, NoTable};
+use super::SelectionRow;
 use crate::connection::driver::RowRef;
 use crate::error::Result;
 use crate::model::types::{FieldType, Scalar};
@@ -64,8 +64,13 @@ pub fn window() -> Window<NoTable> {
     }
 }
 
-/// A sort key of a window: a column or expression (ascending), or an
-/// [`Ordering`] (`column.desc()`).
+/// A sort key of a window or of a query: a column or expression
+/// (ascending), or an [`Ordering`] (`column.desc()`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a sort key",
+    label = "expected a column or expression, or `.asc()`/`.desc()` of one",
+    note = "sort by a column or expression of the query's tables: `column`, `column.asc()` or `column.desc()`, then optionally `.nulls_first()`/`.nulls_last()`"
+)]
 pub trait WindowKey {
     /// The tables the key reads.
     type Scope;
@@ -211,9 +216,7 @@ impl<S, T> WindowExpr<S, T> {
 
 impl<S, T: FieldType> SelectionRow for WindowExpr<S, T> {
     type Output = T;
-}
-
-impl<Src, I, S: InScope<Src, I>, T: FieldType> Selection<Src, I> for WindowExpr<S, T> {
+    type Scope = S;
     fn push_nodes(self, nodes: &mut Vec<Node>) {
         nodes.push(self.node);
     }
