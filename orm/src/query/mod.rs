@@ -469,11 +469,12 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
     ///
     /// After `group_by`, the selection may hold only the group keys and
     /// aggregates (a compile error on the selection otherwise).
-    pub fn select<Sel: Selection<S, I>, I, GI>(
+    pub fn select<Sel, I, GI>(
         self,
         selection: Sel,
     ) -> Select<M, <Sel as SelectionRow>::Output, L, S, <G as grouping::SelectState<Sel>>::Out>
     where
+        Sel: Selection<S, I>,
         G: grouping::SelectState<Sel>,
         Sel: grouping::SelectedGrouped<G, GI>,
     {
