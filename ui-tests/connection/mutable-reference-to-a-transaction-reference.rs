@@ -1,5 +1,7 @@
 // Inside `db.transaction(...)`, the closure's `tx` is already a
-// `&mut Transaction`: passing `&mut tx` does not compile.
+// `&mut Transaction`: `&mut tx` borrows the binding, which is not `mut`;
+// the compiler says to reborrow it, `&mut *tx` (with `async |mut tx|`,
+// `&mut tx` works too).
 use orm::prelude::*;
 
 orm::connections! {

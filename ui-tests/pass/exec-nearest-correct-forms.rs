@@ -92,6 +92,14 @@ async fn transactions(db: &orm::Database) -> orm::Result<()> {
         Stock::delete_by_key(&mut *tx, 1).await?;
         Ok::<_, orm::Error>(())
     })
+    .await?;
+    // mutable-reference-to-a-transaction-reference: with a `mut` binding,
+    // `&mut tx` of a `&mut Transaction` is the same as `&mut *tx`.
+    db.transaction(async |mut tx| {
+        let _ = Stock::find(&mut tx, 1).await?;
+        Stock::delete_by_key(&mut tx, 1).await?;
+        Ok::<_, orm::Error>(())
+    })
     .await
 }
 

@@ -84,6 +84,20 @@ where
     }
 }
 
+/// `&mut tx` where `tx` is already a `&mut Transaction` (inside
+/// `db.transaction(async |tx| ...)`, or a function given `&mut
+/// Transaction`): the same as `&mut *tx`, which Rust's reborrowing does not
+/// write for a generic parameter.
+impl<'e, 't, C, T> Executor<'e, C> for &'e mut &'t mut Transaction<T>
+where
+    C: ConnectionName,
+    T: ConnectionName + SameConnection<C>,
+{
+    fn __session(self, op: &Operation) -> impl Future<Output = Result<Session<'e>>> + Send + 'e {
+        <&'e mut Transaction<T> as Executor<'e, C>>::__session(&mut **self, op)
+    }
+}
+
 /// A transaction's connection `Self` is the connection `C` of the model a
 /// statement is for: a transaction holds one connection, and runs nothing
 /// for models on another. The `Executor` impls of transactions and
