@@ -20,12 +20,16 @@
 //! `dot`; from the snapshot files under the migrations folder alone with
 //! `--from-snapshots`).
 //!
-//! They act on every connection that has models (configured from the
-//! environment for the commands that talk to a database), or on one with
-//! `--connection NAME`; read-only connections are never migrated.
+//! `make`, `run`, `rollback`, `status`, `sql`, `check` and `diagram` act on
+//! every connection that has models (configured from the environment for
+//! the commands that talk to a database), or on one with `--connection
+//! NAME`; `new` names its connection; read-only connections are never
+//! migrated.
 //!
 //! `seed` runs the seeders of the environment in `ORM_ENV` (else `APP_ENV`,
-//! else `development`) on the default connection's database, printing
+//! else `development`) on the [`Database`] configured from the environment
+//! (`DATABASE_URL`, and `DATABASE_<NAME>_URL` for each other connection:
+//! each model is written on its own connection), printing
 //! `seeded NAME in 1.2s` for each; a seeder that reports its progress (see
 //! [`Progress`](super::seed::Progress)) gets a progress bar on standard
 //! error while it runs, drawn only when standard error is a terminal. A
@@ -312,14 +316,24 @@ impl SeedReporter for SeedBars {
     }
 }
 
-/// Runs one command; returns the process exit code (0 on success).
+/// Runs one command; returns the process exit code: 0 success, 1 an error
+/// (printed on standard error as `error: ...`) or `check` found changes, 2
+/// a command line that does not parse (`--help` is 0).
+///
+/// `root` is the migrations folder, one subfolder per connection (relative
+/// paths are taken from the working directory: a binary that may run from
+/// elsewhere passes `concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")`);
+/// `args` are the words after the program's name
+/// (`std::env::args().skip(1)`).
 pub async fn main(root: impl AsRef<Path>, args: impl IntoIterator<Item = String>) -> i32 {
     main_with(root, &Seeders::new(), args).await
 }
 
-/// [`main`] for a binary that has seeders: `seed` runs them on the default
-/// connection's database for the environment in `ORM_ENV` (or `APP_ENV`,
-/// else `development`); production needs `seed --force`.
+/// [`main`] for a binary that has seeders: `seed` runs them on the
+/// [`Database`] configured from the environment (each model on its own
+/// connection) for the environment in `ORM_ENV` (or `APP_ENV`, else
+/// `development`); production needs `seed --force`. `root`, `args` and the
+/// exit codes as [`main`].
 pub async fn main_with(
     root: impl AsRef<Path>,
     seeders: &Seeders,

@@ -57,7 +57,7 @@ pub const fn check(
             "the `default` of a time field is written \"HH:MM:SS\", or with 3 or 6 decimals and no trailing zeros beyond them (\"HH:MM:SS.250\", \"HH:MM:SS.123456\"), such as `default = \"09:30:00\"`",
         ),
         (Kind::DateTime, Literal::Text(text)) if !is_date_time(text.as_bytes()) => Err(
-            "the `default` of a date-and-time field is written \"YYYY-MM-DD HH:MM:SS\" (a `DateTime<Utc>` in UTC, without a zone), optionally with 3 or 6 decimals, such as `default = \"2024-01-31 09:30:00\"`",
+            "the `default` of a date-and-time field is written \"YYYY-MM-DD HH:MM:SS\" (without a zone: a `DateTime<Utc>` field's default is in UTC), optionally with 3 or 6 decimals, such as `default = \"2024-01-31 09:30:00\"`",
         ),
         _ => Ok(()),
     }
@@ -115,14 +115,18 @@ const fn check_decimal(b: &[u8], decimal: Option<(u8, u8)>) -> Result<(), &'stat
         None => (38, 10),
     };
     if fraction > scale as usize {
-        return Err(
-            "the `default` has more decimals than the field's `scale` (10 without `precision`, MySQL's DECIMAL(38, 10)); write fewer decimals or raise `scale`"
-        );
+        return Err(if decimal.is_some() {
+            "the `default` has more decimals than the field's `scale`; write fewer decimals or raise `scale`"
+        } else {
+            "the `default` has more decimals than a decimal field without `precision` keeps (10, MySQL's DECIMAL(38, 10)); write fewer decimals, or give the field `precision = P, scale = S`"
+        });
     }
     if integer > (precision - scale) as usize {
-        return Err(
-            "the `default` has more digits before the point than `precision` minus `scale` leaves (28 without `precision`); write a smaller number or raise `precision`"
-        );
+        return Err(if decimal.is_some() {
+            "the `default` has more digits before the point than `precision` minus `scale` leaves; write a smaller number or raise `precision`"
+        } else {
+            "the `default` has more digits before the point than a decimal field without `precision` keeps (28, MySQL's DECIMAL(38, 10)); write a smaller number, or give the field `precision = P, scale = S`"
+        });
     }
     Ok(())
 }

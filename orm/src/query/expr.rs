@@ -480,7 +480,7 @@ comparand_trait!(
     #[diagnostic::on_unimplemented(
         message = "a column of type `{Self}` cannot be compared with or set to `{V}`",
         label = "expected a `{Self}` value, or a column or expression of type `{Self}`",
-        note = "compare with a value of the column's type (or a reference to one), or with another column or expression of type `{Self}` or `Option<{Self}>`"
+        note = "compare with, or set to, a value of the column's type (or a reference to one), or another column or expression of type `{Self}`; a comparison also takes a column of type `Option<{Self}>`"
     )]
     PlainComparand,
     T,
@@ -493,7 +493,7 @@ comparand_trait!(
     #[diagnostic::on_unimplemented(
         message = "a column of type `{Self}` cannot be compared with or set to `{V}`",
         label = "expected a value of the type in the `Option`, `None`, an owned `Option`, or a column or expression of either type",
-        note = "pass the plain value (`\"gift\"` is accepted for an `Option<String>` column and means `Some`), `None`, or an owned `Option` (`Some(\"gift\".to_owned())`): `Some` of a borrowed value is refused, since accepting it would make a bare `None` ambiguous"
+        note = "pass a value of the type inside the `Option` (it means `Some`), `None`, or an owned `Option`: `Some` of a borrowed value (`Some(\"gift\")` for an `Option<String>` column) is refused, since accepting it would make a bare `None` ambiguous"
     )]
     OptionComparand,
     Option<T>,
