@@ -193,6 +193,13 @@ async fn run(db: &orm::Database) -> orm::Result<()> {
         .group_by(order::user_id)
         .all(db)
         .await?;
+    // A key the selection needs may come in a `group_by` after `select`.
+    let _: Vec<(String, i64, i64)> = Order::query()
+        .group_by(order::status)
+        .select((order::status, order::user_id, count_all()))
+        .group_by(order::user_id)
+        .all(db)
+        .await?;
     let _: Vec<i64> = Order::query().group_by(order::status).select(count_all()).all(db).await?;
     // Values of the column's type; `Some` of an owned value.
     let _: Vec<Order> = Order::query()

@@ -5,9 +5,9 @@
 //! group, and PostgreSQL refuses it at run time (SQLSTATE 42803).
 //!
 //! A [`Select`](super::Select) carries its selection and its group keys in
-//! its last type parameter, a [`Grouping`]. `select` checks the selection
-//! when `group_by` came before it (the error is then on the selection);
-//! `all`, `first` and `one` check a selection that `group_by` followed. A group key is a column (or an alias's column) the selection
+//! its last type parameter, a [`Grouping`]; `all`, `first` and `one` check
+//! them, so that `group_by` may come before or after `select`, and be
+//! called again after it. A group key is a column (or an alias's column) the selection
 //! names again, or an expression selected with the same type; whole rows
 //! cannot be selected from a grouped query.
 
@@ -24,40 +24,13 @@ pub struct WholeRows;
 /// (`()` before `group_by`, then a tuple of the keys' types).
 pub struct Grouping<Sel, Keys>(PhantomData<fn() -> (Sel, Keys)>);
 
-/// A selection that `select` checked against the group keys the query had
-/// then ([`SelectedGrouped`]): more keys added later by `group_by` keep it
-/// valid, so the run methods do not check it again.
-pub struct Checked<Sel>(PhantomData<fn() -> Sel>);
-
-/// The grouping after `select(Sel)`: the selection, marked [`Checked`]
-/// when the query was grouped already.
+/// The grouping after `select(Sel)`.
 #[doc(hidden)]
 pub trait SelectState<Sel> {
     type Out;
 }
-impl<S0, Sel> SelectState<Sel> for Grouping<S0, ()> {
-    type Out = Grouping<Sel, ()>;
-}
-impl<S0, Keys: NonEmpty, Sel> SelectState<Sel> for Grouping<S0, Keys> {
-    type Out = Grouping<Checked<Sel>, Keys>;
-}
-
-/// A selection `Self` that a query whose grouping is `G` may select: any
-/// selection before `group_by`; after it, only the group keys and
-/// aggregates. A bound of `select`, so that a column neither grouped nor
-/// aggregated is reported on the selection; a `group_by` written after
-/// `select` is checked by the run methods ([`ValidGrouping`]).
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is neither grouped nor aggregated",
-    label = "selected after `group_by`, yet neither one of its keys nor an aggregate",
-    note = "add it to `group_by(..)` (written before `select`, which checks the keys it follows), or select an aggregate of it instead (`.max()`, `.count()`, ...)"
-)]
-#[doc(hidden)]
-pub trait SelectedGrouped<G, I> {}
-impl<Sel, S0> SelectedGrouped<Grouping<S0, ()>, Ungrouped> for Sel {}
-impl<Sel, S0, Keys: NonEmpty, I> SelectedGrouped<Grouping<S0, Keys>, ByKeys<I>> for Sel where
-    Sel: GroupedBy<Keys, I>
-{
+impl<S0, Keys, Sel> SelectState<Sel> for Grouping<S0, Keys> {
+    type Out = Grouping<Sel, Keys>;
 }
 
 /// The grouping after `group_by(K)`.
@@ -170,9 +143,6 @@ pub trait WholeRowsGroupedBy {}
 
 impl<Keys: WholeRowsGroupedBy> GroupedBy<Keys, ByWholeRows> for WholeRows {}
 
-/// Marks a selection `select` checked already (inferred; never written).
-pub struct BySelect;
-impl<Keys, Sel> GroupedBy<Keys, BySelect> for Checked<Sel> {}
 impl<Keys, S, T> GroupedBy<Keys, ByAggregate> for Expr<S, T, Aggregated> {}
 impl<Keys, S, T> GroupedBy<Keys, ByConstant> for Expr<S, T, Constant> {}
 impl<Keys, S, T> GroupedBy<Keys, ByWindow> for WindowExpr<S, T> {}
@@ -203,7 +173,7 @@ super::for_each_selection_tuple!(tuple_grouped);
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is neither grouped nor aggregated",
     label = "selected from a query grouped by `{Keys}`",
-    note = "add it to `group_by(..)` (written before `select`, which checks the keys it follows), or select an aggregate of it instead (`.max()`, `.count()`, ...)"
+    note = "add it to `group_by(..)`, or select an aggregate of it instead (`.max()`, `.count()`, ...)"
 )]
 #[doc(hidden)]
 pub trait KeyIn<Keys, I> {}

@@ -467,16 +467,16 @@ impl<M: Model, O: Send + 'static, L, S, G> Select<M, O, L, S, G> {
     /// instead of whole rows: a single one decodes to its type, a tuple to
     /// a tuple.
     ///
-    /// After `group_by`, the selection may hold only the group keys and
-    /// aggregates (a compile error on the selection otherwise).
-    pub fn select<Sel, I, GI>(
+    /// With `group_by` (before or after `select`), the selection may hold
+    /// only the group keys and aggregates: `all`, `first` and `one` do not
+    /// compile otherwise.
+    pub fn select<Sel, I>(
         self,
         selection: Sel,
     ) -> Select<M, <Sel as SelectionRow>::Output, L, S, <G as grouping::SelectState<Sel>>::Out>
     where
         Sel: Selection<S, I>,
         G: grouping::SelectState<Sel>,
-        Sel: grouping::SelectedGrouped<G, GI>,
     {
         let mut columns = Vec::new();
         selection.push_nodes(&mut columns);
