@@ -772,7 +772,7 @@ pub mod check {
     #[diagnostic::on_unimplemented(
         message = "a relation loads `{Self}` rows, so `{Self}` must implement `Clone`",
         label = "`{Self}` is not `Clone`",
-        note = "add `#[derive(Clone)]` to `{Self}`: a row that several parents share is cloned for each of them"
+        note = "add `#[derive(Clone)]` to `{Self}`: relations' loaders clone a row for each parent that shares it (`belongs_to`, many-to-many), and every relation's rows are loaded by that one code"
     )]
     pub trait LoadedRow {}
 
@@ -827,7 +827,7 @@ pub mod check {
 
     /// A model on connection `C`: implemented by the macro for each model.
     #[diagnostic::on_unimplemented(
-        message = "`{Self}` is not on connection `{C}`, the join model's",
+        message = "`{Self}` is on another connection than the join model, which is on `{C}`",
         label = "on another connection than the join model",
         note = "`many_to_many` reads the join rows and the related rows on one connection: put both models on `{C}`, or load in two steps (`has_many` to the join model, then its `belongs_to`)"
     )]

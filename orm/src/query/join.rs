@@ -80,7 +80,7 @@ use crate::relations::Joinable;
 /// not bounded by [`ConnectionName`](crate::ConnectionName) here (`Model::Connection` is): a
 /// `connection = ...` that is not a connection is reported once, there.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` lives on another connection than `{C}`: an SQL join cannot cross connections",
+    message = "`{Self}` lives on another connection than this query's, `{C}`: an SQL join cannot cross connections",
     label = "joined model on another connection",
     note = "load the relation instead (`relation.load(&rows, &db)`, or its accessor on one row): that runs a second query on the other model's connection"
 )]
