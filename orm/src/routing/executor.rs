@@ -88,7 +88,7 @@ where
 /// `db.transaction(async |tx| ...)`, or a function given `&mut
 /// Transaction`): the same as `&mut *tx`, which Rust's reborrowing does not
 /// write for a generic parameter.
-impl<'e, 't, C, T> Executor<'e, C> for &'e mut &'t mut Transaction<T>
+impl<'e, C, T> Executor<'e, C> for &'e mut &mut Transaction<T>
 where
     C: ConnectionName,
     T: ConnectionName + SameConnection<C>,
