@@ -1,5 +1,6 @@
 // A grouped query selects only its group keys and aggregates: one column
-// neither grouped nor aggregated is refused on the column.
+// neither grouped nor aggregated is refused where the query runs, naming the
+// column.
 use orm::prelude::*;
 
 #[orm::model]
@@ -10,7 +11,10 @@ pub struct Order {
     pub total: f64,
 }
 
-fn main() {
+async fn totals(db: &orm::Database) -> orm::Result<()> {
     // `total` is neither grouped nor aggregated: `order::total.sum()`.
-    let _ = Order::query().group_by(order::status).select(order::total);
+    let _ = Order::query().group_by(order::status).select(order::total).all(db).await?;
+    Ok(())
 }
+
+fn main() {}
