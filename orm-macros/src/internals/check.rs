@@ -250,7 +250,7 @@ fn check_default_literal(cx: &Ctxt, cont: &Container) {
                 });
                 default_text::check(checked, literal, decimal)
                     .err()
-                    .map(str::to_owned)
+                    .map(|m| format!("{m} (field `{}`)", field.ident))
             }
             (SpelledType::Checked(checked, _), _) => Some(wrong(match checked {
                 Kind::Date => "a string, such as `default = \"2024-01-31\"`",
