@@ -120,13 +120,13 @@ fn unsupported(backend: Backend, rust_type: &'static str) -> Error {
 }
 
 /// An instant as the date and time it is in UTC, for a DATETIME parameter.
-#[cfg(feature = "chrono")]
+#[cfg(all(feature = "chrono", feature = "mysql"))]
 trait NaiveUtc {
     type Naive;
     fn naive_utc(self) -> Self::Naive;
 }
 
-#[cfg(feature = "chrono")]
+#[cfg(all(feature = "chrono", feature = "mysql"))]
 impl NaiveUtc for &chrono::DateTime<chrono::Utc> {
     type Naive = chrono::NaiveDateTime;
     fn naive_utc(self) -> chrono::NaiveDateTime {
@@ -134,7 +134,7 @@ impl NaiveUtc for &chrono::DateTime<chrono::Utc> {
     }
 }
 
-#[cfg(feature = "chrono")]
+#[cfg(all(feature = "chrono", feature = "mysql"))]
 impl NaiveUtc for Option<chrono::DateTime<chrono::Utc>> {
     type Naive = Option<chrono::NaiveDateTime>;
     fn naive_utc(self) -> Option<chrono::NaiveDateTime> {

@@ -58,6 +58,9 @@ chain! {
     26 => 27, 27 => 28, 28 => 29, 29 => 30, 30 => 31,
 }
 
+// The chain above ends at `HINT_DEPTH - 1`.
+const _: () = assert!(HINT_DEPTH == 32);
+
 mod sealed {
     pub trait Sealed {}
 }
